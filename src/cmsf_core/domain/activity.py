@@ -1,0 +1,165 @@
+"""Email tracking records: the six activity types and the stored :class:`Activity`.
+
+Campaign Monitor gives its tracking events no id, so an activity's identity is derived
+(see :class:`ActivityKey`): two identical clicks in one minute are two records, and
+reading the same minute again yields the same keys, which makes an import idempotent.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+import attrs
+
+from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
+from cmsf_core.domain.timeutil import ensure_utc
+
+__all__ = ["Activity", "ActivityKey", "ActivityType", "number_occurrences"]
+
+
+class ActivityType(enum.Enum):
+    """The kinds of email tracking record, in the order of Campaign Monitor's streams."""
+
+    SENT = "Sent"
+    OPENED = "Opened"
+    CLICKED = "Clicked"
+    BOUNCED = "Bounced"
+    UNSUBSCRIBED = "Unsubscribed"
+    SPAM_COMPLAINT = "Spam complaint"
+
+    @classmethod
+    def parse(cls, value: object, field: str = "type") -> ActivityType:
+        """Read a type from its member, its name (``"SPAM_COMPLAINT"``) or its label.
+
+        Case and surrounding spaces are ignored; ``"spam"`` is accepted for the spam
+        complaint, as Campaign Monitor names that stream.
+
+        >>> ActivityType.parse(" clicked ")
+        <ActivityType.CLICKED: 'Clicked'>
+        """
+        if isinstance(value, ActivityType):
+            return value
+        if not isinstance(value, str):
+            raise InvalidTypeError(field, "an activity type name", value)
+        found = _TYPE_NAMES.get(" ".join(value.split()).casefold())
+        if found is None:
+            raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
+        return found
+
+
+_TYPE_NAMES: dict[str, ActivityType] = {
+    **{t.value.casefold(): t for t in ActivityType},
+    **{t.name.casefold(): t for t in ActivityType},
+    **{t.name.replace("_", " ").casefold(): t for t in ActivityType},
+    "spam": ActivityType.SPAM_COMPLAINT,
+    "marked as spam": ActivityType.SPAM_COMPLAINT,
+    "bounce": ActivityType.BOUNCED,
+    "open": ActivityType.OPENED,
+    "click": ActivityType.CLICKED,
+    "unsubscribe": ActivityType.UNSUBSCRIBED,
+    "recipient": ActivityType.SENT,
+    "recipients": ActivityType.SENT,
+}
+
+
+class ActivityKey(NamedTuple):
+    """The stable identity of a tracking record (DESIGN §4).
+
+    ``subject`` is the casefolded email, or the member id when the record carries no
+    email; ``minute`` counts whole minutes since the Unix epoch (UTC), the precision
+    Campaign Monitor reports.
+    """
+
+    client_id: str
+    campaign_id: str
+    type: ActivityType
+    subject: str
+    list_id: str | None
+    minute: int
+    detail: str | None
+    occurrence: int
+
+
+def _check_occurrence(_inst: object, _attr: object, value: object) -> None:
+    if type(value) is not int:
+        raise InvalidTypeError("occurrence", "an int", value)
+    if value < 0:
+        raise InvalidValueError("occurrence", ">= 0", value)
+
+
+def _to_type(value: object) -> ActivityType:
+    return ActivityType.parse(value)
+
+
+def _to_utc(value: object) -> datetime:
+    return ensure_utc(value, "occurred_at")
+
+
+@attrs.frozen(cache_hash=True)
+class Activity:
+    """One stored email tracking record.
+
+    ``occurred_at`` must be timezone-aware and is held in UTC.  ``detail`` is the URL of a
+    click or the bounce type ("Soft"/"Hard") of a bounce.  ``occurrence`` numbers identical
+    events of the same minute (see :func:`number_occurrences`).
+
+    >>> from datetime import datetime, UTC
+    >>> a = Activity("cmp-1", "m-1", ActivityType.OPENED, datetime(2024, 5, 1, 9, 30, tzinfo=UTC))
+    >>> a.key.minute == int(a.occurred_at.timestamp()) // 60
+    True
+    """
+
+    campaign_id: str = attrs.field(validator=require_text("campaign_id"))
+    member_id: str = attrs.field(validator=require_text("member_id"))
+    type: ActivityType = attrs.field(converter=_to_type)
+    occurred_at: datetime = attrs.field(converter=_to_utc)
+    client_id: str = attrs.field(
+        default="", kw_only=True, validator=require_text("client_id", allow_empty=True)
+    )
+    email: str | None = attrs.field(
+        default=None, kw_only=True, validator=require_text("email", optional=True)
+    )
+    list_id: str | None = attrs.field(
+        default=None, kw_only=True, validator=require_text("list_id", optional=True)
+    )
+    detail: str | None = attrs.field(
+        default=None, kw_only=True, validator=require_text("detail", optional=True)
+    )
+    occurrence: int = attrs.field(default=0, kw_only=True, validator=_check_occurrence)
+
+    @property
+    def key(self) -> ActivityKey:
+        """The record's stable identity: equal keys are the same platform event."""
+        return ActivityKey(
+            self.client_id,
+            self.campaign_id,
+            self.type,
+            self.email.casefold() if self.email is not None else self.member_id,
+            self.list_id,
+            int(self.occurred_at.timestamp()) // 60,
+            self.detail,
+            self.occurrence,
+        )
+
+
+def number_occurrences(activities: Iterable[Activity]) -> tuple[Activity, ...]:
+    """Number identical events of the same minute 0, 1, 2, ... in the order given.
+
+    Campaign Monitor reports two identical clicks in one minute as two rows with nothing
+    to tell them apart.  Numbering them in read order gives each its own key, and reading
+    the same minute again gives the same keys.  Incoming ``occurrence`` values are replaced.
+    """
+    seen: dict[ActivityKey, int] = {}
+    numbered = []
+    for activity in activities:
+        base = activity.key._replace(occurrence=0)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        numbered.append(
+            activity if activity.occurrence == n else attrs.evolve(activity, occurrence=n)
+        )
+    return tuple(numbered)

@@ -1,0 +1,27 @@
+"""attrs validators shared by the domain's values; each error names its field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+
+__all__ = ["require_text"]
+
+Validator = Callable[[Any, Any, Any], None]
+
+
+def require_text(field: str, *, optional: bool = False, allow_empty: bool = False) -> Validator:
+    """A validator for a non-empty string (or ``None`` when ``optional``, ``""`` when
+    ``allow_empty``)."""
+
+    def check(_inst: object, _attr: object, value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            raise InvalidTypeError(field, "a string" + (" or None" if optional else ""), value)
+        if not allow_empty and not value.strip():
+            raise InvalidValueError(field, "a non-empty string", value)
+
+    return check

@@ -1,0 +1,76 @@
+"""Rollups: a member's counters as a pure function of its stored tracking records."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import attrs
+
+from cmsf_core.domain.activity import Activity, ActivityType
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+
+__all__ = ["Engagement", "rollup"]
+
+
+def _count(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int:
+        raise InvalidTypeError(attribute.name, "an int", value)
+    if value < 0:
+        raise InvalidValueError(attribute.name, ">= 0", value)
+
+
+_FIELD_OF_TYPE: dict[ActivityType, str] = {
+    ActivityType.SENT: "sent",
+    ActivityType.OPENED: "opens",
+    ActivityType.CLICKED: "clicks",
+    ActivityType.BOUNCED: "bounces",
+    ActivityType.UNSUBSCRIBED: "unsubscribes",
+    ActivityType.SPAM_COMPLAINT: "spam_complaints",
+}
+
+
+@attrs.frozen
+class Engagement:
+    """The rollup counters of a campaign member (Opens, Clicks, ...).
+
+    >>> Engagement(opens=1) + Engagement(opens=2, clicks=1)
+    Engagement(sent=0, opens=3, clicks=1, bounces=0, unsubscribes=0, spam_complaints=0)
+    """
+
+    sent: int = attrs.field(default=0, validator=_count)
+    opens: int = attrs.field(default=0, validator=_count)
+    clicks: int = attrs.field(default=0, validator=_count)
+    bounces: int = attrs.field(default=0, validator=_count)
+    unsubscribes: int = attrs.field(default=0, validator=_count)
+    spam_complaints: int = attrs.field(default=0, validator=_count)
+
+    def __add__(self, other: object) -> Engagement:
+        if not isinstance(other, Engagement):
+            return NotImplemented
+        return Engagement(
+            self.sent + other.sent,
+            self.opens + other.opens,
+            self.clicks + other.clicks,
+            self.bounces + other.bounces,
+            self.unsubscribes + other.unsubscribes,
+            self.spam_complaints + other.spam_complaints,
+        )
+
+    def count(self, activity_type: ActivityType) -> int:
+        """The counter of one activity type."""
+        value: int = getattr(self, _FIELD_OF_TYPE[activity_type])
+        return value
+
+    @classmethod
+    def from_counts(cls, counts: dict[ActivityType, int]) -> Engagement:
+        """Build from a count per activity type (missing types count 0)."""
+        return cls(**{_FIELD_OF_TYPE[t]: n for t, n in counts.items()})
+
+
+def rollup(activities: Iterable[Activity]) -> Engagement:
+    """Count the stored records per type: the member's counters, recomputed from scratch.
+
+    Rollups are never kept incrementally, so they cannot drift from the records.
+    """
+    return Engagement.from_counts(Counter(a.type for a in activities))

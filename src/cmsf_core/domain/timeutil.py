@@ -1,0 +1,48 @@
+"""Aware-datetime checks shared by the values of the domain.
+
+The domain holds every instant as a stdlib ``datetime`` in UTC.  Pendulum ``DateTime``
+values (a ``datetime`` subclass) and aware stdlib datetimes are accepted and normalised;
+a naive datetime is refused, never guessed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from cmsf_core.domain.errors import InvalidTypeError, NaiveDatetimeError
+
+__all__ = ["END_OF_TIME", "UTC", "ensure_utc", "ensure_utc_or_none"]
+
+#: An instant after every real one: the retention cutoff of a type kept for 0 days.
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
+_ZERO = timedelta(0)
+
+
+def ensure_utc(value: object, field: str) -> datetime:
+    """Return ``value`` as a stdlib UTC datetime, or raise naming ``field``."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value
+    if not isinstance(value, datetime):
+        raise InvalidTypeError(field, "a timezone-aware datetime", value)
+    offset = value.utcoffset()
+    if offset is None:
+        raise NaiveDatetimeError(field, value)
+    utc = (value - offset).replace(tzinfo=UTC) if offset != _ZERO else value.replace(tzinfo=UTC)
+    if type(utc) is not datetime:
+        utc = datetime(
+            utc.year,
+            utc.month,
+            utc.day,
+            utc.hour,
+            utc.minute,
+            utc.second,
+            utc.microsecond,
+            tzinfo=UTC,
+        )
+    return utc
+
+
+def ensure_utc_or_none(value: object, field: str) -> datetime | None:
+    """:func:`ensure_utc`, letting ``None`` through."""
+    return None if value is None else ensure_utc(value, field)

@@ -1,0 +1,35 @@
+"""Hypothesis profiles, chosen by the CMSF_HYPOTHESIS_PROFILE environment variable.
+
+- ``ci``: deterministic (derandomized, no example database), used when ``CI`` is set.
+- ``dev``: the default on a workstation: random, same example counts as ``ci``.
+- ``deep``: 20x the examples and longer stateful runs; see the README.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_BASE = {"deadline": None, "print_blob": True}
+
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    derandomize=True,
+    database=None,
+    stateful_step_count=40,
+    suppress_health_check=[HealthCheck.too_slow],
+    **_BASE,
+)
+settings.register_profile("dev", max_examples=200, stateful_step_count=40, **_BASE)
+settings.register_profile(
+    "deep",
+    max_examples=4000,
+    stateful_step_count=120,
+    suppress_health_check=[HealthCheck.too_slow],
+    **_BASE,
+)
+
+_DEFAULT = "ci" if os.environ.get("CI") else "dev"
+settings.load_profile(os.environ.get("CMSF_HYPOTHESIS_PROFILE", _DEFAULT))
