@@ -1,0 +1,532 @@
+"""In-memory implementations of both ports: complete, fast, and shipped for users' tests.
+
+:class:`InMemoryCrm` behaves like the CRM where it matters to the sync: a member's Status
+must be one of its campaign's statuses (Salesforce refuses anything else), writes are
+bulk and report per-item failures, and a crash can be injected after a number of writes
+(``fail_after``) to test recovery.  :class:`InMemoryPlatform` serves tracking streams page
+by page with the ``since`` filter, like Campaign Monitor.
+
+Seeding helpers keep a notebook or a test short::
+
+    platform = InMemoryPlatform()
+    platform.add_client("client-1", "Acme", time_zone="Europe/London")
+    platform.add_campaign("client-1", "cmp-1", "Spring sale", sent_at=sent)
+    platform.add_event("cmp-1", ActivityType.OPENED, "ann@example.com", at)
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+
+import attrs
+
+from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.errors import CmsfError, InvalidValueError
+from cmsf_core.domain.records import (
+    CampaignLink,
+    CampaignSummary,
+    Checkpoint,
+    CrmCampaign,
+    MemberRecord,
+    MemberRef,
+    MemberStatus,
+    Person,
+    PersonKind,
+    PlatformCampaign,
+    PlatformClient,
+    TrackingEvent,
+    TrackingPage,
+    WriteResult,
+    normalise_email,
+)
+from cmsf_core.domain.timeutil import ensure_utc
+
+__all__ = ["InMemoryCrm", "InMemoryPlatform", "SimulatedCrashError"]
+
+
+class SimulatedCrashError(CmsfError, RuntimeError):
+    """Raised by :class:`InMemoryCrm` when an injected crash point is reached."""
+
+
+#: A refusal rule: given the kind of write ("record", "member", ...) and the item, the
+#: CRM's reason for refusing it, or ``None`` to accept it.
+RefusalRule = Callable[[str, object], str | None]
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+# ----------------------------------------------------------------------------- platform
+
+
+@attrs.define
+class InMemoryPlatform:
+    """A Campaign Monitor account held in memory."""
+
+    page_size_limit: int = 1000
+    _clients: dict[str, PlatformClient] = attrs.field(factory=dict, init=False)
+    _campaigns: dict[str, PlatformCampaign] = attrs.field(factory=dict, init=False)
+    _events: defaultdict[tuple[str, ActivityType], list[TrackingEvent]] = attrs.field(
+        factory=lambda: defaultdict(list), init=False
+    )
+    _sorted: set[tuple[str, ActivityType]] = attrs.field(factory=set, init=False)
+    _summaries: dict[str, CampaignSummary] = attrs.field(factory=dict, init=False)
+
+    # -- seeding ---------------------------------------------------------------------
+
+    def add_client(self, client_id: str, name: str, *, time_zone: str = "UTC") -> PlatformClient:
+        """Add a client (an agency account holds several)."""
+        client = PlatformClient(client_id, name, time_zone)
+        self._clients[client_id] = client
+        return client
+
+    def add_campaign(
+        self,
+        client_id: str,
+        campaign_id: str,
+        name: str,
+        *,
+        sent_at: datetime,
+        tags: Iterable[str] = (),
+    ) -> PlatformCampaign:
+        """Add a sent campaign to a client."""
+        if client_id not in self._clients:
+            raise InvalidValueError("client_id", "a client added first", client_id)
+        campaign = PlatformCampaign(client_id, campaign_id, name, sent_at, frozenset(tags))
+        self._campaigns[campaign_id] = campaign
+        return campaign
+
+    def add_event(
+        self,
+        campaign_id: str,
+        activity_type: ActivityType,
+        email: str,
+        at: datetime,
+        *,
+        list_id: str | None = None,
+        detail: str | None = None,
+    ) -> TrackingEvent:
+        """Record an event; times are kept to the minute, as the platform reports them."""
+        if campaign_id not in self._campaigns:
+            raise InvalidValueError("campaign_id", "a campaign added first", campaign_id)
+        event = TrackingEvent(
+            activity_type, email, _minute(ensure_utc(at, "at")), list_id=list_id, detail=detail
+        )
+        stream = (campaign_id, event.type)
+        self._events[stream].append(event)
+        self._sorted.discard(stream)
+        return event
+
+    def add_events(self, campaign_id: str, events: Iterable[TrackingEvent]) -> None:
+        """Record several events at once."""
+        for e in events:
+            self.add_event(
+                campaign_id, e.type, e.email, e.occurred_at, list_id=e.list_id, detail=e.detail
+            )
+
+    def set_summary(self, campaign_id: str, summary: CampaignSummary) -> None:
+        """Override the summary computed from the events."""
+        self._summaries[campaign_id] = summary
+
+    # -- the port ----------------------------------------------------------------------
+
+    def clients(self) -> Sequence[PlatformClient]:
+        return tuple(self._clients.values())
+
+    def sent_campaigns(self, client_id: str) -> Sequence[PlatformCampaign]:
+        return tuple(
+            sorted(
+                (c for c in self._campaigns.values() if c.client_id == client_id),
+                key=lambda c: (c.sent_at, c.campaign_id),
+            )
+        )
+
+    def tracking_page(
+        self,
+        campaign_id: str,
+        stream: ActivityType,
+        *,
+        since: datetime | None,
+        page: int,
+        page_size: int,
+    ) -> TrackingPage:
+        if not 1 <= page_size <= self.page_size_limit:
+            raise InvalidValueError("page_size", f"between 1 and {self.page_size_limit}", page_size)
+        if page < 1:
+            raise InvalidValueError("page", ">= 1", page)
+        key = (campaign_id, stream)
+        events = self._events.get(key, [])
+        if key not in self._sorted:
+            events.sort(key=lambda e: e.occurred_at)  # stable: arrival order within a minute
+            self._sorted.add(key)
+        if since is not None:
+            since = ensure_utc(since, "since")
+            events = [e for e in events if e.occurred_at >= since]
+        total = len(events)
+        pages = max(1, -(-total // page_size))
+        start = (page - 1) * page_size
+        return TrackingPage(
+            tuple(events[start : start + page_size]),
+            page_number=page,
+            page_size=page_size,
+            number_of_pages=pages,
+            total_number_of_records=total,
+        )
+
+    def campaign_summary(self, campaign_id: str) -> CampaignSummary:
+        if campaign_id in self._summaries:
+            return self._summaries[campaign_id]
+        streams = {t: self._events.get((campaign_id, t), []) for t in ActivityType}
+        return CampaignSummary(
+            recipients=len(streams[ActivityType.SENT]),
+            total_opened=len(streams[ActivityType.OPENED]),
+            unique_opened=len({e.email.casefold() for e in streams[ActivityType.OPENED]}),
+            clicks=len(streams[ActivityType.CLICKED]),
+            bounced=len(streams[ActivityType.BOUNCED]),
+            unsubscribed=len(streams[ActivityType.UNSUBSCRIBED]),
+            spam_complaints=len(streams[ActivityType.SPAM_COMPLAINT]),
+        )
+
+    def all_events(self, campaign_id: str) -> tuple[TrackingEvent, ...]:
+        """Every event of a campaign, all streams (for tests and notebooks)."""
+        return tuple(e for t in ActivityType for e in self._events.get((campaign_id, t), []))
+
+
+# ----------------------------------------------------------------------------- CRM
+
+
+@attrs.define
+class InMemoryCrm:
+    """A CRM held in memory, with Salesforce's rules where the sync meets them.
+
+    ``fail_after``: raise :class:`SimulatedCrashError` once that many more items have been
+    written (the items before it stay written, as after a real crash).  ``refuse``: a
+    rule returning the CRM's reason for refusing an item, or ``None``.
+    """
+
+    fail_after: int | None = None
+    refuse: RefusalRule | None = None
+    _records: dict[ActivityKey, Activity] = attrs.field(factory=dict, init=False)
+    _by_member: defaultdict[MemberRef, set[ActivityKey]] = attrs.field(
+        factory=lambda: defaultdict(set), init=False
+    )
+    _by_client: defaultdict[str, set[ActivityKey]] = attrs.field(
+        factory=lambda: defaultdict(set), init=False
+    )
+    _expiry: dict[ActivityType, list[tuple[datetime, int, ActivityKey]]] = attrs.field(
+        factory=lambda: {t: [] for t in ActivityType}, init=False
+    )
+    _sequence: itertools.count[int] = attrs.field(factory=itertools.count, init=False)
+    _members: dict[MemberRef, MemberRecord] = attrs.field(factory=dict, init=False)
+    _members_by_campaign: defaultdict[str, set[MemberRef]] = attrs.field(
+        factory=lambda: defaultdict(set), init=False
+    )
+    _unmatched: set[MemberRef] = attrs.field(factory=set, init=False)
+    _people: dict[str, Person] = attrs.field(factory=dict, init=False)
+    _people_by_email: defaultdict[str, set[str]] = attrs.field(
+        factory=lambda: defaultdict(set), init=False
+    )
+    _campaigns: dict[str, CrmCampaign] = attrs.field(factory=dict, init=False)
+    _links: dict[str, CampaignLink] = attrs.field(factory=dict, init=False)
+    _platform_campaigns: dict[str, PlatformCampaign] = attrs.field(factory=dict, init=False)
+    _checkpoints: dict[str, Checkpoint] = attrs.field(factory=dict, init=False)
+    writes: Counter[str] = attrs.field(factory=Counter, init=False)
+
+    # -- seeding -----------------------------------------------------------------------
+
+    def add_person(
+        self,
+        email: str,
+        *,
+        person_id: str | None = None,
+        kind: PersonKind = PersonKind.CONTACT,
+        last_modified: datetime | None = None,
+        email_opt_out: bool = False,
+    ) -> Person:
+        """Add (or replace) a contact or lead."""
+        person_id = person_id or f"{kind.value[0]}{len(self._people) + 1:06d}"
+        modified = last_modified or datetime(2000, 1, 1, tzinfo=UTC)
+        person = Person(person_id, kind, email, modified, email_opt_out=email_opt_out)
+        old = self._people.get(person_id)
+        if old is not None:
+            self._people_by_email[normalise_email(old.email)].discard(person_id)
+        self._people[person_id] = person
+        self._people_by_email[normalise_email(email)].add(person_id)
+        return person
+
+    def add_campaign(
+        self,
+        campaign_id: str,
+        name: str,
+        *,
+        statuses: Iterable[str | MemberStatus] = ("Sent", "Responded"),
+        default: str | None = None,
+        responded: Iterable[str] = ("Responded",),
+    ) -> CrmCampaign:
+        """Add a CRM campaign; plain labels become statuses (the first is the default)."""
+        responded = set(responded)
+        built = []
+        labels = list(statuses)
+        first = labels[0] if labels else None
+        default = default or (first.label if isinstance(first, MemberStatus) else first)
+        for i, status in enumerate(labels):
+            if isinstance(status, MemberStatus):
+                built.append(status)
+            else:
+                built.append(
+                    MemberStatus(
+                        status,
+                        is_default=status == default,
+                        has_responded=status in responded,
+                        sort_order=i + 1,
+                    )
+                )
+        campaign = CrmCampaign(campaign_id, name, tuple(built))
+        self._campaigns[campaign_id] = campaign
+        return campaign
+
+    def link(self, client_id: str, platform_campaign_id: str, crm_campaign_id: str) -> None:
+        """Link a platform campaign to an existing CRM campaign by hand."""
+        if crm_campaign_id not in self._campaigns:
+            raise InvalidValueError(
+                "crm_campaign_id", "a CRM campaign added first", crm_campaign_id
+            )
+        self._links[platform_campaign_id] = CampaignLink(
+            client_id, platform_campaign_id, crm_campaign_id
+        )
+
+    # -- inspection (tests, notebooks) -------------------------------------------------
+
+    def all_records(self) -> tuple[Activity, ...]:
+        """Every stored tracking record."""
+        return tuple(self._records.values())
+
+    def all_members(self) -> tuple[MemberRecord, ...]:
+        """Every campaign member."""
+        return tuple(self._members.values())
+
+    def member(self, campaign_id: str, email: str) -> MemberRecord | None:
+        """The member of a platform campaign with that email, if any."""
+        return self._members.get(MemberRef(campaign_id, normalise_email(email)))
+
+    def record_count(self) -> int:
+        """How many tracking records are stored."""
+        return len(self._records)
+
+    # -- crash and refusal injection ---------------------------------------------------
+
+    def _tick(self, kind: str) -> None:
+        if self.fail_after is not None:
+            if self.fail_after <= 0:
+                raise SimulatedCrashError(f"simulated crash before writing a {kind}")
+            self.fail_after -= 1
+        self.writes[kind] += 1
+
+    def _refused(self, kind: str, item: object) -> str | None:
+        return self.refuse(kind, item) if self.refuse is not None else None
+
+    # -- reads -------------------------------------------------------------------------
+
+    def checkpoint(self, client_id: str) -> Checkpoint:
+        return self._checkpoints.get(client_id) or Checkpoint(client_id)
+
+    def campaigns(self) -> Mapping[str, CrmCampaign]:
+        return dict(self._campaigns)
+
+    def links(self) -> Mapping[str, CampaignLink]:
+        return dict(self._links)
+
+    def platform_campaigns(self) -> Mapping[str, PlatformCampaign]:
+        return dict(self._platform_campaigns)
+
+    def members(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, MemberRecord]:
+        found = {}
+        for ref in refs:
+            record = self._members.get(ref)
+            if record is not None:
+                found[ref] = record
+        return found
+
+    def members_of(self, campaign_ids: Collection[str]) -> Sequence[MemberRecord]:
+        return tuple(
+            self._members[ref] for cid in campaign_ids for ref in self._members_by_campaign[cid]
+        )
+
+    def unmatched_members(self) -> Sequence[MemberRecord]:
+        return tuple(self._members[ref] for ref in self._unmatched)
+
+    def records_for(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, tuple[Activity, ...]]:
+        records = self._records
+        return {
+            ref: tuple(records[k] for k in self._by_member[ref])
+            for ref in refs
+            if ref in self._by_member
+        }
+
+    def records_of_clients(self, client_ids: Collection[str]) -> Iterable[Activity]:
+        records = self._records
+        return [records[k] for cid in client_ids for k in self._by_client.get(cid, ())]
+
+    def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
+        records = self._records
+        return {k for k in keys if k in records}
+
+    def expired_records(self, cutoffs: Mapping[ActivityType, datetime]) -> Sequence[Activity]:
+        expired = []
+        for activity_type, cutoff in cutoffs.items():
+            heap = self._expiry[activity_type]
+            due = []
+            while heap and heap[0][0] < cutoff:
+                entry = heapq.heappop(heap)
+                record = self._records.get(entry[2])
+                if record is not None and record.occurred_at == entry[0]:
+                    due.append(entry)
+                    expired.append(record)
+            for entry in due:  # still stored until a delete commits
+                heapq.heappush(heap, entry)
+        return expired
+
+    def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
+        found = {}
+        for email in emails:
+            ids = self._people_by_email.get(normalise_email(email))
+            if ids:
+                found[normalise_email(email)] = tuple(self._people[i] for i in sorted(ids))
+        return found
+
+    # -- writes ------------------------------------------------------------------------
+
+    def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
+        for checkpoint in checkpoints:
+            self._tick("checkpoint")
+            old = self._checkpoints.get(checkpoint.client_id)
+            if (
+                old
+                and old.watermark
+                and checkpoint.watermark
+                and checkpoint.watermark < old.watermark
+            ):
+                raise InvalidValueError(
+                    "watermark", f">= the stored {old.watermark.isoformat()}", checkpoint.watermark
+                )
+            self._checkpoints[checkpoint.client_id] = checkpoint
+        return WriteResult(len(checkpoints))
+
+    def save_platform_campaigns(self, campaigns: Sequence[PlatformCampaign]) -> WriteResult:
+        for campaign in campaigns:
+            self._tick("platform campaign")
+            self._platform_campaigns[campaign.campaign_id] = campaign
+        return WriteResult(len(campaigns))
+
+    def create_campaigns(
+        self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
+    ) -> WriteResult:
+        for campaign in campaigns:
+            self._tick("campaign")
+            self._campaigns.setdefault(campaign.campaign_id, campaign)
+        for link in links:
+            self._tick("link")
+            self._links[link.platform_campaign_id] = link
+        return WriteResult(len(campaigns) + len(links))
+
+    def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        for campaign_id, status in statuses:
+            self._tick("status")
+            campaign = self._campaigns.get(campaign_id)
+            if campaign is None:
+                failures.append((campaign_id, "ENTITY_IS_DELETED: no such campaign"))
+                continue
+            if not campaign.has_status(status.label):
+                self._campaigns[campaign_id] = attrs.evolve(
+                    campaign, statuses=(*campaign.statuses, attrs.evolve(status, is_default=False))
+                )
+        return WriteResult(len(statuses) - len(failures), tuple(failures))
+
+    def insert_records(self, records: Sequence[Activity]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for record in records:
+            key = record.key
+            reason = self._refused("record", record)
+            if reason is not None:
+                failures.append((key, reason))
+                continue
+            if key in self._records:
+                continue
+            self._tick("record")
+            self._records[key] = record
+            self._by_member[MemberRef(record.campaign_id, record.member_id)].add(key)
+            self._by_client[record.client_id].add(key)
+            heapq.heappush(
+                self._expiry[record.type], (record.occurred_at, next(self._sequence), key)
+            )
+            written += 1
+        return WriteResult(written, tuple(failures))
+
+    def delete_records(self, keys: Sequence[ActivityKey]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for key in keys:
+            record = self._records.get(key)
+            if record is None:
+                continue
+            reason = self._refused("delete", record)
+            if reason is not None:
+                failures.append((key, reason))
+                continue
+            self._tick("delete")
+            del self._records[key]
+            ref = MemberRef(record.campaign_id, record.member_id)
+            self._by_member[ref].discard(key)
+            if not self._by_member[ref]:
+                del self._by_member[ref]
+            self._by_client[record.client_id].discard(key)
+            written += 1
+        return WriteResult(written, tuple(failures))
+
+    def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for record in members:
+            reason = self._member_problem(record) or self._refused("member", record)
+            if reason is not None:
+                failures.append((record.ref, reason))
+                continue
+            self._tick("member")
+            self._members[record.ref] = record
+            self._members_by_campaign[record.member.campaign_id].add(record.ref)
+            if record.person_id is None:
+                self._unmatched.add(record.ref)
+            else:
+                self._unmatched.discard(record.ref)
+            written += 1
+        return WriteResult(written, tuple(failures))
+
+    def _member_problem(self, record: MemberRecord) -> str | None:
+        campaign = self._campaigns.get(record.crm_campaign_id)
+        if campaign is None:
+            return f"ENTITY_IS_DELETED: campaign {record.crm_campaign_id} does not exist"
+        status = record.member.status
+        if status is not None and not campaign.has_status(status):
+            return (
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status: bad value for restricted "
+                f"picklist field: {status} (not a member status of campaign {campaign.name})"
+            )
+        return None
+
+    def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        for campaign_id, summary in statistics:
+            self._tick("statistics")
+            campaign = self._campaigns.get(campaign_id)
+            if campaign is None:
+                failures.append((campaign_id, "ENTITY_IS_DELETED: no such campaign"))
+                continue
+            self._campaigns[campaign_id] = attrs.evolve(campaign, statistics=summary)
+        return WriteResult(len(statistics) - len(failures), tuple(failures))

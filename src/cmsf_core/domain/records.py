@@ -1,0 +1,333 @@
+"""The values that cross the ports: what the platform reports and what the CRM holds.
+
+They are shaped on the services' own objects: Campaign Monitor API v3.3 (clients,
+campaigns, tracking streams, summaries) and the Salesforce objects (Contact/Lead,
+Campaign, CampaignMemberStatus, CampaignMember).  Adapters translate to and from them at
+the boundary; the planner only ever sees these.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+import attrs
+
+from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.member import CampaignMember
+from cmsf_core.domain.settings import parse_label
+from cmsf_core.domain.status import RefreshCause
+from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
+
+__all__ = [
+    "CampaignLink",
+    "CampaignSummary",
+    "Checkpoint",
+    "CrmCampaign",
+    "MemberRecord",
+    "MemberRef",
+    "MemberStatus",
+    "Person",
+    "PersonKind",
+    "PlatformCampaign",
+    "PlatformClient",
+    "TrackingEvent",
+    "TrackingPage",
+    "WriteResult",
+    "member_ref",
+    "normalise_email",
+]
+
+
+def normalise_email(email: object, field: str = "email") -> str:
+    """The casefolded, stripped address used as a subscriber's identity."""
+    if not isinstance(email, str):
+        raise InvalidTypeError(field, "an email address (str)", email)
+    text = email.strip().casefold()
+    local, at, domain = text.partition("@")
+    if not at or not local or not domain or " " in text or len(text) > 254:
+        raise InvalidValueError(field, "an email address like name@example.com", email)
+    return text
+
+
+class MemberRef(NamedTuple):
+    """A campaign member's identity: the platform campaign and the subscriber's email."""
+
+    campaign_id: str
+    member_id: str
+
+
+def member_ref(campaign_id: str, email: str) -> MemberRef:
+    """The member of ``campaign_id`` for ``email`` (casefolded)."""
+    return MemberRef(campaign_id, normalise_email(email))
+
+
+def _sent_at(value: object) -> datetime:
+    return ensure_utc(value, "sent_at")
+
+
+def _occurred_at(value: object) -> datetime:
+    return ensure_utc(value, "occurred_at")
+
+
+def _last_modified(value: object) -> datetime:
+    return ensure_utc(value, "last_modified")
+
+
+def _watermark(value: object) -> datetime | None:
+    return ensure_utc_or_none(value, "watermark")
+
+
+def _activity_type(value: object) -> ActivityType:
+    return ActivityType.parse(value, "type")
+
+
+def _tags(value: object) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidTypeError("tags", "a collection of tag names", value)
+    tags = frozenset(value)
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise InvalidTypeError("tags", "tag names (str)", tag)
+    return tags
+
+
+def _count(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int:
+        raise InvalidTypeError(attribute.name, "an int", value)
+    if value < 0:
+        raise InvalidValueError(attribute.name, ">= 0", value)
+
+
+# ----------------------------------------------------------------------------- platform
+
+
+@attrs.frozen
+class PlatformClient:
+    """A Campaign Monitor client (an agency has several), with its IANA time zone."""
+
+    client_id: str = attrs.field(validator=require_text("client_id"))
+    name: str = attrs.field(validator=require_text("name"))
+    time_zone: str = attrs.field(default="UTC", validator=require_text("time_zone"))
+
+
+@attrs.frozen
+class PlatformCampaign:
+    """A sent campaign (``Clients/{id}/campaigns``: CampaignID, Name, SentDate, Tags)."""
+
+    client_id: str = attrs.field(validator=require_text("client_id"))
+    campaign_id: str = attrs.field(validator=require_text("campaign_id"))
+    name: str = attrs.field(validator=require_text("name"))
+    sent_at: datetime = attrs.field(converter=_sent_at)
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
+    subject: str = attrs.field(default="", kw_only=True)
+
+
+@attrs.frozen
+class TrackingEvent:
+    """One row of a campaign's tracking stream (recipients, opens, clicks, bounces, ...).
+
+    ``occurred_at`` is aware (the adapter localised the platform's naive local time);
+    ``detail`` is the clicked URL or the bounce type ("Soft"/"Hard").
+    """
+
+    type: ActivityType = attrs.field(converter=_activity_type)
+    email: str = attrs.field(validator=require_text("email"))
+    occurred_at: datetime = attrs.field(converter=_occurred_at)
+    list_id: str | None = attrs.field(
+        default=None, kw_only=True, validator=require_text("list_id", optional=True)
+    )
+    detail: str | None = attrs.field(
+        default=None, kw_only=True, validator=require_text("detail", optional=True)
+    )
+
+
+@attrs.frozen
+class TrackingPage:
+    """One page of a tracking stream, with Campaign Monitor's paging envelope."""
+
+    results: tuple[TrackingEvent, ...]
+    page_number: int = 1
+    page_size: int = 1000
+    number_of_pages: int = 1
+    total_number_of_records: int = 0
+
+
+@attrs.frozen
+class CampaignSummary:
+    """A campaign's statistics (``campaigns/{id}/summary``)."""
+
+    recipients: int = attrs.field(default=0, validator=_count)
+    total_opened: int = attrs.field(default=0, validator=_count)
+    unique_opened: int = attrs.field(default=0, validator=_count)
+    clicks: int = attrs.field(default=0, validator=_count)
+    bounced: int = attrs.field(default=0, validator=_count)
+    unsubscribed: int = attrs.field(default=0, validator=_count)
+    spam_complaints: int = attrs.field(default=0, validator=_count)
+    forwards: int = attrs.field(default=0, validator=_count)
+    likes: int = attrs.field(default=0, validator=_count)
+    mentions: int = attrs.field(default=0, validator=_count)
+
+    #: The API's field names, for adapters reading ``summary`` payloads.
+    API_FIELDS = (
+        ("recipients", "Recipients"),
+        ("total_opened", "TotalOpened"),
+        ("unique_opened", "UniqueOpened"),
+        ("clicks", "Clicks"),
+        ("bounced", "Bounced"),
+        ("unsubscribed", "Unsubscribed"),
+        ("spam_complaints", "SpamComplaints"),
+        ("forwards", "Forwards"),
+        ("likes", "Likes"),
+        ("mentions", "Mentions"),
+    )
+
+
+# ----------------------------------------------------------------------------- CRM
+
+
+class PersonKind(enum.Enum):
+    """The CRM object a person is stored as."""
+
+    CONTACT = "Contact"
+    LEAD = "Lead"
+
+
+@attrs.frozen
+class Person:
+    """A contact or lead, as far as the integration needs it."""
+
+    person_id: str = attrs.field(validator=require_text("person_id"))
+    kind: PersonKind = attrs.field(validator=attrs.validators.instance_of(PersonKind))
+    email: str = attrs.field(validator=require_text("email"))
+    last_modified: datetime = attrs.field(converter=_last_modified)
+    email_opt_out: bool = attrs.field(default=False, kw_only=True)
+
+
+def _status_label(value: object) -> str:
+    return parse_label(value, "MemberStatus.label")
+
+
+@attrs.frozen
+class MemberStatus:
+    """A CampaignMemberStatus: Label, IsDefault, HasResponded, SortOrder."""
+
+    label: str = attrs.field(converter=_status_label)
+    is_default: bool = attrs.field(default=False, kw_only=True)
+    has_responded: bool = attrs.field(default=False, kw_only=True)
+    sort_order: int = attrs.field(default=0, kw_only=True)
+
+
+def _statuses(value: object) -> tuple[MemberStatus, ...]:
+    if not isinstance(value, Iterable):
+        raise InvalidTypeError("statuses", "a collection of MemberStatus", value)
+    statuses = tuple(value)
+    for status in statuses:
+        if not isinstance(status, MemberStatus):
+            raise InvalidTypeError("statuses", "MemberStatus values", status)
+    return statuses
+
+
+@attrs.frozen
+class CrmCampaign:
+    """A CRM campaign with its member status set (exactly one default status)."""
+
+    campaign_id: str = attrs.field(validator=require_text("campaign_id"))
+    name: str = attrs.field(validator=require_text("name"))
+    statuses: tuple[MemberStatus, ...] = attrs.field(converter=_statuses)
+    created_by_integration: bool = attrs.field(default=False, kw_only=True)
+    statistics: CampaignSummary | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        defaults = [s.label for s in self.statuses if s.is_default]
+        if len(defaults) != 1:
+            raise InvalidValueError(
+                "statuses", "exactly one default status", [s.label for s in self.statuses]
+            )
+        labels = [s.label for s in self.statuses]
+        if len(set(labels)) != len(labels):
+            raise InvalidValueError("statuses", "distinct labels", labels)
+
+    @property
+    def default_status(self) -> str:
+        """The label new members get."""
+        return next(s.label for s in self.statuses if s.is_default)
+
+    def has_status(self, label: str) -> bool:
+        """Whether ``label`` is one of this campaign's member statuses."""
+        return any(s.label == label for s in self.statuses)
+
+
+@attrs.frozen
+class CampaignLink:
+    """A platform campaign linked to a CRM campaign (by hand, or auto-created)."""
+
+    client_id: str = attrs.field(validator=require_text("client_id"))
+    platform_campaign_id: str = attrs.field(validator=require_text("platform_campaign_id"))
+    crm_campaign_id: str = attrs.field(validator=require_text("crm_campaign_id"))
+
+
+@attrs.frozen
+class MemberRecord:
+    """A CRM campaign member: its CRM campaign, the matched person (if any) and its state.
+
+    ``member.campaign_id`` is the platform campaign and ``member.member_id`` the casefolded
+    email.  ``person_id`` is ``None`` while no contact or lead has that email: the member is
+    kept unmatched and matched at a later sync.
+    """
+
+    crm_campaign_id: str = attrs.field(validator=require_text("crm_campaign_id"))
+    member: CampaignMember = attrs.field(validator=attrs.validators.instance_of(CampaignMember))
+    email: str = attrs.field(validator=require_text("email"))
+    person_id: str | None = attrs.field(
+        default=None, validator=require_text("person_id", optional=True)
+    )
+
+    @property
+    def ref(self) -> MemberRef:
+        """The member's identity."""
+        return MemberRef(self.member.campaign_id, self.member.member_id)
+
+
+def _pending(value: object) -> frozenset[tuple[MemberRef, RefreshCause]]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidTypeError("pending", "a collection of (MemberRef, RefreshCause)", value)
+    return frozenset((MemberRef(*ref), RefreshCause(cause)) for ref, cause in value)
+
+
+@attrs.frozen
+class Checkpoint:
+    """A client's sync position: the watermark, and the member refreshes not yet committed.
+
+    The watermark is the latest committed event time; it never moves backwards.
+    ``pending`` is the journal a sync writes before it applies anything, so that a crash
+    part-way leaves a record of which members still need their refresh.
+    """
+
+    client_id: str = attrs.field(validator=require_text("client_id"))
+    watermark: datetime | None = attrs.field(default=None, converter=_watermark)
+    pending: frozenset[tuple[MemberRef, RefreshCause]] = attrs.field(
+        default=frozenset(), converter=_pending
+    )
+
+
+@attrs.frozen
+class WriteResult:
+    """What a bulk write did: how many items it wrote, and each refused item with why.
+
+    A bulk write can partly succeed; ``failures`` maps the identity of every refused item
+    (an :class:`~cmsf_core.domain.activity.ActivityKey`, a :class:`MemberRef`, a campaign
+    id, ...) to the CRM's reason.
+    """
+
+    written: int = 0
+    failures: tuple[tuple[object, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every item was written."""
+        return not self.failures

@@ -1,0 +1,118 @@
+"""The CRM port, shaped on the Salesforce objects the integration reads and writes.
+
+Reads take the identities the sync touched, so that their cost follows the work, not the
+history stored.  Writes are bulk and report per-item failures in a
+:class:`~cmsf_core.domain.records.WriteResult`: a bulk write can partly succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.records import (
+    CampaignLink,
+    CampaignSummary,
+    Checkpoint,
+    CrmCampaign,
+    MemberRecord,
+    MemberRef,
+    MemberStatus,
+    Person,
+    PlatformCampaign,
+    WriteResult,
+)
+
+__all__ = ["CrmStore"]
+
+
+class CrmStore(Protocol):
+    """What the sync reads from and writes to the CRM."""
+
+    # -- reads -------------------------------------------------------------------------
+
+    def checkpoint(self, client_id: str) -> Checkpoint:
+        """The client's watermark and pending refreshes (an empty one at first)."""
+        ...
+
+    def campaigns(self) -> Mapping[str, CrmCampaign]:
+        """CRM campaigns with their status sets, by CRM campaign id."""
+        ...
+
+    def links(self) -> Mapping[str, CampaignLink]:
+        """Platform campaign -> CRM campaign links, by platform campaign id."""
+        ...
+
+    def platform_campaigns(self) -> Mapping[str, PlatformCampaign]:
+        """The integration's stored copies of platform campaigns, by campaign id."""
+        ...
+
+    def members(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, MemberRecord]:
+        """The campaign members among ``refs`` that exist."""
+        ...
+
+    def members_of(self, campaign_ids: Collection[str]) -> Sequence[MemberRecord]:
+        """Every member of these platform campaigns (a full sync refreshes them all)."""
+        ...
+
+    def unmatched_members(self) -> Sequence[MemberRecord]:
+        """Members still waiting for a contact or lead with their email."""
+        ...
+
+    def records_for(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, tuple[Activity, ...]]:
+        """Every tracking record stored for each member in ``refs``."""
+        ...
+
+    def records_of_clients(self, client_ids: Collection[str]) -> Iterable[Activity]:
+        """Every tracking record loaded for these clients (for a full sync)."""
+        ...
+
+    def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
+        """Which of ``keys`` are stored."""
+        ...
+
+    def expired_records(self, cutoffs: Mapping[ActivityType, datetime]) -> Sequence[Activity]:
+        """Stored records that occurred before their type's cutoff."""
+        ...
+
+    def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
+        """Contacts and leads by casefolded email (with last-modified, for matching)."""
+        ...
+
+    # -- writes ------------------------------------------------------------------------
+
+    def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
+        """Store checkpoints (the journal first, the advanced watermark last)."""
+        ...
+
+    def save_platform_campaigns(self, campaigns: Sequence[PlatformCampaign]) -> WriteResult:
+        """Upsert the integration's copies of platform campaigns."""
+        ...
+
+    def create_campaigns(
+        self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
+    ) -> WriteResult:
+        """Upsert CRM campaigns (by external id) and store links."""
+        ...
+
+    def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
+        """Add member statuses to CRM campaigns, by CRM campaign id."""
+        ...
+
+    def insert_records(self, records: Sequence[Activity]) -> WriteResult:
+        """Insert tracking records (an existing key is left as it is)."""
+        ...
+
+    def delete_records(self, keys: Sequence[ActivityKey]) -> WriteResult:
+        """Delete tracking records (a missing key is not an error)."""
+        ...
+
+    def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
+        """Upsert campaign members (one per platform campaign and email)."""
+        ...
+
+    def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
+        """Set campaign statistics on CRM campaigns, by CRM campaign id."""
+        ...

@@ -1,0 +1,45 @@
+"""The email-platform port, shaped on the Campaign Monitor API v3.3.
+
+Adapters return the domain's values: aware datetimes (the platform's naive local times
+localised with the client's time zone), one :class:`TrackingPage` per page of a stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.records import CampaignSummary, PlatformCampaign, PlatformClient, TrackingPage
+
+__all__ = ["EmailPlatform"]
+
+
+class EmailPlatform(Protocol):
+    """What the sync reads from the email platform."""
+
+    def clients(self) -> Sequence[PlatformClient]:
+        """The connected clients with their time zones (``clients.json``, ``Client.details``)."""
+        ...
+
+    def sent_campaigns(self, client_id: str) -> Sequence[PlatformCampaign]:
+        """A client's sent campaigns with SentDate and tags (``clients/{id}/campaigns``)."""
+        ...
+
+    def tracking_page(
+        self,
+        campaign_id: str,
+        stream: ActivityType,
+        *,
+        since: datetime | None,
+        page: int,
+        page_size: int,
+    ) -> TrackingPage:
+        """One page of a tracking stream (recipients, opens, clicks, bounces, unsubscribes,
+        spam) of events on or after ``since`` (``None``: all), oldest first."""
+        ...
+
+    def campaign_summary(self, campaign_id: str) -> CampaignSummary:
+        """The campaign's statistics (``campaigns/{id}/summary``)."""
+        ...

@@ -1,0 +1,317 @@
+"""The imperative shell: read through the ports, plan, apply, report.
+
+:func:`run_sync` is the primary sync.  It never decides anything itself: every change comes
+from :func:`~cmsf_core.domain.planner.plan_sync`.  The apply order makes a crash at any
+point safe:
+
+1. the journal (members about to be refreshed) is saved first;
+2. campaigns, links, statuses, records inserted, records deleted, members, statistics;
+3. the checkpoint with the advanced watermark is saved last.
+
+A write the CRM refuses is fed back to the planner, which leaves it out, reports it as a
+maintenance message and holds the watermark so that it is retried at the next sync; the
+rest of the sync goes on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import cast
+
+import attrs
+
+from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.errors import InvalidTypeError
+from cmsf_core.domain.planner import (
+    ClientRead,
+    CrmView,
+    Refusals,
+    SyncPlan,
+    campaign_selected,
+    event_records,
+    plan_sync,
+    read_window_start,
+)
+from cmsf_core.domain.records import (
+    MemberRecord,
+    MemberRef,
+    PlatformCampaign,
+    TrackingEvent,
+    WriteResult,
+)
+from cmsf_core.domain.retention import retention_cutoffs
+from cmsf_core.domain.settings import Settings
+from cmsf_core.domain.status import RefreshCause, refresh_member
+from cmsf_core.domain.timeutil import ensure_utc
+from cmsf_core.ports.crm import CrmStore
+from cmsf_core.ports.platform import EmailPlatform
+
+__all__ = ["Progress", "SyncReport", "delete_records_by_hand", "run_sync"]
+
+#: ``progress(stage, done, total)``: called as the sync advances; ``total`` may be None.
+Progress = Callable[[str, int, int | None], None]
+
+PAGE_SIZE = 1000
+_MAX_ATTEMPTS = 50
+
+
+@attrs.frozen
+class SyncReport:
+    """What a sync did (or, on a dry run, would do)."""
+
+    plan: SyncPlan
+    applied: bool
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        """True when every write went through (no record refused)."""
+        return not self.plan.refusals
+
+    def summary(self) -> str:
+        """A readable summary: counts per kind of change, refusals, watermarks."""
+        head = "dry run: nothing applied" if not self.applied else "applied"
+        lines = [self.plan.summary(), f"  {head}"]
+        lines += [f"  refused: {r.kind.value}: {r.record}: {r.reason}" for r in self.plan.refusals]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _noop(_stage: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+def run_sync(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Run the primary sync at ``as_of``: incremental by default, ``full`` to realign.
+
+    A full sync removes the tracking records the platform no longer reports (what the
+    integration loaded; never contacts, leads or the CRM's own campaigns) and imports the
+    rest; it ends in the state incremental syncs of the same data reach.  ``dry_run``
+    reads and plans but writes nothing.
+    """
+    if not isinstance(settings, Settings):
+        raise InvalidTypeError("settings", "a Settings", settings)
+    as_of = ensure_utc(as_of, "as_of")
+    report = progress or _noop
+    reads = _read_platform(crm, platform, settings, full=full, progress=report)
+    view = _read_crm(crm, reads, settings, as_of=as_of, full=full)
+    plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
+    if dry_run:
+        report("planned", 1, 1)
+        return SyncReport(plan, applied=False)
+    refused = Refusals()
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        more = _apply(crm, plan, report)
+        if not more:
+            report("applied", 1, 1)
+            return SyncReport(plan, applied=True, attempts=attempt)
+        refused = Refusals(
+            {**refused.inserts, **more.inserts},
+            {**refused.deletes, **more.deletes},
+            {**refused.members, **more.members},
+        )
+        plan = plan_sync(reads, view, settings, as_of=as_of, full=full, refused=refused)
+    raise RuntimeError(f"the CRM kept refusing new writes after {_MAX_ATTEMPTS} attempts")
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read_stream(
+    platform: EmailPlatform, campaign_id: str, stream: ActivityType, since: datetime | None
+) -> list[TrackingEvent]:
+    events: list[TrackingEvent] = []
+    page = 1
+    while True:
+        result = platform.tracking_page(
+            campaign_id, stream, since=since, page=page, page_size=PAGE_SIZE
+        )
+        events.extend(result.results)
+        if page >= result.number_of_pages:
+            return events
+        page += 1
+
+
+def _streams_for(
+    campaign: PlatformCampaign, settings: Settings, linked: bool
+) -> list[ActivityType]:
+    streams = [t for t in ActivityType if settings.imports(t)]
+    may_link = settings.auto_create_campaigns and (
+        settings.auto_create_campaigns_since is not None
+        and campaign.sent_at >= settings.auto_create_campaigns_since
+    )
+    if (linked or may_link) and ActivityType.SENT not in streams:
+        streams.insert(0, ActivityType.SENT)  # members are created from the recipients
+    return streams
+
+
+def _read_platform(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    *,
+    full: bool,
+    progress: Progress,
+) -> tuple[ClientRead, ...]:
+    links = crm.links()
+    reads = []
+    clients = platform.clients()
+    for n, client in enumerate(clients, 1):
+        checkpoint = crm.checkpoint(client.client_id)
+        since = None if full else read_window_start(checkpoint, settings)
+        campaigns = tuple(platform.sent_campaigns(client.client_id))
+        events: dict[str, tuple[TrackingEvent, ...]] = {}
+        summaries = {}
+        selected = [c for c in campaigns if campaign_selected(c, settings)]
+        for m, campaign in enumerate(selected, 1):
+            linked = campaign.campaign_id in links
+            events[campaign.campaign_id] = tuple(
+                event
+                for stream in _streams_for(campaign, settings, linked)
+                for event in _read_stream(platform, campaign.campaign_id, stream, since)
+            )
+            if settings.update_campaign_statistics:
+                summaries[campaign.campaign_id] = platform.campaign_summary(campaign.campaign_id)
+            progress(f"reading {client.name}", m, len(selected))
+        reads.append(ClientRead(checkpoint, campaigns, events, since, summaries))
+        progress("reading clients", n, len(clients))
+    return tuple(reads)
+
+
+def _read_crm(
+    crm: CrmStore,
+    reads: Sequence[ClientRead],
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool,
+) -> CrmView:
+    """Read from the CRM only what the events, the expired records and the journal touch."""
+    links = crm.links()
+    touched: set[MemberRef] = set()
+    emails: set[str] = set()
+    for read in reads:
+        touched.update(ref for ref, _cause in read.checkpoint.pending)
+        for campaign_id, events in read.events.items():
+            for event in events:
+                email = event.email.strip().casefold()
+                touched.add(MemberRef(campaign_id, email))
+                emails.add(email)
+    expired = tuple(crm.expired_records(retention_cutoffs(settings, as_of=as_of)))
+    touched.update(MemberRef(a.campaign_id, a.member_id) for a in expired)
+    stored: Mapping[MemberRef, tuple[Activity, ...]]
+    if full:
+        client_ids = [r.client_id for r in reads]
+        grouped: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
+        for activity in crm.records_of_clients(client_ids):
+            grouped[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
+        campaign_ids = [c.campaign_id for r in reads for c in r.campaigns]
+        managed = {m.ref: m for m in crm.members_of(campaign_ids)}
+        touched.update(managed)
+        touched.update(grouped)
+        stored = {ref: tuple(records) for ref, records in grouped.items()}
+    else:
+        stored = crm.records_for(touched)
+    members = dict(crm.members(touched))
+    unmatched = tuple(crm.unmatched_members())
+    emails.update(m.email.casefold() for m in unmatched)
+    emails.update(m.email.casefold() for m in members.values() if m.person_id is None)
+    read_keys = _keys_read(reads)
+    return CrmView(
+        campaigns=crm.campaigns(),
+        links=links,
+        members=members,
+        stored=stored,
+        expired=expired,
+        existing_keys=frozenset(crm.existing_keys(read_keys)),
+        people=crm.find_people(emails),
+        unmatched=unmatched,
+        platform_campaigns=crm.platform_campaigns(),
+    )
+
+
+def _keys_read(reads: Sequence[ClientRead]) -> set[ActivityKey]:
+    """The keys the planner will derive for the events read (to ask which are stored)."""
+    keys: set[ActivityKey] = set()
+    for read in reads:
+        for campaign_id, events in read.events.items():
+            keys.update(a.key for a in event_records(read.client_id, campaign_id, events))
+    return keys
+
+
+# ----------------------------------------------------------------------------- applying
+
+
+def _failures(result: WriteResult) -> dict[object, str]:
+    return dict(result.failures)
+
+
+def _apply(crm: CrmStore, plan: SyncPlan, progress: Progress) -> Refusals | None:
+    """Apply a plan in the crash-safe order; return new refusals to re-plan with, if any."""
+    crm.save_checkpoints(plan.journal)
+    crm.save_platform_campaigns(plan.platform_campaigns)
+    crm.create_campaigns(plan.campaigns_to_create, plan.links_to_create)
+    crm.add_statuses(plan.statuses_to_add)
+    progress("writing records", 0, len(plan.records_to_insert))
+    inserts = _failures(crm.insert_records(plan.records_to_insert))
+    progress("writing records", len(plan.records_to_insert), len(plan.records_to_insert))
+    deletes = _failures(crm.delete_records([a.key for a in plan.records_to_delete]))
+    if inserts or deletes:
+        return Refusals(
+            {cast(ActivityKey, k): v for k, v in inserts.items()},
+            {cast(ActivityKey, k): v for k, v in deletes.items()},
+        )
+    members = _failures(crm.save_members(plan.members_to_save))
+    if members:
+        return Refusals(members={cast(MemberRef, k): v for k, v in members.items()})
+    crm.save_statistics(plan.statistics)
+    crm.save_checkpoints(plan.checkpoints)
+    return None
+
+
+# ----------------------------------------------------------------------------- by hand
+
+
+def delete_records_by_hand(
+    crm: CrmStore,
+    keys: Iterable[ActivityKey],
+    settings: Settings,
+) -> tuple[MemberRecord, ...]:
+    """Delete tracking records outside the sync, as a CRM user would, and refresh the
+    members they belonged to (rollups always; Status only under Always).
+
+    This is what the product's FAQ warns about: under Once Only or Never the Status stays
+    while the counters drop.  Returns the members saved.
+    """
+    keys = list(keys)
+    refs = {MemberRef(k.campaign_id, k.subject) for k in keys}
+    crm.delete_records(keys)
+    campaigns = crm.campaigns()
+    stored = crm.records_for(refs)
+    saved = []
+    for ref, record in crm.members(refs).items():
+        default = campaigns[record.crm_campaign_id].default_status
+        member = refresh_member(
+            record.member,
+            stored.get(ref, ()),
+            settings,
+            cause=RefreshCause.DELETION,
+            default_status=default,
+        )
+        if member != record.member:
+            saved.append(attrs.evolve(record, member=member))
+    crm.save_members(saved)
+    return tuple(saved)
