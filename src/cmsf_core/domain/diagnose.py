@@ -70,12 +70,15 @@ def diagnose(
     settings: Settings,
     *,
     as_of: datetime,
+    default_status: str | None = None,
 ) -> tuple[Finding, ...]:
     """Explain how ``member``'s status and counters disagree with its ``stored`` records.
 
     Returns nothing when they agree.  The explanation says whether the retention window
     (DaysToKeep) accounts for missing records or whether they were deleted by hand, and
-    names both remedies from the product's FAQ.
+    names both remedies from the product's FAQ.  A member that still has its campaign's
+    ``default_status`` and no activity (the integration never set its status) is not
+    flagged: a new member gets that status without any record behind it.
     """
     as_of = ensure_utc(as_of, "as_of")
     records = tuple(stored)
@@ -94,7 +97,8 @@ def diagnose(
 
     implied = _implied_types(member, settings)
     present = {a.type for a in records}
-    if implied and not implied & present:
+    is_default = member.activity is None and member.status == default_status
+    if implied and not implied & present and not is_default:
         findings.append(_status_without_activity(member, implied, settings, as_of))
 
     if settings.refresh_mode is not RefreshMode.ALWAYS and member.activity_date is not None:

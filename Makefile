@@ -1,0 +1,31 @@
+# One-command entry points; each creates the virtual environment on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test lint check deep clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed  ## the main job: a day-by-day sync of a generated history, with a report
+	$(PY) -m cmsf_core demo
+
+test: $(VENV)/.installed  ## the whole test suite
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed  ## ruff, formatting and mypy strict
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/mypy
+
+check: lint test
+
+deep: $(VENV)/.installed  ## the test suite with the deep Hypothesis profile (slow)
+	CMSF_HYPOTHESIS_PROFILE=deep $(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

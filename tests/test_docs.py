@@ -1,0 +1,38 @@
+"""Every example in the README, in docs/ and in the docstrings runs and gives what it shows."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import cmsf_core
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+def _modules() -> list[str]:
+    names = [cmsf_core.__name__]
+    for info in pkgutil.walk_packages(cmsf_core.__path__, prefix="cmsf_core."):
+        names.append(info.name)
+    return sorted(names)
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_document_examples_run(path: Path) -> None:
+    """The pycon examples of a document run and print what the document shows."""
+    result = doctest.testfile(str(path), module_relative=False, optionflags=FLAGS)
+    assert result.failed == 0, f"{result.failed} example(s) failed in {path.name}"
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_docstring_examples_run(name: str) -> None:
+    """The examples in a module's docstrings run and print what they show."""
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=FLAGS)
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
