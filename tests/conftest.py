@@ -3,6 +3,9 @@
 - ``ci``: deterministic (derandomized, no example database), used when ``CI`` is set.
 - ``dev``: the default on a workstation: random, same example counts as ``ci``.
 - ``deep``: 20x the examples and longer stateful runs; see the README.
+
+``CMSF_HYPOTHESIS_MAX_EXAMPLES=N`` overrides the example count of the chosen profile (and
+reports only the first bug found), for a quick run while debugging.
 """
 
 from __future__ import annotations
@@ -31,5 +34,13 @@ settings.register_profile(
     **_BASE,
 )
 
-_DEFAULT = "ci" if os.environ.get("CI") else "dev"
-settings.load_profile(os.environ.get("CMSF_HYPOTHESIS_PROFILE", _DEFAULT))
+_PROFILE = os.environ.get("CMSF_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+settings.load_profile(_PROFILE)
+if os.environ.get("CMSF_HYPOTHESIS_MAX_EXAMPLES"):  # a quick local run while debugging
+    settings.register_profile(
+        "override",
+        settings.get_profile(_PROFILE),
+        max_examples=int(os.environ["CMSF_HYPOTHESIS_MAX_EXAMPLES"]),
+        report_multiple_bugs=False,
+    )
+    settings.load_profile("override")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import attrs
@@ -64,6 +64,10 @@ _TYPE_NAMES: dict[str, ActivityType] = {
     "recipient": ActivityType.SENT,
     "recipients": ActivityType.SENT,
 }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MINUTE = timedelta(minutes=1)
 
 
 class ActivityKey(NamedTuple):
@@ -140,7 +144,7 @@ class Activity:
             self.type,
             self.email.casefold() if self.email is not None else self.member_id,
             self.list_id,
-            int(self.occurred_at.timestamp()) // 60,
+            (self.occurred_at - _EPOCH) // _MINUTE,
             self.detail,
             self.occurrence,
         )

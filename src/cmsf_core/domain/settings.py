@@ -124,10 +124,19 @@ def parse_bool(value: object, field: str) -> bool:
     raise InvalidTypeError(field, "a bool", value)
 
 
+def _int_text(value: object) -> object:
+    """An ASCII integer string (optionally signed) as an int; anything else unchanged."""
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        if digits.isascii() and digits.isdecimal():
+            return int(text)
+    return value
+
+
 def parse_days(value: object, field: str) -> int:
-    """A whole number of days, 0 to 36,500; digit strings are accepted."""
-    if isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
-        value = int(value.strip())
+    """A whole number of days, 0 to 36,500; integer strings are accepted."""
+    value = _int_text(value)
     if type(value) is not int:
         raise InvalidTypeError(field, "a whole number of days", value)
     if value < 0:
@@ -194,8 +203,7 @@ def _parse_datetime(value: object, field: str) -> datetime:
 
 
 def _parse_overlap(value: object, field: str) -> int:
-    if isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
-        value = int(value.strip())
+    value = _int_text(value)
     if type(value) is not int:
         raise InvalidTypeError(field, "a whole number of minutes", value)
     if not 0 <= value <= 7 * 24 * 60:
@@ -433,7 +441,10 @@ class Settings:
                 raise UnknownSettingError(key, _ALL_NAMES, close[0] if close else None)
             if spec.name in given:
                 raise InvalidValueError(
-                    spec.name, "given once", raw, detail=f"also given as {given[spec.name]!r}"
+                    spec.name,
+                    "given once",
+                    raw,
+                    detail=f"given as both {given[spec.name]!r} and {key!r}",
                 )
             given[spec.name] = key
             spec.read(values, raw)

@@ -107,14 +107,10 @@ def candidate(stored: Iterable[Activity], settings: Settings) -> Activity | None
     return best
 
 
-def _is_newer(found: Activity, member: CampaignMember, policy: StatusPolicy) -> bool:
-    assert member.activity is not None
+def _is_newer(found: Activity, member: CampaignMember) -> bool:
+    """The Activity Date guard, whatever the policy: only a strictly later activity sets."""
     assert member.activity_date is not None
-    if policy is StatusPolicy.LATEST_WINS:
-        return found.occurred_at > member.activity_date
-    return _order(policy, found.type, found.occurred_at) > _order(
-        policy, member.activity, member.activity_date
-    )
+    return found.occurred_at > member.activity_date
 
 
 def _set_from(member: CampaignMember, found: Activity, settings: Settings) -> CampaignMember:
@@ -164,6 +160,8 @@ def refresh_member(
                 "stored",
                 f"records of member {member.member_id!r} in campaign {member.campaign_id!r}",
                 record.key,
+                detail=f"this one is of member {record.member_id!r} in campaign "
+                f"{record.campaign_id!r}",
             )
 
     updated = member
@@ -182,7 +180,7 @@ def refresh_member(
     if found is None:
         return updated
     if member.activity_date is None or (
-        action is StatusAction.SET_IF_NEWER and _is_newer(found, member, settings.status_policy)
+        action is StatusAction.SET_IF_NEWER and _is_newer(found, member)
     ):
         return _set_from(updated, found, settings)
     return updated

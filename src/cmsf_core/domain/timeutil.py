@@ -28,19 +28,20 @@ def ensure_utc(value: object, field: str) -> datetime:
     offset = value.utcoffset()
     if offset is None:
         raise NaiveDatetimeError(field, value)
-    utc = (value - offset).replace(tzinfo=UTC) if offset != _ZERO else value.replace(tzinfo=UTC)
-    if type(utc) is not datetime:
-        utc = datetime(
-            utc.year,
-            utc.month,
-            utc.day,
-            utc.hour,
-            utc.minute,
-            utc.second,
-            utc.microsecond,
-            tzinfo=UTC,
-        )
-    return utc
+    # Read the wall clock into a plain stdlib datetime and subtract the offset there: a
+    # subclass such as pendulum's DateTime does calendar-aware arithmetic in its own zone,
+    # which is an hour off next to a DST change.
+    wall = datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=UTC,
+    )
+    return wall - offset if offset != _ZERO else wall
 
 
 def ensure_utc_or_none(value: object, field: str) -> datetime | None:
