@@ -240,3 +240,13 @@ def test_importing_cmsf_core_loads_no_optional_or_heavy_module() -> None:
     assert "cmsf_core" in loaded
     offending = sorted(name for name in loaded if name.partition(".")[0] in NOT_AT_IMPORT)
     assert not offending, f"import cmsf_core loaded: {offending}"
+
+
+def test_every_public_name_is_exported_and_loads() -> None:
+    """Each name of cmsf_core.__all__ is in the lazy table and loads from its module."""
+    import cmsf_core  # noqa: PLC0415 - the import under test
+
+    table = cmsf_core._EXPORTS
+    assert set(cmsf_core.__all__) == {*table, "__version__"}
+    for name in table:
+        assert getattr(cmsf_core, name) is not None, name

@@ -24,6 +24,10 @@ from cmsf_core.domain.errors import (
     UnknownSettingError,
 )
 from cmsf_core.domain.frozen import FrozenMap
+from cmsf_core.domain.limits import GovernorLimits
+from cmsf_core.domain.maintenance import masked_repr, parse_notification_email
+from cmsf_core.domain.schedule import Schedule
+from cmsf_core.domain.sms import parse_sms_country
 from cmsf_core.domain.timeutil import END_OF_TIME, ensure_utc, ensure_utc_or_none
 
 __all__ = [
@@ -345,6 +349,22 @@ def _to_filter_start(value: object) -> datetime | None:
     return ensure_utc_or_none(value, "campaign_filter_start")
 
 
+def _to_import_schedule(value: object) -> Schedule:
+    return Schedule.parse(value, "import_schedule")
+
+
+def _to_governor_limits(value: object) -> GovernorLimits:
+    return GovernorLimits.parse(value, "governor_limits")
+
+
+def _to_notification_email(value: object) -> str | None:
+    return parse_notification_email(value, "notification_email")
+
+
+def _to_sms_country(value: object) -> str | None:
+    return parse_sms_country(value, "sms_country")
+
+
 ALL_TYPES = frozenset(ActivityType)
 
 
@@ -384,6 +404,28 @@ class Settings:
     campaign_filter_tags: frozenset[str] = attrs.field(default=frozenset(), converter=_to_tags)
     # Sync mechanics (see docs/decisions.md).
     sync_overlap_minutes: int = attrs.field(default=60, validator=_overlap_validator)
+    # Subscribers, consent and SMS (product docs: General options, Advanced, SMS).
+    sync_email_opt_out: bool = attrs.field(default=True, validator=_check_bool)
+    prevent_opted_out_list_add: bool = attrs.field(default=False, validator=_check_bool)
+    unsubscribe_on_opt_out: bool = attrs.field(default=False, validator=_check_bool)
+    delete_subscriber_on_record_delete: bool = attrs.field(default=False, validator=_check_bool)
+    resubscribe_deleted_via_import_wizard: bool = attrs.field(default=False, validator=_check_bool)
+    trigger_joins_a_list_journeys: bool = attrs.field(default=False, validator=_check_bool)
+    enable_account_trigger: bool = attrs.field(default=False, validator=_check_bool)
+    disable_triggers: bool = attrs.field(default=False, validator=_check_bool)
+    disable_bulk_triggers: bool = attrs.field(default=False, validator=_check_bool)
+    sync_suppression_list: bool = attrs.field(default=False, validator=_check_bool)
+    sms_enabled: bool = attrs.field(default=False, validator=_check_bool)
+    sms_country: str | None = attrs.field(default=None, converter=_to_sms_country)
+    # Administration (product docs: Sync settings, Maintenance).
+    import_schedule: Schedule = attrs.field(factory=Schedule, converter=_to_import_schedule)
+    perform_full_daily_sync: bool = attrs.field(default=False, validator=_check_bool)
+    notification_email: str | None = attrs.field(
+        default=None, converter=_to_notification_email, repr=masked_repr
+    )
+    governor_limits: GovernorLimits = attrs.field(
+        factory=GovernorLimits, converter=_to_governor_limits
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.auto_create_campaigns and self.auto_create_campaigns_since is None:
@@ -510,6 +552,14 @@ def _plain(
     return SettingSpec(
         name, attribute, kind, default, meaning, parse, lambda s: dump(getattr(s, attribute))
     )
+
+
+def _or_absent(value: object) -> object:
+    return _ABSENT if value is None else value
+
+
+def _changed_limits(value: GovernorLimits) -> object:
+    return {job.value: n for job, n in value.changed().items()} or _ABSENT
 
 
 def _opt_dt(value: object) -> object:
@@ -667,6 +717,120 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "How far before the watermark an incremental sync re-reads, for late events.",
         "Sync_Overlap_Minutes",
         _parse_overlap,
+    ),
+    *(
+        _plain(attribute, "bool", "true" if default else "false", meaning, name, parse_bool)
+        for attribute, name, default, meaning in (
+            (
+                "sync_email_opt_out",
+                "Sync_Email_Opt_Out",
+                True,
+                "Update Email Opt Out from the email's list memberships at each primary sync.",
+            ),
+            (
+                "prevent_opted_out_list_add",
+                "Prevent_Opted_Out_List_Add",
+                False,
+                "Refuse adding an opted-out contact or lead to a subscriber list.",
+            ),
+            (
+                "unsubscribe_on_opt_out",
+                "Unsubscribe_On_Opt_Out",
+                False,
+                "Unsubscribe from all lists when Email Opt Out becomes checked.",
+            ),
+            (
+                "delete_subscriber_on_record_delete",
+                "Delete_Subscriber_On_Record_Delete",
+                False,
+                "Set the subscriber Deleted on all lists when its contact or lead is deleted.",
+            ),
+            (
+                "resubscribe_deleted_via_import_wizard",
+                "Resubscribe_Deleted_Via_Import_Wizard",
+                False,
+                "Let the import wizard re-subscribe Deleted (never Unsubscribed) subscribers.",
+            ),
+            (
+                "trigger_joins_a_list_journeys",
+                "Trigger_Joins_A_List_Journeys",
+                False,
+                "Start 'joins a list' journeys for subscribers the integration adds.",
+            ),
+            (
+                "enable_account_trigger",
+                "Enable_Account_Trigger",
+                False,
+                "An account change is processed for its contacts.",
+            ),
+            (
+                "disable_triggers",
+                "Disable_Triggers",
+                False,
+                "Stop the account, contact and lead triggers (subscription rules, field "
+                "mappings, opt-out handling).",
+            ),
+            (
+                "disable_bulk_triggers",
+                "Disable_Bulk_Triggers",
+                False,
+                "Process only the first modified record of a batch.",
+            ),
+            (
+                "sync_suppression_list",
+                "Sync_Suppression_List",
+                False,
+                "Keep one CRM suppression record per suppressed email.",
+            ),
+            (
+                "sms_enabled",
+                "SMS_Enabled",
+                False,
+                "Send E.164 mobile numbers and SMS consent with subscriber imports.",
+            ),
+            (
+                "perform_full_daily_sync",
+                "Perform_Full_Daily_Sync",
+                False,
+                "The first primary sync of each local day is a full sync.",
+            ),
+        )
+    ),
+    _plain(
+        "sms_country",
+        "country code or name",
+        "none",
+        "Country national mobile numbers are read in (ISO 3166 alpha-2 code or name).",
+        "SMS_Country",
+        parse_sms_country,
+        _or_absent,
+    ),
+    _plain(
+        "import_schedule",
+        "Never | Hourly | Daily [at H] | Weekly [on DAY] [at H] | Custom on DAYS [at H]",
+        "Hourly",
+        "How often the primary sync runs on its own, in the org's time zone.",
+        "Import_Frequency",
+        Schedule.parse,
+        str,
+    ),
+    _plain(
+        "notification_email",
+        "email address",
+        "none",
+        "New maintenance messages are addressed to this email address.",
+        "Notification_Email",
+        parse_notification_email,
+        _or_absent,
+    ),
+    _plain(
+        "governor_limits",
+        "job -> batch size",
+        "each job's default",
+        "Batch sizes of the background jobs (internal governor limits).",
+        "Governor_Limits",
+        GovernorLimits.parse,
+        _changed_limits,
     ),
 )
 
