@@ -381,10 +381,13 @@ class InMemoryCrm:
         for activity_type, cutoff in cutoffs.items():
             heap = self._expiry[activity_type]
             due = []
+            listed: set[ActivityKey] = set()
             while heap and heap[0][0] < cutoff:
                 entry = heapq.heappop(heap)
                 record = self._records.get(entry[2])
-                if record is not None and record.occurred_at == entry[0]:
+                # A key deleted and inserted again has a stale entry too: list it once.
+                if record is not None and record.occurred_at == entry[0] and entry[2] not in listed:
+                    listed.add(entry[2])
                     due.append(entry)
                     expired.append(record)
             for entry in due:  # still stored until a delete commits
