@@ -29,6 +29,7 @@ import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType, number_occurrences
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
     CampaignLink,
@@ -125,11 +126,19 @@ class CrmView:
 
 
 class RefusalKind(enum.Enum):
-    """Which write the CRM refused."""
+    """Which write the CRM refused, with the support code of its maintenance message."""
 
     INSERT_RECORD = "insert tracking record"
     DELETE_RECORD = "delete tracking record"
     SAVE_MEMBER = "save campaign member"
+    CREATE_CAMPAIGN = "create campaign"
+    ADD_STATUS = "add member status"
+    SAVE_STATISTICS = "save campaign statistics"
+
+    @property
+    def code(self) -> str:
+        """The support code of the maintenance message (``SYNC-INSERT-RECORD``, ...)."""
+        return "SYNC-" + self.name.replace("_", "-")
 
 
 @attrs.frozen
@@ -140,6 +149,17 @@ class Refusal:
     record: str
     reason: str
     client_id: str = ""
+
+    def message(self, at: datetime) -> MaintenanceMessage:
+        """The maintenance message this refusal becomes."""
+        return MaintenanceMessage(
+            self.kind.code,
+            Severity.ERROR,
+            self.record,
+            f"The CRM refused to {self.kind.value}: {self.reason}. The rest of the sync "
+            "went on; this record is retried at the next sync.",
+            at,
+        )
 
 
 @attrs.frozen
@@ -181,6 +201,11 @@ class SyncPlan:
     checkpoints: tuple[Checkpoint, ...] = ()
     events_read: int = 0
     skipped: Mapping[str, int] = attrs.field(factory=dict)
+
+    @property
+    def messages(self) -> tuple[MaintenanceMessage, ...]:
+        """The maintenance messages of this sync: one per refused write."""
+        return tuple(refusal.message(self.as_of) for refusal in self.refusals)
 
     def counts(self) -> dict[str, int]:
         """How many changes of each kind the plan holds."""
