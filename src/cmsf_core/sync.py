@@ -27,6 +27,8 @@ from cmsf_core.domain.errors import InvalidTypeError
 from cmsf_core.domain.planner import (
     ClientRead,
     CrmView,
+    Refusal,
+    RefusalKind,
     Refusals,
     SyncPlan,
     campaign_selected,
@@ -259,12 +261,26 @@ def _failures(result: WriteResult) -> dict[object, str]:
     return dict(result.failures)
 
 
+def _other_refusals(kind: RefusalKind, result: WriteResult, what: str) -> list[Refusal]:
+    return [Refusal(kind, f"{what} {item}", reason) for item, reason in result.failures]
+
+
 def _apply(crm: CrmStore, plan: SyncPlan, progress: Progress) -> Refusals | None:
-    """Apply a plan in the crash-safe order; return new refusals to re-plan with, if any."""
+    """Apply a plan in the crash-safe order; return new refusals to re-plan with, if any.
+
+    Refused records and members are fed back to the planner; refused campaigns, statuses
+    and statistics are only reported (nothing else depends on them within this sync).
+    """
     crm.save_checkpoints(plan.journal)
     crm.save_platform_campaigns(plan.platform_campaigns)
-    crm.create_campaigns(plan.campaigns_to_create, plan.links_to_create)
-    crm.add_statuses(plan.statuses_to_add)
+    others = _other_refusals(
+        RefusalKind.CREATE_CAMPAIGN,
+        crm.create_campaigns(plan.campaigns_to_create, plan.links_to_create),
+        "campaign",
+    )
+    others += _other_refusals(
+        RefusalKind.ADD_STATUS, crm.add_statuses(plan.statuses_to_add), "status of campaign"
+    )
     progress("writing records", 0, len(plan.records_to_insert))
     inserts = _failures(crm.insert_records(plan.records_to_insert))
     progress("writing records", len(plan.records_to_insert), len(plan.records_to_insert))
@@ -277,7 +293,10 @@ def _apply(crm: CrmStore, plan: SyncPlan, progress: Progress) -> Refusals | None
     members = _failures(crm.save_members(plan.members_to_save))
     if members:
         return Refusals(members={cast(MemberRef, k): v for k, v in members.items()})
-    crm.save_statistics(plan.statistics)
+    others += _other_refusals(
+        RefusalKind.SAVE_STATISTICS, crm.save_statistics(plan.statistics), "statistics of"
+    )
+    crm.add_messages(plan.messages + tuple(r.message(plan.as_of) for r in others))
     crm.save_checkpoints(plan.checkpoints)
     return None
 

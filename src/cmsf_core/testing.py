@@ -45,6 +45,7 @@ import attrs
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
     CampaignLink,
@@ -258,6 +259,17 @@ class CrmStoreContract:
         return _limited(self.property_examples, test)
 
     # -- checkpoints ---------------------------------------------------------------------
+
+    def test_maintenance_messages_are_kept_in_order(self) -> None:
+        """add_messages appends to the log; messages() returns it oldest first."""
+        crm = self.make_crm()
+        at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        first = MaintenanceMessage("SYNC-INSERT-RECORD", "Error", "record 1", "refused", at)
+        second = MaintenanceMessage("SYNC-SAVE-MEMBER", "Warning", None, "", at)
+        result = crm.add_messages([first, second])
+        assert result.written == 2
+        assert result.ok
+        assert tuple(crm.messages()) == (first, second)
 
     def test_checkpoint_of_an_unknown_client_is_empty(self) -> None:
         """A client never synced has a checkpoint with no watermark and nothing pending."""

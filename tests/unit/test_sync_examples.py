@@ -16,7 +16,15 @@ from typing import Any
 import attrs
 import pytest
 
-from cmsf_core import Activity, ActivityKey, ActivityType, Engagement, RefreshMode, Settings
+from cmsf_core import (
+    Activity,
+    ActivityKey,
+    ActivityType,
+    Engagement,
+    RefreshMode,
+    Settings,
+    Severity,
+)
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform, SimulatedCrashError
 from cmsf_core.domain.planner import RefusalKind, auto_campaign_id
 from cmsf_core.domain.records import (
@@ -318,6 +326,7 @@ def test_an_unknown_status_is_refused_until_auto_create_missing_statuses_adds_it
     ]
     assert "Registered" in report.plan.refusals[0].reason
     assert crm.member("cmp-may", ANN) is None
+    assert [m.code for m in crm.messages()] == ["SYNC-SAVE-MEMBER"]
     assert statuses(crm, "cmp-may") == {BOB: "Opened", CAROL: "Sent"}
     assert crm.record_count() == 6
 
@@ -580,6 +589,11 @@ def test_a_refused_record_is_reported_and_the_rest_of_the_sync_goes_on() -> None
     assert refusal.reason.startswith("FIELD_CUSTOM_VALIDATION_EXCEPTION")
     assert refusal.client_id == CLIENT
     assert crm.record_count() == len(platform.all_events("cmp-may")) - 1
+    [message] = crm.messages()
+    assert message.code == "SYNC-INSERT-RECORD"
+    assert message.severity is Severity.ERROR
+    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in message.guidance
+    assert "retried at the next sync" in message.guidance
     assert statuses(crm, "cmp-may") == {ANN: "Clicked", BOB: "Opened", CAROL: "Opened"}
     assert crm.checkpoint(CLIENT).watermark == minutes(50)
     assert "refused" in report.summary()

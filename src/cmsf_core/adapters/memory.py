@@ -26,6 +26,7 @@ import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
+from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
     CampaignLink,
     CampaignSummary,
@@ -235,6 +236,7 @@ class InMemoryCrm:
     _links: dict[str, CampaignLink] = attrs.field(factory=dict, init=False)
     _platform_campaigns: dict[str, PlatformCampaign] = attrs.field(factory=dict, init=False)
     _checkpoints: dict[str, Checkpoint] = attrs.field(factory=dict, init=False)
+    _messages: list[MaintenanceMessage] = attrs.field(factory=list, init=False)
     writes: Counter[str] = attrs.field(factory=Counter, init=False)
 
     # -- seeding -----------------------------------------------------------------------
@@ -456,11 +458,11 @@ class InMemoryCrm:
         written = 0
         for record in records:
             key = record.key
+            if key in self._records:
+                continue
             reason = self._refused("record", record)
             if reason is not None:
                 failures.append((key, reason))
-                continue
-            if key in self._records:
                 continue
             self._tick("record")
             self._records[key] = record
@@ -533,3 +535,18 @@ class InMemoryCrm:
                 continue
             self._campaigns[campaign_id] = attrs.evolve(campaign, statistics=summary)
         return WriteResult(len(statistics) - len(failures), tuple(failures))
+
+    def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
+        for message in messages:
+            self._tick("message")
+            self._messages.append(message)
+        return WriteResult(len(messages))
+
+    def messages(self) -> Sequence[MaintenanceMessage]:
+        return tuple(self._messages)
+
+    def delete_messages(self) -> int:
+        """The maintenance page's "delete messages": clear the log; returns how many went."""
+        count = len(self._messages)
+        self._messages.clear()
+        return count

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
     CampaignLink,
     CampaignSummary,
@@ -115,4 +116,12 @@ class CrmStore(Protocol):
 
     def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
         """Set campaign statistics on CRM campaigns, by CRM campaign id."""
+        ...
+
+    def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
+        """Append messages to the maintenance log."""
+        ...
+
+    def messages(self) -> Sequence[MaintenanceMessage]:
+        """The maintenance log, oldest first."""
         ...
