@@ -36,3 +36,12 @@ def test_docstring_examples_run(name: str) -> None:
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=FLAGS)
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
+
+
+def test_settings_page_lists_every_setting() -> None:
+    """docs/settings.md has a row for every name Settings.from_mapping accepts."""
+    from cmsf_core import SETTING_SPECS  # noqa: PLC0415 - kept next to the check
+
+    page = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    missing = [spec.name for spec in SETTING_SPECS if f"| `{spec.name}` |" not in page]
+    assert not missing, f"docs/settings.md lacks {missing}"

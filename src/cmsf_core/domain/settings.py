@@ -465,7 +465,8 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object]) -> Settings:
-        """Read settings by the product's names (or the attribute names).
+        """Read settings by the product's names (or, for single-valued settings, the
+        attribute names; ``docs/settings.md`` lists every name).
 
         Unknown keys, a key given twice (under both its names) and bad values are errors
         that name the key; nothing is half-read.
