@@ -134,6 +134,7 @@ class RefusalKind(enum.Enum):
     CREATE_CAMPAIGN = "create campaign"
     ADD_STATUS = "add member status"
     SAVE_STATISTICS = "save campaign statistics"
+    USE_LINKED_CAMPAIGN = "use the linked campaign"
 
     @property
     def code(self) -> str:
@@ -482,13 +483,18 @@ def _link_campaign(p: _Planning, campaign: PlatformCampaign) -> None:
         p.new_links.append(link)
         p.links[campaign.campaign_id] = link
     crm_campaign = p.campaigns.get(link.crm_campaign_id)
-    if crm_campaign is None:
-        raise InvalidValueError(
-            "crm.campaigns",
-            f"the linked CRM campaign {link.crm_campaign_id!r}",
-            None,
-            detail=f"platform campaign {campaign.campaign_id!r} links to it",
+    if crm_campaign is None:  # deleted in the CRM: report it, sync the rest
+        p.refusals.append(
+            Refusal(
+                RefusalKind.USE_LINKED_CAMPAIGN,
+                f"campaign {link.crm_campaign_id}",
+                f"it no longer exists, but platform campaign {campaign.campaign_id} links to "
+                "it; re-link the platform campaign (its tracking records are still imported)",
+                campaign.client_id,
+            )
         )
+        del p.links[campaign.campaign_id]
+        return
     if settings.auto_create_statuses:
         missing = _missing_statuses(crm_campaign, settings)
         if missing:
