@@ -1,0 +1,696 @@
+"""The embedded default store: the CRM port on a SQLite file (stdlib ``sqlite3``).
+
+Every write method is one transaction, so a crash (or a killed process) leaves each
+bulk write either wholly applied or not at all; the sync's journal covers the gaps
+between writes.  Instants are stored as integer microseconds since the Unix epoch (UTC),
+record keys as their JSON text.  Indexes follow the port's reads: records by member, by
+client and by (type, time) for the retention purge.
+
+    >>> from cmsf_core.adapters.sqlite import SqliteCrm
+    >>> crm = SqliteCrm(":memory:")
+    >>> crm.record_count()
+    0
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.engagement import Engagement
+from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.maintenance import MaintenanceMessage
+from cmsf_core.domain.member import CampaignMember
+from cmsf_core.domain.records import (
+    CampaignLink,
+    CampaignSummary,
+    Checkpoint,
+    CrmCampaign,
+    MemberRecord,
+    MemberRef,
+    MemberStatus,
+    Person,
+    PersonKind,
+    PlatformCampaign,
+    WriteResult,
+    normalise_email,
+)
+from cmsf_core.domain.status import RefreshCause
+
+__all__ = ["SqliteCrm"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    key TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    campaign_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    email TEXT,
+    list_id TEXT,
+    detail TEXT,
+    occurrence INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_member ON records (campaign_id, member_id);
+CREATE INDEX IF NOT EXISTS records_by_client ON records (client_id);
+CREATE INDEX IF NOT EXISTS records_by_time ON records (type, occurred_at);
+CREATE TABLE IF NOT EXISTS members (
+    campaign_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    crm_campaign_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    person_id TEXT,
+    status TEXT,
+    activity TEXT,
+    activity_date INTEGER,
+    engagement TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_unmatched ON members (person_id) WHERE person_id IS NULL;
+CREATE TABLE IF NOT EXISTS people (
+    person_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    email TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    email_opt_out INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS people_by_email ON people (email_key);
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    statuses TEXT NOT NULL,
+    created_by_integration INTEGER NOT NULL,
+    statistics TEXT
+);
+CREATE TABLE IF NOT EXISTS links (
+    platform_campaign_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    crm_campaign_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS platform_campaigns (
+    campaign_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    tags TEXT NOT NULL,
+    subject TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    client_id TEXT PRIMARY KEY,
+    watermark INTEGER,
+    pending TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    record TEXT,
+    guidance TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL
+);
+"""
+
+
+def _to_int(at: datetime) -> int:
+    return (at - _EPOCH) // _MICRO
+
+
+def _to_dt(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _key_text(key: ActivityKey) -> str:
+    return json.dumps(
+        [
+            key.client_id,
+            key.campaign_id,
+            key.type.name,
+            key.subject,
+            key.list_id,
+            key.minute,
+            key.detail,
+            key.occurrence,
+        ],
+        separators=(",", ":"),
+    )
+
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+_RECORD_COLUMNS = (
+    "client_id, campaign_id, member_id, type, occurred_at, email, list_id, detail, occurrence"
+)
+
+
+def _activity(row: tuple[Any, ...]) -> Activity:
+    client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
+    return Activity(
+        str(campaign_id),
+        str(member_id),
+        ActivityType[str(type_name)],
+        _to_dt(int(at)),
+        client_id=str(client_id),
+        email=email if email is None else str(email),
+        list_id=list_id if list_id is None else str(list_id),
+        detail=detail if detail is None else str(detail),
+        occurrence=int(occurrence),
+    )
+
+
+def _engagement_json(engagement: Engagement) -> str:
+    return json.dumps(attrs.astuple(engagement))
+
+
+@attrs.define
+class SqliteCrm:
+    """The CRM port on a SQLite database file (``":memory:"`` for a throwaway store).
+
+    Seeding helpers mirror :class:`~cmsf_core.adapters.memory.InMemoryCrm`'s.  Close it
+    with :meth:`close` (or use it as a context manager).
+    """
+
+    path: str | Path
+    _db: sqlite3.Connection = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._db = sqlite3.connect(str(self.path), isolation_level=None)
+        if str(self.path) != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    def __enter__(self) -> SqliteCrm:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _write(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
+        """Run one statement over many rows in one transaction; return the rows changed."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = db.total_changes
+            db.executemany(sql, rows)
+            changed = db.total_changes - before
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return changed
+
+    # -- seeding ---------------------------------------------------------------------
+
+    def add_person(
+        self,
+        email: str,
+        *,
+        person_id: str | None = None,
+        kind: PersonKind = PersonKind.CONTACT,
+        last_modified: datetime | None = None,
+        email_opt_out: bool = False,
+    ) -> Person:
+        """Add (or replace) a contact or lead."""
+        if person_id is None:
+            (count,) = self._db.execute("SELECT count(*) FROM people").fetchone()
+            person_id = f"{kind.value[0]}{count + 1:06d}"
+        person = Person(
+            person_id,
+            kind,
+            email,
+            last_modified or datetime(2000, 1, 1, tzinfo=UTC),
+            email_opt_out=email_opt_out,
+        )
+        self._write(
+            "INSERT OR REPLACE INTO people VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    person.person_id,
+                    person.kind.value,
+                    person.email,
+                    normalise_email(person.email),
+                    _to_int(person.last_modified),
+                    int(person.email_opt_out),
+                )
+            ],
+        )
+        return person
+
+    def add_campaign(
+        self,
+        campaign_id: str,
+        name: str,
+        *,
+        statuses: Iterable[str | MemberStatus] = ("Sent", "Responded"),
+        default: str | None = None,
+        responded: Iterable[str] = ("Responded",),
+    ) -> CrmCampaign:
+        """Add a CRM campaign; plain labels become statuses (the first is the default)."""
+        wanted = set(responded)
+        labels = list(statuses)
+        first = labels[0] if labels else None
+        default = default or (first.label if isinstance(first, MemberStatus) else first)
+        built = tuple(
+            s
+            if isinstance(s, MemberStatus)
+            else MemberStatus(
+                s, is_default=s == default, has_responded=s in wanted, sort_order=i + 1
+            )
+            for i, s in enumerate(labels)
+        )
+        campaign = CrmCampaign(campaign_id, name, built)
+        self._save_campaign(campaign, replace=True)
+        return campaign
+
+    def link(self, client_id: str, platform_campaign_id: str, crm_campaign_id: str) -> None:
+        """Link a platform campaign to an existing CRM campaign by hand."""
+        if crm_campaign_id not in self.campaigns():
+            raise InvalidValueError(
+                "crm_campaign_id", "a CRM campaign added first", crm_campaign_id
+            )
+        self._write(
+            "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
+            [(platform_campaign_id, client_id, crm_campaign_id)],
+        )
+
+    # -- inspection --------------------------------------------------------------------
+
+    def record_count(self) -> int:
+        """How many tracking records are stored."""
+        (count,) = self._db.execute("SELECT count(*) FROM records").fetchone()
+        return int(count)
+
+    def all_records(self) -> tuple[Activity, ...]:
+        """Every stored tracking record."""
+        return tuple(
+            _activity(row) for row in self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM records")
+        )
+
+    def all_members(self) -> tuple[MemberRecord, ...]:
+        """Every campaign member."""
+        return tuple(self._member(row) for row in self._db.execute("SELECT * FROM members"))
+
+    def member(self, campaign_id: str, email: str) -> MemberRecord | None:
+        """The member of a platform campaign with that email, if any."""
+        return self.members([MemberRef(campaign_id, normalise_email(email))]).get(
+            MemberRef(campaign_id, normalise_email(email))
+        )
+
+    # -- reads -------------------------------------------------------------------------
+
+    def checkpoint(self, client_id: str) -> Checkpoint:
+        row = self._db.execute(
+            "SELECT watermark, pending FROM checkpoints WHERE client_id = ?", (client_id,)
+        ).fetchone()
+        if row is None:
+            return Checkpoint(client_id)
+        watermark, pending = row
+        return Checkpoint(
+            client_id,
+            None if watermark is None else _to_dt(watermark),
+            [((ref[0], ref[1]), RefreshCause(cause)) for ref, cause in json.loads(pending)],
+        )
+
+    def campaigns(self) -> Mapping[str, CrmCampaign]:
+        found = {}
+        for campaign_id, name, statuses, created, statistics in self._db.execute(
+            "SELECT * FROM campaigns"
+        ):
+            found[campaign_id] = CrmCampaign(
+                campaign_id,
+                name,
+                tuple(
+                    MemberStatus(label, is_default=d, has_responded=r, sort_order=o)
+                    for label, d, r, o in json.loads(statuses)
+                ),
+                created_by_integration=bool(created),
+                statistics=None
+                if statistics is None
+                else CampaignSummary(**json.loads(statistics)),
+            )
+        return found
+
+    def links(self) -> Mapping[str, CampaignLink]:
+        return {
+            pid: CampaignLink(cid, pid, crm_id)
+            for pid, cid, crm_id in self._db.execute("SELECT * FROM links")
+        }
+
+    def platform_campaigns(self) -> Mapping[str, PlatformCampaign]:
+        return {
+            campaign_id: PlatformCampaign(
+                client_id, campaign_id, name, _to_dt(sent_at), json.loads(tags), subject=subject
+            )
+            for campaign_id, client_id, name, sent_at, tags, subject in self._db.execute(
+                "SELECT * FROM platform_campaigns"
+            )
+        }
+
+    def _member(self, row: tuple[Any, ...]) -> MemberRecord:
+        (
+            campaign_id,
+            member_id,
+            crm_campaign_id,
+            email,
+            person_id,
+            status,
+            activity,
+            activity_date,
+            engagement,
+        ) = row
+        member = CampaignMember(
+            str(campaign_id),
+            str(member_id),
+            status=status,
+            activity=None if activity is None else ActivityType[str(activity)],
+            activity_date=None if activity_date is None else _to_dt(int(activity_date)),
+            engagement=Engagement(*json.loads(str(engagement))),
+        )
+        return MemberRecord(
+            str(crm_campaign_id),
+            member,
+            str(email),
+            None if person_id is None else str(person_id),
+        )
+
+    def members(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, MemberRecord]:
+        found: dict[MemberRef, MemberRecord] = {}
+        wanted = list(refs)
+        for chunk in _chunks(wanted):
+            clause = " OR ".join(["(campaign_id = ? AND member_id = ?)"] * len(chunk))
+            params = [part for ref in chunk for part in ref]
+            for row in self._db.execute(f"SELECT * FROM members WHERE {clause}", params):
+                record = self._member(row)
+                found[record.ref] = record
+        return found
+
+    def members_of(self, campaign_ids: Collection[str]) -> Sequence[MemberRecord]:
+        found: list[MemberRecord] = []
+        for chunk in _chunks(list(campaign_ids)):
+            marks = ",".join("?" * len(chunk))
+            found.extend(
+                self._member(row)
+                for row in self._db.execute(
+                    f"SELECT * FROM members WHERE campaign_id IN ({marks})", list(chunk)
+                )
+            )
+        return found
+
+    def unmatched_members(self) -> Sequence[MemberRecord]:
+        return [
+            self._member(row)
+            for row in self._db.execute("SELECT * FROM members WHERE person_id IS NULL")
+        ]
+
+    def records_for(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, tuple[Activity, ...]]:
+        grouped: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
+        for chunk in _chunks(list(refs)):
+            clause = " OR ".join(["(campaign_id = ? AND member_id = ?)"] * len(chunk))
+            params = [part for ref in chunk for part in ref]
+            for row in self._db.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM records WHERE {clause}", params
+            ):
+                activity = _activity(row)
+                grouped[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
+        return {ref: tuple(found) for ref, found in grouped.items()}
+
+    def records_of_clients(self, client_ids: Collection[str]) -> Iterable[Activity]:
+        found: list[Activity] = []
+        for chunk in _chunks(list(client_ids)):
+            marks = ",".join("?" * len(chunk))
+            found.extend(
+                _activity(row)
+                for row in self._db.execute(
+                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE client_id IN ({marks})",
+                    list(chunk),
+                )
+            )
+        return found
+
+    def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
+        by_text = {_key_text(k): k for k in keys}
+        texts = list(by_text)
+        found: set[ActivityKey] = set()
+        for chunk in _chunks(texts):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                by_text[text]
+                for (text,) in self._db.execute(
+                    f"SELECT key FROM records WHERE key IN ({marks})", list(chunk)
+                )
+            )
+        return found
+
+    def expired_records(self, cutoffs: Mapping[ActivityType, datetime]) -> Sequence[Activity]:
+        found: list[Activity] = []
+        for activity_type, cutoff in cutoffs.items():
+            limit = _to_int(cutoff) if cutoff.year < 9999 else 2**62
+            found.extend(
+                _activity(row)
+                for row in self._db.execute(
+                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE type = ? AND occurred_at < ?",
+                    (activity_type.name, limit),
+                )
+            )
+        return found
+
+    def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
+        keys = sorted({normalise_email(e) for e in emails})
+        grouped: defaultdict[str, list[Person]] = defaultdict(list)
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for person_id, kind, email, key, modified, opt_out in self._db.execute(
+                f"SELECT * FROM people WHERE email_key IN ({marks}) ORDER BY person_id",
+                list(chunk),
+            ):
+                grouped[key].append(
+                    Person(
+                        person_id,
+                        PersonKind(kind),
+                        email,
+                        _to_dt(modified),
+                        email_opt_out=bool(opt_out),
+                    )
+                )
+        return {key: tuple(people) for key, people in grouped.items()}
+
+    # -- writes ------------------------------------------------------------------------
+
+    def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
+        for checkpoint in checkpoints:
+            old = self.checkpoint(checkpoint.client_id).watermark
+            new = checkpoint.watermark
+            if old is not None and (new is None or new < old):
+                raise InvalidValueError("watermark", f">= the stored {old.isoformat()}", new)
+        rows = [
+            (
+                c.client_id,
+                None if c.watermark is None else _to_int(c.watermark),
+                json.dumps(
+                    sorted([list(ref), cause.value] for ref, cause in c.pending),
+                ),
+            )
+            for c in checkpoints
+        ]
+        self._write("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)", rows)
+        return WriteResult(len(rows))
+
+    def save_platform_campaigns(self, campaigns: Sequence[PlatformCampaign]) -> WriteResult:
+        rows = [
+            (
+                c.campaign_id,
+                c.client_id,
+                c.name,
+                _to_int(c.sent_at),
+                json.dumps(sorted(c.tags)),
+                c.subject,
+            )
+            for c in campaigns
+        ]
+        self._write("INSERT OR REPLACE INTO platform_campaigns VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return WriteResult(len(rows))
+
+    def _save_campaign(self, campaign: CrmCampaign, *, replace: bool) -> None:
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        self._write(
+            f"{verb} INTO campaigns VALUES (?, ?, ?, ?, ?)",
+            [self._campaign_row(campaign)],
+        )
+
+    @staticmethod
+    def _campaign_row(campaign: CrmCampaign) -> tuple[object, ...]:
+        return (
+            campaign.campaign_id,
+            campaign.name,
+            json.dumps(
+                [[s.label, s.is_default, s.has_responded, s.sort_order] for s in campaign.statuses]
+            ),
+            int(campaign.created_by_integration),
+            None if campaign.statistics is None else json.dumps(attrs.asdict(campaign.statistics)),
+        )
+
+    def create_campaigns(
+        self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
+    ) -> WriteResult:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT OR IGNORE INTO campaigns VALUES (?, ?, ?, ?, ?)",
+                [self._campaign_row(c) for c in campaigns],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
+                [(k.platform_campaign_id, k.client_id, k.crm_campaign_id) for k in links],
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return WriteResult(len(campaigns) + len(links))
+
+    def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
+        current = dict(self.campaigns())
+        failures: list[tuple[object, str]] = []
+        changed: dict[str, CrmCampaign] = {}
+        for campaign_id, status in statuses:
+            campaign = changed.get(campaign_id) or current.get(campaign_id)
+            if campaign is None:
+                failures.append((campaign_id, "ENTITY_IS_DELETED: no such campaign"))
+                continue
+            if not campaign.has_status(status.label):
+                changed[campaign_id] = attrs.evolve(
+                    campaign, statuses=(*campaign.statuses, attrs.evolve(status, is_default=False))
+                )
+        self._write(
+            "UPDATE campaigns SET statuses = ? WHERE campaign_id = ?",
+            [(self._campaign_row(c)[2], c.campaign_id) for c in changed.values()],
+        )
+        return WriteResult(len(statuses) - len(failures), tuple(failures))
+
+    def insert_records(self, records: Sequence[Activity]) -> WriteResult:
+        rows = []
+        for r in records:
+            rows.append(
+                (
+                    _key_text(r.key),
+                    r.client_id,
+                    r.campaign_id,
+                    r.member_id,
+                    r.type.name,
+                    _to_int(r.occurred_at),
+                    r.email,
+                    r.list_id,
+                    r.detail,
+                    r.occurrence,
+                )
+            )
+        written = self._write(
+            "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+        return WriteResult(written)
+
+    def delete_records(self, keys: Sequence[ActivityKey]) -> WriteResult:
+        written = self._write("DELETE FROM records WHERE key = ?", [(_key_text(k),) for k in keys])
+        return WriteResult(written)
+
+    def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
+        campaigns = self.campaigns()
+        failures: list[tuple[object, str]] = []
+        rows = []
+        for record in members:
+            campaign = campaigns.get(record.crm_campaign_id)
+            status = record.member.status
+            if campaign is None:
+                failures.append(
+                    (record.ref, f"ENTITY_IS_DELETED: campaign {record.crm_campaign_id}")
+                )
+                continue
+            if status is not None and not campaign.has_status(status):
+                failures.append(
+                    (
+                        record.ref,
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status: bad value for "
+                        f"restricted picklist field: {status} (not a member status of "
+                        f"campaign {campaign.name})",
+                    )
+                )
+                continue
+            m = record.member
+            rows.append(
+                (
+                    m.campaign_id,
+                    m.member_id,
+                    record.crm_campaign_id,
+                    record.email,
+                    record.person_id,
+                    m.status,
+                    None if m.activity is None else m.activity.name,
+                    None if m.activity_date is None else _to_int(m.activity_date),
+                    _engagement_json(m.engagement),
+                )
+            )
+        self._write("INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return WriteResult(len(rows), tuple(failures))
+
+    def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
+        known = self.campaigns()
+        failures: list[tuple[object, str]] = [
+            (cid, "ENTITY_IS_DELETED: no such campaign")
+            for cid, _ in statistics
+            if cid not in known
+        ]
+        rows = [
+            (json.dumps(attrs.asdict(summary)), cid) for cid, summary in statistics if cid in known
+        ]
+        self._write("UPDATE campaigns SET statistics = ? WHERE campaign_id = ?", rows)
+        return WriteResult(len(rows), tuple(failures))
+
+    def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
+        rows = [
+            (m.code, m.severity.value, m.record, m.guidance, _to_int(m.occurred_at))
+            for m in messages
+        ]
+        self._write(
+            "INSERT INTO messages (code, severity, record, guidance, occurred_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+        return WriteResult(len(rows))
+
+    def messages(self) -> Sequence[MaintenanceMessage]:
+        return [
+            MaintenanceMessage(code, severity, record, guidance, _to_dt(at))
+            for code, severity, record, guidance, at in self._db.execute(
+                "SELECT code, severity, record, guidance, occurred_at FROM messages ORDER BY id"
+            )
+        ]
+
+    def delete_messages(self) -> int:
+        """The maintenance page's "delete messages": clear the log; returns how many went."""
+        return self._write("DELETE FROM messages", [()])
