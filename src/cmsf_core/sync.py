@@ -6,7 +6,10 @@ point safe:
 
 1. the journal (members about to be refreshed) is saved first;
 2. campaigns, links, statuses, records inserted, records deleted, members, statistics;
-3. the checkpoint with the advanced watermark is saved last.
+3. the checkpoint with the advanced watermark is saved last;
+4. then the subscriber part (:func:`~cmsf_core.subscriber_sync.sync_subscribers`): the
+   Email Opt Out of the emails whose list state changed in the window read, and the
+   suppression records, as the settings ask.
 
 A write the CRM refuses is fed back to the planner, which leaves it out, reports it as a
 maintenance message and holds the watermark so that it is retried at the next sync; the
@@ -46,11 +49,29 @@ from cmsf_core.domain.records import (
 from cmsf_core.domain.retention import retention_cutoffs
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
+from cmsf_core.domain.subscribers import CrmChange, DuplicateEmail, OptOutChange
 from cmsf_core.domain.timeutil import ensure_utc
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
+from cmsf_core.subscriber_sync import (
+    RecordChangeReport,
+    SubscriberSyncReport,
+    add_to_list,
+    handle_record_changes,
+    sync_subscribers,
+)
 
-__all__ = ["Progress", "SyncReport", "delete_records_by_hand", "run_sync"]
+__all__ = [
+    "Progress",
+    "RecordChangeReport",
+    "SubscriberSyncReport",
+    "SyncReport",
+    "add_to_list",
+    "delete_records_by_hand",
+    "handle_record_changes",
+    "run_sync",
+    "sync_subscribers",
+]
 
 #: ``progress(stage, done, total)``: called as the sync advances; ``total`` may be None.
 Progress = Callable[[str, int, int | None], None]
@@ -61,11 +82,19 @@ _MAX_ATTEMPTS = 50
 
 @attrs.frozen
 class SyncReport:
-    """What a sync did (or, on a dry run, would do)."""
+    """What a sync did (or, on a dry run, would do).
+
+    ``opt_out_changes`` are the Email Opt Out changes, ``duplicates`` the emails several
+    contacts and leads share, ``suppression_changes`` the suppression records created,
+    updated and removed (on a dry run: planned, not applied).
+    """
 
     plan: SyncPlan
     applied: bool
     attempts: int = 1
+    opt_out_changes: tuple[OptOutChange, ...] = ()
+    duplicates: tuple[DuplicateEmail, ...] = ()
+    suppression_changes: tuple[CrmChange, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -77,6 +106,12 @@ class SyncReport:
         head = "dry run: nothing applied" if not self.applied else "applied"
         lines = [self.plan.summary(), f"  {head}"]
         lines += [f"  refused: {r.kind.value}: {r.record}: {r.reason}" for r in self.plan.refusals]
+        if self.opt_out_changes or self.duplicates or self.suppression_changes:
+            lines.append(
+                f"  email opt out: {len(self.opt_out_changes)} changed, "
+                f"{len(self.duplicates)} duplicate emails; "
+                f"suppression records: {len(self.suppression_changes)} changed"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -102,7 +137,10 @@ def run_sync(
     A full sync removes the tracking records the platform no longer reports (what the
     integration loaded; never contacts, leads or the CRM's own campaigns) and imports the
     rest; it ends in the state incremental syncs of the same data reach.  ``dry_run``
-    reads and plans but writes nothing.
+    reads and plans but writes nothing (the subscriber changes are planned and reported).
+
+    After the tracking data is applied, the subscriber part runs for every client over the
+    window read for it (:func:`~cmsf_core.subscriber_sync.sync_subscribers`).
     """
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
@@ -111,15 +149,18 @@ def run_sync(
     reads = _read_platform(crm, platform, settings, full=full, progress=report)
     view = _read_crm(crm, reads, settings, as_of=as_of, full=full)
     plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
+    windows = {read.client_id: read.read_since for read in reads}
     if dry_run:
+        subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of, dry_run=True)
         report("planned", 1, 1)
-        return SyncReport(plan, applied=False)
+        return _report(plan, subscribers, applied=False)
     refused = Refusals()
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         more = _apply(crm, plan, report)
         if not more:
+            subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of)
             report("applied", 1, 1)
-            return SyncReport(plan, applied=True, attempts=attempt)
+            return _report(plan, subscribers, applied=True, attempts=attempt)
         refused = Refusals(
             {**refused.inserts, **more.inserts},
             {**refused.deletes, **more.deletes},
@@ -127,6 +168,19 @@ def run_sync(
         )
         plan = plan_sync(reads, view, settings, as_of=as_of, full=full, refused=refused)
     raise RuntimeError(f"the CRM kept refusing new writes after {_MAX_ATTEMPTS} attempts")
+
+
+def _report(
+    plan: SyncPlan, subscribers: SubscriberSyncReport, *, applied: bool, attempts: int = 1
+) -> SyncReport:
+    return SyncReport(
+        plan,
+        applied=applied,
+        attempts=attempts,
+        opt_out_changes=subscribers.opt_out.changes,
+        duplicates=subscribers.opt_out.duplicates,
+        suppression_changes=subscribers.suppression.changes,
+    )
 
 
 # ----------------------------------------------------------------------------- reading

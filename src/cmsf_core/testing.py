@@ -65,6 +65,19 @@ from cmsf_core.domain.records import (
     normalise_email,
 )
 from cmsf_core.domain.status import RefreshCause
+from cmsf_core.domain.subscribers import (
+    CreateSuppressionRecord,
+    ImportSubscribers,
+    MarkDeleted,
+    OptOutChange,
+    PlatformCommand,
+    RemoveSuppressionRecord,
+    SubscriberImport,
+    SubscriberState,
+    SuppressedEmail,
+    Unsubscribe,
+    UpdateSuppressionRecord,
+)
 
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy
@@ -76,6 +89,7 @@ __all__ = [
     "CrmStoreContract",
     "EmailPlatformContract",
     "PlatformSeed",
+    "SeedMembership",
     "read_whole_stream",
     "standard_seed",
 ]
@@ -774,6 +788,109 @@ class CrmStoreContract:
             T0,
         )
 
+    def test_set_opt_out_is_read_back_on_every_person_it_names(self) -> None:
+        """set_opt_out sets Email Opt Out per record id; the others keep theirs."""
+        crm = self.make_crm()
+        self.add_person(crm, ANN, person_id="003000000000001")
+        self.add_person(crm, ANN, person_id="00Q000000000001", kind=PersonKind.LEAD)
+        self.add_person(crm, BOB, person_id="003000000000002")
+
+        result = crm.set_opt_out(
+            [
+                OptOutChange("003000000000001", ANN, True),
+                OptOutChange("00Q000000000001", ANN, True),
+            ]
+        )
+
+        _check(result, 2)
+        found = crm.find_people([ANN, BOB])
+        assert {p.person_id: p.email_opt_out for p in found[ANN]} == {
+            "003000000000001": True,
+            "00Q000000000001": True,
+        }
+        assert [p.email_opt_out for p in found[BOB]] == [False]
+        _check(crm.set_opt_out([OptOutChange("003000000000001", ANN, False)]), 1)
+        assert {p.person_id: p.email_opt_out for p in crm.find_people([ANN])[ANN]} == {
+            "003000000000001": False,
+            "00Q000000000001": True,
+        }
+
+    def test_set_opt_out_for_a_missing_record_is_refused_per_item(self) -> None:
+        """A record that does not exist is a failure keyed by its id; the rest is written."""
+        crm = self.make_crm()
+        self.add_person(crm, ANN, person_id="003000000000001")
+
+        result = crm.set_opt_out(
+            [
+                OptOutChange("003000000000009", BOB, True),
+                OptOutChange("003000000000001", ANN, True),
+            ]
+        )
+
+        assert result.written == 1
+        assert [item for item, _reason in result.failures] == ["003000000000009"]
+        assert [p.email_opt_out for p in crm.find_people([ANN])[ANN]] == [True]
+
+    # -- suppression records -------------------------------------------------------------
+
+    def test_suppression_records_are_created_updated_and_removed(self) -> None:
+        """apply_suppression keeps one record per change; suppression_records reads them."""
+        crm = self.make_crm()
+        assert tuple(crm.suppression_records()) == ()
+
+        _check(
+            crm.apply_suppression(
+                [
+                    CreateSuppressionRecord(ANN, "Unsubscribed", T0),
+                    CreateSuppressionRecord(BOB, "Bounced", T0),
+                ]
+            ),
+            2,
+        )
+        records = {r.email: r for r in crm.suppression_records()}
+        assert {(e, r.reason, r.suppressed_at) for e, r in records.items()} == {
+            (ANN, "Unsubscribed", T0),
+            (BOB, "Bounced", T0),
+        }
+        ann, bob = records[ANN], records[BOB]
+        later = T0 + timedelta(days=1)
+
+        _check(
+            crm.apply_suppression(
+                [
+                    UpdateSuppressionRecord(ann.record_id, ANN, "Spam complaint", later),
+                    RemoveSuppressionRecord(bob.record_id, BOB),
+                ]
+            )
+        )
+
+        assert [
+            (r.record_id, r.email, r.reason, r.suppressed_at) for r in crm.suppression_records()
+        ] == [(ann.record_id, ANN, "Spam complaint", later)]
+
+    def test_removing_a_missing_suppression_record_is_not_an_error(self) -> None:
+        """A removal of a record already gone writes nothing and fails nothing."""
+        crm = self.make_crm()
+
+        result = crm.apply_suppression([RemoveSuppressionRecord("a0S000000000009", ANN)])
+
+        assert result.ok
+        assert result.written == 0
+
+    def test_updating_a_missing_suppression_record_is_refused_per_item(self) -> None:
+        """An update of a record that does not exist is a failure keyed by its id."""
+        crm = self.make_crm()
+
+        result = crm.apply_suppression(
+            [
+                UpdateSuppressionRecord("a0S000000000009", ANN, "Bounced", T0),
+                CreateSuppressionRecord(BOB, "Bounced", T0),
+            ]
+        )
+
+        assert [item for item, _reason in result.failures] == ["a0S000000000009"]
+        assert [r.email for r in crm.suppression_records()] == [BOB]
+
 
 # ----------------------------------------------------------------------------- strategies
 
@@ -906,9 +1023,46 @@ def _seed_summaries(value: object) -> tuple[tuple[str, CampaignSummary], ...]:
     return tuple(pairs)
 
 
+def _seed_state(value: object) -> SubscriberState:
+    return SubscriberState.parse(value)
+
+
+@attrs.frozen
+class SeedMembership:
+    """An email on a client's list, in ``state`` since ``changed_at`` (what
+    ``subscriber_changes`` filters on)."""
+
+    client_id: str
+    list_id: str
+    email: str
+    state: SubscriberState = attrs.field(converter=_seed_state)
+    changed_at: datetime = T0
+
+
+def _seed_memberships(value: object) -> tuple[SeedMembership, ...]:
+    return _instances(SeedMembership, "memberships", value)
+
+
+def _seed_suppressed(value: object) -> tuple[tuple[str, SuppressedEmail], ...]:
+    if not isinstance(value, Iterable):
+        raise InvalidValueError("suppressed", "(client id, SuppressedEmail) pairs", value)
+    pairs = []
+    for pair in value:
+        if not (
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and isinstance(pair[0], str)
+            and isinstance(pair[1], SuppressedEmail)
+        ):
+            raise InvalidValueError("suppressed", "(client id, SuppressedEmail) pairs", pair)
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
+
+
 @attrs.frozen
 class PlatformSeed:
-    """What a platform under contract must serve: clients, sent campaigns, events, summaries.
+    """What a platform under contract must serve: clients, sent campaigns, events, summaries,
+    list memberships and suppressed emails.
 
     ``events`` are ``(campaign id, event)`` pairs in the order they arrived on the platform
     (a mapping of campaign id to events is accepted too); their times are whole minutes,
@@ -921,6 +1075,10 @@ class PlatformSeed:
     events: tuple[tuple[str, TrackingEvent], ...] = attrs.field(default=(), converter=_seed_events)
     summaries: tuple[tuple[str, CampaignSummary], ...] = attrs.field(
         default=(), converter=_seed_summaries
+    )
+    memberships: tuple[SeedMembership, ...] = attrs.field(default=(), converter=_seed_memberships)
+    suppressed: tuple[tuple[str, SuppressedEmail], ...] = attrs.field(
+        default=(), converter=_seed_suppressed
     )
 
     def __attrs_post_init__(self) -> None:
@@ -936,6 +1094,14 @@ class PlatformSeed:
         for campaign_id, _summary in self.summaries:
             if campaign_id not in campaigns:
                 raise InvalidValueError("summaries", "summaries of seeded campaigns", campaign_id)
+        for membership in self.memberships:
+            if membership.client_id not in clients:
+                raise InvalidValueError("memberships", "lists of seeded clients", membership)
+            if membership.state is SubscriberState.SUPPRESSED:
+                raise InvalidValueError("memberships", "list states (not Suppressed)", membership)
+        for client_id, _entry in self.suppressed:
+            if client_id not in clients:
+                raise InvalidValueError("suppressed", "emails of seeded clients", client_id)
 
     def campaigns_of(self, client_id: str) -> tuple[PlatformCampaign, ...]:
         """The seeded campaigns of one client."""
@@ -1009,6 +1175,17 @@ def standard_seed() -> PlatformSeed:
             ),
             OTHER_CAMPAIGN: CampaignSummary(recipients=1, total_opened=1, unique_opened=1),
         },
+        memberships=(
+            SeedMembership(CLIENT, "list-1", ANN, SubscriberState.ACTIVE, at(0)),
+            SeedMembership(CLIENT, "list-2", ANN, SubscriberState.UNSUBSCRIBED, at(120)),
+            SeedMembership(CLIENT, "list-1", BOB, SubscriberState.UNSUBSCRIBED, at(120)),
+            SeedMembership(CLIENT, "list-2", CAROL, SubscriberState.BOUNCED, at(62)),
+            SeedMembership(OTHER_CLIENT, "list-au", ANN, SubscriberState.DELETED, at(0)),
+        ),
+        suppressed=(
+            (CLIENT, SuppressedEmail(CAROL, "Bounced", at(62))),
+            (OTHER_CLIENT, SuppressedEmail("dan@example.com.au", "Unsubscribed", at(121))),
+        ),
     )
 
 
@@ -1239,3 +1416,109 @@ class EmailPlatformContract:
                 assert _oldest_first(served)
 
         check()
+
+    # -- subscribers -----------------------------------------------------------------------
+
+    def test_lists_for_email_are_the_clients_own_with_their_states(self) -> None:
+        """Every list of the client holding the email, compared without regard to case."""
+        platform, seed = self._standard()
+
+        found = platform.lists_for_email(CLIENT, "ANN@example.com")
+
+        expected = {
+            (m.list_id, m.state)
+            for m in seed.memberships
+            if m.client_id == CLIENT and m.email == ANN
+        }
+        assert {(m.list_id, m.state) for m in found} == expected
+        assert not platform.lists_for_email(CLIENT, "nobody@example.com")
+
+    def test_subscriber_changes_are_the_emails_changed_since(self) -> None:
+        """``None`` lists every email on the client's lists; ``since`` is inclusive."""
+        platform, seed = self._standard()
+
+        def emails(since: datetime | None) -> set[str]:
+            return {normalise_email(e) for e in platform.subscriber_changes(CLIENT, since=since)}
+
+        def expected(since: datetime | None) -> set[str]:
+            return {
+                m.email
+                for m in seed.memberships
+                if m.client_id == CLIENT and (since is None or m.changed_at >= since)
+            }
+
+        assert emails(None) == expected(None) == {ANN, BOB, CAROL}
+        assert emails(T0 + timedelta(minutes=62)) == expected(T0 + timedelta(minutes=62))
+        assert emails(T0 + timedelta(minutes=121)) == set()
+
+    def test_the_suppression_list_is_the_clients_own(self) -> None:
+        """Every suppressed email of the client, with its reason and date."""
+        platform, seed = self._standard()
+
+        for client in seed.clients:
+            expected = [e for c, e in seed.suppressed if c == client.client_id]
+            assert Counter(platform.suppression_list(client.client_id)) == Counter(expected)
+
+    def test_executed_commands_change_the_list_states(self) -> None:
+        """Unsubscribe -> Unsubscribed, MarkDeleted -> Deleted; one result per command."""
+        platform, _seed = self._standard()
+        commands: list[PlatformCommand] = [
+            Unsubscribe("list-1", ANN),
+            MarkDeleted("list-2", CAROL),
+        ]
+
+        results = platform.execute(CLIENT, commands)
+
+        assert [(r.command, r.ok) for r in results] == [(c, True) for c in commands]
+        assert {(m.list_id, m.state) for m in platform.lists_for_email(CLIENT, ANN)} == {
+            ("list-1", SubscriberState.UNSUBSCRIBED),
+            ("list-2", SubscriberState.UNSUBSCRIBED),
+        }
+        assert [m.state for m in platform.lists_for_email(CLIENT, CAROL)] == [
+            SubscriberState.DELETED
+        ]
+
+    def test_a_refused_command_does_not_stop_the_others(self) -> None:
+        """A command on a list the client does not have fails with a message; the next runs."""
+        platform, _seed = self._standard()
+        bad = Unsubscribe("list-au", ANN)  # the other client's list
+        good = Unsubscribe("list-1", ANN)
+
+        results = platform.execute(CLIENT, [bad, good])
+
+        assert [(r.ok, r.error is not None) for r in results] == [(False, True), (True, False)]
+        assert SubscriberState.UNSUBSCRIBED in {
+            m.state for m in platform.lists_for_email(CLIENT, ANN) if m.list_id == "list-1"
+        }
+        assert [m.state for m in platform.lists_for_email(OTHER_CLIENT, ANN)] == [
+            SubscriberState.DELETED
+        ]
+
+    def test_an_import_without_resubscribe_never_reactivates_an_unsubscriber(self) -> None:
+        """New emails become Active; an Unsubscribed one stays Unsubscribed."""
+        platform, _seed = self._standard()
+        rows = (SubscriberImport(BOB), SubscriberImport("new@example.com"))
+
+        (result,) = platform.execute(CLIENT, [ImportSubscribers("list-1", rows, False)])
+
+        assert result.ok
+        states = {
+            email: {m.state for m in platform.lists_for_email(CLIENT, email)}
+            for email in (BOB, "new@example.com")
+        }
+        assert states == {
+            BOB: {SubscriberState.UNSUBSCRIBED},
+            "new@example.com": {SubscriberState.ACTIVE},
+        }
+
+    def test_a_resubscribing_import_reactivates_a_deleted_subscriber(self) -> None:
+        """An import with Resubscribe brings a Deleted subscriber back to Active."""
+        platform, _seed = self._standard()
+        command = ImportSubscribers("list-au", (SubscriberImport(ANN),), True)
+
+        (result,) = platform.execute(OTHER_CLIENT, [command])
+
+        assert result.ok
+        assert [m.state for m in platform.lists_for_email(OTHER_CLIENT, ANN)] == [
+            SubscriberState.ACTIVE
+        ]

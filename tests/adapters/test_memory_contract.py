@@ -43,4 +43,8 @@ class TestInMemoryPlatform(EmailPlatformContract):
             platform.add_events(campaign_id, [event])
         for campaign_id, summary in seed.summaries:
             platform.set_summary(campaign_id, summary)
+        for m in seed.memberships:
+            platform.set_membership(m.client_id, m.list_id, m.email, m.state, at=m.changed_at)
+        for client_id, entry in seed.suppressed:
+            platform.add_suppressed(client_id, entry.email, entry.reason, entry.suppressed_at)
         return platform

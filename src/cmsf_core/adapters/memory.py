@@ -4,7 +4,9 @@
 must be one of its campaign's statuses (Salesforce refuses anything else), writes are
 bulk and report per-item failures, and a crash can be injected after a number of writes
 (``fail_after``) to test recovery.  :class:`InMemoryPlatform` serves tracking streams page
-by page with the ``since`` filter, like Campaign Monitor.
+by page with the ``since`` filter, like Campaign Monitor, holds subscriber lists and a
+suppression list per client, and executes subscriber commands on them (logged in
+``executed``).
 
 Seeding helpers keep a notebook or a test short::
 
@@ -44,6 +46,24 @@ from cmsf_core.domain.records import (
     WriteResult,
     normalise_email,
 )
+from cmsf_core.domain.subscribers import (
+    CommandResult,
+    CreateSuppressionRecord,
+    ImportResult,
+    ImportSubscribers,
+    ListMembership,
+    MarkDeleted,
+    OptOutChange,
+    PlatformCommand,
+    RemoveSubscriber,
+    RemoveSuppressionRecord,
+    SubscriberState,
+    SuppressedEmail,
+    SuppressionRecord,
+    Unsubscribe,
+    UpdateSuppressionRecord,
+    email_key,
+)
 from cmsf_core.domain.timeutil import ensure_utc
 
 __all__ = ["InMemoryCrm", "InMemoryPlatform", "SimulatedCrashError"]
@@ -77,6 +97,18 @@ class InMemoryPlatform:
     )
     _sorted: set[tuple[str, ActivityType]] = attrs.field(factory=set, init=False)
     _summaries: dict[str, CampaignSummary] = attrs.field(factory=dict, init=False)
+    #: (client id, list id) -> email key -> (email, state, when the state last changed)
+    _lists: dict[tuple[str, str], dict[str, tuple[str, SubscriberState, datetime]]] = attrs.field(
+        factory=dict, init=False
+    )
+    _list_names: dict[tuple[str, str], str] = attrs.field(factory=dict, init=False)
+    _suppressed: defaultdict[str, dict[str, SuppressedEmail]] = attrs.field(
+        factory=lambda: defaultdict(dict), init=False
+    )
+    #: Every executed command with its client id, in order (for tests and notebooks).
+    executed: list[tuple[str, PlatformCommand]] = attrs.field(factory=list, init=False)
+    #: The clock the executed commands' state changes are stamped with.
+    clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC), kw_only=True)
 
     # -- seeding ---------------------------------------------------------------------
 
@@ -133,6 +165,50 @@ class InMemoryPlatform:
     def set_summary(self, campaign_id: str, summary: CampaignSummary) -> None:
         """Override the summary computed from the events."""
         self._summaries[campaign_id] = summary
+
+    def add_list(self, client_id: str, list_id: str, name: str | None = None) -> None:
+        """Add an empty subscriber list to a client (``set_membership`` adds one too)."""
+        if client_id not in self._clients:
+            raise InvalidValueError("client_id", "a client added first", client_id)
+        self._lists.setdefault((client_id, list_id), {})
+        self._list_names[(client_id, list_id)] = name if name is not None else list_id
+
+    def set_membership(
+        self,
+        client_id: str,
+        list_id: str,
+        email: str,
+        state: SubscriberState | str,
+        *,
+        at: datetime,
+    ) -> None:
+        """Put ``email`` on a client's list in ``state``, changed at ``at`` (what
+        ``subscriber_changes`` reports); the list is added if needed."""
+        if (client_id, list_id) not in self._lists:
+            self.add_list(client_id, list_id)
+        parsed = SubscriberState.parse(state)
+        if parsed is SubscriberState.SUPPRESSED:
+            raise InvalidValueError("state", "a list state (use add_suppressed)", parsed.value)
+        self._lists[(client_id, list_id)][email_key(email)] = (
+            email.strip(),
+            parsed,
+            ensure_utc(at, "at"),
+        )
+
+    def add_suppressed(self, client_id: str, email: str, reason: str, at: datetime) -> None:
+        """Put ``email`` on the client's suppression list."""
+        if client_id not in self._clients:
+            raise InvalidValueError("client_id", "a client added first", client_id)
+        self._suppressed[client_id][email_key(email)] = SuppressedEmail(email, reason, at)
+
+    def remove_suppressed(self, client_id: str, email: str) -> None:
+        """Take ``email`` off the client's suppression list (unsuppress it)."""
+        self._suppressed[client_id].pop(email_key(email), None)
+
+    def state(self, client_id: str, list_id: str, email: str) -> SubscriberState | None:
+        """The state of ``email`` on a client's list, if it is on it (for tests)."""
+        found = self._lists.get((client_id, list_id), {}).get(email_key(email))
+        return found[1] if found else None
 
     # -- the port ----------------------------------------------------------------------
 
@@ -197,6 +273,77 @@ class InMemoryPlatform:
         """Every event of a campaign, all streams (for tests and notebooks)."""
         return tuple(e for t in ActivityType for e in self._events.get((campaign_id, t), []))
 
+    def subscriber_changes(self, client_id: str, *, since: datetime | None) -> Sequence[str]:
+        if since is not None:
+            since = ensure_utc(since, "since")
+        changed: dict[str, str] = {}
+        for (owner, _list_id), subscribers in self._lists.items():
+            if owner != client_id:
+                continue
+            for key, (email, _state, at) in subscribers.items():
+                if since is None or at >= since:
+                    changed.setdefault(key, email)
+        return tuple(changed.values())
+
+    def lists_for_email(self, client_id: str, email: str) -> Sequence[ListMembership]:
+        key = email_key(email)
+        return tuple(
+            ListMembership(list_id, self._list_names[(owner, list_id)], found[1])
+            for (owner, list_id), subscribers in self._lists.items()
+            if owner == client_id and (found := subscribers.get(key)) is not None
+        )
+
+    def suppression_list(self, client_id: str) -> Sequence[SuppressedEmail]:
+        return tuple(self._suppressed.get(client_id, {}).values())
+
+    def execute(
+        self, client_id: str, commands: Sequence[PlatformCommand]
+    ) -> Sequence[CommandResult]:
+        results = []
+        for command in commands:
+            self.executed.append((client_id, command))
+            subscribers = self._lists.get((client_id, command.list_id))
+            if subscribers is None:
+                results.append(CommandResult(command, False, "Invalid ListID"))
+                continue
+            results.append(self._run(subscribers, command))
+        return tuple(results)
+
+    def _run(
+        self,
+        subscribers: dict[str, tuple[str, SubscriberState, datetime]],
+        command: PlatformCommand,
+    ) -> CommandResult:
+        now = ensure_utc(self.clock(), "clock")
+        if isinstance(command, ImportSubscribers):
+            existing = 0
+            for row in command.subscribers:
+                key = email_key(row.email)
+                found = subscribers.get(key)
+                if found is None:
+                    subscribers[key] = (row.email, SubscriberState.ACTIVE, now)
+                    continue
+                existing += 1
+                if command.resubscribe and found[1] is not SubscriberState.ACTIVE:
+                    subscribers[key] = (found[0], SubscriberState.ACTIVE, now)
+            total = len(command.subscribers)
+            result = ImportResult(total, existing, total - existing)
+            return CommandResult(command, True, import_result=result)
+        key = email_key(command.email)
+        found = subscribers.get(key)
+        if found is None:
+            return CommandResult(command, False, "Subscriber not in list")
+        wanted = (
+            SubscriberState.UNSUBSCRIBED
+            if isinstance(command, Unsubscribe)
+            else SubscriberState.DELETED
+        )
+        if isinstance(command, MarkDeleted | RemoveSubscriber | Unsubscribe) and (
+            found[1] is not wanted
+        ):
+            subscribers[key] = (found[0], wanted, now)
+        return CommandResult(command, True)
+
 
 # ----------------------------------------------------------------------------- CRM
 
@@ -237,6 +384,10 @@ class InMemoryCrm:
     _platform_campaigns: dict[str, PlatformCampaign] = attrs.field(factory=dict, init=False)
     _checkpoints: dict[str, Checkpoint] = attrs.field(factory=dict, init=False)
     _messages: list[MaintenanceMessage] = attrs.field(factory=list, init=False)
+    _suppression: dict[str, SuppressionRecord] = attrs.field(factory=dict, init=False)
+    _suppression_ids: itertools.count[int] = attrs.field(
+        factory=lambda: itertools.count(1), init=False
+    )
     writes: Counter[str] = attrs.field(factory=Counter, init=False)
 
     # -- seeding -----------------------------------------------------------------------
@@ -319,6 +470,10 @@ class InMemoryCrm:
     def record_count(self) -> int:
         """How many tracking records are stored."""
         return len(self._records)
+
+    def person(self, person_id: str) -> Person | None:
+        """A contact or lead by id, if it exists."""
+        return self._people.get(person_id)
 
     # -- crash and refusal injection ---------------------------------------------------
 
@@ -404,7 +559,65 @@ class InMemoryCrm:
                 found[normalise_email(email)] = tuple(self._people[i] for i in sorted(ids))
         return found
 
+    def suppression_records(self) -> Sequence[SuppressionRecord]:
+        return tuple(self._suppression.values())
+
     # -- writes ------------------------------------------------------------------------
+
+    def set_opt_out(self, changes: Sequence[OptOutChange]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for change in changes:
+            person = self._people.get(change.record_id)
+            reason = (
+                "ENTITY_IS_DELETED: no such contact or lead"
+                if person is None
+                else self._refused("opt out", change)
+            )
+            if person is None or reason is not None:
+                failures.append((change.record_id, reason or ""))
+                continue
+            self._tick("opt out")
+            self._people[person.person_id] = attrs.evolve(person, email_opt_out=change.value)
+            written += 1
+        return WriteResult(written, tuple(failures))
+
+    def apply_suppression(
+        self,
+        changes: Sequence[
+            CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
+        ],
+    ) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for change in changes:
+            key = change.email if isinstance(change, CreateSuppressionRecord) else change.record_id
+            reason = self._refused("suppression", change)
+            if (
+                reason is None
+                and isinstance(change, UpdateSuppressionRecord)
+                and change.record_id not in self._suppression
+            ):
+                reason = "ENTITY_IS_DELETED: no such suppression record"
+            if reason is not None:
+                failures.append((key, reason))
+                continue
+            if isinstance(change, RemoveSuppressionRecord):
+                if self._suppression.pop(change.record_id, None) is not None:
+                    self._tick("suppression")
+                    written += 1
+                continue
+            self._tick("suppression")
+            record_id = (
+                change.record_id
+                if isinstance(change, UpdateSuppressionRecord)
+                else f"a0S{next(self._suppression_ids):06d}"
+            )
+            self._suppression[record_id] = SuppressionRecord(
+                record_id, change.email, change.reason, change.suppressed_at
+            )
+            written += 1
+        return WriteResult(written, tuple(failures))
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
         for checkpoint in checkpoints:

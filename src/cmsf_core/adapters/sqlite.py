@@ -44,6 +44,13 @@ from cmsf_core.domain.records import (
     normalise_email,
 )
 from cmsf_core.domain.status import RefreshCause
+from cmsf_core.domain.subscribers import (
+    CreateSuppressionRecord,
+    OptOutChange,
+    RemoveSuppressionRecord,
+    SuppressionRecord,
+    UpdateSuppressionRecord,
+)
 
 __all__ = ["SqliteCrm"]
 
@@ -113,6 +120,17 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     client_id TEXT PRIMARY KEY,
     watermark INTEGER,
     pending TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suppression_records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    suppressed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -297,6 +315,15 @@ class SqliteCrm:
             "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
             [(platform_campaign_id, client_id, crm_campaign_id)],
         )
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the store's own metadata (which tool made it, ...)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the store's own metadata."""
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, value)])
 
     # -- inspection --------------------------------------------------------------------
 
@@ -499,7 +526,91 @@ class SqliteCrm:
                 )
         return {key: tuple(people) for key, people in grouped.items()}
 
+    def suppression_records(self) -> Sequence[SuppressionRecord]:
+        return [
+            SuppressionRecord(record_id, email, reason, _to_dt(at))
+            for record_id, email, reason, at in self._db.execute(
+                "SELECT record_id, email, reason, suppressed_at FROM suppression_records "
+                "ORDER BY seq"
+            )
+        ]
+
     # -- writes ------------------------------------------------------------------------
+
+    def set_opt_out(self, changes: Sequence[OptOutChange]) -> WriteResult:
+        ids = [c.record_id for c in changes]
+        known: set[str] = set()
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT person_id FROM people WHERE person_id IN ({marks})", list(chunk)
+                )
+            )
+        failures: list[tuple[object, str]] = [
+            (c.record_id, "ENTITY_IS_DELETED: no such contact or lead")
+            for c in changes
+            if c.record_id not in known
+        ]
+        rows = [(int(c.value), c.record_id) for c in changes if c.record_id in known]
+        self._write("UPDATE people SET email_opt_out = ? WHERE person_id = ?", rows)
+        return WriteResult(len(rows), tuple(failures))
+
+    def apply_suppression(
+        self,
+        changes: Sequence[
+            CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
+        ],
+    ) -> WriteResult:
+        db = self._db
+        failures: list[tuple[object, str]] = []
+        written = 0
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for change in changes:
+                if isinstance(change, RemoveSuppressionRecord):
+                    cursor = db.execute(
+                        "DELETE FROM suppression_records WHERE record_id = ?", (change.record_id,)
+                    )
+                    written += cursor.rowcount
+                elif isinstance(change, UpdateSuppressionRecord):
+                    cursor = db.execute(
+                        "UPDATE suppression_records SET email = ?, reason = ?, suppressed_at = ? "
+                        "WHERE record_id = ?",
+                        (
+                            change.email,
+                            change.reason,
+                            _to_int(change.suppressed_at),
+                            change.record_id,
+                        ),
+                    )
+                    if cursor.rowcount:
+                        written += 1
+                    else:
+                        failures.append(
+                            (change.record_id, "ENTITY_IS_DELETED: no such suppression record")
+                        )
+                else:
+                    (last,) = db.execute(
+                        "SELECT coalesce(max(seq), 0) FROM suppression_records"
+                    ).fetchone()
+                    db.execute(
+                        "INSERT INTO suppression_records "
+                        "(record_id, email, reason, suppressed_at) VALUES (?, ?, ?, ?)",
+                        (
+                            f"a0S{last + 1:06d}",
+                            change.email,
+                            change.reason,
+                            _to_int(change.suppressed_at),
+                        ),
+                    )
+                    written += 1
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return WriteResult(written, tuple(failures))
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
         for checkpoint in checkpoints:

@@ -50,10 +50,15 @@ def _remedy_refresh(settings: Settings) -> str:
 
 
 def _remedy_retention(settings: Settings, activity_type: ActivityType) -> str:
+    days = settings.days_to_keep_for(activity_type)
+    now = (
+        f"{days} days for {activity_type.value} records"
+        if activity_type in settings.days_to_keep_by_type
+        else f"{days} days"
+    )
     return (
-        "Increase DaysToKeep_Email (now "
-        f"{settings.days_to_keep_for(activity_type)} days for {activity_type.value} records) "
-        "so that tracking records are kept longer; a full sync re-imports purged records."
+        f"Increase DaysToKeep_Email (now {now}) so that tracking records are kept longer; "
+        "a full sync re-imports purged records."
     )
 
 

@@ -51,6 +51,7 @@ from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
 __all__ = [
     "IMPORT_BATCH_SIZE",
     "LIST_ADD_REFUSED",
+    "CommandResult",
     "Consent",
     "CreateSuppressionRecord",
     "CrmChange",
@@ -571,6 +572,31 @@ class ImportSubscribers:
 
 #: Everything a platform adapter is asked to execute.
 PlatformCommand = Unsubscribe | MarkDeleted | RemoveSubscriber | ImportSubscribers
+
+
+def _check_command(_inst: Any, _attr: Any, value: Any) -> None:
+    if not isinstance(value, Unsubscribe | MarkDeleted | RemoveSubscriber | ImportSubscribers):
+        raise InvalidTypeError("command", "a platform command", value)
+
+
+@attrs.frozen
+class CommandResult:
+    """What the platform did with one command: ``ok``, or the platform's ``error`` message.
+
+    ``import_result`` is the platform's answer to an :class:`ImportSubscribers` (``None``
+    for the other commands, or when the request failed as a whole).
+    """
+
+    command: PlatformCommand = attrs.field(validator=_check_command)
+    ok: bool = attrs.field(validator=_check_bool("ok"))
+    error: str | None = attrs.field(default=None, validator=require_text("error", optional=True))
+    import_result: ImportResult | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.ok and self.error is not None:
+            raise InvalidValueError("error", "None when ok is true", self.error)
+        if not self.ok and self.error is None:
+            raise InvalidValueError("error", "the platform's message when ok is false", None)
 
 
 @attrs.frozen

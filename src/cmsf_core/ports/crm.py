@@ -25,6 +25,13 @@ from cmsf_core.domain.records import (
     PlatformCampaign,
     WriteResult,
 )
+from cmsf_core.domain.subscribers import (
+    CreateSuppressionRecord,
+    OptOutChange,
+    RemoveSuppressionRecord,
+    SuppressionRecord,
+    UpdateSuppressionRecord,
+)
 
 __all__ = ["CrmStore"]
 
@@ -82,7 +89,25 @@ class CrmStore(Protocol):
         """Contacts and leads by casefolded email (with last-modified, for matching)."""
         ...
 
+    def suppression_records(self) -> Sequence[SuppressionRecord]:
+        """The suppression records the integration keeps."""
+        ...
+
     # -- writes ------------------------------------------------------------------------
+
+    def set_opt_out(self, changes: Sequence[OptOutChange]) -> WriteResult:
+        """Set contacts' and leads' Email Opt Out; failures are keyed by record id."""
+        ...
+
+    def apply_suppression(
+        self,
+        changes: Sequence[
+            CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
+        ],
+    ) -> WriteResult:
+        """Create, update and remove suppression records, in order; failures are keyed by
+        record id (by email for a creation).  Removing a missing record is not an error."""
+        ...
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
         """Store checkpoints (the journal first, the advanced watermark last)."""

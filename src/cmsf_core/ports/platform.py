@@ -12,12 +12,18 @@ from typing import Protocol
 
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.records import CampaignSummary, PlatformCampaign, PlatformClient, TrackingPage
+from cmsf_core.domain.subscribers import (
+    CommandResult,
+    ListMembership,
+    PlatformCommand,
+    SuppressedEmail,
+)
 
 __all__ = ["EmailPlatform"]
 
 
 class EmailPlatform(Protocol):
-    """What the sync reads from the email platform."""
+    """What the sync reads from the email platform, and the subscriber commands it sends."""
 
     def clients(self) -> Sequence[PlatformClient]:
         """The connected clients with their time zones (``clients.json``, ``Client.details``)."""
@@ -42,4 +48,25 @@ class EmailPlatform(Protocol):
 
     def campaign_summary(self, campaign_id: str) -> CampaignSummary:
         """The campaign's statistics (``campaigns/{id}/summary``)."""
+        ...
+
+    def subscriber_changes(self, client_id: str, *, since: datetime | None) -> Sequence[str]:
+        """Emails whose state on one of the client's lists changed on or after ``since``
+        (``None``: every email on the client's lists), each once."""
+        ...
+
+    def lists_for_email(self, client_id: str, email: str) -> Sequence[ListMembership]:
+        """The client's lists holding ``email``, with its state on each
+        (``clients/{id}/listsforemail``); email compared without regard to case."""
+        ...
+
+    def suppression_list(self, client_id: str) -> Sequence[SuppressedEmail]:
+        """The client's whole suppression list (every page)."""
+        ...
+
+    def execute(
+        self, client_id: str, commands: Sequence[PlatformCommand]
+    ) -> Sequence[CommandResult]:
+        """Run subscriber commands on the client's lists, in order: one result per command
+        (a refused command does not stop the others)."""
         ...
