@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import attrs
 
@@ -116,6 +116,17 @@ class SyncReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        from cmsf_core.notebook import report_html  # noqa: PLC0415 - notebooks only
+
+        return report_html(self)
+
+    def to_pandas(self) -> Any:
+        """The plan's counts as a ``pandas.DataFrame`` (needs the ``[pandas]`` extra)."""
+        from cmsf_core.notebook import plan_rows, to_pandas  # noqa: PLC0415
+
+        return to_pandas(plan_rows(self.plan))
 
 
 def _noop(_stage: str, _done: int, _total: int | None) -> None:
@@ -268,6 +279,12 @@ def _read_crm(
                 emails.add(email)
     expired = tuple(crm.expired_records(retention_cutoffs(settings, as_of=as_of)))
     touched.update(MemberRef(a.campaign_id, a.member_id) for a in expired)
+    # Unmatched members whose email now has a contact or lead are matched (and so
+    # refreshed) by this sync: they are touched like the others.
+    unmatched = tuple(crm.unmatched_members())
+    emails.update(m.email.casefold() for m in unmatched)
+    people = crm.find_people(emails)
+    touched.update(m.ref for m in unmatched if m.email.casefold() in people)
     stored: Mapping[MemberRef, tuple[Activity, ...]]
     if full:
         client_ids = [r.client_id for r in reads]
@@ -282,9 +299,9 @@ def _read_crm(
     else:
         stored = crm.records_for(touched)
     members = dict(crm.members(touched))
-    unmatched = tuple(crm.unmatched_members())
-    emails.update(m.email.casefold() for m in unmatched)
-    emails.update(m.email.casefold() for m in members.values() if m.person_id is None)
+    missing = {m.email.casefold() for m in members.values() if m.person_id is None} - emails
+    if missing:
+        people = {**people, **crm.find_people(missing)}
     read_keys = _keys_read(reads)
     return CrmView(
         campaigns=crm.campaigns(),
@@ -293,7 +310,7 @@ def _read_crm(
         stored=stored,
         expired=expired,
         existing_keys=frozenset(crm.existing_keys(read_keys)),
-        people=crm.find_people(emails),
+        people=people,
         unmatched=unmatched,
         platform_campaigns=crm.platform_campaigns(),
     )

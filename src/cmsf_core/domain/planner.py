@@ -46,6 +46,7 @@ from cmsf_core.domain.records import (
 )
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
+from cmsf_core.domain.tables import html_table
 from cmsf_core.domain.timeutil import UTC, ensure_utc
 
 __all__ = [
@@ -237,6 +238,13 @@ class SyncPlan:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        kind = "Full" if self.full else "Incremental"
+        return html_table(
+            [{"change": name, "count": n} for name, n in self.counts().items()],
+            caption=f"{kind} sync plan at {self.as_of:%Y-%m-%d %H:%M} UTC",
+        )
 
 
 # ----------------------------------------------------------------------------- rules
@@ -590,6 +598,8 @@ def _refresh_members(
         for ref, record in view.members.items():
             if record.member.campaign_id in p.client_of_campaign:
                 p.causes.setdefault(ref, set())  # a full sync refreshes every member
+    known = {record.ref: record for record in view.unmatched}
+    known.update(view.members)
     for record in view.unmatched:
         if record.ref not in p.causes and record.email.casefold() in view.people:
             p.causes.setdefault(record.ref, set())  # a contact or lead appeared: match it
@@ -603,7 +613,7 @@ def _refresh_members(
             continue
         crm_campaign = p.campaigns[link.crm_campaign_id]
         default = crm_campaign.default_status
-        before = view.members.get(ref)
+        before = known.get(ref)
         if before is None:
             email = p.emails.get(ref, ref.member_id)
             before = MemberRecord(
@@ -637,7 +647,7 @@ def _refresh_members(
             best = _best_person(view.people.get(before.email.casefold(), ()))
             person_id = best.person_id if best is not None else None
         after = attrs.evolve(before, member=member, person_id=person_id)
-        if after == view.members.get(ref):
+        if after == known.get(ref):
             continue
         entries = {(ref, c) for c in causes} or {(ref, RefreshCause.IMPORT)}
         reason = p.refused.members.get(ref)
