@@ -113,6 +113,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.crashed = False
         self.ever_crashed = False
         self.settings_changed = False
+        self.contact_added = False
         self.synced_settings = self.settings
         self.hand_deleted: set[ActivityKey] = set()
         self.must_have: set[ActivityKey] = set()
@@ -292,10 +293,12 @@ class SyncMachine(RuleBasedStateMachine):
         self.must_have.difference_update(keys)
         self.lazy_comparable = False
 
+    @precondition(lambda self: not self.contact_added)
     @rule()
     def contact_appears(self) -> None:
         """A contact is created for the one email that had none."""
         RULES_FIRED["contact appears"] += 1
+        self.contact_added = True
         for system in (self.main, self.steady, self.lazy):
             system.crm.add_person("cy@example.com", person_id="003-cy")
 
