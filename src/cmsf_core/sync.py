@@ -166,12 +166,17 @@ def run_sync(
         report("planned", 1, 1)
         return _report(plan, subscribers, applied=False)
     refused = Refusals()
+    done: list[SubscriberSyncReport] = []
+
+    def subscribers_then_commit() -> None:
+        # Before the watermark moves: a crash here re-reads the same window next time.
+        done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of))
+
     for attempt in range(1, _MAX_ATTEMPTS + 1):
-        more = _apply(crm, plan, report)
+        more = _apply(crm, plan, report, before_commit=subscribers_then_commit)
         if not more:
-            subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of)
             report("applied", 1, 1)
-            return _report(plan, subscribers, applied=True, attempts=attempt)
+            return _report(plan, done[-1], applied=True, attempts=attempt)
         refused = Refusals(
             {**refused.inserts, **more.inserts},
             {**refused.deletes, **more.deletes},
@@ -336,7 +341,13 @@ def _other_refusals(kind: RefusalKind, result: WriteResult, what: str) -> list[R
     return [Refusal(kind, f"{what} {item}", reason) for item, reason in result.failures]
 
 
-def _apply(crm: CrmStore, plan: SyncPlan, progress: Progress) -> Refusals | None:
+def _apply(
+    crm: CrmStore,
+    plan: SyncPlan,
+    progress: Progress,
+    *,
+    before_commit: Callable[[], None] = lambda: None,
+) -> Refusals | None:
     """Apply a plan in the crash-safe order; return new refusals to re-plan with, if any.
 
     Refused records and members are fed back to the planner; refused campaigns, statuses
@@ -368,6 +379,7 @@ def _apply(crm: CrmStore, plan: SyncPlan, progress: Progress) -> Refusals | None
         RefusalKind.SAVE_STATISTICS, crm.save_statistics(plan.statistics), "statistics of"
     )
     crm.add_messages(plan.messages + tuple(r.message(plan.as_of) for r in others))
+    before_commit()
     crm.save_checkpoints(plan.checkpoints)
     return None
 
