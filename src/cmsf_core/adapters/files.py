@@ -1,0 +1,806 @@
+"""An email platform read from a folder of Campaign Monitor API responses.
+
+:class:`FilePlatform` serves the :class:`~cmsf_core.ports.platform.EmailPlatform` reads
+from JSON files shaped as the Campaign Monitor API v3.3 returns them, so exported data
+can be synced without credentials.  ``docs/file-platform.md`` describes the folder
+layout, every file and field read, and the time-zone policy.
+
+The platform's dates are naive local times of the client's time zone; they are localised
+once, here, by :func:`localise`: a time in a DST gap is moved forward by the length of
+the gap, an ambiguous time in a DST fold is its first occurrence.
+
+A bad file raises :class:`PlatformFileError`, naming the file, the record and the field.
+Each file is read and parsed once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
+from cmsf_core.domain.records import (
+    CampaignSummary,
+    PlatformCampaign,
+    PlatformClient,
+    TrackingEvent,
+    TrackingPage,
+)
+from cmsf_core.domain.subscribers import (
+    CommandResult,
+    ImportResult,
+    ImportSubscribers,
+    ListMembership,
+    PlatformCommand,
+    SubscriberState,
+    SuppressedEmail,
+    Unsubscribe,
+    email_key,
+)
+from cmsf_core.domain.timeutil import ensure_utc
+
+__all__ = [
+    "LIST_STATE_FILES",
+    "PAGE_SIZE_LIMIT",
+    "STREAM_FILES",
+    "FilePlatform",
+    "PlatformFileError",
+    "localise",
+    "parse_local_datetime",
+    "zone_for_time_zone",
+]
+
+#: The largest page the API serves (and so the largest ``page_size`` accepted).
+PAGE_SIZE_LIMIT = 1000
+
+#: The file name (without ``.json``) of each tracking stream: the API's endpoint names.
+STREAM_FILES: Mapping[ActivityType, str] = {
+    ActivityType.SENT: "recipients",
+    ActivityType.OPENED: "opens",
+    ActivityType.CLICKED: "clicks",
+    ActivityType.BOUNCED: "bounces",
+    ActivityType.UNSUBSCRIBED: "unsubscribes",
+    ActivityType.SPAM_COMPLAINT: "spam",
+}
+
+#: The file name of each list state (``Lists/{id}/active.json`` ...) and its state.
+LIST_STATE_FILES: Mapping[str, SubscriberState] = {
+    "active": SubscriberState.ACTIVE,
+    "unconfirmed": SubscriberState.UNCONFIRMED,
+    "unsubscribed": SubscriberState.UNSUBSCRIBED,
+    "bounced": SubscriberState.BOUNCED,
+    "deleted": SubscriberState.DELETED,
+}
+
+_BOUNCE_TYPES = {"soft": "Soft", "hard": "Hard"}
+_DATE_EXAMPLE = "a naive local date-time like '2010-10-11 08:29:00'"
+#: Summary fields every API version returns; the others default to 0 when absent.
+_SUMMARY_REQUIRED = frozenset(
+    {"Recipients", "TotalOpened", "UniqueOpened", "Clicks", "Bounced", "Unsubscribed"}
+)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_GMT = re.compile(r"^\(\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2}):(\d{2}))?\s*\)\s*(.*)$", re.IGNORECASE)
+#: Campaign Monitor's region names that list no city.
+_REGIONS = {
+    "eastern time (us & canada)": "America/New_York",
+    "central time (us & canada)": "America/Chicago",
+    "mountain time (us & canada)": "America/Denver",
+    "pacific time (us & canada)": "America/Los_Angeles",
+    "alaska": "America/Anchorage",
+    "hawaii": "Pacific/Honolulu",
+    "atlantic time (canada)": "America/Halifax",
+    "arizona": "America/Phoenix",
+    "newfoundland": "America/St_Johns",
+    "saskatchewan": "America/Regina",
+}
+#: The dates a zone's offsets are sampled on to check a display name's GMT offset.
+_SAMPLE_DATES = (datetime(2024, 1, 15, 12, tzinfo=UTC), datetime(2024, 7, 15, 12, tzinfo=UTC))
+
+
+#: A subscriber on a list: (email as written, state, when the state changed, date added).
+_Member = tuple[str, SubscriberState, datetime, datetime | None]
+
+
+class PlatformFileError(CmsfError, ValueError):
+    """A platform file that is missing, not JSON, or not shaped as the API returns it.
+
+    ``path`` is the file, ``record`` where in it (``"Results[3]"``, ``"BasicDetails"``,
+    ``"line 4 column 1"``), ``field`` the API field (``None`` for the whole file).
+    """
+
+    def __init__(self, path: Path, record: str, field: str | None, problem: str) -> None:
+        self.path = path
+        self.record = record
+        self.field = field
+        where = f"{path}: {record}" + (f": field {field!r}" if field else "")
+        super().__init__(f"{where}: {problem}")
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def parse_local_datetime(text: object, field: str = "Date") -> datetime:
+    """A platform date-time (``"2010-10-11 08:29:00"``) as a naive ``datetime``."""
+    if not isinstance(text, str):
+        raise InvalidTypeError(field, _DATE_EXAMPLE, text)
+    if not _DATE_TIME.match(text.strip()):
+        raise InvalidValueError(field, _DATE_EXAMPLE, text)
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValueError(field, _DATE_EXAMPLE, text) from None
+    if parsed.tzinfo is not None:
+        raise InvalidValueError(
+            field, _DATE_EXAMPLE, text, detail="the API gives local times without an offset"
+        )
+    return parsed
+
+
+def localise(local: datetime, zone: tzinfo) -> datetime:
+    """The UTC instant of the naive wall-clock time ``local`` in ``zone``.
+
+    - An unambiguous time has one instant.
+    - A time in a fold (clocks set back: it happens twice) is its **first** occurrence,
+      the earlier instant (the offset in force before the change; ``fold=0``).
+    - A time in a gap (clocks set forward: it never happens) is moved **forward by the
+      length of the gap**: it is read with the offset in force before the gap, so
+      01:30 on a London spring-forward day (gap 01:00-02:00) is 01:30 UTC = 02:30 BST.
+    """
+    if local.tzinfo is not None:
+        raise InvalidValueError("local", "a naive wall-clock time", local)
+    offsets = set()
+    for fold in (0, 1):
+        offset = local.replace(tzinfo=zone, fold=fold).utcoffset()
+        if offset is None:
+            raise InvalidValueError("zone", "a time zone with an offset", zone)
+        offsets.add(offset)
+    wall = local.replace(tzinfo=UTC)
+    instants = [
+        wall - offset
+        for offset in offsets
+        if (wall - offset).astimezone(zone).replace(tzinfo=None) == local
+    ]
+    if instants:  # one instant, or two in a fold: the first occurrence
+        return min(instants)
+    # A gap: the clocks jumped from the smaller offset to the larger one.
+    return wall - min(offsets)
+
+
+def _load_zone(name: str) -> ZoneInfo | None:
+    if name.strip() != name or not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def zone_for_time_zone(value: str) -> str | None:
+    """The IANA zone for a client's ``BasicDetails.TimeZone``, or ``None`` if none fits.
+
+    An IANA name (``"Australia/Sydney"``) is taken as it is.  A Campaign Monitor display
+    name ``"(GMT+10:00) Canberra, Melbourne, Sydney"`` is matched place by place, from the
+    **last** listed to the first: a place matches an IANA zone whose last part is the
+    place's name (spaces read as ``_``, case ignored) and whose UTC offset in mid January
+    or mid July is the stated GMT offset.  The last place that matches wins (here
+    ``Australia/Sydney``); among several zones of that name the first alphabetically.
+    A region name without a city (``"(GMT-05:00) Eastern Time (US & Canada)"``) is read
+    from a small table of Campaign Monitor's region names.
+    """
+    if _load_zone(value) is not None:
+        return value
+    match = _GMT.match(value.strip())
+    if match is None:
+        return None
+    sign, hours, minutes, places = match.groups()
+    offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+    if sign == "-":
+        offset = -offset
+    region = _REGIONS.get(" ".join(places.split()).casefold())
+    if region is not None and _has_offset(region, offset):
+        return region
+    by_place = _zones_by_place()
+    for place in reversed([p.strip() for p in places.split(",")]):
+        key = "_".join(place.split()).casefold()
+        for name in sorted(by_place.get(key, ())):
+            if _has_offset(name, offset):
+                return name
+    return None
+
+
+_PLACES: dict[str, list[str]] = {}
+
+
+def _zones_by_place() -> dict[str, list[str]]:
+    if not _PLACES:
+        for name in available_timezones():
+            _PLACES.setdefault(name.rsplit("/", 1)[-1].casefold(), []).append(name)
+    return _PLACES
+
+
+def _has_offset(name: str, offset: timedelta) -> bool:
+    zone = _load_zone(name)
+    return zone is not None and any(d.astimezone(zone).utcoffset() == offset for d in _SAMPLE_DATES)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _envelope_record(index: int) -> str:
+    return f"Results[{index}]"
+
+
+class _Json:
+    """Files read once and kept parsed, with helpers raising :class:`PlatformFileError`."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, Any] = {}
+
+    def load(self, path: Path) -> Any:
+        if path in self._cache:
+            return self._cache[path]
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise PlatformFileError(path, "file", None, "the file is missing") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise PlatformFileError(path, "file", None, f"cannot be read ({error})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise PlatformFileError(
+                path,
+                f"line {error.lineno} column {error.colno}",
+                None,
+                f"not valid JSON ({error.msg}); is the file truncated?",
+            ) from None
+        self._cache[path] = data
+        return data
+
+
+def _kind(value: object) -> str:
+    """The JSON kind of a parsed value, for messages that must not echo whole rows."""
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, Mapping):
+        return "an object"
+    return shown(value)
+
+
+def _object(path: Path, record: str, value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PlatformFileError(path, record, None, f"must be a JSON object (got {_kind(value)})")
+    return value
+
+
+def _text(path: Path, record: str, row: Mapping[str, Any], field: str) -> str:
+    if field not in row or row[field] is None:
+        raise PlatformFileError(path, record, field, "is missing")
+    value = row[field]
+    if not isinstance(value, str) or not value.strip():
+        raise PlatformFileError(path, record, field, f"must be non-empty text (got {shown(value)})")
+    return value.strip()
+
+
+def _optional_text(path: Path, record: str, row: Mapping[str, Any], field: str) -> str | None:
+    value = row.get(field)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise PlatformFileError(path, record, field, f"must be text (got {shown(value)})")
+    return value.strip() or None
+
+
+def _local(path: Path, record: str, row: Mapping[str, Any], field: str, zone: tzinfo) -> datetime:
+    if field not in row or row[field] is None:
+        raise PlatformFileError(path, record, field, "is missing")
+    value = row[field]
+    try:
+        if isinstance(value, str):
+            return _localised(value, zone, field)
+        return localise(parse_local_datetime(value, field), zone)
+    except CmsfError:
+        raise PlatformFileError(
+            path, record, field, f"must be {_DATE_EXAMPLE} (got {shown(row[field])})"
+        ) from None
+
+
+@lru_cache(maxsize=1 << 16)
+def _localised(text: str, zone: tzinfo, field: str) -> datetime:
+    """:func:`localise` of a date text, cached: an export repeats each minute many times."""
+    return localise(parse_local_datetime(text, field), zone)
+
+
+def _count(path: Path, record: str, value: object, field: str) -> int:
+    if type(value) is not int or value < 0:
+        raise PlatformFileError(path, record, field, f"must be a count >= 0 (got {shown(value)})")
+    return value
+
+
+def _page_files(folder: Path, stem: str) -> list[Path]:
+    """``stem.json``, or ``stem.1.json`` .. ``stem.N.json``, or nothing."""
+    single = folder / f"{stem}.json"
+    numbered: dict[int, Path] = {}
+    if folder.is_dir():
+        pattern = re.compile(rf"^{re.escape(stem)}\.(\d+)\.json$")
+        for child in folder.iterdir():
+            found = pattern.match(child.name)
+            if found:
+                numbered[int(found.group(1))] = child
+    if numbered and single.exists():
+        raise PlatformFileError(
+            single,
+            "file",
+            None,
+            f"{stem}.json and numbered pages {stem}.<n>.json both exist; keep one form",
+        )
+    if not numbered:
+        return [single] if single.exists() else []
+    expected = list(range(1, len(numbered) + 1))
+    if sorted(numbered) != expected:
+        missing = sorted(set(range(1, max(numbered) + 1)) - set(numbered))
+        raise PlatformFileError(
+            folder / f"{stem}.{missing[0] if missing else 1}.json",
+            "file",
+            None,
+            f"page files must be numbered 1..N without gaps (found {sorted(numbered)})",
+        )
+    return [numbered[n] for n in expected]
+
+
+def _paged_rows(json_files: _Json, files: Sequence[Path]) -> Iterator[tuple[Path, int, Any]]:
+    """Every row of a paged stream, with its file and index, after checking each envelope
+    against its neighbours: page numbers, page count, records on the page and the total."""
+    pages = []
+    for number, path in enumerate(files, 1):
+        envelope = _object(path, "envelope", json_files.load(path))
+        results = envelope.get("Results")
+        if not isinstance(results, list):
+            raise PlatformFileError(
+                path,
+                "envelope",
+                "Results",
+                "must be a list of rows (a paged envelope: Results, PageNumber, PageSize, "
+                f"RecordsOnThisPage, TotalNumberOfRecords, NumberOfPages; got {_kind(results)})",
+            )
+        checks = {
+            "PageNumber": number,
+            "RecordsOnThisPage": len(results),
+        }
+        for field, expected in checks.items():
+            if field in envelope and envelope[field] != expected:
+                raise PlatformFileError(
+                    path, "envelope", field, f"must be {expected} (got {shown(envelope[field])})"
+                )
+        pages.append((path, envelope, results))
+    total = sum(len(results) for _p, _e, results in pages)
+    for path, envelope, _results in pages:
+        count = envelope.get("NumberOfPages")
+        if count is not None and count != len(pages) and not (count == 0 and total == 0):
+            raise PlatformFileError(
+                path,
+                "envelope",
+                "NumberOfPages",
+                f"must be {len(pages)}, the number of page files (got {shown(count)}); "
+                "is a page missing from the export?",
+            )
+        stated = envelope.get("TotalNumberOfRecords")
+        if stated is not None and stated != total:
+            raise PlatformFileError(
+                path,
+                "envelope",
+                "TotalNumberOfRecords",
+                f"must be {total}, the rows in the page files (got {shown(stated)})",
+            )
+    for path, _envelope, results in pages:
+        for index, row in enumerate(results):
+            yield path, index, row
+
+
+# ----------------------------------------------------------------------------- the adapter
+
+
+class FilePlatform:
+    """A Campaign Monitor account read from a folder of API responses (read only).
+
+    ``time_zones`` overrides a client's time zone (``{client_id: "Australia/Sydney"}``);
+    its ``details.json`` is then not read.  The subscriber commands of :meth:`execute`
+    change the list states this object serves, in memory, stamped with ``clock()``;
+    the files are never written.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        time_zones: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.folder = Path(folder)
+        self.clock = clock
+        if not self.folder.is_dir():
+            raise PlatformFileError(self.folder, "folder", None, "is not a folder")
+        self._time_zones = dict(time_zones or {})
+        for client_id, name in self._time_zones.items():
+            if not isinstance(name, str) or _load_zone(name) is None:
+                raise InvalidValueError(f"time_zones[{client_id!r}]", "an IANA zone name", name)
+        self._json = _Json()
+        self._clients: dict[str, PlatformClient] | None = None
+        self._campaigns: dict[str, tuple[PlatformCampaign, ...]] = {}
+        self._campaign_owner: dict[str, PlatformCampaign] | None = None
+        self._streams: dict[tuple[str, ActivityType], tuple[TrackingEvent, ...]] = {}
+        self._summaries: dict[str, CampaignSummary] = {}
+        self._lists: dict[str, dict[str, dict[str, _Member]]] = {}
+        self._list_names: dict[str, dict[str, str]] = {}
+        self._suppressed: dict[str, tuple[SuppressedEmail, ...]] = {}
+
+    def __repr__(self) -> str:
+        return f"FilePlatform({str(self.folder)!r})"
+
+    # -- clients -----------------------------------------------------------------------
+
+    def _client_map(self) -> dict[str, PlatformClient]:
+        if self._clients is None:
+            path = self.folder / "clients.json"
+            rows = self._json.load(path)
+            if not isinstance(rows, list):
+                raise PlatformFileError(
+                    path, "file", None, f"must be a list of clients (got {_kind(rows)})"
+                )
+            clients: dict[str, PlatformClient] = {}
+            for index, raw in enumerate(rows):
+                record = f"[{index}]"
+                row = _object(path, record, raw)
+                client_id = _text(path, record, row, "ClientID")
+                name = _text(path, record, row, "Name")
+                clients[client_id] = PlatformClient(client_id, name, self._zone_name(client_id))
+            self._clients = clients
+        return self._clients
+
+    def _zone_name(self, client_id: str) -> str:
+        if client_id in self._time_zones:
+            return self._time_zones[client_id]
+        path = self.folder / "clients" / client_id / "details.json"
+        details = _object(path, "file", self._json.load(path))
+        basic = _object(path, "BasicDetails", details.get("BasicDetails"))
+        stated = basic.get("ClientID")
+        if stated is not None and stated != client_id:
+            raise PlatformFileError(
+                path, "BasicDetails", "ClientID", f"must be {client_id!r} (got {shown(stated)})"
+            )
+        value = _text(path, "BasicDetails", basic, "TimeZone")
+        zone = zone_for_time_zone(value)
+        if zone is None:
+            raise PlatformFileError(
+                path,
+                "BasicDetails",
+                "TimeZone",
+                f"names no IANA time zone (got {shown(value)}); give one with "
+                f"FilePlatform(..., time_zones={{{client_id!r}: 'Area/City'}})",
+            )
+        return zone
+
+    def _zone(self, client_id: str) -> ZoneInfo:
+        return ZoneInfo(self._client_map()[client_id].time_zone)
+
+    def clients(self) -> Sequence[PlatformClient]:
+        return tuple(self._client_map().values())
+
+    def _known_client(self, client_id: str) -> PlatformClient:
+        client = self._client_map().get(client_id)
+        if client is None:
+            raise InvalidValueError(
+                "client_id", f"a client of {self.folder / 'clients.json'}", client_id
+            )
+        return client
+
+    # -- campaigns ---------------------------------------------------------------------
+
+    def sent_campaigns(self, client_id: str) -> Sequence[PlatformCampaign]:
+        self._known_client(client_id)
+        if client_id not in self._campaigns:
+            self._campaigns[client_id] = self._read_campaigns(client_id)
+        return self._campaigns[client_id]
+
+    def _read_campaigns(self, client_id: str) -> tuple[PlatformCampaign, ...]:
+        folder = self.folder / "clients" / client_id
+        files = _page_files(folder, "campaigns")
+        if not files:
+            raise PlatformFileError(folder / "campaigns.json", "file", None, "the file is missing")
+        rows: Iterator[tuple[Path, int, Any]]
+        first = self._json.load(files[0])
+        if len(files) == 1 and isinstance(first, list):  # v3.1: a plain array
+            rows = ((files[0], index, row) for index, row in enumerate(first))
+            label = "[{}]"
+        else:  # v3.3: paged envelopes
+            rows = _paged_rows(self._json, files)
+            label = "Results[{}]"
+        zone = self._zone(client_id)
+        campaigns = []
+        for path, index, raw in rows:
+            record = label.format(index)
+            row = _object(path, record, raw)
+            campaign_id = _text(path, record, row, "CampaignID")
+            name = _text(path, record, row, "Name")
+            sent_at = _local(path, record, row, "SentDate", zone)
+            subject = _optional_text(path, record, row, "Subject") or ""
+            tags = row.get("Tags") or []
+            if not isinstance(tags, list) or not all(
+                isinstance(t, str) and t.strip() for t in tags
+            ):
+                raise PlatformFileError(
+                    path, record, "Tags", f"must be a list of tag names (got {shown(tags)})"
+                )
+            campaigns.append(
+                PlatformCampaign(
+                    client_id,
+                    campaign_id,
+                    name,
+                    sent_at,
+                    frozenset(t.strip() for t in tags),
+                    subject=subject,
+                )
+            )
+        return tuple(sorted(campaigns, key=lambda c: (c.sent_at, c.campaign_id)))
+
+    def _campaign(self, campaign_id: str) -> PlatformCampaign:
+        if self._campaign_owner is None:
+            self._campaign_owner = {
+                c.campaign_id: c for cid in self._client_map() for c in self.sent_campaigns(cid)
+            }
+        campaign = self._campaign_owner.get(campaign_id)
+        if campaign is None:
+            raise InvalidValueError(
+                "campaign_id",
+                "a campaign listed in a clients/<ClientID>/campaigns.json",
+                campaign_id,
+            )
+        return campaign
+
+    # -- tracking ------------------------------------------------------------------------
+
+    def _stream(self, campaign_id: str, stream: ActivityType) -> tuple[TrackingEvent, ...]:
+        key = (campaign_id, stream)
+        if key not in self._streams:
+            campaign = self._campaign(campaign_id)
+            zone = self._zone(campaign.client_id)
+            files = _page_files(self.folder / "campaigns" / campaign_id, STREAM_FILES[stream])
+            events = [
+                self._event(path, _envelope_record(index), raw, stream, campaign, zone)
+                for path, index, raw in _paged_rows(self._json, files)
+            ]
+            events.sort(key=lambda e: e.occurred_at)  # stable: file order within a minute
+            self._streams[key] = tuple(events)
+        return self._streams[key]
+
+    def _event(
+        self,
+        path: Path,
+        record: str,
+        raw: object,
+        stream: ActivityType,
+        campaign: PlatformCampaign,
+        zone: tzinfo,
+    ) -> TrackingEvent:
+        row = _object(path, record, raw)
+        email = _text(path, record, row, "EmailAddress")
+        if stream is ActivityType.SENT and row.get("Date") is None:
+            occurred_at = campaign.sent_at  # recipients rows carry no date: the send's
+        else:
+            occurred_at = _local(path, record, row, "Date", zone)
+        detail = None
+        if stream is ActivityType.BOUNCED:
+            bounce = _text(path, record, row, "BounceType")
+            detail = _BOUNCE_TYPES.get(bounce.casefold())
+            if detail is None:
+                raise PlatformFileError(
+                    path, record, "BounceType", f"must be 'Soft' or 'Hard' (got {shown(bounce)})"
+                )
+        elif stream is not ActivityType.UNSUBSCRIBED:
+            # The clicked link; other streams' rows carry none (an unsubscribes row's URL
+            # is the unsubscribe link, not part of the event).
+            detail = _optional_text(path, record, row, "URL")
+        list_id = _optional_text(path, record, row, "ListID")
+        return TrackingEvent(stream, email, occurred_at, list_id=list_id, detail=detail)
+
+    def tracking_page(
+        self,
+        campaign_id: str,
+        stream: ActivityType,
+        *,
+        since: datetime | None,
+        page: int,
+        page_size: int,
+    ) -> TrackingPage:
+        if type(page_size) is not int or not 1 <= page_size <= PAGE_SIZE_LIMIT:
+            raise InvalidValueError("page_size", f"between 1 and {PAGE_SIZE_LIMIT}", page_size)
+        if type(page) is not int or page < 1:
+            raise InvalidValueError("page", ">= 1", page)
+        stream = ActivityType.parse(stream, "stream")
+        events = self._stream(campaign_id, stream)
+        skip = 0  # the stream is sorted: the events before ``since`` are a prefix
+        if since is not None:
+            start = ensure_utc(since, "since")
+            skip = bisect_left(events, start, key=lambda e: e.occurred_at)
+        total = len(events) - skip
+        first = skip + (page - 1) * page_size
+        return TrackingPage(
+            events[first : first + page_size],
+            page_number=page,
+            page_size=page_size,
+            number_of_pages=max(1, -(-total // page_size)),
+            total_number_of_records=total,
+        )
+
+    def campaign_summary(self, campaign_id: str) -> CampaignSummary:
+        if campaign_id not in self._summaries:
+            self._campaign(campaign_id)
+            path = self.folder / "campaigns" / campaign_id / "summary.json"
+            row = _object(path, "file", self._json.load(path))
+            values = {}
+            for attribute, field in CampaignSummary.API_FIELDS:
+                if field not in row:
+                    if field in _SUMMARY_REQUIRED:
+                        raise PlatformFileError(path, "summary", field, "is missing")
+                    continue
+                values[attribute] = _count(path, "summary", row[field], field)
+            self._summaries[campaign_id] = CampaignSummary(**values)
+        return self._summaries[campaign_id]
+
+    # -- subscribers -----------------------------------------------------------------------
+
+    def _list_states(self, client_id: str) -> dict[str, dict[str, _Member]]:
+        """list id -> email key -> (email, state, when it changed, date added)."""
+        if client_id in self._lists:
+            return self._lists[client_id]
+        self._known_client(client_id)
+        zone = self._zone(client_id)
+        path = self.folder / "clients" / client_id / "lists.json"
+        names: dict[str, str] = {}
+        if path.exists():
+            rows = self._json.load(path)
+            if not isinstance(rows, list):
+                raise PlatformFileError(
+                    path, "file", None, f"must be a list of lists (got {_kind(rows)})"
+                )
+            for index, raw in enumerate(rows):
+                record = f"[{index}]"
+                row = _object(path, record, raw)
+                names[_text(path, record, row, "ListID")] = _text(path, record, row, "Name")
+        states: dict[str, dict[str, _Member]] = {}
+        for list_id in names:
+            members: dict[str, _Member] = {}
+            folder = self.folder / "lists" / list_id
+            for stem, file_state in LIST_STATE_FILES.items():
+                for page, index, raw in _paged_rows(self._json, _page_files(folder, stem)):
+                    record = _envelope_record(index)
+                    row = _object(page, record, raw)
+                    email = _text(page, record, row, "EmailAddress")
+                    changed = _local(page, record, row, "Date", zone)
+                    state = file_state
+                    if row.get("State") is not None:
+                        try:
+                            state = SubscriberState.parse(row["State"], "State")
+                        except CmsfError:
+                            raise PlatformFileError(
+                                page,
+                                record,
+                                "State",
+                                "must be one of "
+                                + ", ".join(s.value for s in LIST_STATE_FILES.values())
+                                + f" (got {shown(row['State'])})",
+                            ) from None
+                    added: datetime | None = None
+                    if row.get("ListJoinedDate") not in (None, ""):
+                        added = _local(page, record, row, "ListJoinedDate", zone)
+                    elif state is SubscriberState.ACTIVE:
+                        added = changed
+                    key = email_key(email)
+                    if key not in members or changed >= members[key][2]:
+                        members[key] = (email, state, changed, added)
+            states[list_id] = members
+        self._list_names[client_id] = names
+        self._lists[client_id] = states
+        return states
+
+    def subscriber_changes(self, client_id: str, *, since: datetime | None) -> Sequence[str]:
+        start = None if since is None else ensure_utc(since, "since")
+        changed: dict[str, str] = {}
+        for members in self._list_states(client_id).values():
+            for key, (email, _state, at, _added) in members.items():
+                if start is None or at >= start:
+                    changed.setdefault(key, email)
+        return tuple(changed.values())
+
+    def lists_for_email(self, client_id: str, email: str) -> Sequence[ListMembership]:
+        key = email_key(email)
+        states = self._list_states(client_id)
+        names = self._list_names[client_id]
+        zone = self._zone(client_id)
+        found = []
+        for list_id, members in states.items():
+            member = members.get(key)
+            if member is not None:
+                row = {
+                    "ListID": list_id,
+                    "ListName": names[list_id],
+                    "SubscriberState": member[1].value,
+                    "DateSubscriberAdded": member[3],
+                }
+                found.append(ListMembership.from_api(row, zone))
+        return tuple(found)
+
+    def suppression_list(self, client_id: str) -> Sequence[SuppressedEmail]:
+        if client_id not in self._suppressed:
+            self._known_client(client_id)
+            zone = self._zone(client_id)
+            files = _page_files(self.folder / "clients" / client_id, "suppressionlist")
+            entries = []
+            for path, index, raw in _paged_rows(self._json, files):
+                record = _envelope_record(index)
+                row = dict(_object(path, record, raw))
+                _text(path, record, row, "EmailAddress")
+                row["Date"] = _local(path, record, row, "Date", zone)
+                try:
+                    entries.append(SuppressedEmail.from_api(row, zone))
+                except (InvalidValueError, InvalidTypeError) as error:
+                    problem = (
+                        "is missing"
+                        if isinstance(error.got, Mapping)
+                        else f"must be {error.expected} (got {shown(error.got)})"
+                    )
+                    raise PlatformFileError(path, record, error.field, problem) from None
+            self._suppressed[client_id] = tuple(entries)
+        return self._suppressed[client_id]
+
+    def execute(
+        self, client_id: str, commands: Sequence[PlatformCommand]
+    ) -> Sequence[CommandResult]:
+        """Run the commands on the list states held in memory (the files stay as they are),
+        as the platform would: an unknown list fails that command only."""
+        states = self._list_states(client_id)
+        results = []
+        for command in commands:
+            members = states.get(command.list_id)
+            if members is None:
+                results.append(CommandResult(command, False, "Invalid ListID"))
+                continue
+            results.append(self._run(members, command))
+        return tuple(results)
+
+    def _run(self, members: dict[str, _Member], command: PlatformCommand) -> CommandResult:
+        now = ensure_utc(self.clock(), "clock")
+        if isinstance(command, ImportSubscribers):
+            existing = 0
+            for row in command.subscribers:
+                key = email_key(row.email)
+                found = members.get(key)
+                if found is None:
+                    members[key] = (row.email, SubscriberState.ACTIVE, now, now)
+                    continue
+                existing += 1
+                if command.resubscribe and found[1] is not SubscriberState.ACTIVE:
+                    members[key] = (found[0], SubscriberState.ACTIVE, now, found[3])
+            total = len(command.subscribers)
+            result = ImportResult(total, existing, total - existing)
+            return CommandResult(command, True, import_result=result)
+        key = email_key(command.email)
+        found = members.get(key)
+        if found is None:
+            return CommandResult(command, False, "Subscriber not in list")
+        wanted = (
+            SubscriberState.UNSUBSCRIBED
+            if isinstance(command, Unsubscribe)
+            else SubscriberState.DELETED
+        )
+        if found[1] is not wanted:
+            members[key] = (found[0], wanted, now, found[3])
+        return CommandResult(command, True)

@@ -1,0 +1,777 @@
+"""The file platform: Campaign Monitor API responses read from a folder.
+
+- the EmailPlatform contract, on seeds written to a folder in the API's shapes;
+- the example export in ``tests/data/platform`` read and synced into the in-memory CRM;
+- the localisation of naive local times around real DST gaps and folds;
+- every kind of bad file refused with an error naming the file, the record and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the contracts
+    pytest.register_assert_rewrite("cmsf_core.testing")
+
+from cmsf_core.adapters.files import (
+    STREAM_FILES,
+    FilePlatform,
+    PlatformFileError,
+    localise,
+    zone_for_time_zone,
+)
+from cmsf_core.adapters.memory import InMemoryCrm
+from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.errors import CmsfError
+from cmsf_core.domain.records import CampaignSummary, PlatformCampaign, PlatformClient
+from cmsf_core.domain.settings import Settings
+from cmsf_core.domain.subscribers import SubscriberState, Unsubscribe
+from cmsf_core.sync import run_sync
+from cmsf_core.testing import EmailPlatformContract, PlatformSeed, read_whole_stream
+
+EXPORT = Path(__file__).parent.parent / "data" / "platform"
+BOOKS = "3f9d2c1a7b6e4d508a1c2e3f4b5a6978"  # Harbour Books, Sydney
+CYCLES = "8e7d6c5b4a39281706f5e4d3c2b1a098"  # Thames Cycles, London
+APRIL = "b41c7e2d9f0a4b6c8d1e3f5a7b9c0d2e"
+SPRING = "5d2e8f1a3b4c4d6e9f0a1b2c3d4e5f60"
+READERS = "c7a1e9b3d5f24a6c8e0b2d4f6a8c0e13"
+
+#: The display names the contract's seeds are written with (the others as IANA names).
+DISPLAY_NAMES = {
+    "Australia/Sydney": "(GMT+10:00) Canberra, Melbourne, Sydney",
+    "Europe/London": "(GMT) Dublin, Edinburgh, Lisbon, London",
+}
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------- writing seeds
+
+
+def _write(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def _envelope(rows: list[Any], page: int, pages: int, size: int, total: int) -> dict[str, Any]:
+    return {
+        "Results": rows,
+        "ResultsOrderedBy": "date",
+        "OrderDirection": "asc",
+        "PageNumber": page,
+        "PageSize": size,
+        "RecordsOnThisPage": len(rows),
+        "TotalNumberOfRecords": total,
+        "NumberOfPages": pages,
+    }
+
+
+def _write_paged(folder: Path, stem: str, rows: list[Any], page_size: int = 2) -> None:
+    """One file with the whole envelope when it fits a page, numbered page files if not."""
+    if len(rows) <= page_size:
+        _write(folder / f"{stem}.json", _envelope(rows, 1, 1, 1000, len(rows)))
+        return
+    pages = -(-len(rows) // page_size)
+    for number in range(1, pages + 1):
+        chunk = rows[(number - 1) * page_size : number * page_size]
+        _write(
+            folder / f"{stem}.{number}.json", _envelope(chunk, number, pages, page_size, len(rows))
+        )
+
+
+def _local_text(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def write_seed(folder: Path, seed: PlatformSeed) -> None:
+    """Write ``seed`` as the Campaign Monitor API returns it."""
+    zones = {c.client_id: c.time_zone for c in seed.clients}
+    _write(
+        folder / "clients.json", [{"ClientID": c.client_id, "Name": c.name} for c in seed.clients]
+    )
+    campaigns: dict[str, PlatformCampaign] = {}
+    for number, client in enumerate(seed.clients):
+        time_zone = DISPLAY_NAMES.get(client.time_zone, client.time_zone)
+        details = {"ClientID": client.client_id, "CompanyName": client.name, "TimeZone": time_zone}
+        _write(folder / "clients" / client.client_id / "details.json", {"BasicDetails": details})
+        rows = []
+        for campaign in seed.campaigns_of(client.client_id):
+            campaigns[campaign.campaign_id] = campaign
+            rows.append(
+                {
+                    "CampaignID": campaign.campaign_id,
+                    "Name": campaign.name,
+                    "Subject": campaign.subject,
+                    "SentDate": _local_text(campaign.sent_at, client.time_zone),
+                    "TotalRecipients": 0,
+                    "Tags": sorted(campaign.tags),
+                }
+            )
+        target = folder / "clients" / client.client_id
+        if number % 2:  # API v3.3: paged envelopes
+            _write_paged(target, "campaigns", rows)
+        else:  # API v3.1: a plain array
+            _write(target / "campaigns.json", rows)
+    for campaign_id, campaign in campaigns.items():
+        zone = zones[campaign.client_id]
+        for stream, stem in STREAM_FILES.items():
+            rows = []
+            for event in seed.stream(campaign_id, stream):
+                row: dict[str, Any] = {"EmailAddress": event.email}
+                if event.list_id is not None:
+                    row["ListID"] = event.list_id
+                if stream is not ActivityType.SENT or event.occurred_at != campaign.sent_at:
+                    row["Date"] = _local_text(event.occurred_at, zone)
+                if stream is ActivityType.BOUNCED:
+                    row["BounceType"] = event.detail
+                    row["Reason"] = f"{event.detail} Bounce"
+                elif event.detail is not None:
+                    row["URL"] = event.detail
+                rows.append(row)
+            if rows:
+                _write_paged(folder / "campaigns" / campaign_id, stem, rows)
+    for campaign_id, summary in seed.summaries:
+        fields = {api: getattr(summary, name) for name, api in CampaignSummary.API_FIELDS}
+        _write(folder / "campaigns" / campaign_id / "summary.json", fields)
+    lists: dict[str, list[str]] = {}
+    states: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for m in seed.memberships:
+        if m.list_id not in lists.setdefault(m.client_id, []):
+            lists[m.client_id].append(m.list_id)
+        row = {
+            "EmailAddress": m.email,
+            "Name": m.email.split("@")[0],
+            "Date": _local_text(m.changed_at, zones[m.client_id]),
+            "State": m.state.value,
+        }
+        states.setdefault((m.list_id, m.state.value.casefold()), []).append(row)
+    for client_id, list_ids in lists.items():
+        names = [{"ListID": list_id, "Name": f"List {list_id}"} for list_id in list_ids]
+        _write(folder / "clients" / client_id / "lists.json", names)
+    for (list_id, stem), members in states.items():
+        _write_paged(folder / "lists" / list_id, stem, members)
+    suppressed: dict[str, list[dict[str, str]]] = {}
+    for client_id, entry in seed.suppressed:
+        suppressed.setdefault(client_id, []).append(
+            {
+                "SuppressionReason": entry.reason,
+                "EmailAddress": entry.email,
+                "Date": _local_text(entry.suppressed_at, zones[client_id]),
+                "State": "Suppressed",
+            }
+        )
+    for client_id, entries in suppressed.items():
+        _write_paged(folder / "clients" / client_id, "suppressionlist", entries)
+
+
+class TestFilePlatformContract(EmailPlatformContract):
+    """FilePlatform keeps the EmailPlatform contract, on seeds written as API files."""
+
+    property_examples = 60
+
+    def setup_method(self) -> None:
+        self._folders: list[tempfile.TemporaryDirectory[str]] = []
+
+    def teardown_method(self) -> None:
+        for folder in self._folders:
+            folder.cleanup()
+
+    def make_platform(self, seed: PlatformSeed) -> FilePlatform:
+        folder = tempfile.TemporaryDirectory(prefix="cmsf-files-")
+        self._folders.append(folder)
+        write_seed(Path(folder.name), seed)
+        return FilePlatform(folder.name)
+
+
+# ----------------------------------------------------------------------------- the example
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """A private copy of the example export, to break or delete."""
+    target = tmp_path / "platform"
+    shutil.copytree(EXPORT, target)
+    return target
+
+
+def test_the_example_clients_get_iana_zones_from_their_display_names() -> None:
+    platform = FilePlatform(EXPORT)
+
+    assert tuple(platform.clients()) == (
+        PlatformClient(BOOKS, "Harbour Books", "Australia/Sydney"),
+        PlatformClient(CYCLES, "Thames Cycles", "Europe/London"),
+    )
+
+
+def test_the_example_campaigns_are_read_from_paged_and_plain_lists() -> None:
+    platform = FilePlatform(EXPORT)
+
+    (april,) = platform.sent_campaigns(BOOKS)
+    (spring,) = platform.sent_campaigns(CYCLES)
+
+    assert april == PlatformCampaign(
+        BOOKS,
+        APRIL,
+        "April new releases",
+        utc(2024, 4, 4, 22, 0),  # 09:00 AEDT (+11)
+        frozenset({"newsletter", "books"}),
+        subject="New releases for April",
+    )
+    assert spring.sent_at == utc(2024, 3, 28, 18, 0)  # 18:00 GMT
+    assert spring.tags == frozenset()
+
+
+def test_the_example_streams_are_localised_and_served_oldest_first() -> None:
+    platform = FilePlatform(EXPORT)
+
+    sent, pages = read_whole_stream(platform, APRIL, ActivityType.SENT, page_size=3)
+    opens, _ = read_whole_stream(platform, APRIL, ActivityType.OPENED)
+    spring_opens, _ = read_whole_stream(platform, SPRING, ActivityType.OPENED)
+    bounces, _ = read_whole_stream(platform, APRIL, ActivityType.BOUNCED)
+
+    # recipients.1.json + recipients.2.json; rows carry no date: the campaign's SentDate
+    assert [e.email for e in sent] == [
+        "ava.ng@example.com.au",
+        "ben.ohare@example.com.au",
+        "chloe.park@example.com.au",
+        "dev.patel@example.com.au",
+    ]
+    assert {e.occurred_at for e in sent} == {utc(2024, 4, 4, 22, 0)}
+    assert [p.number_of_pages for p in pages] == [2, 2]
+    # "2024-04-07 02:30:00" in Sydney happens twice (03:00 AEDT -> 02:00 AEST): the first
+    assert [e.occurred_at for e in opens] == [
+        utc(2024, 4, 4, 22, 12),
+        utc(2024, 4, 4, 22, 12),
+        utc(2024, 4, 6, 15, 30),
+        utc(2024, 4, 8, 9, 45),  # 19:45 AEST (+10), after the change
+    ]
+    # London: 18:20 GMT on 28 March, 09:05 BST on 31 March (after the change)
+    assert [e.occurred_at for e in spring_opens] == [
+        utc(2024, 3, 28, 18, 20),
+        utc(2024, 3, 31, 8, 5),
+    ]
+    assert [(e.email, e.detail, e.list_id) for e in bounces] == [
+        ("dev.patel@example.com.au", "Hard", READERS)
+    ]
+
+
+def test_since_is_compared_after_localising() -> None:
+    platform = FilePlatform(EXPORT)
+    since = datetime(2024, 4, 7, 2, 0, tzinfo=timezone(timedelta(hours=11)))  # 15:00 UTC
+
+    page = platform.tracking_page(APRIL, ActivityType.OPENED, since=since, page=1, page_size=10)
+
+    assert [e.email for e in page.results] == [
+        "ben.ohare@example.com.au",
+        "Chloe.Park@example.com.au",
+    ]
+    assert page.total_number_of_records == 2
+
+
+def test_the_example_summaries_and_list_states() -> None:
+    platform = FilePlatform(EXPORT)
+
+    assert platform.campaign_summary(APRIL) == CampaignSummary(
+        recipients=4, total_opened=4, unique_opened=3, clicks=1, bounced=1, unsubscribed=1
+    )
+    (ben,) = platform.lists_for_email(BOOKS, "Ben.OHare@example.com.au")
+    assert (ben.list_id, ben.list_name, ben.state) == (
+        READERS,
+        "Harbour Books readers",
+        SubscriberState.UNSUBSCRIBED,
+    )
+    assert ben.date_added == utc(2023, 9, 13, 22, 0)  # ListJoinedDate, 08:00 AEST
+    (ava,) = platform.lists_for_email(BOOKS, "ava.ng@example.com.au")
+    assert ava.state is SubscriberState.ACTIVE
+    assert platform.lists_for_email(BOOKS, "nobody@example.com") == ()
+    assert platform.lists_for_email(CYCLES, "ava.ng@example.com.au") == ()
+    assert set(platform.subscriber_changes(BOOKS, since=None)) == {
+        "ava.ng@example.com.au",
+        "chloe.park@example.com.au",
+        "ben.ohare@example.com.au",
+        "dev.patel@example.com.au",
+    }
+    assert platform.subscriber_changes(BOOKS, since=utc(2024, 4, 5)) == (
+        "ben.ohare@example.com.au",
+    )
+    assert platform.subscriber_changes(BOOKS, since=utc(2024, 4, 6, 15, 45)) == (
+        "ben.ohare@example.com.au",
+    )
+    assert platform.subscriber_changes(BOOKS, since=utc(2024, 4, 6, 15, 46)) == ()
+    (suppressed,) = platform.suppression_list(BOOKS)
+    assert (suppressed.email, suppressed.reason, suppressed.suppressed_at) == (
+        "ben.ohare@example.com.au",
+        "Unsubscribed",
+        utc(2024, 4, 6, 15, 45),
+    )
+    assert platform.suppression_list(CYCLES) == ()
+    assert platform.subscriber_changes(CYCLES, since=None) == ()
+
+
+def test_the_example_export_syncs_into_the_crm() -> None:
+    platform = FilePlatform(EXPORT)
+    crm = InMemoryCrm()
+    ben = crm.add_person("ben.ohare@example.com.au", person_id="003000000000001")
+    crm.add_person("ava.ng@example.com.au", person_id="003000000000002")
+    settings = Settings(
+        auto_create_campaigns=True,
+        auto_create_campaigns_since=utc(2024, 1, 1),
+        update_campaign_statistics=True,
+        sync_suppression_list=True,
+    )
+
+    report = run_sync(crm, platform, settings, as_of=utc(2024, 4, 10))
+
+    assert report.ok
+    assert crm.record_count() == 16
+    members = {(m.member.campaign_id, m.email): m for m in crm.all_members()}
+    expected = {
+        (APRIL, "ava.ng@example.com.au"): ("Clicked", utc(2024, 4, 4, 22, 13)),
+        (APRIL, "ben.ohare@example.com.au"): ("Unsubscribed", utc(2024, 4, 6, 15, 45)),
+        (APRIL, "chloe.park@example.com.au"): ("Opened", utc(2024, 4, 8, 9, 45)),
+        (APRIL, "dev.patel@example.com.au"): ("Bounced", utc(2024, 4, 4, 22, 1)),
+        (SPRING, "emma.hughes@example.co.uk"): ("Opened", utc(2024, 3, 28, 18, 20)),
+        (SPRING, "finn.walsh@example.co.uk"): ("Clicked", utc(2024, 3, 31, 8, 6)),
+    }
+    assert {k: (m.member.status, m.member.activity_date) for k, m in members.items()} == expected
+    assert members[(APRIL, "ava.ng@example.com.au")].member.engagement.opens == 2
+    assert members[(APRIL, "ben.ohare@example.com.au")].person_id == ben.person_id
+    statistics = {c.name: c.statistics for c in crm.campaigns().values()}
+    assert statistics["April new releases"] == platform.campaign_summary(APRIL)
+    assert crm.checkpoint(BOOKS).watermark == utc(2024, 4, 8, 9, 45)
+    assert crm.checkpoint(CYCLES).watermark == utc(2024, 3, 31, 8, 6)
+    assert [s.email for s in crm.suppression_records()] == ["ben.ohare@example.com.au"]
+    assert [(c.record_id, c.value) for c in report.opt_out_changes] == [(ben.person_id, True)]
+
+    again = run_sync(crm, platform, settings, as_of=utc(2024, 4, 10))
+
+    assert again.plan.records_to_insert == ()
+    assert crm.record_count() == 16
+
+
+def test_files_are_read_once(export: Path) -> None:
+    platform = FilePlatform(export)
+    first = (
+        platform.clients(),
+        [platform.sent_campaigns(c.client_id) for c in platform.clients()],
+        [read_whole_stream(platform, APRIL, t)[0] for t in ActivityType],
+        platform.campaign_summary(APRIL),
+        platform.lists_for_email(BOOKS, "ava.ng@example.com.au"),
+        platform.suppression_list(BOOKS),
+    )
+    shutil.rmtree(export)
+
+    again = (
+        platform.clients(),
+        [platform.sent_campaigns(c.client_id) for c in platform.clients()],
+        [read_whole_stream(platform, APRIL, t)[0] for t in ActivityType],
+        platform.campaign_summary(APRIL),
+        platform.lists_for_email(BOOKS, "ava.ng@example.com.au"),
+        platform.suppression_list(BOOKS),
+    )
+
+    assert again == first
+
+
+def test_paging_arguments_are_checked() -> None:
+    platform = FilePlatform(EXPORT)
+
+    for size in (0, 1001):
+        with pytest.raises(ValueError, match="page_size"):
+            platform.tracking_page(APRIL, ActivityType.OPENED, since=None, page=1, page_size=size)
+    with pytest.raises(ValueError, match="'page'"):
+        platform.tracking_page(APRIL, ActivityType.OPENED, since=None, page=0, page_size=10)
+    with pytest.raises(ValueError, match="campaign_id"):
+        platform.tracking_page("nope", ActivityType.OPENED, since=None, page=1, page_size=10)
+    beyond = platform.tracking_page(APRIL, ActivityType.OPENED, since=None, page=9, page_size=10)
+    assert beyond.results == ()
+    assert beyond.total_number_of_records == 4
+
+
+def test_commands_change_the_states_in_memory_and_never_the_files(export: Path) -> None:
+    before = {p: p.read_bytes() for p in export.rglob("*.json")}
+    now = utc(2024, 4, 9, 12, 0)
+    platform = FilePlatform(export, clock=lambda: now)
+    command = Unsubscribe(READERS, "ava.ng@example.com.au")
+
+    (result, other) = platform.execute(BOOKS, [command, Unsubscribe("no-such-list", "a@b.co")])
+
+    assert result.ok
+    assert (other.ok, other.error) == (False, "Invalid ListID")
+    (ava,) = platform.lists_for_email(BOOKS, "ava.ng@example.com.au")
+    assert ava.state is SubscriberState.UNSUBSCRIBED
+    assert "ava.ng@example.com.au" in platform.subscriber_changes(BOOKS, since=now)
+    assert {p: p.read_bytes() for p in export.rglob("*.json")} == before
+    (fresh,) = FilePlatform(export).lists_for_email(BOOKS, "ava.ng@example.com.au")
+    assert fresh.state is SubscriberState.ACTIVE
+
+
+# ----------------------------------------------------------------------------- time zones
+
+
+@pytest.mark.parametrize(
+    ("value", "zone"),
+    [
+        ("Australia/Sydney", "Australia/Sydney"),
+        ("UTC", "UTC"),
+        ("(GMT+10:00) Canberra, Melbourne, Sydney", "Australia/Sydney"),
+        ("(GMT+10:00) Brisbane", "Australia/Brisbane"),
+        ("(GMT+09:30) Adelaide", "Australia/Adelaide"),
+        ("(GMT) Dublin, Edinburgh, Lisbon, London", "Europe/London"),
+        ("(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "Europe/Vienna"),
+        ("(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi", "Asia/Kolkata"),
+        ("(GMT+05:45) Kathmandu", "Asia/Kathmandu"),
+        ("(GMT+12:00) Auckland, Wellington", "Pacific/Auckland"),
+        ("(GMT-05:00) Eastern Time (US & Canada)", "America/New_York"),
+        ("(GMT-08:00) Pacific Time (US & Canada)", "America/Los_Angeles"),
+        ("(GMT-03:00) Buenos Aires, Georgetown", "America/Argentina/Buenos_Aires"),
+        ("(GMT+03:00) Atlantis", None),
+        ("(GMT+05:00) Sydney", None),  # the city exists, not with that offset
+        ("Sydney", None),
+        ("", None),
+    ],
+)
+def test_time_zone_names_map_to_iana_zones(value: str, zone: str | None) -> None:
+    assert zone_for_time_zone(value) == zone
+
+
+def test_an_unknown_time_zone_names_the_file_and_field(export: Path) -> None:
+    details = export / "clients" / CYCLES / "details.json"
+    data = json.loads(details.read_text())
+    data["BasicDetails"]["TimeZone"] = "(GMT+03:00) Atlantis"
+    details.write_text(json.dumps(data))
+
+    with pytest.raises(PlatformFileError) as caught:
+        FilePlatform(export).clients()
+
+    message = str(caught.value)
+    assert str(details) in message
+    assert "BasicDetails" in message
+    assert "'TimeZone'" in message
+    assert "time_zones=" in message
+
+
+def test_a_time_zone_override_replaces_the_details(export: Path) -> None:
+    (export / "clients" / CYCLES / "details.json").unlink()
+
+    platform = FilePlatform(export, time_zones={CYCLES: "Europe/Dublin"})
+
+    assert platform.clients()[1].time_zone == "Europe/Dublin"
+    with pytest.raises(ValueError, match=r"time_zones\['x'\]"):
+        FilePlatform(export, time_zones={"x": "Mars/Olympus"})
+
+
+# ----------------------------------------------------------------------------- DST policy
+
+
+@pytest.mark.parametrize(
+    ("zone", "local", "expected"),
+    [
+        # London, 31 March 2024: 01:00 GMT -> 02:00 BST; 01:00-01:59 never happens.
+        ("Europe/London", datetime(2024, 3, 31, 0, 59), utc(2024, 3, 31, 0, 59)),
+        ("Europe/London", datetime(2024, 3, 31, 1, 0), utc(2024, 3, 31, 1, 0)),  # = 02:00 BST
+        ("Europe/London", datetime(2024, 3, 31, 1, 30), utc(2024, 3, 31, 1, 30)),  # = 02:30 BST
+        ("Europe/London", datetime(2024, 3, 31, 2, 0), utc(2024, 3, 31, 1, 0)),
+        # London, 27 October 2024: 02:00 BST -> 01:00 GMT; 01:00-01:59 happens twice.
+        ("Europe/London", datetime(2024, 10, 27, 0, 59), utc(2024, 10, 26, 23, 59)),
+        ("Europe/London", datetime(2024, 10, 27, 1, 30), utc(2024, 10, 27, 0, 30)),  # first
+        ("Europe/London", datetime(2024, 10, 27, 2, 0), utc(2024, 10, 27, 2, 0)),
+        # Sydney, 6 October 2024: 02:00 AEST -> 03:00 AEDT (gap); 7 April 2024: fold.
+        ("Australia/Sydney", datetime(2024, 10, 6, 2, 30), utc(2024, 10, 5, 16, 30)),
+        ("Australia/Sydney", datetime(2024, 10, 6, 3, 0), utc(2024, 10, 5, 16, 0)),
+        ("Australia/Sydney", datetime(2024, 4, 7, 2, 30), utc(2024, 4, 6, 15, 30)),  # first
+        ("Australia/Sydney", datetime(2024, 4, 7, 3, 0), utc(2024, 4, 6, 17, 0)),
+        # New York, 10 March 2024 (gap 02:00-02:59) and 3 November 2024 (fold 01:00-01:59).
+        ("America/New_York", datetime(2024, 3, 10, 2, 30), utc(2024, 3, 10, 7, 30)),
+        ("America/New_York", datetime(2024, 11, 3, 1, 30), utc(2024, 11, 3, 5, 30)),
+        # Lord Howe Island moves by 30 minutes: gap 02:00-02:29 on 6 October 2024.
+        ("Australia/Lord_Howe", datetime(2024, 10, 6, 2, 15), utc(2024, 10, 5, 15, 45)),
+        ("Australia/Lord_Howe", datetime(2024, 10, 6, 2, 30), utc(2024, 10, 5, 15, 30)),
+    ],
+)
+def test_gap_and_fold_policy(zone: str, local: datetime, expected: datetime) -> None:
+    assert localise(local, ZoneInfo(zone)) == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("Europe/London", datetime(2024, 3, 31)),
+        ("Europe/London", datetime(2024, 10, 27)),
+        ("Australia/Sydney", datetime(2024, 4, 7)),
+        ("Australia/Sydney", datetime(2024, 10, 6)),
+        ("Australia/Lord_Howe", datetime(2024, 10, 6)),
+        ("Australia/Lord_Howe", datetime(2024, 4, 7)),
+    ],
+)
+def test_every_minute_of_a_transition_day_follows_the_policy(zone: str, day: datetime) -> None:
+    """A real minute maps back to itself (the first one in a fold) and real minutes keep
+    their order; a minute in a gap is moved forward by exactly the gap."""
+    tz = ZoneInfo(zone)
+    previous = None
+    gaps = folds = 0
+    for minute in range(24 * 60):
+        local = day + timedelta(minutes=minute)
+        instant = localise(local, tz)
+        wall = instant.astimezone(tz)
+        first = local.replace(tzinfo=tz, fold=0)
+        second = local.replace(tzinfo=tz, fold=1)
+        if wall.replace(tzinfo=None) == local:
+            assert wall.fold == 0
+            folds += first.utcoffset() != second.utcoffset()
+        else:
+            gaps += 1
+            gap = abs(first.utcoffset() - second.utcoffset())  # type: ignore[operator]
+            assert wall.replace(tzinfo=None) == local + gap
+            continue
+        if previous is not None:  # real minutes keep their order
+            assert instant > previous
+        previous = instant
+    assert gaps + folds in {30, 60}
+
+
+def test_a_row_in_a_gap_is_read_with_the_policy(export: Path) -> None:
+    opens = export / "campaigns" / SPRING / "opens.json"
+    data = json.loads(opens.read_text())
+    data["Results"][0]["Date"] = "2024-03-31 01:30:00"  # no such London time
+    opens.write_text(json.dumps(data))
+
+    events, _ = read_whole_stream(FilePlatform(export), SPRING, ActivityType.OPENED)
+
+    assert events[1].occurred_at == utc(2024, 3, 31, 1, 30)  # 02:30 BST
+
+
+# ----------------------------------------------------------------------------- bad files
+
+
+def _edit(path: Path, change: Callable[[Any], Any]) -> None:
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(change(data)))
+
+
+def _set_row(index: int, field: str, value: object) -> Callable[[Any], Any]:
+    def change(data: Any) -> Any:
+        rows = data["Results"] if isinstance(data, dict) else data
+        if value is _DELETE:
+            del rows[index][field]
+        else:
+            rows[index][field] = value
+        return data
+
+    return change
+
+
+def _set(field: str, value: object) -> Callable[[Any], Any]:
+    def change(data: Any) -> Any:
+        data[field] = value
+        return data
+
+    return change
+
+
+_DELETE = object()
+_OPENS = f"campaigns/{APRIL}/opens.json"
+
+
+def _truncate(path: Path) -> None:
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])
+
+
+def _read_everything(platform: FilePlatform) -> None:
+    for client in platform.clients():
+        platform.sent_campaigns(client.client_id)
+        platform.lists_for_email(client.client_id, "ava.ng@example.com.au")
+        platform.suppression_list(client.client_id)
+    for campaign in (APRIL, SPRING):
+        for stream in ActivityType:
+            read_whole_stream(platform, campaign, stream)
+        platform.campaign_summary(campaign)
+
+
+#: (file, how it is broken, the record and the field the error must name)
+BAD_FILES: list[tuple[str, Callable[[Path], object], str, str | None]] = [
+    ("clients.json", Path.unlink, "file", None),
+    (f"clients/{CYCLES}/details.json", Path.unlink, "file", None),
+    (f"clients/{BOOKS}/campaigns.json", Path.unlink, "file", None),
+    (f"campaigns/{SPRING}/summary.json", Path.unlink, "file", None),
+    (_OPENS, _truncate, "line ", None),
+    ("clients.json", _truncate, "line ", None),
+    (_OPENS, lambda p: _edit(p, lambda d: d["Results"]), "envelope", None),
+    (_OPENS, lambda p: _edit(p, _set("Results", None)), "envelope", "Results"),
+    (_OPENS, lambda p: _edit(p, _set("NumberOfPages", 3)), "envelope", "NumberOfPages"),
+    (_OPENS, lambda p: _edit(p, _set("PageNumber", 2)), "envelope", "PageNumber"),
+    (_OPENS, lambda p: _edit(p, _set("RecordsOnThisPage", 9)), "envelope", "RecordsOnThisPage"),
+    (
+        f"campaigns/{APRIL}/recipients.2.json",
+        lambda p: _edit(p, _set("TotalNumberOfRecords", 40)),
+        "envelope",
+        "TotalNumberOfRecords",
+    ),
+    (
+        f"campaigns/{APRIL}/recipients.1.json",
+        lambda p: shutil.copy(p, p.with_name("recipients.json")),
+        "file",
+        None,
+    ),
+    (
+        f"campaigns/{APRIL}/recipients.2.json",
+        lambda p: p.rename(p.with_name("recipients.3.json")),
+        "file",
+        None,
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(2, "EmailAddress", _DELETE)),
+        "Results[2]",
+        "EmailAddress",
+    ),
+    (_OPENS, lambda p: _edit(p, _set_row(1, "EmailAddress", "")), "Results[1]", "EmailAddress"),
+    (_OPENS, lambda p: _edit(p, _set_row(3, "Date", _DELETE)), "Results[3]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-02-30 10:00:00")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "yesterday")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-04-05")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", 1712300000)), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", ["2024-04-05"])), "Results[0]", "Date"),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "Date", "2024-04-05T09:12:00+10:00")),
+        "Results[0]",
+        "Date",
+    ),
+    (
+        f"campaigns/{APRIL}/bounces.json",
+        lambda p: _edit(p, _set_row(0, "BounceType", "Transient")),
+        "Results[0]",
+        "BounceType",
+    ),
+    (
+        f"campaigns/{APRIL}/clicks.json",
+        lambda p: _edit(p, _set_row(0, "URL", 42)),
+        "Results[0]",
+        "URL",
+    ),
+    (
+        f"clients/{CYCLES}/campaigns.json",
+        lambda p: _edit(p, _set_row(0, "SentDate", "28/03/2024 18:00")),
+        "[0]",
+        "SentDate",
+    ),
+    (
+        f"clients/{BOOKS}/campaigns.json",
+        lambda p: _edit(p, _set_row(0, "CampaignID", _DELETE)),
+        "Results[0]",
+        "CampaignID",
+    ),
+    (
+        f"clients/{BOOKS}/campaigns.json",
+        lambda p: _edit(p, _set_row(0, "Tags", "books")),
+        "Results[0]",
+        "Tags",
+    ),
+    ("clients.json", lambda p: _edit(p, _set_row(1, "ClientID", 7)), "[1]", "ClientID"),
+    (
+        f"clients/{CYCLES}/details.json",
+        lambda p: _edit(p, lambda _d: {"BasicDetails": {"CompanyName": "x"}}),
+        "BasicDetails",
+        "TimeZone",
+    ),
+    (
+        f"campaigns/{APRIL}/summary.json",
+        lambda p: _edit(p, _set("Clicks", -1)),
+        "summary",
+        "Clicks",
+    ),
+    (
+        f"campaigns/{APRIL}/summary.json",
+        lambda p: _edit(p, lambda d: {k: v for k, v in d.items() if k != "Recipients"}),
+        "summary",
+        "Recipients",
+    ),
+    (
+        f"lists/{READERS}/active.json",
+        lambda p: _edit(p, _set_row(1, "State", "Sleeping")),
+        "Results[1]",
+        "State",
+    ),
+    (
+        f"lists/{READERS}/unsubscribed.json",
+        lambda p: _edit(p, _set_row(0, "Date", "")),
+        "Results[0]",
+        "Date",
+    ),
+    (
+        f"clients/{BOOKS}/suppressionlist.json",
+        lambda p: _edit(p, _set_row(0, "State", "Active")),
+        "Results[0]",
+        "State",
+    ),
+    (
+        f"clients/{BOOKS}/suppressionlist.json",
+        lambda p: _edit(p, _set_row(0, "SuppressionReason", _DELETE)),
+        "Results[0]",
+        "SuppressionReason",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "record", "field"),
+    BAD_FILES,
+    ids=[f"{n.rsplit('/', 1)[-1]}-{i}" for i, (n, *_rest) in enumerate(BAD_FILES)],
+)
+def test_a_bad_file_names_the_file_the_record_and_the_field(
+    export: Path,
+    name: str,
+    damage: Callable[[Path], object],
+    record: str,
+    field: str | None,
+) -> None:
+    damage(export / name)
+
+    with pytest.raises(PlatformFileError) as caught:
+        _read_everything(FilePlatform(export))
+
+    error = caught.value
+    assert isinstance(error, CmsfError)
+    assert isinstance(error, ValueError)
+    message = str(error)
+    assert str(error.path) in message
+    assert error.path.parent == (export / name).parent
+    assert error.record.startswith(record)
+    assert record in message
+    assert error.field == field
+    if field is not None:
+        assert repr(field) in message
+
+
+def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PlatformFileError, match="not a folder"):
+        FilePlatform(tmp_path / "nowhere")
+
+
+def test_missing_streams_and_list_files_are_empty(export: Path) -> None:
+    (export / "campaigns" / APRIL / "spam.json").unlink()
+    (export / "clients" / BOOKS / "lists.json").unlink()
+    (export / "clients" / BOOKS / "suppressionlist.json").unlink()
+    platform = FilePlatform(export)
+
+    spam, pages = read_whole_stream(platform, APRIL, ActivityType.SPAM_COMPLAINT)
+
+    assert spam == ()
+    assert pages[0].total_number_of_records == 0
+    assert platform.lists_for_email(BOOKS, "ava.ng@example.com.au") == ()
+    assert platform.subscriber_changes(BOOKS, since=None) == ()
+    assert platform.suppression_list(BOOKS) == ()
