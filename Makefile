@@ -11,8 +11,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed  ## the main job: a day-by-day sync of a generated history, with a report
-	$(PY) -m cmsf_core demo
+demo: $(VENV)/.installed  ## the main job: a day-by-day sync of a generated history into ./cmsf.db
+	$(VENV)/bin/cmsf demo
 
 test: $(VENV)/.installed  ## the whole test suite
 	$(PY) -m pytest
