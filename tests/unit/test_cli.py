@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,61 @@ def test_simulate_compares_settings_and_plots_a_png(tmp_path: Path) -> None:
     assert always == "0"
     png = (tmp_path / "out.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+EXPORT = Path(__file__).resolve().parent.parent / "data" / "platform"
+AS_OF = "2024-04-10T00:00:00+00:00"
+
+
+def _store_state(path: Path) -> tuple[object, ...]:
+    with SqliteCrm(path) as crm:
+        return (
+            sorted(repr(a.key) for a in crm.all_records()),
+            sorted(repr(m) for m in crm.all_members()),
+        )
+
+
+def test_sync_of_an_export_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
+    """`cmsf sync` imports the exported data; the same sync again inserts nothing."""
+    args = ("sync", "--store", "crm.db", "--platform", str(EXPORT), "--as-of", AS_OF)
+    first = cmsf(*args, cwd=tmp_path)
+    state = _store_state(tmp_path / "crm.db")
+    second = cmsf(*args, cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert "records inserted" in first.stdout
+    inserted = next(
+        line for line in first.stdout.splitlines() if "records inserted" in line
+    ).split()[-1]
+    assert int(inserted) > 0
+    assert second.returncode == 0, second.stderr
+    assert "records inserted                       0" in second.stdout
+    assert _store_state(tmp_path / "crm.db") == state
+
+
+def test_a_dry_run_changes_nothing(tmp_path: Path) -> None:
+    """--dry-run plans and reports, and the store stays empty."""
+    result = cmsf(
+        "sync", "--store", "crm.db", "--platform", str(EXPORT), "--as-of", AS_OF, "--dry-run",
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "dry run: nothing applied" in result.stdout
+    assert _store_state(tmp_path / "crm.db") == ([], [])
+
+
+def test_a_corrupt_export_file_is_refused_naming_it(tmp_path: Path) -> None:
+    """A truncated JSON file in the export: exit 2, the file named, nothing stored."""
+    export = tmp_path / "export"
+    shutil.copytree(EXPORT, export)
+    target = next(export.glob("campaigns/*/opens*.json"))
+    target.write_text(target.read_text(encoding="utf-8")[:40], encoding="utf-8")
+
+    result = cmsf(
+        "sync", "--store", "crm.db", "--platform", str(export), "--as-of", AS_OF, cwd=tmp_path
+    )
+
+    assert result.returncode == 2
+    assert target.name in result.stderr
+    assert _store_state(tmp_path / "crm.db") == ([], [])
