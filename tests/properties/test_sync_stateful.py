@@ -275,6 +275,8 @@ class SyncMachine(RuleBasedStateMachine):
         RULES_FIRED["settings change"] += 1
         self.settings = new
         self.settings_changed = True
+        if not self.lazy_turn:  # the lazy system would import the pending window differently
+            self.lazy_comparable = False
         self.modes_seen.add(new.refresh_mode)
 
     @precondition(lambda self: not self.crashed)
