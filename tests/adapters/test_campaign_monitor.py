@@ -1,0 +1,871 @@
+"""The Campaign Monitor adapter against a local fake of the API (127.0.0.1 only).
+
+The fake answers the official client's requests with Campaign Monitor-shaped JSON: paging
+envelopes, naive local dates in the client's time zone given as a display name, error
+bodies ``{"Code": ..., "Message": ...}``, partial import failures under ``ResultData``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+
+if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the contracts
+    pytest.register_assert_rewrite("cmsf_core.testing")
+
+import createsend  # noqa: F401 - the [campaignmonitor] extra is part of the test install
+
+from cmsf_core import Settings
+from cmsf_core.adapters import campaign_monitor
+from cmsf_core.adapters.campaign_monitor import CampaignMonitorPlatform, default_backoff
+from cmsf_core.adapters.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ExpiredTokenError,
+    PlatformError,
+    PlatformUnavailableError,
+    RateLimitedError,
+)
+from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
+from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.connection import Credentials
+from cmsf_core.domain.errors import CmsfError, InvalidValueError
+from cmsf_core.domain.records import PlatformCampaign, PlatformClient, TrackingEvent
+from cmsf_core.domain.sms import MissingDependencyError
+from cmsf_core.domain.subscribers import (
+    ImportSubscribers,
+    MarkDeleted,
+    SubscriberImport,
+    SubscriberState,
+    Unsubscribe,
+)
+from cmsf_core.sync import run_sync
+from cmsf_core.testing import EmailPlatformContract, PlatformSeed, standard_seed
+
+API_KEY = "cm-PLANTED-secret-key-9f3a"
+DISPLAY_NAMES = {
+    "Europe/London": "(GMT) Dublin, Edinburgh, Lisbon, London",
+    "Australia/Sydney": "(GMT+10:00) Canberra, Melbourne, Sydney",
+    "UTC": "(GMT) Coordinated Universal Time",
+}
+STREAM_ENDPOINTS = {
+    ActivityType.SENT: "recipients",
+    ActivityType.OPENED: "opens",
+    ActivityType.CLICKED: "clicks",
+    ActivityType.BOUNCED: "bounces",
+    ActivityType.UNSUBSCRIBED: "unsubscribes",
+    ActivityType.SPAM_COMPLAINT: "spam",
+}
+LIST_STATES = {
+    "active": SubscriberState.ACTIVE,
+    "unconfirmed": SubscriberState.UNCONFIRMED,
+    "unsubscribed": SubscriberState.UNSUBSCRIBED,
+    "bounced": SubscriberState.BOUNCED,
+    "deleted": SubscriberState.DELETED,
+}
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+NOW_LOCAL = "2024-06-01 12:00:00"
+
+
+def _local(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@attrs.define
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@attrs.define
+class Failure:
+    path: str
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = attrs.Factory(dict)
+    delay: float = 0.0
+
+
+class FakeCampaignMonitor:
+    """A Campaign Monitor API v3.3 account served from memory over HTTP."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[Recorded] = []
+        self.failures: list[Failure] = []
+        self.authorization = "Basic " + base64.b64encode(f"{API_KEY}:x".encode()).decode()
+        self.refused_imports: set[str] = set()
+        self.load(PlatformSeed())
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, payload, headers, delay = fake.handle(
+                    self.command, self.path, dict(self.headers), body
+                )
+                if delay:
+                    time.sleep(delay)
+                data = json.dumps(payload).encode() if payload is not None else b""
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (a timeout test)
+                    pass
+
+            do_GET = do_POST = do_DELETE = do_PUT = _serve  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.base_uri = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3.3"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- state ---------------------------------------------------------------------------
+
+    def load(self, seed: PlatformSeed) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.failures.clear()
+            self.refused_imports.clear()
+            self.clients = {
+                c.client_id: {"Name": c.name, "zone": c.time_zone} for c in seed.clients
+            }
+            self.time_zones = {c.client_id: DISPLAY_NAMES[c.time_zone] for c in seed.clients}
+            self.campaigns: dict[str, dict[str, Any]] = {}
+            for c in seed.campaigns:
+                zone = self.clients[c.client_id]["zone"]
+                self.campaigns[c.campaign_id] = {
+                    "client": c.client_id,
+                    "CampaignID": c.campaign_id,
+                    "Name": c.name,
+                    "Subject": c.subject,
+                    "SentDate": _local(c.sent_at, zone),
+                    "Tags": sorted(c.tags),
+                    "TotalRecipients": 0,
+                }
+            self.events: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for campaign_id, e in seed.events:
+                zone = self.clients[self.campaigns[campaign_id]["client"]]["zone"]
+                row: dict[str, Any] = {"EmailAddress": e.email}
+                if e.list_id is not None:
+                    row["ListID"] = e.list_id
+                if e.type is not ActivityType.SENT:
+                    row["Date"] = _local(e.occurred_at, zone)
+                    row["IPAddress"] = "192.0.2.1"
+                if e.type is ActivityType.BOUNCED:
+                    row["BounceType"] = e.detail
+                    row["Reason"] = "Soft Bounce - Mailbox Full"
+                elif e.detail is not None:  # a click's URL (the contract puts one anywhere)
+                    row["URL"] = e.detail
+                key = (campaign_id, STREAM_ENDPOINTS[e.type])
+                self.events.setdefault(key, []).append(row)
+            self.summaries = dict(seed.summaries)
+            self.lists: dict[str, dict[str, Any]] = {}
+            for m in seed.memberships:
+                zone = self.clients[m.client_id]["zone"]
+                entry = self.lists.setdefault(
+                    m.list_id, {"client": m.client_id, "Name": f"List {m.list_id}", "members": {}}
+                )
+                entry["members"][m.email.casefold()] = {
+                    "EmailAddress": m.email,
+                    "State": m.state.value,
+                    "Date": _local(m.changed_at, zone),
+                }
+            self.suppressed: dict[str, list[dict[str, Any]]] = {}
+            for client_id, s in seed.suppressed:
+                self.suppressed.setdefault(client_id, []).append(
+                    {
+                        "EmailAddress": s.email,
+                        "SuppressionReason": s.reason,
+                        "Date": _local(s.suppressed_at, self.clients[client_id]["zone"]),
+                        "State": "Suppressed",
+                    }
+                )
+
+    def fail(self, path: str, status: int, body: dict[str, Any], **kw: Any) -> None:
+        """Answer the next request whose path contains ``path`` with this failure."""
+        self.failures.append(Failure(path, status, body, **kw))
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any, dict[str, str], float]:
+        parts = urlsplit(target)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        with self.lock:
+            self.requests.append(Recorded(method, parts.path, query, headers, body))
+            for failure in self.failures:
+                if failure.path in parts.path:
+                    self.failures.remove(failure)
+                    return failure.status, failure.body, failure.headers, failure.delay
+            if headers.get("Authorization") != self.authorization:
+                return (
+                    401,
+                    {"Code": 50, "Message": "Must supply a valid HTTP Basic Authorization header"},
+                    {},
+                    0.0,
+                )
+            status, payload = self.route(method, parts.path.removeprefix("/api/v3.3"), query, body)
+            return status, payload, {}, 0.0
+
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes
+    ) -> tuple[int, Any]:
+        q = {k: v[0] for k, v in query.items()}
+        if method == "GET" and path == "/clients.json":
+            return 200, [{"ClientID": cid, "Name": c["Name"]} for cid, c in self.clients.items()]
+        if m := re.fullmatch(r"/clients/([^/]+)\.json", path):
+            if m[1] not in self.clients:
+                return 400, {"Code": 102, "Message": "Invalid ClientID"}
+            return 200, {
+                "ApiKey": "client-api-key",
+                "BasicDetails": {
+                    "ClientID": m[1],
+                    "CompanyName": self.clients[m[1]]["Name"],
+                    "Country": "Australia",
+                    "TimeZone": self.time_zones[m[1]],
+                },
+            }
+        if m := re.fullmatch(r"/clients/([^/]+)/(\w+)\.json", path):
+            return self.client_route(m[1], m[2], q)
+        if m := re.fullmatch(r"/campaigns/([^/]+)/(\w+)\.json", path):
+            return self.campaign_route(m[1], m[2], q)
+        if m := re.fullmatch(r"/lists/([^/]+)/(\w+)\.json", path):
+            entry = self.lists.get(m[1])
+            if entry is None:
+                return 400, {"Code": 101, "Message": "Invalid ListID"}
+            rows = [
+                {**r, "Name": "", "CustomFields": [], "ReadsEmailWith": ""}
+                for r in entry["members"].values()
+                if r["State"] == LIST_STATES[m[2]].value
+                and (not q.get("date") or _naive(r["Date"]) >= _naive(q["date"]))
+            ]
+            return 200, _envelope(rows, q, "email")
+        if m := re.fullmatch(r"/subscribers/([^/]+)(/\w+)?\.json", path):
+            return self.subscriber_route(method, m[1], m[2], q, body)
+        return 404, {"Code": 404, "Message": "Not found"}
+
+    def client_route(self, client_id: str, action: str, q: dict[str, str]) -> tuple[int, Any]:
+        if client_id not in self.clients:
+            return 400, {"Code": 102, "Message": "Invalid ClientID"}
+        if action == "campaigns":
+            rows = [
+                {k: v for k, v in c.items() if k != "client"}
+                for c in self.campaigns.values()
+                if c["client"] == client_id
+                and (not q.get("sentfromdate") or c["SentDate"][:10] >= q["sentfromdate"])
+                and (not q.get("tags") or set(q["tags"].split(",")) & set(c["Tags"]))
+            ]
+            rows.sort(key=lambda r: r["SentDate"], reverse=q.get("orderdirection") == "desc")
+            return 200, _envelope(rows, q, "SentDate")
+        if action == "lists":
+            return 200, [
+                {"ListID": lid, "Name": e["Name"]}
+                for lid, e in self.lists.items()
+                if e["client"] == client_id
+            ]
+        if action == "listsforemail":
+            wanted = q["email"].casefold()
+            return 200, [
+                {
+                    "ListID": lid,
+                    "ListName": e["Name"],
+                    "SubscriberState": e["members"][wanted]["State"],
+                    "DateSubscriberAdded": e["members"][wanted]["Date"],
+                }
+                for lid, e in self.lists.items()
+                if e["client"] == client_id and wanted in e["members"]
+            ]
+        if action == "suppressionlist":
+            return 200, _envelope(list(self.suppressed.get(client_id, [])), q, "date")
+        return 404, {"Code": 404, "Message": "Not found"}
+
+    def campaign_route(self, campaign_id: str, action: str, q: dict[str, str]) -> tuple[int, Any]:
+        if campaign_id not in self.campaigns:
+            return 400, {"Code": 301, "Message": "Invalid CampaignID"}
+        if action == "summary":
+            summary = self.summaries.get(campaign_id)
+            if summary is None:
+                return 200, {"Recipients": 0, "TotalOpened": 0, "Clicks": 0}
+            return 200, {
+                "WebVersionURL": "https://example.com/web",
+                **{api: getattr(summary, ours) for ours, api in summary.API_FIELDS},
+            }
+        rows = list(self.events.get((campaign_id, action), []))
+        if action != "recipients" and q.get("date"):
+            rows = [r for r in rows if _naive(r["Date"]) >= _naive(q["date"])]
+        if q.get("orderfield") == "date":
+            rows.sort(key=lambda r: _naive(r["Date"]), reverse=q.get("orderdirection") == "desc")
+        return 200, _envelope(rows, q, q.get("orderfield", "date"))
+
+    def subscriber_route(
+        self, method: str, list_id: str, action: str | None, q: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        entry = self.lists.get(list_id)
+        if entry is None:
+            return 400, {"Code": 101, "Message": "Invalid ListID"}
+        members = entry["members"]
+        if method == "POST" and action == "/unsubscribe":
+            key = json.loads(body)["EmailAddress"].casefold()
+            if key not in members:
+                return 400, {"Code": 203, "Message": "Subscriber not in list"}
+            members[key].update(State="Unsubscribed", Date=NOW_LOCAL)
+            return 200, None
+        if method == "DELETE" and action is None:
+            key = q["email"].casefold()
+            if key not in members:
+                return 400, {"Code": 203, "Message": "Subscriber not in list"}
+            members[key].update(State="Deleted", Date=NOW_LOCAL)
+            return 200, None
+        if method == "POST" and action == "/import":
+            request = json.loads(body)
+            existing, failures = 0, []
+            for row in request["Subscribers"]:
+                key = row["EmailAddress"].casefold()
+                if key in self.refused_imports:
+                    failures.append(
+                        {
+                            "EmailAddress": row["EmailAddress"],
+                            "Code": 1,
+                            "Message": "Invalid Email Address",
+                        }
+                    )
+                    continue
+                if key not in members:
+                    members[key] = {
+                        "EmailAddress": row["EmailAddress"],
+                        "State": "Active",
+                        "Date": NOW_LOCAL,
+                    }
+                    continue
+                existing += 1
+                if request["Resubscribe"] and members[key]["State"] != "Active":
+                    members[key].update(State="Active", Date=NOW_LOCAL)
+            total = len(request["Subscribers"])
+            result = {
+                "FailureDetails": failures,
+                "TotalUniqueEmailsSubmitted": total,
+                "TotalExistingSubscribers": existing,
+                "TotalNewSubscribers": total - existing - len(failures),
+                "DuplicateEmailsInSubmission": [],
+            }
+            if failures:
+                return 400, {
+                    "Code": 210,
+                    "Message": "Subscriber Import had some failures",
+                    "ResultData": result,
+                }
+            return 201, result
+        return 404, {"Code": 404, "Message": "Not found"}
+
+
+def _naive(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _envelope(rows: list[dict[str, Any]], q: dict[str, str], ordered_by: str) -> dict[str, Any]:
+    page, size = int(q.get("page", 1)), int(q.get("pagesize", 1000))
+    chunk = rows[(page - 1) * size : page * size]
+    return {
+        "Results": chunk,
+        "ResultsOrderedBy": ordered_by,
+        "OrderDirection": q.get("orderdirection", "asc"),
+        "PageNumber": page,
+        "PageSize": size,
+        "RecordsOnThisPage": len(chunk),
+        "TotalNumberOfRecords": len(rows),
+        "NumberOfPages": math.ceil(len(rows) / size),
+    }
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeCampaignMonitor]:
+    server = FakeCampaignMonitor()
+    yield server
+    server.close()
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def _platform(fake: FakeCampaignMonitor, **kw: Any) -> CampaignMonitorPlatform:
+    options: dict[str, Any] = {"timeout": 5, "retries": 0, "base_uri": fake.base_uri}
+    options.update(kw)
+    return CampaignMonitorPlatform(Credentials.api_key(API_KEY), **options)
+
+
+# ----------------------------------------------------------------------------- the contract
+
+
+class TestCampaignMonitorContract(EmailPlatformContract):
+    """The adapter keeps the EmailPlatform contract through the real client and HTTP."""
+
+    property_examples: ClassVar[int | None] = 30
+
+    @pytest.fixture(autouse=True)
+    def _use_fake(self, fake: FakeCampaignMonitor) -> None:
+        self.fake = fake
+
+    def make_platform(self, seed: PlatformSeed) -> CampaignMonitorPlatform:
+        self.fake.load(seed)
+        return _platform(self.fake)
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def _seed_one(zone: str = "Europe/London") -> PlatformSeed:
+    return PlatformSeed(
+        clients=[PlatformClient("c1", "Acme", zone)],
+        campaigns=[PlatformCampaign("c1", "cmp1", "Spring", T0, frozenset({"news"}))],
+    )
+
+
+def test_since_is_sent_as_local_wall_time_rounded_up_to_the_minute(
+    fake: FakeCampaignMonitor,
+) -> None:
+    fake.load(standard_seed())
+    platform = _platform(fake)
+    since = T0 + timedelta(minutes=31, seconds=20)  # 09:31:20 UTC = 10:31:20 BST
+
+    platform.tracking_page("cmp-contract-1", ActivityType.OPENED, since=since, page=1, page_size=5)
+
+    (request,) = [r for r in fake.requests if r.path.endswith("/opens.json")]
+    assert request.query["date"] == ["2024-05-06 10:32"]
+    assert request.query["orderfield"] == ["date"]
+    assert request.query["orderdirection"] == ["asc"]
+
+
+@pytest.mark.parametrize(
+    ("local", "expected_utc"),
+    [
+        ("2024-03-31 00:30:00", datetime(2024, 3, 31, 0, 30, tzinfo=UTC)),  # plain GMT
+        ("2024-03-31 01:30:00", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),  # gap: +1 h later
+        ("2024-10-27 01:30:00", datetime(2024, 10, 27, 0, 30, tzinfo=UTC)),  # fold: first
+        ("2024-10-27 02:30:00", datetime(2024, 10, 27, 2, 30, tzinfo=UTC)),  # after the fold
+    ],
+)
+def test_naive_local_dates_are_localised_with_the_dst_policy(
+    fake: FakeCampaignMonitor, local: str, expected_utc: datetime
+) -> None:
+    fake.load(_seed_one())
+    fake.events[("cmp1", "opens")] = [{"EmailAddress": "ann@example.com", "Date": local}]
+
+    page = _platform(fake).tracking_page(
+        "cmp1", ActivityType.OPENED, since=None, page=1, page_size=10
+    )
+
+    assert [e.occurred_at for e in page.results] == [expected_utc]
+    assert page.results[0].occurred_at.tzinfo is UTC
+
+
+def test_time_zone_display_names_map_to_iana_zones(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+    fake.clients["c9"] = {"Name": "Utc Co", "zone": "UTC"}
+    fake.time_zones["c9"] = "(GMT) Coordinated Universal Time"
+
+    zones = {c.client_id: c.time_zone for c in _platform(fake).clients()}
+
+    assert zones == {
+        "client-contract-1": "Europe/London",
+        "client-contract-2": "Australia/Sydney",
+        "c9": "UTC",
+    }
+
+
+def test_an_unmappable_time_zone_is_a_clear_error_and_can_be_given(
+    fake: FakeCampaignMonitor,
+) -> None:
+    fake.load(_seed_one())
+    fake.time_zones["c1"] = "(GMT+05:00) Nowhere Land"
+
+    with pytest.raises(PlatformError, match=r"time_zones=\{'c1': 'Area/City'\}"):
+        _platform(fake).clients()
+    clients = _platform(fake, time_zones={"c1": "Asia/Karachi"}).clients()
+    assert [c.time_zone for c in clients] == ["Asia/Karachi"]
+
+
+# ----------------------------------------------------------------------------- campaigns
+
+
+def test_sent_campaigns_pass_the_date_and_tag_filters(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+    platform = _platform(fake)
+
+    tagged = platform.sent_campaigns("client-contract-1", tags={"spring"})
+    later = platform.sent_campaigns("client-contract-1", sent_from=date(2024, 5, 7))
+
+    assert [c.name for c in tagged] == ["Spring"]
+    assert [c.name for c in later] == ["Summer"]
+    queries = [r.query for r in fake.requests if r.path.endswith("/campaigns.json")]
+    assert queries[0]["tags"] == ["spring"]
+    assert queries[1]["sentfromdate"] == ["2024-05-07"]
+
+
+def test_sent_campaigns_read_every_page(
+    fake: FakeCampaignMonitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = PlatformSeed(
+        clients=[PlatformClient("c1", "Acme")],
+        campaigns=[
+            PlatformCampaign("c1", f"cmp{n}", f"Campaign {n}", T0 + timedelta(hours=n))
+            for n in range(5)
+        ],
+    )
+    fake.load(seed)
+    platform = _platform(fake)
+
+    monkeypatch.setattr(campaign_monitor, "PAGE_SIZE_LIMIT", 2)
+    served = platform.sent_campaigns("c1")
+
+    assert [c.campaign_id for c in served] == [f"cmp{n}" for n in range(5)]
+    pages = [r.query["page"] for r in fake.requests if r.path.endswith("/campaigns.json")]
+    assert pages == [["1"], ["2"], ["3"]]
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def test_commands_are_sent_as_the_client_sends_them(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+    platform = _platform(fake)
+    rows = (SubscriberImport("new@example.com", "New"),)
+
+    platform.execute(
+        "client-contract-1",
+        [
+            Unsubscribe("list-1", "ann@example.com"),
+            MarkDeleted("list-2", "carol@example.com"),
+            ImportSubscribers("list-1", rows, True, True, False),
+        ],
+    )
+
+    sent = [(r.method, r.path.split("/api/v3.3")[1]) for r in fake.requests]
+    assert sent[-3:] == [
+        ("POST", "/subscribers/list-1/unsubscribe.json"),
+        ("DELETE", "/subscribers/list-2.json"),
+        ("POST", "/subscribers/list-1/import.json"),
+    ]
+    unsubscribe, delete, imported = fake.requests[-3:]
+    assert json.loads(unsubscribe.body) == {"EmailAddress": "ann@example.com"}
+    assert delete.query == {"email": ["carol@example.com"]}
+    body = json.loads(imported.body)
+    assert body["Resubscribe"] is True
+    assert body["QueueSubscriptionBasedAutoresponders"] is True
+    assert body["RestartSubscriptionBasedAutoresponders"] is False
+    assert body["Subscribers"][0]["EmailAddress"] == "new@example.com"
+    assert body["Subscribers"][0]["ConsentToTrack"] == "Unchanged"
+
+
+def test_a_partial_import_failure_is_reported_with_its_failed_rows(
+    fake: FakeCampaignMonitor,
+) -> None:
+    fake.load(standard_seed())
+    fake.refused_imports.add("bad@example.com")
+    rows = (SubscriberImport("good@example.com"), SubscriberImport("bad@example.com"))
+    command = ImportSubscribers("list-1", rows, False)
+
+    (result,) = _platform(fake).execute("client-contract-1", [command])
+
+    assert not result.ok
+    assert result.error is not None
+    assert "1 of 2 rows refused" in result.error
+    assert result.import_result is not None
+    assert [(f.email, f.code) for f in result.import_result.failure_details] == [
+        ("bad@example.com", 1)
+    ]
+    assert result.import_result.total_new_subscribers == 1
+
+
+def test_a_command_the_platform_refuses_gets_its_code_and_message(
+    fake: FakeCampaignMonitor,
+) -> None:
+    fake.load(standard_seed())
+
+    results = _platform(fake).execute(
+        "client-contract-1",
+        [Unsubscribe("list-1", "nobody@example.com"), Unsubscribe("list-1", "ann@example.com")],
+    )
+
+    assert [r.ok for r in results] == [False, True]
+    assert results[0].error is not None
+    assert "[203] Subscriber not in list" in results[0].error
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_an_expired_token_is_its_own_error_with_code_121(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+    fake.fail("/clients.json", 401, {"Code": 121, "Message": "Expired OAuth Token"})
+
+    with pytest.raises(ExpiredTokenError) as caught:
+        _platform(fake, retries=3, sleep=Sleeps()).clients()
+
+    error = caught.value
+    assert (error.code, error.status, error.operation) == (121, 401, "clients")
+    assert isinstance(error, AuthenticationError | PlatformError | CmsfError | RuntimeError)
+    assert len(fake.requests) == 1  # never retried
+
+
+def test_refused_credentials_are_an_authentication_error(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+    platform = CampaignMonitorPlatform(
+        Credentials.api_key("wrong-key"), base_uri=fake.base_uri, retries=0
+    )
+
+    with pytest.raises(AuthenticationError) as caught:
+        platform.clients()
+
+    assert not isinstance(caught.value, ExpiredTokenError)
+    assert caught.value.code == 50
+
+
+def test_a_bad_request_keeps_the_api_code(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+
+    with pytest.raises(BadRequestError) as caught:
+        _platform(fake).campaign_summary("no-such-campaign")
+
+    assert (caught.value.code, caught.value.status) == (301, 400)
+    assert "Invalid CampaignID" in str(caught.value)
+
+
+def test_transient_failures_are_retried_with_backoff(
+    fake: FakeCampaignMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.load(standard_seed())
+    fake.fail("/summary.json", 503, {"Code": 500, "Message": "Service unavailable"})
+    fake.fail("/summary.json", 500, {"Code": 500, "Message": "Internal error"})
+    sleeps = Sleeps()
+
+    with caplog.at_level(logging.WARNING):
+        summary = _platform(fake, retries=3, sleep=sleeps).campaign_summary("cmp-contract-1")
+
+    assert summary.recipients == 3
+    assert sleeps == [default_backoff(1), default_backoff(2)] == [0.5, 1.0]
+    assert len([r for r in caplog.records if "retry" in r.getMessage()]) == 2
+
+
+def test_rate_limiting_obeys_retry_after_then_gives_up(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+    for _ in range(3):
+        fake.fail(
+            "/summary.json",
+            429,
+            {"Code": 429, "Message": "Rate limit"},
+            headers={"Retry-After": "7"},
+        )
+    sleeps = Sleeps()
+
+    with pytest.raises(RateLimitedError) as caught:
+        _platform(fake, retries=2, sleep=sleeps).campaign_summary("cmp-contract-1")
+
+    assert sleeps == [7.0, 7.0]
+    assert caught.value.status == 429
+
+
+def test_a_slow_answer_times_out_and_is_retried(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+    fake.fail("/summary.json", 200, {}, delay=1.0)
+    fake.fail("/summary.json", 200, {}, delay=1.0)
+    sleeps = Sleeps()
+
+    started = time.monotonic()
+    with pytest.raises(PlatformUnavailableError, match="TimeoutError"):
+        _platform(fake, timeout=0.2, retries=1, sleep=sleeps).campaign_summary("cmp-contract-1")
+
+    assert time.monotonic() - started < 1.5
+    assert sleeps == [0.5]
+
+
+def test_a_refused_connection_is_unavailable() -> None:
+    closed = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    port = closed.server_address[1]
+    closed.server_close()
+    platform = CampaignMonitorPlatform(
+        Credentials.api_key(API_KEY),
+        base_uri=f"http://127.0.0.1:{port}/api/v3.3",
+        retries=1,
+        sleep=Sleeps(),
+    )
+
+    with pytest.raises(PlatformUnavailableError, match="after 2 attempts"):
+        platform.clients()
+
+
+def test_plain_http_is_refused_except_to_a_loopback_address() -> None:
+    with pytest.raises(InvalidValueError, match="base_uri"):
+        CampaignMonitorPlatform(
+            Credentials.api_key(API_KEY), base_uri="http://api.createsend.com/api/v3.3"
+        )
+
+
+# ----------------------------------------------------------------------------- credentials
+
+
+def test_oauth_tokens_are_sent_as_a_bearer_header(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+    fake.authorization = "Bearer access-PLANTED-token"
+    try:
+        platform = CampaignMonitorPlatform(
+            Credentials.oauth("access-PLANTED-token", "refresh-PLANTED-token"),
+            base_uri=fake.base_uri,
+        )
+        assert len(platform.clients()) == 2
+    finally:
+        fake.authorization = "Basic " + base64.b64encode(f"{API_KEY}:x".encode()).decode()
+
+
+def test_the_secret_never_shows_in_a_repr_an_error_or_a_log(
+    fake: FakeCampaignMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.load(standard_seed())
+    credentials = Credentials.api_key(API_KEY)
+    platform = CampaignMonitorPlatform(
+        credentials, base_uri=fake.base_uri, retries=1, sleep=Sleeps()
+    )
+    texts = [repr(platform), str(platform), repr(credentials), str(credentials)]
+    texts.append(repr(attrs.asdict(credentials)))
+    texts.append(repr(vars(platform)))
+    fake.fail("/clients.json", 401, {"Code": 121, "Message": "Expired OAuth Token"})
+    fake.fail("/clients.json", 500, {"Code": 500, "Message": f"bad key {API_KEY}"})
+    fake.fail("/clients.json", 500, {"Code": 500, "Message": f"bad key {API_KEY}"})
+    fake.fail("/clients.json", 400, {"Code": 1, "Message": f"echo {API_KEY}"})
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):
+            with pytest.raises(PlatformError) as caught:
+                platform.clients()
+            error = caught.value
+            texts += [str(error), repr(error), repr(error.args), repr(error.__cause__)]
+            texts.append(repr(error.__context__))
+    texts += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records]
+    assert any("retry" in t for t in texts)  # the log was captured
+    # The createsend objects hold no credentials at all.
+    assert platform._api("Client", "client-contract-1").auth_details is None
+
+    for text in texts:
+        assert API_KEY not in text
+        assert base64.b64encode(f"{API_KEY}:x".encode()).decode() not in text
+
+
+# ----------------------------------------------------------------------------- packaging
+
+
+def test_importing_the_library_does_not_import_createsend() -> None:
+    code = (
+        "import sys, cmsf_core, cmsf_core.adapters.campaign_monitor; "
+        "assert 'createsend' not in sys.modules, 'createsend imported eagerly'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_missing_createsend_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "createsend", None)
+    platform = CampaignMonitorPlatform(Credentials.api_key(API_KEY))
+
+    with pytest.raises(MissingDependencyError, match=r"cmsf_core\[campaignmonitor\]"):
+        platform.clients()
+
+
+def test_events_of_a_page_keep_their_fields(fake: FakeCampaignMonitor) -> None:
+    fake.load(standard_seed())
+
+    page = _platform(fake).tracking_page(
+        "cmp-contract-1", ActivityType.BOUNCED, since=None, page=1, page_size=1
+    )
+
+    assert page.results == (
+        TrackingEvent(
+            ActivityType.BOUNCED, "carol@example.com", T0 + timedelta(minutes=2), detail="Soft"
+        ),
+    )
+    assert (page.page_number, page.page_size, page.number_of_pages) == (1, 1, 2)
+    assert page.total_number_of_records == 2
+
+
+# ----------------------------------------------------------------------------- a whole sync
+
+
+def _memory_platform(seed: PlatformSeed) -> InMemoryPlatform:
+    platform = InMemoryPlatform()
+    for client in seed.clients:
+        platform.add_client(client.client_id, client.name, time_zone=client.time_zone)
+    for c in seed.campaigns:
+        platform.add_campaign(c.client_id, c.campaign_id, c.name, sent_at=c.sent_at, tags=c.tags)
+    for campaign_id, event in seed.events:
+        platform.add_events(campaign_id, [event])
+    for campaign_id, summary in seed.summaries:
+        platform.set_summary(campaign_id, summary)
+    for m in seed.memberships:
+        platform.set_membership(m.client_id, m.list_id, m.email, m.state, at=m.changed_at)
+    for client_id, entry in seed.suppressed:
+        platform.add_suppressed(client_id, entry.email, entry.reason, entry.suppressed_at)
+    return platform
+
+
+def _crm() -> InMemoryCrm:
+    crm = InMemoryCrm()
+    crm.add_campaign(
+        "701-spring",
+        "Spring",
+        statuses=("Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Marked as Spam"),
+    )
+    crm.link("client-contract-1", "cmp-contract-1", "701-spring")
+    for n, email in enumerate(("ann@example.com", "bob@example.com", "carol@example.com")):
+        crm.add_person(email, person_id=f"003{n:05d}")
+    return crm
+
+
+def test_a_sync_over_the_api_reaches_the_in_memory_platforms_state(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """The same account synced through the API and from memory gives the same CRM."""
+    seed = standard_seed()
+    fake.load(seed)
+    over_api, from_memory = _crm(), _crm()
+    as_of = T0 + timedelta(days=1)
+
+    run_sync(over_api, _platform(fake), Settings(), as_of=as_of)
+    run_sync(from_memory, _memory_platform(seed), Settings(), as_of=as_of)
+
+    assert over_api.record_count() > 0
+    assert sorted(map(repr, over_api.all_records())) == sorted(map(repr, from_memory.all_records()))
+    assert sorted(map(repr, over_api.all_members())) == sorted(map(repr, from_memory.all_members()))
+    assert over_api.checkpoint("client-contract-1") == from_memory.checkpoint("client-contract-1")
