@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint check deep clean
+.PHONY: demo test lint check deep docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,15 @@ lint: $(VENV)/.installed  ## ruff, formatting and mypy strict
 
 check: lint test
 
+$(VENV)/.installed-docs: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,docs]'
+	touch $@
+
+docs: $(VENV)/.installed-docs  ## the documentation site into site/ (strict: any warning fails)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 deep: $(VENV)/.installed  ## the test suite with the deep Hypothesis profile (slow)
 	CMSF_HYPOTHESIS_PROFILE=deep $(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache .hypothesis
