@@ -1,0 +1,1197 @@
+"""The cmsf_core benchmark: one command, one table, every figure measured in the same run.
+
+    python bench/run.py                 # 1,000,000 records, 3 runs per figure
+    python bench/run.py --quick         # 100,000 records, for iteration
+    python bench/run.py --records 300000 --repeat 5
+    python bench/run.py --only full     # one section: full, incremental, memory, import, sqlite
+    python bench/run.py --profile       # cProfile of the full sync and of an incremental sync
+
+The workload is deterministic (seeded): N tracking records over N/10 campaign members of 20
+campaigns, timestamps over a year, mix sent 40% / opened 35% / clicked 15% / bounced 4% /
+unsubscribed 4% / spam complaint 2%, retention 180 days (the default) at ``as_of``, so about
+half of the records are older than the cutoff.  Member ``m`` is subscriber ``m // 20`` in
+campaign ``m % 20``.
+
+Every path computes the same result (rollups per member, the candidate status under the
+default "latest wins" policy with the tie rank, the Always date guard, the retention
+cutoff); the harness checks that they agree before it prints anything.
+
+The harness never leaves the garbage collector switched off; it measures some figures a
+second time after ``gc.freeze()`` (then ``gc.unfreeze()``) to show what a long-running
+service gains from freezing the history it has loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import importlib.util
+import io
+import os
+import platform as platform_module
+import pstats
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cmsf_core import (
+    Activity,
+    ActivityType,
+    CampaignMember,
+    MemberRecord,
+    RefreshCause,
+    Settings,
+    TrackingEvent,
+    apply_retention,
+    number_occurrences,
+    refresh_member,
+)
+from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
+from cmsf_core.domain.planner import event_records
+from cmsf_core.domain.records import Checkpoint, MemberRef
+from cmsf_core.sync import run_sync
+
+# ----------------------------------------------------------------------------- workload
+
+SEED = 9
+CLIENT = "client-1"
+N_CAMPAIGNS = 20
+RECORDS_PER_MEMBER = 10
+DAYS_TO_KEEP = 180
+MINUTES_PER_DAY = 1440
+#: ``as_of`` of the full recompute; the records span the year before it.
+AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+AS_OF_MINUTE = (AS_OF - EPOCH) // timedelta(minutes=1)
+
+#: Type codes are the positions in ActivityType: sent, opened, clicked, bounced,
+#: unsubscribed, spam complaint.
+TYPES = tuple(ActivityType)
+MIX = (40, 35, 15, 4, 4, 2)
+#: The tie rank of each type code (TIE_RANK): unsubscribed > spam > bounced > clicked > ...
+RANK = (0, 1, 2, 3, 5, 4)
+#: The type code of each rank (RANK inverted).
+TYPE_OF_RANK = tuple(RANK.index(r) for r in range(6))
+LABELS = ("Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Marked as Spam")
+URLS = tuple(f"https://example.com/offer/{i}" for i in range(5))
+BOUNCES = ("Soft", "Hard")
+
+INCREMENTAL_EVENTS = 1000
+#: The incremental events touch this many members (two events each), whatever the store size.
+INCREMENTAL_MEMBERS = 500
+
+#: Issue 9's targets.
+TARGET_FLOOR_RATIO = 1.5
+TARGET_PANDAS_RATIO = 1.0
+TARGET_INCREMENTAL_RATIO = 1.5
+TARGET_BYTES_PER_RECORD = 160
+TARGET_IMPORT_MS = 150.0
+
+Row = tuple[int, int, int]  # (member, type code, minute since the epoch)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """N records as plain tuples of ints, and how to name their members."""
+
+    rows: list[Row]
+    n_members: int
+    end_minute: int
+    span_minutes: int
+
+    @property
+    def n_subscribers(self) -> int:
+        return -(-self.n_members // N_CAMPAIGNS)
+
+
+def generate(n_records: int, *, span_days: int, end_minute: int, seed: int) -> Workload:
+    """The deterministic workload: uniform members, the issue's type mix, uniform minutes."""
+    rng = random.Random(seed)
+    n_members = max(N_CAMPAIGNS, n_records // RECORDS_PER_MEMBER)
+    span = span_days * MINUTES_PER_DAY
+    members = [rng.randrange(n_members) for _ in range(n_records)]
+    types = rng.choices(range(6), weights=MIX, k=n_records)
+    minutes = [end_minute - 1 - rng.randrange(span) for _ in range(n_records)]
+    rows = list(zip(members, types, minutes, strict=True))
+    return Workload(rows, n_members, end_minute, span)
+
+
+def campaign_id(c: int) -> str:
+    return f"cmp-{c:02d}"
+
+
+def crm_campaign_id(c: int) -> str:
+    return f"crm-{c:02d}"
+
+
+def email_of(subscriber: int) -> str:
+    return f"s{subscriber:06d}@example.com"
+
+
+def detail_of(m: int, t: int, minute: int) -> str | None:
+    if t == 2:
+        return URLS[(m + minute) % len(URLS)]
+    if t == 3:
+        return BOUNCES[minute % 2]
+    return None
+
+
+def at_minute(minute: int) -> datetime:
+    return EPOCH + timedelta(minutes=minute)
+
+
+def minute_of(at: datetime) -> int:
+    return (at - EPOCH) // timedelta(minutes=1)
+
+
+def cutoff_minutes(as_of_minute: int) -> list[int]:
+    """The retention cutoff of every type code, in minutes (DaysToKeep for all types)."""
+    return [as_of_minute - DAYS_TO_KEEP * MINUTES_PER_DAY] * 6
+
+
+def tracking_events(work: Workload) -> dict[int, list[TrackingEvent]]:
+    """The workload as the platform reports it: the events of each campaign."""
+    emails = [email_of(s) for s in range(work.n_subscribers)]
+    by_campaign: dict[int, list[TrackingEvent]] = defaultdict(list)
+    for m, t, minute in work.rows:
+        by_campaign[m % N_CAMPAIGNS].append(
+            TrackingEvent(
+                TYPES[t],
+                emails[m // N_CAMPAIGNS],
+                at_minute(minute),
+                detail=detail_of(m, t, minute),
+            )
+        )
+    return by_campaign
+
+
+def activities_by_member(work: Workload) -> dict[int, list[Activity]]:
+    """The workload as the CRM stores it, grouped per member (what ``records_for`` gives)."""
+    emails = [email_of(s) for s in range(work.n_subscribers)]
+    grouped: dict[int, list[Activity]] = defaultdict(list)
+    for m, t, minute in work.rows:
+        email = emails[m // N_CAMPAIGNS]
+        grouped[m].append(
+            Activity(
+                campaign_id(m % N_CAMPAIGNS),
+                email,
+                TYPES[t],
+                at_minute(minute),
+                client_id=CLIENT,
+                email=email,
+                detail=detail_of(m, t, minute),
+            )
+        )
+    return grouped
+
+
+def settings() -> Settings:
+    return Settings(days_to_keep=DAYS_TO_KEEP)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A summary every path must reproduce: rollup totals, members per candidate type,
+    the sum of the candidates' minutes and a member-weighted checksum."""
+
+    counts: tuple[int, ...]
+    by_type: tuple[int, ...]
+    minute_sum: int
+    weighted: int
+
+
+def digest_of(outcomes: Iterable[tuple[int, Sequence[int], int, int]]) -> Digest:
+    """From (member, counts, candidate type code or -1, candidate minute or -1) per member."""
+    counts = [0] * 6
+    by_type = [0] * 6
+    minute_sum = 0
+    weighted = 0
+    for m, member_counts, t, minute in outcomes:
+        for i in range(6):
+            counts[i] += member_counts[i]
+        if t >= 0:
+            by_type[t] += 1
+            minute_sum += minute
+            weighted += m * (t + 1)
+    return Digest(tuple(counts), tuple(by_type), minute_sum, weighted)
+
+
+def member_index(campaign: str, member_id: str) -> int:
+    return int(member_id[1:7]) * N_CAMPAIGNS + int(campaign[4:])
+
+
+def digest_of_members(members: Iterable[CampaignMember]) -> Digest:
+    def outcomes() -> Iterator[tuple[int, Sequence[int], int, int]]:
+        for member in members:
+            e = member.engagement
+            counts = (e.sent, e.opens, e.clicks, e.bounces, e.unsubscribes, e.spam_complaints)
+            if member.activity is None or member.activity_date is None:
+                t, minute = -1, -1
+            else:
+                t, minute = TYPES.index(member.activity), minute_of(member.activity_date)
+            yield member_index(member.campaign_id, member.member_id), counts, t, minute
+
+    return digest_of(outcomes())
+
+
+@dataclass
+class Stat:
+    """Seconds of several runs (or any other repeated figure)."""
+
+    values: list[float]
+    gc_share: float | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+
+@dataclass
+class Report:
+    """The table: rows of (label, figure, unit, note), and the targets."""
+
+    header: list[str] = field(default_factory=list)
+    rows: list[tuple[str, Stat | str | None, str, str]] = field(default_factory=list)
+    targets: list[tuple[str, str, str, bool | None]] = field(default_factory=list)
+    figures: dict[str, Stat] = field(default_factory=dict)
+
+    def section(self, title: str) -> None:
+        self.rows.append((title, None, "", ""))
+
+    def add(self, key: str, label: str, stat: Stat | str, unit: str = "s", note: str = "") -> None:
+        if isinstance(stat, Stat):
+            self.figures[key] = stat
+        self.rows.append((label, stat, unit, note))
+
+    def target(self, name: str, measured: str, goal: str, met: bool | None) -> None:
+        self.targets.append((name, measured, goal, met))
+
+
+def emit(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def progress(text: str) -> None:
+    sys.stderr.write(f"[bench] {text}\n")
+    sys.stderr.flush()
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "s":
+        if value >= 1:
+            return f"{value:.2f} s"
+        return f"{value * 1000:.1f} ms"
+    if unit == "ms":
+        return f"{value:.1f} ms"
+    if unit == "B":
+        return f"{value:.0f} B"
+    return f"{value:.3g} {unit}".strip()
+
+
+def render(report: Report) -> str:
+    out = io.StringIO()
+    out.writelines(line + "\n" for line in report.header)
+    out.write("\n")
+    width = max(len(label) for label, stat, *_ in report.rows if stat is not None) + 2
+    out.write(f"{'figure':<{width}}{'median':>11}{'min':>11}{'max':>11}  note\n")
+    out.write("-" * (width + 33 + 30) + "\n")
+    for label, stat, unit, note in report.rows:
+        if stat is None:
+            out.write(f"{label}\n")
+        elif isinstance(stat, str):
+            out.write(f"{label:<{width}}{stat:>33}  {note}\n")
+        else:
+            cells = [fmt(stat.median, unit), fmt(min(stat.values), unit)]
+            cells.append(fmt(max(stat.values), unit))
+            extra = note
+            if stat.gc_share is not None:
+                extra = f"GC {stat.gc_share:.0%} of it" + (f"; {note}" if note else "")
+            out.write(f"{label:<{width}}{cells[0]:>11}{cells[1]:>11}{cells[2]:>11}  {extra}\n")
+    out.write("\ntargets (ratios of medians measured above)\n")
+    out.write("-" * (width + 63) + "\n")
+    for name, measured, goal, met in report.targets:
+        mark = "n/a" if met is None else ("met" if met else "NOT met")
+        out.write(f"{name:<{width}}{measured:>16}  {goal:<18}{mark}\n")
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+class GcWatch:
+    """Time spent in the cyclic garbage collector while the block runs (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
+
+    def __enter__(self) -> GcWatch:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
+def measure(
+    run: Callable[[Any], object],
+    repeat: int,
+    *,
+    setup: Callable[[], Any] | None = None,
+    check: Callable[[object], None] | None = None,
+) -> Stat:
+    """Time ``run(setup())`` ``repeat`` times (setup untimed), with its share of GC time."""
+    seconds: list[float] = []
+    shares: list[float] = []
+    for _ in range(repeat):
+        arg = setup() if setup is not None else None
+        gc.collect()
+        with GcWatch() as watch:
+            started = time.perf_counter()
+            result = run(arg)
+            elapsed = time.perf_counter() - started
+        seconds.append(elapsed)
+        shares.append(watch.seconds / elapsed if elapsed else 0.0)
+        if check is not None:
+            check(result)
+        del result
+    return Stat(seconds, statistics.median(shares))
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Move every object alive now to the permanent generation, for the block only."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+# ----------------------------------------------------------------------------- the floor
+
+
+def floor_recompute(
+    rows: list[Row], n_members: int, cutoffs: list[int], previous: list[int]
+) -> list[tuple[int, tuple[int, ...], int, int]]:
+    """Rollups, guarded status and retention over plain tuples of ints: no objects, no
+    datetimes, no per-record allocation (flat lists indexed by member)."""
+    counts = [0] * (n_members * 6)
+    best_minute = [-1] * n_members
+    best_rank = [-1] * n_members
+    rank = RANK
+    for m, t, minute in rows:
+        if minute < cutoffs[t]:
+            continue  # purged by retention
+        counts[m * 6 + t] += 1
+        b = best_minute[m]
+        if minute > b or (minute == b and rank[t] > best_rank[m]):
+            best_minute[m] = minute
+            best_rank[m] = rank[t]
+    out = []
+    for m in range(n_members):
+        b = best_minute[m]
+        p = previous[m]
+        if b >= 0 and (p < 0 or b > p):  # Always: set if Activity Date empty or older
+            t, minute = TYPE_OF_RANK[best_rank[m]], b
+        else:
+            t, minute = -1, p
+        out.append((m, tuple(counts[m * 6 : m * 6 + 6]), t, minute))
+    return out
+
+
+# ----------------------------------------------------------------------------- baselines
+
+
+def pandas_build(rows: list[Row]) -> Any:
+    import pandas as pd  # noqa: PLC0415 - optional baseline
+
+    return pd.DataFrame.from_records(rows, columns=["member", "type", "minute"])
+
+
+def pandas_compute(df: Any, _n_members: int, cutoffs: list[int], previous: list[int]) -> Any:
+    import numpy as np  # noqa: PLC0415 - optional baseline
+    import pandas as pd  # noqa: PLC0415 - optional baseline
+
+    types = df["type"].to_numpy()
+    kept = df[df["minute"].to_numpy() >= np.asarray(cutoffs)[types]]
+    counts = kept.groupby(["member", "type"]).size().unstack(fill_value=0).reindex(columns=range(6))
+    order = kept["minute"] * 8 + np.asarray(RANK)[kept["type"].to_numpy()]
+    best = order.groupby(kept["member"]).max()
+    prev = pd.Series(previous, name="prev").reindex(best.index)
+    minute = best // 8
+    sets = (prev < 0) | (minute > prev)
+    out = counts.fillna(0).astype("int64")
+    out["type"] = np.where(sets, np.asarray(TYPE_OF_RANK)[(best % 8).to_numpy()], -1)
+    out["minute"] = np.where(sets, minute, prev)
+    return out
+
+
+def pandas_digest(out: Any) -> Digest:
+    import numpy as np  # noqa: PLC0415 - optional baseline
+
+    counts = tuple(int(out[i].sum()) for i in range(6))
+    t = out["type"].to_numpy()
+    chosen = t >= 0
+    by_type = tuple(int((t == i).sum()) for i in range(6))
+    minute_sum = int(out["minute"].to_numpy()[chosen].sum())
+    members = out.index.to_numpy()
+    weighted = int((members[chosen].astype(np.int64) * (t[chosen] + 1)).sum())
+    return Digest(counts, by_type, minute_sum, weighted)
+
+
+def polars_build(rows: list[Row]) -> Any:
+    import polars as pl  # noqa: PLC0415 - optional baseline
+
+    schema = [("member", pl.Int64), ("type", pl.Int64), ("minute", pl.Int64)]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def polars_compute(df: Any, n_members: int, cutoffs: list[int], previous: list[int]) -> Any:
+    import polars as pl  # noqa: PLC0415 - optional baseline
+
+    cut = dict(enumerate(cutoffs))
+    rank = dict(enumerate(RANK))
+    type_of_rank = dict(enumerate(TYPE_OF_RANK))
+    prev = pl.DataFrame({"member": range(n_members), "prev": previous}).lazy()
+    kept = df.lazy().filter(
+        pl.col("minute") >= pl.col("type").replace_strict(cut, return_dtype=pl.Int64)
+    )
+    order = pl.col("minute") * 8 + pl.col("type").replace_strict(rank, return_dtype=pl.Int64)
+    grouped = kept.group_by("member").agg(
+        *[(pl.col("type") == i).sum().alias(str(i)) for i in range(6)],
+        order.max().alias("order"),
+    )
+    sets = (pl.col("prev") < 0) | (pl.col("order") // 8 > pl.col("prev"))
+    return (
+        grouped.join(prev, on="member", how="left")
+        .with_columns(
+            type=pl.when(sets)
+            .then((pl.col("order") % 8).replace_strict(type_of_rank, return_dtype=pl.Int64))
+            .otherwise(-1),
+            minute=pl.when(sets).then(pl.col("order") // 8).otherwise(pl.col("prev")),
+        )
+        .collect()
+    )
+
+
+def polars_digest(out: Any) -> Digest:
+    import polars as pl  # noqa: PLC0415 - optional baseline
+
+    counts = tuple(int(out[str(i)].sum()) for i in range(6))
+    chosen = out.filter(pl.col("type") >= 0)
+    by_type = tuple(int((chosen["type"] == i).sum()) for i in range(6))
+    minute_sum = int(chosen["minute"].sum())
+    weighted = int((chosen["member"] * (chosen["type"] + 1)).sum())
+    return Digest(counts, by_type, minute_sum, weighted)
+
+
+def installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+# ----------------------------------------------------------------------------- library
+
+
+def seed_platform(platform: InMemoryPlatform, *, sent_minute: int) -> None:
+    platform.add_client(CLIENT, "Benchmark client")
+    for c in range(N_CAMPAIGNS):
+        sent_at = at_minute(sent_minute)
+        platform.add_campaign(CLIENT, campaign_id(c), f"Campaign {c}", sent_at=sent_at)
+
+
+def empty_crm(work: Workload) -> InMemoryCrm:
+    """A CRM with the 20 linked campaigns (every label a status) and one contact per
+    subscriber, and no records or members yet."""
+    crm = InMemoryCrm()
+    add_campaigns_and_people(crm, work.n_subscribers)
+    return crm
+
+
+def add_campaigns_and_people(crm: Any, n_subscribers: int) -> None:
+    for c in range(N_CAMPAIGNS):
+        crm.add_campaign(
+            crm_campaign_id(c),
+            f"Campaign {c}",
+            statuses=LABELS,
+            default="Sent",
+            responded=("Opened", "Clicked"),
+        )
+        crm.link(CLIENT, campaign_id(c), crm_campaign_id(c))
+    for s in range(n_subscribers):
+        crm.add_person(email_of(s), person_id=f"003{s:08d}")
+
+
+def pure_recompute(
+    grouped: dict[int, list[Activity]], members: dict[int, CampaignMember], as_of: datetime
+) -> list[CampaignMember]:
+    """The library's pure path: apply_retention, then refresh_member, per member."""
+    config = settings()
+    out = []
+    for m, stored in grouped.items():
+        kept = apply_retention(stored, config, as_of=as_of).kept
+        out.append(
+            refresh_member(
+                members[m], kept, config, cause=RefreshCause.IMPORT, default_status="Sent"
+            )
+        )
+    return out
+
+
+def full_platform(work: Workload) -> InMemoryPlatform:
+    platform = InMemoryPlatform()
+    seed_platform(platform, sent_minute=work.end_minute - work.span_minutes)
+    for c, events in tracking_events(work).items():
+        platform.add_events(campaign_id(c), events)
+    return platform
+
+
+def full_sync(crm: InMemoryCrm, platform: InMemoryPlatform, as_of: datetime) -> InMemoryCrm:
+    report = run_sync(crm, platform, settings(), as_of=as_of, full=True)
+    if not report.ok:
+        raise RuntimeError(f"the full sync refused writes: {report.plan.refusals[:3]}")
+    return crm
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class FullCase:
+    """The full-recompute workload, its cutoffs, the members' previous state, and the
+    result every path must reproduce (the floor's)."""
+
+    work: Workload
+    cutoffs: list[int]
+    previous: list[int]
+    truth: Digest
+
+    def agree(self, name: str) -> Callable[[Digest], None]:
+        def check(found: Digest) -> None:
+            if found != self.truth:
+                raise AssertionError(f"{name} disagrees with the floor: {found} != {self.truth}")
+
+        return check
+
+
+def section_full(report: Report, n: int, repeat: int, *, freeze: bool) -> None:
+    report.section(f"full recompute of {n:,} records (rollups + guarded status + retention)")
+    progress(f"generating {n:,} records")
+    work = generate(n, span_days=365, end_minute=AS_OF_MINUTE, seed=SEED)
+    cutoffs = cutoff_minutes(AS_OF_MINUTE)
+    previous = [-1] * work.n_members  # no Activity Date yet: the guard lets every candidate in
+    kept = sum(1 for _m, t, minute in work.rows if minute >= cutoffs[t])
+    report.header.append(
+        f"full recompute workload: {n:,} records, {work.n_members:,} members, "
+        f"{N_CAMPAIGNS} campaigns, {kept:,} within DaysToKeep={DAYS_TO_KEEP} at as_of"
+    )
+    progress("floor")
+    digests: list[Digest] = []
+    floor = measure(
+        lambda _: floor_recompute(work.rows, work.n_members, cutoffs, previous),
+        repeat,
+        check=lambda result: digests.append(digest_of(result)),  # type: ignore[arg-type]
+    )
+    report.add("floor", "floor: plain tuples of ints", floor)
+    case = FullCase(work, cutoffs, previous, digests[0])
+    full_baselines(report, case, repeat)
+    full_pure_path(report, case, repeat)
+    full_run_sync(report, case, repeat, freeze=freeze)
+    gc.collect()
+
+
+def full_baselines(report: Report, case: FullCase, repeat: int) -> None:
+    rows, n_members = case.work.rows, case.work.n_members
+    for name, build, compute, digest in (
+        ("pandas", pandas_build, pandas_compute, pandas_digest),
+        ("polars", polars_build, polars_compute, polars_digest),
+    ):
+        if not installed(name):
+            report.add(name, f"{name}: not installed", "skipped", note=f"pip install {name}")
+            continue
+        progress(name)
+        frame = build(rows)  # also warms the import up
+        report.add(
+            f"{name}_build",
+            f"{name}: build the frame from the tuples",
+            measure(lambda _, b=build: b(rows), repeat),
+        )
+        check = case.agree(name)
+        report.add(
+            name,
+            f"{name}: compute",
+            measure(
+                lambda _, c=compute, f=frame: c(f, n_members, case.cutoffs, case.previous),
+                repeat,
+                check=lambda out, d=digest, ch=check: ch(d(out)),
+            ),
+        )
+
+
+def full_pure_path(report: Report, case: FullCase, repeat: int) -> None:
+    progress("library: building Activity objects")
+    built: list[dict[int, list[Activity]]] = []
+    report.add(
+        "build_activities",
+        f"library: build {len(case.work.rows):,} Activity objects",
+        measure(lambda _: activities_by_member(case.work), repeat, check=built.append),  # type: ignore[arg-type]
+        note="attrs + datetime per record",
+    )
+    grouped = built[-1]
+    built.clear()
+    members = {
+        m: CampaignMember(campaign_id(m % N_CAMPAIGNS), email_of(m // N_CAMPAIGNS), status="Sent")
+        for m in grouped
+    }
+    progress("library: pure path")
+    check = case.agree("the pure path")
+    report.add(
+        "pure",
+        "library pure path: apply_retention + refresh_member",
+        measure(
+            lambda _: pure_recompute(grouped, members, AS_OF),
+            repeat,
+            check=lambda out: check(digest_of_members(out)),  # type: ignore[arg-type]
+        ),
+        note="per member, Activity objects prebuilt",
+    )
+
+
+def full_run_sync(report: Report, case: FullCase, repeat: int, *, freeze: bool) -> None:
+    n = len(case.work.rows)
+    progress("library: loading the in-memory platform")
+    started = time.perf_counter()
+    platform = full_platform(case.work)
+    report.add(
+        "load_platform",
+        f"InMemoryPlatform: load {n:,} events (once)",
+        Stat([time.perf_counter() - started]),
+    )
+    progress("library: run_sync(full=True)")
+    check = case.agree("run_sync(full=True)")
+
+    def check_crm(crm: object) -> None:
+        assert isinstance(crm, InMemoryCrm)
+        check(digest_of_members(r.member for r in crm.all_members()))
+
+    def fresh_crm() -> InMemoryCrm:
+        return empty_crm(case.work)
+
+    report.add(
+        "sync_full",
+        "library public API: run_sync(full=True), in-memory",
+        measure(
+            lambda crm: full_sync(crm, platform, AS_OF), repeat, setup=fresh_crm, check=check_crm
+        ),
+        note="into an empty CRM (20 linked campaigns)",
+    )
+    if freeze:
+        with frozen_heap():
+            report.add(
+                "sync_full_frozen",
+                "  the same after gc.freeze() of the loaded platform",
+                measure(lambda crm: full_sync(crm, platform, AS_OF), repeat, setup=fresh_crm),
+            )
+
+
+@dataclass
+class Store:
+    """A CRM as after earlier syncs, and the watermark its checkpoint holds."""
+
+    crm: Any
+    watermark: int
+    batch: int = 0
+
+
+def seed_crm(crm: Any, work: Workload) -> None:
+    """Fill a CRM (any CrmStore with the InMemoryCrm seeding helpers) with the workload's
+    records and the members they give, as earlier syncs would have left them."""
+    add_campaigns_and_people(crm, work.n_subscribers)
+    config = settings()
+    grouped = activities_by_member(work)
+    per_campaign: dict[int, list[Activity]] = defaultdict(list)
+    for m, records in grouped.items():
+        per_campaign[m % N_CAMPAIGNS].extend(records)
+    for records in per_campaign.values():
+        crm.insert_records(number_occurrences(records))
+    del per_campaign
+    saved = []
+    for m, records in grouped.items():
+        c = m % N_CAMPAIGNS
+        email = email_of(m // N_CAMPAIGNS)
+        member = refresh_member(
+            CampaignMember(campaign_id(c), email, status="Sent"),
+            records,
+            config,
+            cause=RefreshCause.IMPORT,
+            default_status="Sent",
+        )
+        saved.append(MemberRecord(crm_campaign_id(c), member, email, f"003{m // N_CAMPAIGNS:08d}"))
+    crm.save_members(saved)
+    crm.save_checkpoints([Checkpoint(CLIENT, at_minute(work.end_minute))])
+
+
+def build_store(n: int, crm: Any = None) -> Store:
+    """A CRM holding n records (within retention, over n/10 members) and their members."""
+    work = generate(n, span_days=150, end_minute=AS_OF_MINUTE, seed=SEED + n)
+    crm = InMemoryCrm() if crm is None else crm
+    seed_crm(crm, work)
+    return Store(crm, work.end_minute)
+
+
+@dataclass
+class Batch:
+    platform: InMemoryPlatform
+    as_of: datetime
+    members: list[tuple[str, str]]
+
+
+def next_batch(store: Store) -> Batch:
+    """A platform holding only 1,000 new events after the watermark (two for each of the
+    first 500 members), so that every timed sync reads, plans and writes the same amount."""
+    rng = random.Random(SEED * 1000 + store.batch)
+    start = store.watermark + 1 + store.batch * 120
+    store.batch += 1
+    platform = InMemoryPlatform()
+    seed_platform(platform, sent_minute=store.watermark - 1)
+    types = rng.choices(range(6), weights=MIX, k=INCREMENTAL_EVENTS)
+    for i, t in enumerate(types):
+        m = i % INCREMENTAL_MEMBERS
+        minute = start + i % 50
+        platform.add_event(
+            campaign_id(m % N_CAMPAIGNS),
+            TYPES[t],
+            email_of(m // N_CAMPAIGNS),
+            at_minute(minute),
+            detail=detail_of(m, t, minute),
+        )
+    members = [
+        (campaign_id(m % N_CAMPAIGNS), email_of(m // N_CAMPAIGNS))
+        for m in range(INCREMENTAL_MEMBERS)
+    ]
+    return Batch(platform, at_minute(start + 50), members)
+
+
+def incremental_sync(store: Store, batch: Batch) -> Any:
+    report = run_sync(store.crm, batch.platform, settings(), as_of=batch.as_of)
+    if not report.ok or len(report.plan.records_to_insert) < INCREMENTAL_EVENTS // 2:
+        raise RuntimeError("the incremental sync imported too little or refused writes")
+    return report
+
+
+def undo(store: Store, report: Any, before: Any) -> None:
+    """Put the store back to its size and its members' state (the watermark stays)."""
+    store.crm.delete_records([a.key for a in report.plan.records_to_insert])
+    store.crm.save_members(list(before.values()))
+
+
+def time_incremental(store: Store, repeat: int) -> Stat:
+    """Sync 1,000 new events ``repeat`` times; after each, undo its inserts and member
+    updates, so every run meets the same N records and the same member state."""
+    seconds: list[float] = []
+    shares: list[float] = []
+    for _ in range(repeat + 1):
+        batch = next_batch(store)
+        before = store.crm.members([MemberRef(c, e) for c, e in batch.members])
+        gc.collect()
+        with GcWatch() as watch:
+            started = time.perf_counter()
+            report = incremental_sync(store, batch)
+            elapsed = time.perf_counter() - started
+        undo(store, report, before)
+        seconds.append(elapsed)
+        shares.append(watch.seconds / elapsed)
+    # the first sync of a store is a warm-up
+    return Stat(seconds[1:], statistics.median(shares[1:]))
+
+
+def full_collection(repeat: int) -> Stat:
+    """How long one full collection of the current heap takes."""
+    seconds = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        gc.collect()
+        seconds.append(time.perf_counter() - started)
+    return Stat(seconds)
+
+
+def incremental_sizes(n: int) -> list[int]:
+    """10,000, n/10 and n stored records (sizes under 10,000 are left out)."""
+    return sorted({size for size in (10_000, n // 10, n) if size >= 10_000})
+
+
+def section_incremental(report: Report, n: int, repeat: int) -> None:
+    report.section(
+        f"incremental run_sync of {INCREMENTAL_EVENTS:,} new events "
+        f"({INCREMENTAL_MEMBERS} members touched, about 10 records each), in-memory"
+    )
+    runs = max(7 * repeat, 21)
+    for size in incremental_sizes(n):
+        progress(f"incremental: seeding {size:,} stored records")
+        started = time.perf_counter()
+        store = build_store(size)
+        seeded = time.perf_counter() - started
+        progress(f"incremental: {size:,}")
+        report.add(
+            f"incr_{size}",
+            f"against {size:,} stored records",
+            time_incremental(store, runs),
+            note=f"store seeded in {seeded:.1f} s",
+        )
+        if store.crm.record_count() != size:
+            raise AssertionError("the undo step did not restore the store")
+        report.add(
+            f"gc_{size}",
+            "  one full gc.collect() with this store loaded",
+            full_collection(repeat),
+            note="the pause a long-running service meets now and then",
+        )
+        with frozen_heap():
+            report.add(
+                f"incr_{size}_frozen",
+                "  the same sync after gc.freeze() of the loaded store",
+                time_incremental(store, runs),
+            )
+            report.add(
+                f"gc_{size}_frozen",
+                "  one full gc.collect() after gc.freeze()",
+                full_collection(repeat),
+            )
+        del store
+        gc.collect()
+
+
+def section_memory(report: Report, n: int) -> None:
+    report.section("memory held by InMemoryCrm per stored record")
+    progress(f"memory: {n:,} records")
+    work = generate(n, span_days=150, end_minute=AS_OF_MINUTE, seed=SEED + 1)
+    events = tracking_events(work)
+    gc.collect()
+    rss_before = rss_bytes()
+    tracemalloc.start()
+    crm = InMemoryCrm()
+    for c, stream in events.items():
+        crm.insert_records(event_records(CLIENT, campaign_id(c), stream))
+    gc.collect()
+    traced = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    count = crm.record_count()
+    del events
+    gc.collect()
+    rss_after = rss_bytes()
+    report.add(
+        "bytes_per_record",
+        f"tracemalloc: records inserted by the sync path ({count:,})",
+        Stat([traced / count]),
+        unit="B",
+        note="Activity + key + indexes; members excluded",
+    )
+    if rss_before and rss_after:
+        report.add(
+            "rss_per_record",
+            "RSS delta, same store (platform events freed)",
+            Stat([(rss_after - rss_before) / count]),
+            unit="B",
+            note="includes allocator slack",
+        )
+    del crm
+    gc.collect()
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+def interpreter_ms(codes: Sequence[str], runs: int) -> list[Stat]:
+    """Wall time of a fresh interpreter running each snippet, the snippets interleaved
+    run by run so that a load spike on the machine hits all of them alike."""
+    seconds: list[list[float]] = [[] for _ in codes]
+    for _ in range(runs):
+        for i, code in enumerate(codes):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            seconds[i].append((time.perf_counter() - started) * 1000)
+    return [Stat(values) for values in seconds]
+
+
+def importtime_ms(module: str) -> float:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    total = 0
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = [p.strip() for p in line[len("import time:") :].split("|")]
+        if parts[2] == module:
+            total = int(parts[1])
+    return total / 1000
+
+
+def section_import(report: Report) -> None:
+    report.section("import time (fresh interpreter; minus a bare interpreter)")
+    progress("import time")
+    bare, pkg, shell = interpreter_ms(
+        ["pass", "import cmsf_core", "from cmsf_core.sync import run_sync"], runs=21
+    )
+    delta = Stat([p - bare.median for p in pkg.values])
+    report.add("import", "import cmsf_core", delta, unit="ms", note=f"bare {bare.median:.1f} ms")
+    report.add(
+        "import_xtime",
+        "  -X importtime, cumulative for cmsf_core",
+        Stat([importtime_ms("cmsf_core")]),
+        unit="ms",
+    )
+    report.add(
+        "import_sync",
+        "from cmsf_core.sync import run_sync",
+        Stat([p - bare.median for p in shell.values]),
+        unit="ms",
+        note="the sync shell and the whole domain",
+    )
+    heavy = ("pandas", "polars", "phonenumbers", "createsend", "simple_salesforce", "pendulum")
+    code = (
+        "import sys, cmsf_core; from cmsf_core.sync import run_sync; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    loaded = done.stdout.strip()
+    report.add(
+        "heavy",
+        "  heavy modules loaded",
+        loaded or "none",
+        note=", ".join(heavy),
+    )
+
+
+def section_sqlite(report: Report, n: int, repeat: int) -> None:
+    report.section(f"cmsf sync on a {n:,}-record SQLite store")
+    try:
+        sqlite_module = importlib.import_module("cmsf_core.adapters.sqlite")
+        sqlite_crm = sqlite_module.SqliteCrm
+    except (ImportError, AttributeError):
+        report.add("sqlite", "cmsf sync, 1,000 new events", "n/a (no SQLite adapter yet)")
+        return
+    progress(f"sqlite: seeding {n:,} records")
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            stat, seeded = sqlite_incremental(sqlite_crm, Path(folder) / "bench.db", n, repeat)
+        report.add(
+            "sqlite",
+            "incremental run_sync, 1,000 events (API; no CLI yet)",
+            stat,
+            note=f"store seeded in {seeded:.0f} s",
+        )
+    except Exception as error:  # the adapter is young: report the failure, go on
+        report.add("sqlite", "incremental sync, 1,000 events", "n/a", note=f"error: {error!r}")
+
+
+def sqlite_incremental(sqlite_crm: Any, path: Path, n: int, repeat: int) -> tuple[Stat, float]:
+    started = time.perf_counter()
+    crm = sqlite_crm(str(path))
+    store = build_store(n, crm)
+    seeded = time.perf_counter() - started
+    try:
+        return time_incremental(store, max(repeat, 3)), seeded
+    finally:
+        close = getattr(crm, "close", None)
+        if close is not None:
+            close()
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def add_targets(report: Report, n: int) -> None:
+    f = report.figures
+
+    def ratio(name: str, top: str, bottom: str, goal: float, text: str) -> None:
+        if top not in f or bottom not in f:
+            report.target(name, "n/a", text, None)
+            return
+        value = f[top].median / f[bottom].median
+        report.target(name, f"{value:.2f}x", text, value <= goal)
+
+    ratio("run_sync(full) / floor", "sync_full", "floor", TARGET_FLOOR_RATIO, "<= 1.5x")
+    ratio("pure path / floor", "pure", "floor", TARGET_FLOOR_RATIO, "<= 1.5x")
+    report.target("columnar path / pandas", "n/a", "<= 1.0x", None)
+    if "polars" in f and "pandas" in f:
+        value = f["polars"].median / f["pandas"].median
+        report.target("  (polars baseline / pandas, for scale)", f"{value:.2f}x", "", None)
+    sizes = incremental_sizes(n)
+    if len(sizes) > 1:
+        ratio(
+            f"incremental {sizes[-1]:,} / {sizes[0]:,}",
+            f"incr_{sizes[-1]}",
+            f"incr_{sizes[0]}",
+            TARGET_INCREMENTAL_RATIO,
+            "<= 1.5x",
+        )
+        ratio(
+            "  the same after gc.freeze()",
+            f"incr_{sizes[-1]}_frozen",
+            f"incr_{sizes[0]}_frozen",
+            TARGET_INCREMENTAL_RATIO,
+            "<= 1.5x",
+        )
+    if "bytes_per_record" in f:
+        value = f["bytes_per_record"].median
+        report.target(
+            "bytes per stored record",
+            f"{value:.0f} B",
+            "<= 160 B",
+            value <= TARGET_BYTES_PER_RECORD,
+        )
+    if "import" in f:
+        value = f["import"].median
+        report.target("import cmsf_core", f"{value:.1f} ms", "< 150 ms", value < TARGET_IMPORT_MS)
+
+
+# ----------------------------------------------------------------------------- profile
+
+
+def profile(n: int, top: int) -> None:
+    """cProfile of the pure path and of run_sync(full=True) on n records, and of one
+    incremental sync of 1,000 events against n stored records."""
+    work = generate(n, span_days=365, end_minute=AS_OF_MINUTE, seed=SEED)
+    grouped = activities_by_member(work)
+    members = {
+        m: CampaignMember(campaign_id(m % N_CAMPAIGNS), email_of(m // N_CAMPAIGNS), status="Sent")
+        for m in grouped
+    }
+    gc.collect()
+    emit(f"== cProfile: pure path (apply_retention + refresh_member), {n:,} records ==")
+    profiled(top, pure_recompute, grouped, members, AS_OF)
+    del grouped, members
+    platform = full_platform(work)
+    crm = empty_crm(work)
+    gc.collect()
+    emit(f"== cProfile: run_sync(full=True), {n:,} records, in-memory ==")
+    profiled(top, full_sync, crm, platform, AS_OF)
+    del platform, crm, work
+    gc.collect()
+    store = build_store(n)
+    incremental_sync(store, next_batch(store))
+    batch = next_batch(store)
+    gc.collect()
+    emit(f"== cProfile: incremental run_sync of 1,000 events against {n:,} records ==")
+    profiled(top, incremental_sync, store, batch)
+
+
+def profiled(top: int, run: Callable[..., object], *args: object) -> None:
+    profiler = cProfile.Profile()
+    with GcWatch() as watch:
+        started = time.perf_counter()
+        profiler.runcall(run, *args)
+        elapsed = time.perf_counter() - started
+    stats = pstats.Stats(profiler)
+    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+    emit(
+        f"wall {elapsed:.2f} s under the profiler; GC {watch.seconds:.2f} s "
+        f"({watch.seconds / elapsed:.0%}), collections per generation {watch.collections}"
+    )
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    emit("by own time (tottime):")
+    profile_rows(rows[:top], total)
+    emit("by cumulative time, cmsf_core functions only:")
+    ours = [row for row in stats.stats.items() if "cmsf_core" in row[0][0]]  # type: ignore[attr-defined]
+    ours.sort(key=lambda item: item[1][3], reverse=True)
+    profile_rows(ours[:top], total)
+    emit()
+
+
+def profile_rows(rows: list[Any], total: float) -> None:
+    emit(f"{'tottime':>8} {'share':>6} {'cumtime':>8} {'cum %':>6} {'calls':>10}  function")
+    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in rows:
+        where = filename.split("/src/")[-1].split("site-packages/")[-1]
+        emit(
+            f"{tottime:8.2f} {tottime / total:6.1%} {cumtime:8.2f} {cumtime / total:6.1%} "
+            f"{calls:>10,}  {name} ({where}:{line})"
+        )
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=None, help="records (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (default 3)")
+    parser.add_argument("--quick", action="store_true", help="100,000 records")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=("full", "incremental", "memory", "import", "sqlite"),
+        help="run only these sections (repeatable)",
+    )
+    parser.add_argument(
+        "--freeze-full",
+        action="store_true",
+        help="also time run_sync(full=True) after gc.freeze() (adds a few minutes at 1M)",
+    )
+    parser.add_argument("--profile", action="store_true", help="print cProfile summaries only")
+    parser.add_argument("--top", type=int, default=25, help="functions per profile (default 25)")
+    args = parser.parse_args(argv)
+    n = args.records or (100_000 if args.quick else 1_000_000)
+    if args.profile:
+        profile(n, args.top)
+        return 0
+    sections = args.only or ["full", "incremental", "memory", "import", "sqlite"]
+    report = Report()
+    cpus = os.cpu_count()
+    report.header.append(
+        f"cmsf_core benchmark: {n:,} records, seed {SEED}, {args.repeat} runs per figure "
+        f"(median, min, max); Python {platform_module.python_version()} on "
+        f"{platform_module.machine()}, {cpus} CPUs"
+    )
+    started = time.perf_counter()
+    if "full" in sections:
+        section_full(report, n, args.repeat, freeze=args.freeze_full)
+    if "incremental" in sections:
+        section_incremental(report, n, args.repeat)
+    if "memory" in sections:
+        section_memory(report, n)
+    if "import" in sections:
+        section_import(report)
+    if "sqlite" in sections:
+        section_sqlite(report, n, args.repeat)
+    add_targets(report, n)
+    report.header.append(f"harness wall time {time.perf_counter() - started:.0f} s")
+    emit(render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
