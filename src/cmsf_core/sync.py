@@ -35,7 +35,6 @@ from cmsf_core.domain.planner import (
     Refusals,
     SyncPlan,
     campaign_selected,
-    event_records,
     plan_sync,
     read_window_start,
 )
@@ -325,8 +324,8 @@ def _keys_read(reads: Sequence[ClientRead]) -> set[ActivityKey]:
     """The keys the planner will derive for the events read (to ask which are stored)."""
     keys: set[ActivityKey] = set()
     for read in reads:
-        for campaign_id, events in read.events.items():
-            keys.update(a.key for a in event_records(read.client_id, campaign_id, events))
+        for records in read.records.values():
+            keys.update(a.key for a in records)
     return keys
 
 

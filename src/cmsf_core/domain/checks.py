@@ -7,7 +7,7 @@ from typing import Any
 
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 
-__all__ = ["require_text"]
+__all__ = ["require_instance", "require_text"]
 
 Validator = Callable[[Any, Any, Any], None]
 
@@ -23,5 +23,15 @@ def require_text(field: str, *, optional: bool = False, allow_empty: bool = Fals
             raise InvalidTypeError(field, "a string" + (" or None" if optional else ""), value)
         if not allow_empty and not value.strip():
             raise InvalidValueError(field, "a non-empty string", value)
+
+    return check
+
+
+def require_instance(field: str, cls: type, expected: str) -> Validator:
+    """A validator for an instance of ``cls``; the error names ``field`` and ``expected``."""
+
+    def check(_inst: object, _attr: object, value: object) -> None:
+        if not isinstance(value, cls):
+            raise InvalidTypeError(field, expected, value)
 
     return check

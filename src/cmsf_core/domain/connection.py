@@ -162,13 +162,19 @@ def _to_refresh_token(value: object) -> Secret | None:
     return None if value is None else _secret(value, "refresh_token")
 
 
+# A value of the wrong type in a Credentials slot may be a secret given out of place
+# (Credentials("sk-live-...", ...)): the errors below never quote it.
+
+
 def _to_credential_kind(value: object) -> CredentialKind:
     if not isinstance(value, CredentialKind):
-        raise InvalidTypeError("kind", "a CredentialKind", value)
+        raise _withheld_type_error("kind", "a CredentialKind", value)
     return value
 
 
 def _to_expires_at(value: object) -> datetime | None:
+    if value is not None and not isinstance(value, datetime):
+        raise _withheld_type_error("expires_at", "a timezone-aware datetime", value)
     return ensure_utc_or_none(value, "expires_at")
 
 
@@ -396,6 +402,12 @@ def _optional(cls: type, expected: str) -> Any:
     return check
 
 
+def _check_credentials(_inst: object, _attr: object, value: Any) -> None:
+    if value is not None and not isinstance(value, Credentials):
+        # A plain string here is most likely the secret itself: never quote it.
+        raise _withheld_type_error("credentials", "Credentials or None", value)
+
+
 def _to_status(value: object) -> ConnectionStatus:
     if not isinstance(value, ConnectionStatus):
         raise InvalidTypeError("status", "a ConnectionStatus", value)
@@ -425,9 +437,7 @@ class Connection:
     platform_user: PlatformUser | None = attrs.field(
         default=None, validator=_optional(PlatformUser, "a PlatformUser or None")
     )
-    credentials: Credentials | None = attrs.field(
-        default=None, validator=_optional(Credentials, "Credentials or None")
-    )
+    credentials: Credentials | None = attrs.field(default=None, validator=_check_credentials)
     sync_user: str | None = attrs.field(
         default=None, validator=_user_text("sync_user", optional=True), repr=masked_repr
     )

@@ -47,7 +47,7 @@ from cmsf_core.domain.records import (
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
 from cmsf_core.domain.tables import html_table
-from cmsf_core.domain.timeutil import UTC, ensure_utc
+from cmsf_core.domain.timeutil import START_OF_TIME, UTC, ensure_utc
 
 __all__ = [
     "AUTO_CAMPAIGN_PREFIX",
@@ -91,6 +91,16 @@ class ClientRead:
     events: Mapping[str, tuple[TrackingEvent, ...]]
     read_since: datetime | None = None
     summaries: Mapping[str, CampaignSummary] = attrs.field(factory=dict)
+    #: The records the events become, per campaign id: derived once, on construction.
+    records: Mapping[str, tuple[Activity, ...]] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        client_id = self.checkpoint.client_id
+        object.__setattr__(
+            self,
+            "records",
+            {cid: event_records(client_id, cid, evs) for cid, evs in self.events.items()},
+        )
 
     @property
     def client_id(self) -> str:
@@ -264,7 +274,10 @@ def read_window_start(checkpoint: Checkpoint, settings: Settings) -> datetime | 
     to the minute so that identical events of one minute are always read together."""
     if checkpoint.watermark is None:
         return None
-    start = checkpoint.watermark - timedelta(minutes=settings.sync_overlap_minutes)
+    overlap = timedelta(minutes=settings.sync_overlap_minutes)
+    if checkpoint.watermark - START_OF_TIME < overlap:
+        return START_OF_TIME  # the overlap reaches back past year 1: read from the start
+    start = checkpoint.watermark - overlap
     return start.replace(second=0, microsecond=0)
 
 
@@ -456,7 +469,7 @@ def _plan_client(p: _Planning, read: ClientRead) -> None:
         _link_campaign(p, campaign)
         events = read.events.get(campaign.campaign_id, ())
         p.events_read += len(events)
-        latest = _import_events(p, client_id, campaign, events)
+        latest = _import_events(p, client_id, campaign, read.records.get(campaign.campaign_id, ()))
         if latest is not None:
             p.latest_read[client_id] = max(latest, p.latest_read.get(client_id, latest))
         link = p.links.get(campaign.campaign_id)
@@ -513,7 +526,7 @@ def _link_campaign(p: _Planning, campaign: PlatformCampaign) -> None:
 
 
 def _import_events(
-    p: _Planning, client_id: str, campaign: PlatformCampaign, events: tuple[TrackingEvent, ...]
+    p: _Planning, client_id: str, campaign: PlatformCampaign, records: tuple[Activity, ...]
 ) -> datetime | None:
     """Turn a campaign's events into records to insert; return the latest event time read."""
     settings, as_of = p.settings, p.as_of
@@ -522,7 +535,7 @@ def _import_events(
     linked = campaign.campaign_id in p.links
     existing = p.view.existing_keys
     latest: datetime | None = None
-    for activity in event_records(client_id, campaign.campaign_id, events):
+    for activity in records:
         at = activity.occurred_at
         if at > as_of:
             p.skipped["events after as_of"] += 1

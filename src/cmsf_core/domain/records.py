@@ -16,7 +16,7 @@ from typing import NamedTuple
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.checks import require_instance, require_text
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.settings import parse_label
@@ -202,7 +202,7 @@ class Person:
     """A contact or lead, as far as the integration needs it."""
 
     person_id: str = attrs.field(validator=require_text("person_id"))
-    kind: PersonKind = attrs.field(validator=attrs.validators.instance_of(PersonKind))
+    kind: PersonKind = attrs.field(validator=require_instance("kind", PersonKind, "a PersonKind"))
     email: str = attrs.field(validator=require_text("email"))
     last_modified: datetime = attrs.field(converter=_last_modified)
     email_opt_out: bool = attrs.field(default=False, kw_only=True)
@@ -281,7 +281,9 @@ class MemberRecord:
     """
 
     crm_campaign_id: str = attrs.field(validator=require_text("crm_campaign_id"))
-    member: CampaignMember = attrs.field(validator=attrs.validators.instance_of(CampaignMember))
+    member: CampaignMember = attrs.field(
+        validator=require_instance("member", CampaignMember, "a CampaignMember")
+    )
     email: str = attrs.field(validator=require_text("email"))
     person_id: str | None = attrs.field(
         default=None, validator=require_text("person_id", optional=True)
@@ -294,9 +296,17 @@ class MemberRecord:
 
 
 def _pending(value: object) -> frozenset[tuple[MemberRef, RefreshCause]]:
+    expected = "a collection of (MemberRef, RefreshCause)"
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise InvalidTypeError("pending", "a collection of (MemberRef, RefreshCause)", value)
-    return frozenset((MemberRef(*ref), RefreshCause(cause)) for ref, cause in value)
+        raise InvalidTypeError("pending", expected, value)
+    entries = set()
+    for entry in value:
+        try:
+            (campaign_id, member_id), cause = entry
+            entries.add((MemberRef(campaign_id, member_id), RefreshCause(cause)))
+        except (TypeError, ValueError):
+            raise InvalidValueError("pending", expected, entry) from None
+    return frozenset(entries)
 
 
 @attrs.frozen

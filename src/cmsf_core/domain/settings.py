@@ -28,7 +28,7 @@ from cmsf_core.domain.limits import GovernorLimits
 from cmsf_core.domain.maintenance import masked_repr, parse_notification_email
 from cmsf_core.domain.schedule import Schedule
 from cmsf_core.domain.sms import parse_sms_country
-from cmsf_core.domain.timeutil import END_OF_TIME, ensure_utc, ensure_utc_or_none
+from cmsf_core.domain.timeutil import END_OF_TIME, START_OF_TIME, ensure_utc, ensure_utc_or_none
 
 __all__ = [
     "DEFAULT_DAYS_TO_KEEP",
@@ -322,13 +322,15 @@ def _instance(cls: type, expected: str) -> Callable[[Any, attrs.Attribute[Any], 
 
 
 def _days_validator(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool):
+    # An int only: text such as "7" is read by from_mapping, never stored as text here.
+    if type(value) is not int:
         raise InvalidTypeError(attribute.name, "a whole number of days", value)
     parse_days(value, attribute.name)
 
 
 def _overlap_validator(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool):
+    # An int only: text such as "7" is read by from_mapping, never stored as text here.
+    if type(value) is not int:
         raise InvalidTypeError(attribute.name, "a whole number of minutes", value)
     _parse_overlap(value, attribute.name)
 
@@ -451,7 +453,10 @@ class Settings:
         days = self.days_to_keep_for(activity_type)
         if days == 0:
             return END_OF_TIME
-        return ensure_utc(as_of, "as_of") - timedelta(days=days)
+        as_of = ensure_utc(as_of, "as_of")
+        if as_of - START_OF_TIME < timedelta(days=days):
+            return START_OF_TIME  # the window reaches back past year 1: nothing is older
+        return as_of - timedelta(days=days)
 
     def imports(self, activity_type: ActivityType) -> bool:
         """Whether records of this type are imported at all."""
@@ -534,6 +539,7 @@ class SettingSpec:
     secret: bool = False
 
     def read(self, values: dict[str, object], raw: object) -> None:
+        """Parse ``raw`` (errors name the setting) into ``values`` under its attribute."""
         values[self.target or self.attribute] = self.parse(raw, self.name)
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cmsf_core.domain.errors import InvalidTypeError, NaiveDatetimeError
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
 
-__all__ = ["END_OF_TIME", "UTC", "ensure_utc", "ensure_utc_or_none"]
+__all__ = ["END_OF_TIME", "START_OF_TIME", "UTC", "ensure_utc", "ensure_utc_or_none"]
 
 #: An instant after every real one: the retention cutoff of a type kept for 0 days.
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+#: An instant before every real one: the retention cutoff when the window reaches back
+#: past the first instant a datetime can hold.
+START_OF_TIME = datetime.min.replace(tzinfo=UTC)
 
 _ZERO = timedelta(0)
 
@@ -41,7 +44,14 @@ def ensure_utc(value: object, field: str) -> datetime:
         value.microsecond,
         tzinfo=UTC,
     )
-    return wall - offset if offset != _ZERO else wall
+    if offset == _ZERO:
+        return wall
+    try:
+        return wall - offset
+    except OverflowError:  # 9999-12-31 23:00 at -05:00 is after datetime.max in UTC
+        raise InvalidValueError(
+            field, "an instant between the years 1 and 9999 in UTC", value
+        ) from None
 
 
 def ensure_utc_or_none(value: object, field: str) -> datetime | None:
