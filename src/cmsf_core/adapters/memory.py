@@ -422,24 +422,9 @@ class InMemoryCrm:
         responded: Iterable[str] = ("Responded",),
     ) -> CrmCampaign:
         """Add a CRM campaign; plain labels become statuses (the first is the default)."""
-        responded = set(responded)
-        built = []
-        labels = list(statuses)
-        first = labels[0] if labels else None
-        default = default or (first.label if isinstance(first, MemberStatus) else first)
-        for i, status in enumerate(labels):
-            if isinstance(status, MemberStatus):
-                built.append(status)
-            else:
-                built.append(
-                    MemberStatus(
-                        status,
-                        is_default=status == default,
-                        has_responded=status in responded,
-                        sort_order=i + 1,
-                    )
-                )
-        campaign = CrmCampaign(campaign_id, name, tuple(built))
+        campaign = CrmCampaign.from_labels(
+            campaign_id, name, statuses, default=default, responded=responded
+        )
         self._campaigns[campaign_id] = campaign
         return campaign
 

@@ -289,19 +289,9 @@ class SqliteCrm:
         responded: Iterable[str] = ("Responded",),
     ) -> CrmCampaign:
         """Add a CRM campaign; plain labels become statuses (the first is the default)."""
-        wanted = set(responded)
-        labels = list(statuses)
-        first = labels[0] if labels else None
-        default = default or (first.label if isinstance(first, MemberStatus) else first)
-        built = tuple(
-            s
-            if isinstance(s, MemberStatus)
-            else MemberStatus(
-                s, is_default=s == default, has_responded=s in wanted, sort_order=i + 1
-            )
-            for i, s in enumerate(labels)
+        campaign = CrmCampaign.from_labels(
+            campaign_id, name, statuses, default=default, responded=responded
         )
-        campaign = CrmCampaign(campaign_id, name, built)
         self._save_campaign(campaign, replace=True)
         return campaign
 

@@ -252,6 +252,32 @@ class CrmCampaign:
         if len(set(labels)) != len(labels):
             raise InvalidValueError("statuses", "distinct labels", labels)
 
+    @classmethod
+    def from_labels(
+        cls,
+        campaign_id: str,
+        name: str,
+        statuses: Iterable[str | MemberStatus] = ("Sent", "Responded"),
+        *,
+        default: str | None = None,
+        responded: Iterable[str] = ("Responded",),
+    ) -> CrmCampaign:
+        """A campaign whose plain labels become statuses (the first is the default unless
+        ``default`` names another; ``responded`` labels count as responded)."""
+        wanted = set(responded)
+        labels = list(statuses)
+        first = labels[0] if labels else None
+        default = default or (first.label if isinstance(first, MemberStatus) else first)
+        built = tuple(
+            s
+            if isinstance(s, MemberStatus)
+            else MemberStatus(
+                s, is_default=s == default, has_responded=s in wanted, sort_order=i + 1
+            )
+            for i, s in enumerate(labels)
+        )
+        return cls(campaign_id, name, built)
+
     @property
     def default_status(self) -> str:
         """The label new members get."""
