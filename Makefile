@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint check deep docs clean
+.PHONY: demo test lint check deep docs mutation clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,9 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed  ## the main job: a day-by-day sync of a generated history into ./cmsf.db
 	$(VENV)/bin/cmsf demo
 
-test: $(VENV)/.installed  ## the whole test suite
-	$(PY) -m pytest
+test: $(VENV)/.installed  ## the whole test suite, with the branch-coverage gates
+	$(PY) -m pytest --cov --cov-fail-under=95
+	$(PY) -m coverage report --include='*/cmsf_core/domain/*' --fail-under=100
 
 lint: $(VENV)/.installed  ## ruff, formatting and mypy strict
 	$(VENV)/bin/ruff check src tests
@@ -33,6 +34,9 @@ docs: $(VENV)/.installed-docs  ## the documentation site into site/ (strict: any
 
 deep: $(VENV)/.installed  ## the test suite with the deep Hypothesis profile (slow)
 	CMSF_HYPOTHESIS_PROFILE=deep $(PY) -m pytest
+
+mutation: $(VENV)/.installed  ## mutation testing of cmsf_core.domain (slow; figures in docs/reliability.md)
+	PYTHON=$(PY) scripts/mutation.sh
 
 clean:
 	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -5,7 +5,7 @@
 #   scripts/mutation.sh status retention     # only these modules of src/cmsf_core/domain
 #   MUTATION_JOBS=2 scripts/mutation.sh      # parallel workers (default: the CPU count)
 #   PYTHON=/path/to/venv/bin/python ...      # the interpreter (default: .venv/bin/python)
-#   MUTATION_RETEST=1 scripts/mutation.sh    # re-run only the survivors of the last run
+#   MUTATION_RETEST=1 scripts/mutation.sh    # re-run only the survivors (and new mutants)
 #                                            # (after adding tests: mutmut keeps verdicts)
 #
 # The run happens in a scratch copy of the project (MUTATION_DIR, default
@@ -96,7 +96,7 @@ names=()
 if [ -n "${MUTATION_RETEST:-}" ]; then
     # mutmut keeps each verdict until the mutated function changes; new tests only count
     # for a mutant that is named again.
-    mapfile -t names < <("$MUTMUT" results 2>/dev/null | awk -F: '/survived|no tests/ {gsub(/ /, "", $1); print $1}')
+    mapfile -t names < <("$MUTMUT" results 2>/dev/null | awk -F: '/survived|no tests|not checked/ {gsub(/ /, "", $1); print $1}')
     echo "re-testing ${#names[@]} surviving mutants"
 fi
 status=0

@@ -11,7 +11,9 @@ reports only the first bug found), for a quick run while debugging.
 from __future__ import annotations
 
 import os
+import sys
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _BASE = {"deadline": None, "print_blob": True}
@@ -44,3 +46,16 @@ if os.environ.get("CMSF_HYPOTHESIS_MAX_EXAMPLES"):  # a quick local run while de
         report_multiple_bugs=False,
     )
     settings.load_profile("override")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how often each rule of the stateful sync test fired, so a silent one shows."""
+    module = sys.modules.get("tests.properties.test_sync_stateful") or sys.modules.get(
+        "test_sync_stateful"
+    )
+    fired = getattr(module, "RULES_FIRED", None)
+    if not fired:
+        return
+    terminalreporter.section("stateful sync test: rules fired")
+    for rule, count in sorted(fired.items(), key=lambda item: (-item[1], item[0])):
+        terminalreporter.write_line(f"{count:>10,}  {rule}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -228,12 +229,15 @@ NOT_AT_IMPORT = ("pendulum", "phonenumbers", "hypothesis", "sqlite3", "_sqlite3"
 
 def test_importing_cmsf_core_loads_no_optional_or_heavy_module() -> None:
     """A fresh ``import cmsf_core`` leaves pendulum, phonenumbers, Hypothesis, sqlite3 out."""
+    # Without coverage's variables: its own imports (sqlite3) are not the library's.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     result = subprocess.run(
         [sys.executable, "-c", LIGHT_IMPORT_PROBE],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
+        env=env,
     )
     loaded = set(json.loads(result.stdout))
 

@@ -217,8 +217,8 @@ EXACT: dict[str, tuple[Callable[[], object], str]] = {
         "that date",
     ),
     "a plan without settings": (
-        lambda: plan_sync([], CrmView(), None, as_of=AT),  # type: ignore[arg-type]
-        "'settings' must be a Settings (got NoneType None)",
+        lambda: plan_sync([], CrmView(), "Never", as_of=AT),  # type: ignore[arg-type]
+        "'settings' must be a Settings (got str 'Never')",
     ),
     "a plan without a CRM view": (
         lambda: plan_sync([], {}, Settings(), as_of=AT),  # type: ignore[arg-type]
@@ -510,3 +510,39 @@ def test_a_status_shared_by_several_types_lists_each_of_them() -> None:
         "Member m-1: Status is 'Engaged' but no Opened or Clicked record is stored "
         "(Opens = 0, Clicks = 0): the status was not set by the integration"
     )
+
+
+def test_text_settings_are_read_in_the_products_spellings() -> None:
+    """Signed digits, an underscore for a space, comma-separated labels."""
+    settings = Settings.from_mapping(
+        {
+            "DaysToKeep_Email": "+7",
+            "Status_Policy": "Most_Engaged",
+            "Responded_Statuses": "Opened,Clicked",
+        }
+    )
+
+    assert settings.days_to_keep == 7
+    assert settings.status_policy.value == "Most Engaged"
+    assert settings.status_mapping.responded == {"Opened", "Clicked"}
+    with pytest.raises(CmsfError, match="'DaysToKeep_Email' must be a whole number"):
+        Settings.from_mapping({"DaysToKeep_Email": "X7"})
+
+
+def test_the_overlap_may_be_anything_from_none_to_a_week() -> None:
+    """0 and 10,080 minutes are both accepted; one more is not."""
+    assert Settings(sync_overlap_minutes=0).sync_overlap_minutes == 0
+    assert Settings(sync_overlap_minutes=10_080).sync_overlap_minutes == 10_080
+    with pytest.raises(CmsfError):
+        Settings(sync_overlap_minutes=10_081)
+
+
+def test_one_day_kept_still_imports_and_a_naive_as_of_is_refused() -> None:
+    """A type kept one day is imported; retention_cutoff names its as_of."""
+    settings = Settings(days_to_keep=1)
+
+    assert settings.imports(ActivityType.SENT)
+    assert not Settings(days_to_keep=0).imports(ActivityType.SENT)
+    with pytest.raises(CmsfError) as excinfo:
+        settings.retention_cutoff(ActivityType.SENT, NAIVE)
+    assert str(excinfo.value).startswith("'as_of' must be a timezone-aware datetime")

@@ -13,6 +13,7 @@ from cmsf_core import (
     Activity,
     ActivityType,
     CampaignMember,
+    CampaignSummary,
     CmsfError,
     Engagement,
     RefreshCause,
@@ -523,8 +524,9 @@ def test_a_journal_entry_of_a_member_never_saved_creates_it_under_its_email() ->
 
 
 def test_an_unmatched_member_is_matched_once_a_contact_has_its_email() -> None:
-    """Unmatched members are looked at again each sync; without a person, nothing changes."""
-    waiting = member("Sent")
+    """Unmatched members are looked at again each sync; without a person, they are not
+    touched at all (even stale counters wait for their match)."""
+    waiting = member("Sent", engagement=Engagement(opens=3))
     person = Person("003A", PersonKind.CONTACT, ANN, AT)
     unlinked = MemberRef("cmp-unlinked", "bob@example.com")
     first = ClientRead(Checkpoint("c1", AT, {(unlinked, RefreshCause.IMPORT)}), (), {})
@@ -538,7 +540,9 @@ def test_an_unmatched_member_is_matched_once_a_contact_has_its_email() -> None:
     )
 
     assert alone.members_to_save == ()
-    assert [(m.ref, m.person_id) for m in matched.members_to_save] == [(REF, "003A")]
+    assert [(m.ref, m.person_id, m.member.engagement) for m in matched.members_to_save] == [
+        (REF, "003A", Engagement())
+    ]
 
 
 def test_a_matched_member_keeps_its_person_when_a_newer_one_shares_the_email() -> None:
@@ -640,3 +644,115 @@ def test_missing_statuses_of_a_campaign_linked_twice_are_added_once() -> None:
         "Unsubscribed",
         "Marked as Spam",
     ]
+
+
+def test_events_read_add_up_over_every_campaign() -> None:
+    """events_read counts the rows of every campaign read."""
+    two = read(
+        campaign("cmp-1"),
+        campaign("cmp-2"),
+        events={
+            "cmp-1": (TrackingEvent(ActivityType.SENT, ANN, AT),),
+            "cmp-2": (
+                TrackingEvent(ActivityType.SENT, ANN, AT),
+                TrackingEvent(ActivityType.OPENED, ANN, AT),
+            ),
+        },
+    )
+
+    plan = plan_sync([two], CrmView(), Settings(), as_of=LATER)
+
+    assert plan.events_read == 3
+
+
+def test_a_per_type_retention_window_applies_to_events_read() -> None:
+    """An event older than its own type's window is skipped, even within the default."""
+    settings = Settings(days_to_keep_by_type={"Sent": 1})
+    two_days = (ActivityType.SENT, AT - timedelta(days=2))
+
+    plan = plan_sync([events(two_days)], linked_view(), settings, as_of=AT)
+
+    assert plan.skipped == {"older than retention": 1}
+    assert plan.records_to_insert == ()
+
+
+def test_one_refused_delete_does_not_stop_the_rest_of_the_purge() -> None:
+    """Expired records after a refused one are still deleted."""
+    first = record(ActivityType.SENT, AT - timedelta(days=400))
+    second = record(ActivityType.OPENED, AT - timedelta(days=399))
+
+    plan = plan_sync(
+        [read(events={})],
+        linked_view(expired=(first, second)),
+        Settings(),
+        as_of=AT,
+        refused=Refusals(deletes={first.key: "ENTITY_IS_LOCKED"}),
+    )
+
+    assert plan.records_to_delete == (second,)
+
+
+def test_a_purge_of_a_member_the_crm_lacks_creates_it_under_its_email() -> None:
+    """A member whose records expire but who is not in the CRM is created, by email."""
+    old = record(ActivityType.SENT, AT - timedelta(days=400))
+
+    plan = plan_sync([read(events={})], linked_view(expired=(old,)), Settings(), as_of=AT)
+
+    (saved,) = plan.members_to_save
+    assert (saved.ref, saved.email, saved.member.status) == (REF, ANN, "Sent")
+
+
+def test_a_refused_member_of_a_campaign_not_read_has_no_client() -> None:
+    """A journaled member whose campaign was not read this time: refusal without client."""
+    pending = ClientRead(Checkpoint("c1", AT, {(REF, RefreshCause.IMPORT)}), (), {})
+
+    plan = plan_sync(
+        [pending],
+        linked_view(),
+        Settings(),
+        as_of=LATER,
+        refused=Refusals(members={REF: "LOCKED"}),
+    )
+
+    assert [(r.kind, r.client_id) for r in plan.refusals] == [(RefusalKind.SAVE_MEMBER, "")]
+
+
+def test_the_watermark_is_the_latest_event_over_every_campaign() -> None:
+    """A later event in the first campaign read is not hidden by an earlier one after it."""
+    two = read(
+        campaign("cmp-1"),
+        campaign("cmp-2"),
+        events={
+            "cmp-1": (TrackingEvent(ActivityType.SENT, ANN, AT + timedelta(minutes=30)),),
+            "cmp-2": (TrackingEvent(ActivityType.SENT, ANN, AT),),
+        },
+    )
+
+    plan = plan_sync([two], CrmView(), Settings(), as_of=LATER)
+
+    assert plan.checkpoints[0].watermark == AT + timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("statistics_on", "linked"),
+    [(False, True), (True, False)],
+    ids=["setting off", "campaign not linked"],
+)
+def test_campaign_statistics_need_the_setting_and_a_link(statistics_on: bool, linked: bool) -> None:
+    """A summary read is saved only when statistics are on and the campaign is linked."""
+    summary = CampaignSummary(recipients=10, unique_opened=4)
+    with_summary = attrs.evolve(read(campaign(), events={}), summaries={"cmp-1": summary})
+    view = linked_view() if linked else CrmView()
+
+    plan = plan_sync(
+        [with_summary],
+        view,
+        Settings(update_campaign_statistics=statistics_on),
+        as_of=LATER,
+    )
+
+    assert plan.statistics == ()
+    on = plan_sync(
+        [with_summary], linked_view(), Settings(update_campaign_statistics=True), as_of=LATER
+    )
+    assert on.statistics == (("sf-1", summary),)

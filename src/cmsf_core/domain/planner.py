@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType, number_occurrences
+from cmsf_core.domain.engagement import rollup
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
 from cmsf_core.domain.member import CampaignMember
@@ -647,14 +648,7 @@ def _refresh_members(
                 member, stored, settings, cause=RefreshCause.IMPORT, default_status=default
             )
         else:
-            if RefreshCause.IMPORT in causes or RefreshCause.DELETION not in causes:
-                member = refresh_member(
-                    member, stored, settings, cause=RefreshCause.IMPORT, default_status=default
-                )
-            if RefreshCause.DELETION in causes:
-                member = refresh_member(
-                    member, stored, settings, cause=RefreshCause.DELETION, default_status=default
-                )
+            member = _refresh_incremental(member, stored, causes, settings, default)
         person_id = before.person_id
         if person_id is None:
             best = _best_person(view.people.get(before.email.casefold(), ()))
@@ -678,6 +672,29 @@ def _refresh_members(
         journal |= entries
         saved.append(after)
     return saved, journal, still_pending
+
+
+def _refresh_incremental(
+    member: CampaignMember,
+    stored: list[Activity],
+    causes: set[RefreshCause],
+    settings: Settings,
+    default: str,
+) -> CampaignMember:
+    """After an import, then after a deletion; a member only re-read gets its counters."""
+    if RefreshCause.IMPORT in causes:
+        member = refresh_member(
+            member, stored, settings, cause=RefreshCause.IMPORT, default_status=default
+        )
+    elif not causes:  # re-read with nothing new: counters only, Status untouched
+        engagement = rollup(stored)
+        if engagement != member.engagement:
+            member = attrs.evolve(member, engagement=engagement)
+    if RefreshCause.DELETION in causes:
+        member = refresh_member(
+            member, stored, settings, cause=RefreshCause.DELETION, default_status=default
+        )
+    return member
 
 
 def _next_watermark(p: _Planning, old: Checkpoint, latest: datetime | None) -> datetime | None:
