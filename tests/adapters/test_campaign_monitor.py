@@ -869,3 +869,14 @@ def test_a_sync_over_the_api_reaches_the_in_memory_platforms_state(
     assert sorted(map(repr, over_api.all_records())) == sorted(map(repr, from_memory.all_records()))
     assert sorted(map(repr, over_api.all_members())) == sorted(map(repr, from_memory.all_members()))
     assert over_api.checkpoint("client-contract-1") == from_memory.checkpoint("client-contract-1")
+
+
+def test_a_raw_key_given_instead_of_credentials_is_never_quoted() -> None:
+    """CampaignMonitorPlatform("sk-live-...") is refused without echoing the key."""
+    planted = "sk-live-planted-7f3a9c"
+
+    with pytest.raises(TypeError) as refused:
+        CampaignMonitorPlatform(planted)  # type: ignore[arg-type]
+
+    assert planted not in str(refused.value)
+    assert "credentials" in str(refused.value)

@@ -53,8 +53,8 @@ from cmsf_core.adapters.errors import (
 )
 from cmsf_core.adapters.files import localise, parse_local_datetime, zone_for_time_zone
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.connection import CredentialKind, Credentials
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.connection import CredentialKind, Credentials, withheld_type_error
+from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.records import (
     CampaignSummary,
     PlatformCampaign,
@@ -256,7 +256,7 @@ class CampaignMonitorPlatform:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not isinstance(credentials, Credentials):
-            raise InvalidTypeError("credentials", "a Credentials value", credentials)
+            raise withheld_type_error("credentials", "a Credentials value", credentials)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise InvalidValueError("timeout", "a number of seconds > 0", timeout)
         if type(retries) is not int or retries < 0:

@@ -88,7 +88,8 @@ class _Withheld:
 _WITHHELD = _Withheld()
 
 
-def _withheld_type_error(field: str, expected: str, value: object) -> InvalidTypeError:
+def withheld_type_error(field: str, expected: str, value: object) -> InvalidTypeError:
+    """A type error for a value that may be a secret: the value itself is never quoted."""
     error = InvalidTypeError(field, expected, _WITHHELD)
     error.args = (f"{field!r} must be {expected} (got {type(value).__name__} <withheld>)",)
     return error
@@ -110,7 +111,7 @@ class Secret:
 
     def __init__(self, value: str, field: str = "secret") -> None:
         if not isinstance(value, str):
-            raise _withheld_type_error(field, "a secret string", value)
+            raise withheld_type_error(field, "a secret string", value)
         if not value or value != value.strip() or not value.isprintable():
             raise InvalidValueError(
                 field,
@@ -168,13 +169,13 @@ def _to_refresh_token(value: object) -> Secret | None:
 
 def _to_credential_kind(value: object) -> CredentialKind:
     if not isinstance(value, CredentialKind):
-        raise _withheld_type_error("kind", "a CredentialKind", value)
+        raise withheld_type_error("kind", "a CredentialKind", value)
     return value
 
 
 def _to_expires_at(value: object) -> datetime | None:
     if value is not None and not isinstance(value, datetime):
-        raise _withheld_type_error("expires_at", "a timezone-aware datetime", value)
+        raise withheld_type_error("expires_at", "a timezone-aware datetime", value)
     return ensure_utc_or_none(value, "expires_at")
 
 
@@ -405,7 +406,7 @@ def _optional(cls: type, expected: str) -> Any:
 def _check_credentials(_inst: object, _attr: object, value: Any) -> None:
     if value is not None and not isinstance(value, Credentials):
         # A plain string here is most likely the secret itself: never quote it.
-        raise _withheld_type_error("credentials", "Credentials or None", value)
+        raise withheld_type_error("credentials", "Credentials or None", value)
 
 
 def _to_status(value: object) -> ConnectionStatus:
@@ -740,7 +741,7 @@ def _account_and_user(state: Connection) -> tuple[PlatformAccount, str]:
 
 def _check_types(credentials: object, platform_user: object, account: object) -> None:
     if not isinstance(credentials, Credentials):
-        raise _withheld_type_error("credentials", "Credentials", credentials)
+        raise withheld_type_error("credentials", "Credentials", credentials)
     if not isinstance(platform_user, PlatformUser):
         raise InvalidTypeError("platform_user", "a PlatformUser", platform_user)
     if not isinstance(account, PlatformAccount):
