@@ -656,7 +656,7 @@ def _refresh_members(
         after = attrs.evolve(before, member=member, person_id=person_id)
         if after == known.get(ref):
             continue
-        entries = {(ref, c) for c in causes} or {(ref, RefreshCause.IMPORT)}
+        entries = {(ref, c) for c in causes}  # a re-read is re-read again after a crash
         reason = p.refused.members.get(ref)
         if reason is not None:
             p.refusals.append(
