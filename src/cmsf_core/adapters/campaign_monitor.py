@@ -61,6 +61,7 @@ from cmsf_core.domain.records import (
     PlatformClient,
     TrackingEvent,
     TrackingPage,
+    check_page_request,
 )
 from cmsf_core.domain.sms import MissingDependencyError
 from cmsf_core.domain.subscribers import (
@@ -520,10 +521,7 @@ class CampaignMonitorPlatform:
         page: int,
         page_size: int,
     ) -> TrackingPage:
-        if type(page_size) is not int or not 1 <= page_size <= PAGE_SIZE_LIMIT:
-            raise InvalidValueError("page_size", f"between 1 and {PAGE_SIZE_LIMIT}", page_size)
-        if type(page) is not int or page < 1:
-            raise InvalidValueError("page", ">= 1", page)
+        check_page_request(page, page_size, PAGE_SIZE_LIMIT)
         stream = ActivityType.parse(stream, "stream")
         start = None if since is None else ensure_utc(since, "since")
         info = self._campaign(campaign_id)

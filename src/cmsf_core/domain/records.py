@@ -38,6 +38,7 @@ __all__ = [
     "TrackingEvent",
     "TrackingPage",
     "WriteResult",
+    "check_page_request",
     "member_ref",
     "normalise_email",
 ]
@@ -144,6 +145,14 @@ class TrackingEvent:
     detail: str | None = attrs.field(
         default=None, kw_only=True, validator=require_text("detail", optional=True)
     )
+
+
+def check_page_request(page: object, page_size: object, limit: int) -> None:
+    """Refuse a page number below 1 or a page size outside 1..``limit``, naming the field."""
+    if type(page_size) is not int or not 1 <= page_size <= limit:
+        raise InvalidValueError("page_size", f"between 1 and {limit}", page_size)
+    if type(page) is not int or page < 1:
+        raise InvalidValueError("page", ">= 1", page)
 
 
 @attrs.frozen
