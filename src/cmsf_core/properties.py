@@ -307,7 +307,7 @@ def _run_contract(suite: object, what: str) -> ContractRun:
         else:
             passed.append(name)
     if failed:
-        lines = [f"{len(failed)} of {len(failed) + len(passed)} {what} contract tests failed:"]
+        lines = [f"{what} contract: {len(failed)} of {len(failed) + len(passed)} tests failed:"]
         lines += [f"  {name}: {type(exc).__name__}: {_first_line(exc)}" for name, exc in failed]
         raise AssertionError("\n".join(lines)) from failed[0][1]
     return ContractRun(tuple(passed), tuple(skipped))
