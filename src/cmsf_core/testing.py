@@ -44,7 +44,7 @@ import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.engagement import Engagement
-from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.errors import CmsfError, InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
@@ -246,19 +246,22 @@ class CrmStoreContract:
         person_id: str,
         kind: PersonKind = PersonKind.CONTACT,
         last_modified: datetime = T0,
+        account_id: str | None = None,
     ) -> Person:
-        """Add a contact or lead to ``crm``.  The default calls ``crm.add_person`` (as the
-        in-memory CRM offers) and skips the test when the store has none."""
+        """Add a contact or lead to ``crm`` (``account_id``: a contact's account).  The
+        default calls ``crm.add_person`` (as the in-memory CRM offers), passing
+        ``account_id`` only when it is given, and skips the test when the store has none."""
         add = getattr(crm, "add_person", None)
         if add is None:
             _skip(
                 f"{type(crm).__name__} has no add_person(): override "
                 f"{type(self).__name__}.add_person to test find_people"
             )
-        person = add(email, person_id=person_id, kind=kind, last_modified=last_modified)
+        extra = {} if account_id is None else {"account_id": account_id}
+        person = add(email, person_id=person_id, kind=kind, last_modified=last_modified, **extra)
         if isinstance(person, Person):
             return person
-        return Person(person_id, kind, email, last_modified)
+        return Person(person_id, kind, email, last_modified, account_id=account_id)
 
     # -- seeding through the port ------------------------------------------------------
 
@@ -830,6 +833,34 @@ class CrmStoreContract:
         assert result.written == 1
         assert [item for item, _reason in result.failures] == ["003000000000009"]
         assert [p.email_opt_out for p in crm.find_people([ANN])[ANN]] == [True]
+
+    def test_contacts_are_found_by_account_sorted_by_person_id(self) -> None:
+        """contacts_of_accounts gives each account's contacts, sorted by person id; an
+        account without contacts (or unknown), a contact of no account and a lead are not
+        in it."""
+        crm = self.make_crm()
+        second = self.add_person(crm, BOB, person_id="003000000000002", account_id="001A")
+        first = self.add_person(crm, ANN, person_id="003000000000001", account_id="001A")
+        other = self.add_person(crm, CAROL, person_id="003000000000003", account_id="001B")
+        self.add_person(crm, "dan@example.com", person_id="003000000000004")
+        self.add_person(crm, "eve@example.com", person_id="00Q000000000001", kind=PersonKind.LEAD)
+
+        found = crm.contacts_of_accounts(["001A", "001B", "001Z"])
+
+        assert dict(found) == {"001A": (first, second), "001B": (other,)}
+        assert [p.account_id for p in found["001A"]] == ["001A", "001A"]
+        assert dict(crm.contacts_of_accounts(["001B"])) == {"001B": (other,)}
+        assert not crm.contacts_of_accounts([])
+
+    def test_a_contacts_opt_out_is_read_back_through_its_account(self) -> None:
+        """contacts_of_accounts returns the contact as it is now (its Email Opt Out set)."""
+        crm = self.make_crm()
+        self.add_person(crm, ANN, person_id="003000000000001", account_id="001A")
+
+        _check(crm.set_opt_out([OptOutChange("003000000000001", ANN, True)]), 1)
+
+        (contact,) = crm.contacts_of_accounts(["001A"])["001A"]
+        assert (contact.person_id, contact.email_opt_out) == ("003000000000001", True)
 
     # -- suppression records -------------------------------------------------------------
 
@@ -1450,6 +1481,97 @@ class EmailPlatformContract:
         assert emails(None) == expected(None) == {ANN, BOB, CAROL}
         assert emails(T0 + timedelta(minutes=62)) == expected(T0 + timedelta(minutes=62))
         assert emails(T0 + timedelta(minutes=121)) == set()
+
+    def test_list_subscribers_serve_every_state_as_the_platform_shows_the_email(self) -> None:
+        """Everyone on the list in every state (Active, Unconfirmed, Unsubscribed, Bounced,
+        Deleted), keyed by the email as the platform shows it; no other list's."""
+        states = {
+            "ann@example.com": SubscriberState.ACTIVE,
+            "Bob.Unconfirmed@Example.com": SubscriberState.UNCONFIRMED,
+            "carol@example.com": SubscriberState.UNSUBSCRIBED,
+            "dan@example.com": SubscriberState.BOUNCED,
+            "eve@example.com": SubscriberState.DELETED,
+        }
+        seed = PlatformSeed(
+            clients=[PlatformClient(CLIENT, "Acme"), PlatformClient(OTHER_CLIENT, "Other")],
+            memberships=[
+                *(SeedMembership(CLIENT, "list-1", e, s) for e, s in states.items()),
+                SeedMembership(CLIENT, "list-2", "frank@example.com", SubscriberState.ACTIVE),
+                SeedMembership(OTHER_CLIENT, "list-au", ANN, SubscriberState.DELETED),
+            ],
+        )
+        platform = self.make_platform(seed)
+
+        assert dict(platform.list_subscribers(CLIENT, "list-1")) == states
+        assert dict(platform.list_subscribers(CLIENT, "list-2")) == {
+            "frank@example.com": SubscriberState.ACTIVE
+        }
+        assert dict(platform.list_subscribers(OTHER_CLIENT, "list-au")) == {
+            ANN: SubscriberState.DELETED
+        }
+
+    def test_list_subscribers_of_a_list_not_the_clients_is_an_error(self) -> None:
+        """Another client's list, or a list that does not exist, is refused."""
+        import pytest  # noqa: PLC0415 - see _skip
+
+        platform, _seed = self._standard()
+
+        with pytest.raises(CmsfError):
+            platform.list_subscribers(CLIENT, "list-au")
+        with pytest.raises(CmsfError):
+            platform.list_subscribers(CLIENT, "no-such-list")
+
+    def test_list_subscribers_follow_executed_commands(self) -> None:
+        """An unsubscribe, a delete and an import are read back by list_subscribers."""
+        platform, _seed = self._standard()
+        rows = (SubscriberImport("new@example.com"),)
+
+        results = platform.execute(
+            CLIENT,
+            [
+                Unsubscribe("list-1", ANN),
+                MarkDeleted("list-2", CAROL),
+                ImportSubscribers("list-1", rows, False),
+            ],
+        )
+
+        assert all(r.ok for r in results)
+        assert dict(platform.list_subscribers(CLIENT, "list-1")) == {
+            ANN: SubscriberState.UNSUBSCRIBED,
+            BOB: SubscriberState.UNSUBSCRIBED,
+            "new@example.com": SubscriberState.ACTIVE,
+        }
+        assert dict(platform.list_subscribers(CLIENT, "list-2")) == {
+            ANN: SubscriberState.UNSUBSCRIBED,
+            CAROL: SubscriberState.DELETED,
+        }
+
+    def test_list_subscribers_serve_the_seeded_states_for_any_memberships(self) -> None:
+        """For any memberships (one per list and email), each list serves exactly its own."""
+        _hypothesis_or_skip()
+        from hypothesis import given  # noqa: PLC0415 - see the module docstring
+        from hypothesis import strategies as st  # noqa: PLC0415
+
+        list_states = tuple(s for s in SubscriberState if s is not SubscriberState.SUPPRESSED)
+        entry = st.tuples(
+            st.sampled_from(("list-1", "list-2")),
+            st.sampled_from((ANN, "Bob@Example.com", CAROL, "dan@example.com")),
+            st.sampled_from(list_states),
+        )
+
+        @self._settings
+        @given(st.lists(entry, max_size=8, unique_by=lambda e: (e[0], e[1].casefold())))
+        def check(entries: list[tuple[str, str, SubscriberState]]) -> None:
+            seed = PlatformSeed(
+                clients=[PlatformClient(CLIENT, "Acme")],
+                memberships=[SeedMembership(CLIENT, lid, e, s) for lid, e, s in entries],
+            )
+            platform = self.make_platform(seed)
+            for list_id in {lid for lid, _e, _s in entries}:
+                expected = {e: s for lid, e, s in entries if lid == list_id}
+                assert dict(platform.list_subscribers(CLIENT, list_id)) == expected
+
+        check()
 
     def test_the_suppression_list_is_the_clients_own(self) -> None:
         """Every suppressed email of the client, with its reason and date."""

@@ -38,6 +38,7 @@ from cmsf_core.adapters.errors import (
     AuthenticationError,
     BadRequestError,
     ExpiredTokenError,
+    NotFoundError,
     PlatformError,
     PlatformUnavailableError,
     RateLimitedError,
@@ -49,14 +50,24 @@ from cmsf_core.domain.errors import CmsfError, InvalidValueError
 from cmsf_core.domain.records import PlatformCampaign, PlatformClient, TrackingEvent
 from cmsf_core.domain.sms import MissingDependencyError
 from cmsf_core.domain.subscribers import (
+    ImportRow,
+    ImportStatus,
     ImportSubscribers,
     MarkDeleted,
+    Person,
     SubscriberImport,
     SubscriberState,
+    SuppressedEmail,
     Unsubscribe,
 )
+from cmsf_core.subscriber_sync import add_to_list, handle_account_changes, run_import
 from cmsf_core.sync import run_sync
-from cmsf_core.testing import EmailPlatformContract, PlatformSeed, standard_seed
+from cmsf_core.testing import (
+    EmailPlatformContract,
+    PlatformSeed,
+    SeedMembership,
+    standard_seed,
+)
 
 API_KEY = "cm-PLANTED-secret-key-9f3a"
 DISPLAY_NAMES = {
@@ -114,6 +125,8 @@ class FakeCampaignMonitor:
         self.failures: list[Failure] = []
         self.authorization = "Basic " + base64.b64encode(f"{API_KEY}:x".encode()).decode()
         self.refused_imports: set[str] = set()
+        #: (list id, casefolded email) -> MobileNumber, ConsentToTrack, ConsentToSendSms held
+        self.sms: dict[tuple[str, str], dict[str, str]] = {}
         self.load(PlatformSeed())
         fake = self
 
@@ -160,6 +173,7 @@ class FakeCampaignMonitor:
             self.requests.clear()
             self.failures.clear()
             self.refused_imports.clear()
+            self.sms.clear()
             self.clients = {
                 c.client_id: {"Name": c.name, "zone": c.time_zone} for c in seed.clients
             }
@@ -203,6 +217,7 @@ class FakeCampaignMonitor:
                     "EmailAddress": m.email,
                     "State": m.state.value,
                     "Date": _local(m.changed_at, zone),
+                    "ListJoinedDate": _local(m.changed_at, zone),
                 }
             self.suppressed: dict[str, list[dict[str, Any]]] = {}
             for client_id, s in seed.suppressed:
@@ -370,11 +385,17 @@ class FakeCampaignMonitor:
                         "EmailAddress": row["EmailAddress"],
                         "State": "Active",
                         "Date": NOW_LOCAL,
+                        "ListJoinedDate": NOW_LOCAL,
                     }
-                    continue
-                existing += 1
-                if request["Resubscribe"] and members[key]["State"] != "Active":
-                    members[key].update(State="Active", Date=NOW_LOCAL)
+                else:
+                    existing += 1
+                    if request["Resubscribe"] and members[key]["State"] != "Active":
+                        members[key].update(State="Active", Date=NOW_LOCAL)
+                # What the platform holds for SMS: a field left out (or Unchanged) keeps it.
+                held = self.sms.setdefault((list_id, key), {})
+                for field in ("MobileNumber", "ConsentToTrack", "ConsentToSendSms"):
+                    if row.get(field) not in (None, "Unchanged"):
+                        held[field] = row[field]
             total = len(request["Subscribers"])
             result = {
                 "FailureDetails": failures,
@@ -626,6 +647,262 @@ def test_a_command_the_platform_refuses_gets_its_code_and_message(
     assert [r.ok for r in results] == [False, True]
     assert results[0].error is not None
     assert "[203] Subscriber not in list" in results[0].error
+
+
+# ----------------------------------------------------------------------------- list subscribers
+
+
+def _list_seed() -> PlatformSeed:
+    """One London client whose list holds someone in each state (one spelled in capitals),
+    an unsubscriber also on the suppression list, and a second client with its own list."""
+    london = PlatformClient("c1", "Acme", "Europe/London")
+    other = PlatformClient("c2", "Other", "Europe/London")
+    members = {
+        "ann@example.com": SubscriberState.ACTIVE,
+        "Bob@Example.com": SubscriberState.UNCONFIRMED,
+        "carol@example.com": SubscriberState.UNSUBSCRIBED,
+        "dan@example.com": SubscriberState.BOUNCED,
+        "eve@example.com": SubscriberState.DELETED,
+        "fay@example.com": SubscriberState.DELETED,
+    }
+    return PlatformSeed(
+        clients=[london, other],
+        memberships=[
+            *(SeedMembership("c1", "list-1", e, state) for e, state in members.items()),
+            SeedMembership("c2", "list-c2", "ann@example.com", SubscriberState.ACTIVE),
+        ],
+        suppressed=[("c1", SuppressedEmail("fay@example.com", "Unsubscribed", T0))],
+    )
+
+
+def test_list_subscribers_read_every_state_endpoint_to_its_last_page(
+    fake: FakeCampaignMonitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """active, unconfirmed, unsubscribed, bounced and deleted.json, every page of each."""
+    seed = PlatformSeed(
+        clients=[PlatformClient("c1", "Acme")],
+        memberships=[
+            *(SeedMembership("c1", "list-1", f"a{n}@example.com", "Active") for n in range(5)),
+            SeedMembership("c1", "list-1", "gone@example.com", "Deleted"),
+        ],
+    )
+    fake.load(seed)
+    monkeypatch.setattr(campaign_monitor, "PAGE_SIZE_LIMIT", 2)
+
+    served = _platform(fake).list_subscribers("c1", "list-1")
+
+    assert served == {
+        **{f"a{n}@example.com": SubscriberState.ACTIVE for n in range(5)},
+        "gone@example.com": SubscriberState.DELETED,
+    }
+    reads = [
+        (r.path.rsplit("/", 1)[1], r.query["page"][0], r.query["pagesize"][0], r.query["date"][0])
+        for r in fake.requests
+        if r.path.startswith("/api/v3.3/lists/")
+    ]
+    assert reads == [
+        ("active.json", "1", "2", ""),
+        ("active.json", "2", "2", ""),
+        ("active.json", "3", "2", ""),
+        ("unconfirmed.json", "1", "2", ""),
+        ("unsubscribed.json", "1", "2", ""),
+        ("bounced.json", "1", "2", ""),
+        ("deleted.json", "1", "2", ""),
+    ]
+
+
+def test_list_subscribers_of_another_clients_list_is_not_found_without_reading_it(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """The client's lists are read first; a list not among them is Invalid ListID (101)."""
+    fake.load(_list_seed())
+
+    with pytest.raises(NotFoundError) as refused:
+        _platform(fake).list_subscribers("c1", "list-c2")
+
+    assert (refused.value.code, refused.value.operation) == (101, "list_subscribers")
+    assert not [r for r in fake.requests if r.path.startswith("/api/v3.3/lists/")]
+
+
+# ----------------------------------------------------------------------------- import wizard
+
+
+def _import_bodies(fake: FakeCampaignMonitor) -> list[dict[str, Any]]:
+    return [json.loads(r.body) for r in fake.requests if r.path.endswith("/import.json")]
+
+
+def test_an_import_wizard_run_resubscribes_only_the_deleted_over_the_api(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """Over the API: the Deleted subscriber goes in a request with Resubscribe true, alone;
+    the suppressed Deleted one, the unsubscriber and the bounce do not."""
+    fake.load(_list_seed())
+    platform = _platform(fake)
+    rows = [ImportRow(e) for e in ("carol@example.com", "dan@example.com", "eve@example.com")]
+    rows.append(ImportRow("fay@example.com"))
+    on = Settings(resubscribe_deleted_via_import_wizard=True, trigger_joins_a_list_journeys=True)
+
+    report = run_import(
+        platform, "c1", "list-1", rows, on, refresh_type="Add, Update, Resubscribe Deleted"
+    )
+
+    assert report.ok
+    plain, revive = _import_bodies(fake)
+    assert (plain["Resubscribe"], revive["Resubscribe"]) == (False, True)
+    assert [r["EmailAddress"] for r in revive["Subscribers"]] == ["eve@example.com"]
+    assert revive["QueueSubscriptionBasedAutoresponders"] is True
+    assert revive["RestartSubscriptionBasedAutoresponders"] is True
+    assert plain["RestartSubscriptionBasedAutoresponders"] is False
+    states = platform.list_subscribers("c1", "list-1")
+    assert [states[e] for e in ("carol@example.com", "dan@example.com")] == [
+        SubscriberState.UNSUBSCRIBED,
+        SubscriberState.BOUNCED,
+    ]
+    assert states["eve@example.com"] is SubscriberState.ACTIVE
+    assert states["fay@example.com"] is SubscriberState.DELETED
+
+
+def test_an_import_wizard_remove_run_deletes_over_the_api(fake: FakeCampaignMonitor) -> None:
+    """An "Add, Update, Remove" run DELETEs the Active and Unconfirmed ones left out."""
+    fake.load(_list_seed())
+    platform = _platform(fake)
+
+    report = run_import(
+        platform,
+        "c1",
+        "list-1",
+        [ImportRow("carol@example.com")],
+        Settings(),
+        refresh_type="Add, Update, Remove",
+    )
+
+    assert sorted(report.removed) == ["Bob@Example.com", "ann@example.com"]
+    deletes = [r.query["email"] for r in fake.requests if r.method == "DELETE"]
+    assert sorted(deletes) == [["Bob@Example.com"], ["ann@example.com"]]
+    states = platform.list_subscribers("c1", "list-1")
+    assert states["ann@example.com"] is states["Bob@Example.com"] is SubscriberState.DELETED
+
+
+def test_a_partial_import_failure_is_reported_per_email_and_logged_masked(
+    fake: FakeCampaignMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HTTP 400, code 210, ResultData.FailureDetails: each refused email is FAILED with the
+    API's code and message, the others imported; the log shows emails masked."""
+    fake.load(_list_seed())
+    fake.refused_imports.add("broken@example.com")
+    rows = [ImportRow("new@example.com"), ImportRow("broken@example.com")]
+
+    with caplog.at_level(logging.WARNING):
+        report = run_import(
+            _platform(fake), "c1", "list-1", rows, Settings(), refresh_type="Add, Update"
+        )
+
+    assert not report.ok
+    assert [(o.email, o.status, o.code, o.message) for o in report.outcomes] == [
+        ("new@example.com", ImportStatus.IMPORTED, None, None),
+        ("broken@example.com", ImportStatus.FAILED, 1, "Invalid Email Address"),
+    ]
+    assert [f.email for f in report.failures] == ["broken@example.com"]
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "b***@example.com (Invalid Email Address)" in logged
+    assert "broken@example.com" not in logged
+
+
+def test_sms_numbers_reach_the_api_in_e164_with_both_consents(fake: FakeCampaignMonitor) -> None:
+    """With SMS on, the import request carries MobileNumber in E.164, ConsentToTrack and
+    ConsentToSendSms as the API documents them; the platform then holds them."""
+    fake.load(_list_seed())
+    rows = [
+        ImportRow(
+            "ann@example.com",
+            name="Ann",
+            custom_fields={"Industry": "Retail"},
+            mobile_number="(555) 555-1234",
+            consent_to_track=True,
+            consent_to_send_sms=True,
+        ),
+        ImportRow("new@example.com", consent_to_track="No"),
+    ]
+    sms = Settings(sms_enabled=True, sms_country="United States of America")
+
+    run_import(_platform(fake), "c1", "list-1", rows, sms, refresh_type="Add, Update")
+
+    (body,) = _import_bodies(fake)
+    assert body["Subscribers"] == [
+        {
+            "EmailAddress": "ann@example.com",
+            "Name": "Ann",
+            "CustomFields": [{"Key": "Industry", "Value": "Retail"}],
+            "ConsentToTrack": "Yes",
+            "MobileNumber": "+15555551234",
+            "ConsentToSendSms": "Yes",
+        },
+        {
+            "EmailAddress": "new@example.com",
+            "Name": "",
+            "CustomFields": [],
+            "ConsentToTrack": "No",
+        },
+    ]
+    assert fake.sms[("list-1", "ann@example.com")] == {
+        "MobileNumber": "+15555551234",
+        "ConsentToTrack": "Yes",
+        "ConsentToSendSms": "Yes",
+    }
+
+
+def test_with_sms_off_no_number_or_sms_consent_reaches_the_api(fake: FakeCampaignMonitor) -> None:
+    """With SMS off, the request holds neither MobileNumber nor ConsentToSendSms, on an
+    import-wizard run, a list add and an account change alike."""
+    fake.load(_list_seed())
+    platform = _platform(fake)
+    row = ImportRow("ann@example.com", mobile_number="(555) 555-1234", consent_to_send_sms=True)
+    person = Person("003A", "Contact", email="ann@example.com", account_id="001A")
+    crm = InMemoryCrm()
+    crm.add_person("ann@example.com", person_id="003A", account_id="001A")
+    off = Settings(enable_account_trigger=True)
+
+    run_import(platform, "c1", "list-1", [row], off, refresh_type="Add, Update")
+    add_to_list(platform, "c1", "list-1", person, off, subscriber=row)
+    handle_account_changes(crm, platform, "c1", ["001A"], off, subscriber_row=lambda _p: row)
+
+    bodies = _import_bodies(fake)
+    assert len(bodies) == 3
+    for body in bodies:
+        (sent,) = body["Subscribers"]
+        assert not {"MobileNumber", "ConsentToSendSms"} & set(sent)
+    assert fake.sms[("list-1", "ann@example.com")] == {}  # the platform holds no SMS data
+
+
+def test_an_account_change_reaches_the_api_for_the_lists_its_contacts_receive_on(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """The account's contacts are read with listsforemail; their rows are imported to the
+    lists they are Active or Unconfirmed on (never resubscribing), and nowhere else."""
+    fake.load(_list_seed())
+    crm = InMemoryCrm()
+    crm.add_person("ann@example.com", person_id="003A", account_id="001A")
+    crm.add_person("Bob@Example.com", person_id="003B", account_id="001A")
+    crm.add_person("eve@example.com", person_id="003E", account_id="001A")
+    crm.add_person("dan@example.com", person_id="003D", account_id="001B")
+
+    report = handle_account_changes(
+        crm,
+        _platform(fake),
+        "c1",
+        ["001A"],
+        Settings(enable_account_trigger=True),
+        subscriber_row=lambda p: ImportRow(p.email or "", custom_fields={"Tier": "Gold"}),
+    )
+
+    assert report.ok
+    (body,) = _import_bodies(fake)
+    assert [r["EmailAddress"] for r in body["Subscribers"]] == [
+        "ann@example.com",
+        "Bob@Example.com",
+    ]
+    assert body["Resubscribe"] is False
+    assert {r["CustomFields"][0]["Value"] for r in body["Subscribers"]} == {"Gold"}
 
 
 # ----------------------------------------------------------------------------- errors

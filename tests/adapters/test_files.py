@@ -32,10 +32,15 @@ from cmsf_core.adapters.files import (
 )
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.errors import CmsfError
+from cmsf_core.domain.errors import CmsfError, InvalidValueError
 from cmsf_core.domain.records import CampaignSummary, PlatformCampaign, PlatformClient
 from cmsf_core.domain.settings import Settings
-from cmsf_core.domain.subscribers import SubscriberState, Unsubscribe
+from cmsf_core.domain.subscribers import (
+    ImportSubscribers,
+    SubscriberImport,
+    SubscriberState,
+    Unsubscribe,
+)
 from cmsf_core.sync import run_sync
 from cmsf_core.testing import EmailPlatformContract, PlatformSeed, read_whole_stream
 
@@ -775,3 +780,52 @@ def test_missing_streams_and_list_files_are_empty(export: Path) -> None:
     assert platform.lists_for_email(BOOKS, "ava.ng@example.com.au") == ()
     assert platform.subscriber_changes(BOOKS, since=None) == ()
     assert platform.suppression_list(BOOKS) == ()
+
+
+def test_the_example_list_serves_its_subscribers_in_every_state() -> None:
+    """list_subscribers reads every state file of the list: each email as written."""
+    platform = FilePlatform(EXPORT)
+
+    assert dict(platform.list_subscribers(BOOKS, READERS)) == {
+        "ava.ng@example.com.au": SubscriberState.ACTIVE,
+        "chloe.park@example.com.au": SubscriberState.ACTIVE,
+        "ben.ohare@example.com.au": SubscriberState.UNSUBSCRIBED,
+        "dev.patel@example.com.au": SubscriberState.BOUNCED,
+    }
+
+
+def test_list_subscribers_follow_the_commands_held_in_memory(export: Path) -> None:
+    """An unsubscribe and an import executed on the file platform are read back."""
+    platform = FilePlatform(export, clock=lambda: utc(2024, 4, 9, 12, 0))
+    rows = (SubscriberImport("new.reader@example.com.au"),)
+
+    platform.execute(
+        BOOKS,
+        [Unsubscribe(READERS, "ava.ng@example.com.au"), ImportSubscribers(READERS, rows, False)],
+    )
+
+    served = platform.list_subscribers(BOOKS, READERS)
+    assert served["ava.ng@example.com.au"] is SubscriberState.UNSUBSCRIBED
+    assert served["new.reader@example.com.au"] is SubscriberState.ACTIVE
+
+
+def test_an_email_in_two_state_files_takes_its_latest_state(export: Path) -> None:
+    """A subscriber listed as Active and later as Deleted is Deleted (the latest Date)."""
+    deleted = {
+        "EmailAddress": "ava.ng@example.com.au",
+        "Date": "2024-04-08 10:00:00",
+        "State": "Deleted",
+    }
+    _write(export / "lists" / READERS / "deleted.json", _envelope([deleted], 1, 1, 1000, 1))
+
+    served = FilePlatform(export).list_subscribers(BOOKS, READERS)
+
+    assert served["ava.ng@example.com.au"] is SubscriberState.DELETED
+
+
+def test_list_subscribers_of_a_list_the_client_lacks_names_list_id() -> None:
+    """A list missing from the client's lists.json is refused, naming list_id."""
+    platform = FilePlatform(EXPORT)
+
+    with pytest.raises(InvalidValueError, match="list_id"):
+        platform.list_subscribers(CYCLES, READERS)

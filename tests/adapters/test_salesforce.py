@@ -1,15 +1,30 @@
 """The Salesforce adapter against an injected fake ``requests`` session (no network).
 
 The fake answers the REST query endpoint (``records``, ``done``, ``nextRecordsUrl``, pages
-of 3 records so every read crosses pages) and the Bulk 2.0 ingest endpoints (job create,
-CSV upload, close, poll, ``failedResults`` CSV with ``sf__Id`` and ``sf__Error``) as
-Salesforce documents them, with a minimal SOQL evaluator for the statements the adapter
-builds.
+of 3 records so every read crosses pages), the Bulk 2.0 ingest endpoints (job create, CSV
+upload, close, poll, ``failedResults`` CSV with ``sf__Id`` and ``sf__Error``) and the OAuth
+token endpoint (``grant_type=refresh_token``) as Salesforce documents them, with a minimal
+SOQL evaluator for the statements the adapter builds.
+
+It keeps the documented rules of the objects the adapter writes: a new Campaign gets the
+member statuses "Sent" (default) and "Responded"; a CampaignMemberStatus label and
+``SortOrder`` are unique within its campaign, the default status cannot be deleted (nor a
+status members use), and marking a status default takes the flag from the old one; a
+CampaignMember needs a ``ContactId`` or ``LeadId``, is one per campaign and person
+(``DUPLICATE_VALUE``), cannot change its campaign or person, and its ``Status`` must be
+one of its campaign's labels (``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``).  Number fields
+come back as ``3.0`` and date-times as ``...000+0000``.  The rule that every campaign keeps
+a responded status (API 39.0 and later) is enforced only with ``require_responded`` (the
+contract's one-status campaign needs it off).  Error messages follow Salesforce's
+``CODE:message:fields --`` shape; their wording is the fake's.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import hmac
 import io
 import itertools
 import json
@@ -17,10 +32,11 @@ import logging
 import re
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 import pytest
@@ -29,19 +45,29 @@ if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the co
     pytest.register_assert_rewrite("cmsf_core.testing")
 
 import requests
-import simple_salesforce  # noqa: F401 - the [salesforce] extra is part of the test install
+import simple_salesforce
 
 from cmsf_core import Settings
-from cmsf_core.adapters.errors import CrmAuthenticationError, CrmError
+from cmsf_core.adapters.campaign_monitor import default_backoff
+from cmsf_core.adapters.errors import CrmAuthenticationError, CrmError, CrmUnavailableError
 from cmsf_core.adapters.memory import InMemoryCrm
-from cmsf_core.adapters.salesforce import DEFAULT_FIELD_MAP, SalesforceCrm
+from cmsf_core.adapters.salesforce import (
+    AUTO_STATUSES,
+    COUNTERS,
+    DEFAULT_FIELD_MAP,
+    SalesforceCrm,
+)
 from cmsf_core.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.connection import Secret
+from cmsf_core.domain.engagement import Engagement
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
     CampaignLink,
     Checkpoint,
     CrmCampaign,
+    MemberRecord,
     MemberStatus,
     Person,
     PersonKind,
@@ -51,10 +77,31 @@ from cmsf_core.testing import CrmStoreContract
 
 INSTANCE = "https://fake.my.salesforce.com"
 SESSION_ID = "00D-PLANTED-session-secret-77e1"
+FRESH_TOKEN = "00D-PLANTED-fresh-access-0a4e"
+REFRESH_TOKEN = "5Aep-PLANTED-refresh-token-3c9d"
+CLIENT_SECRET = "PLANTED-client-secret-6b1f"
+CLIENT_ID = "3MVG9-fake-connected-app-key"
+SECRETS = (SESSION_ID, FRESH_TOKEN, REFRESH_TOKEN, CLIENT_SECRET)
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+MEMBER = DEFAULT_FIELD_MAP.member
+OWN_MEMBER = DEFAULT_FIELD_MAP.campaign_member
 BOOLEANS = {"IsDefault", "HasResponded", "HasOptedOutOfEmail", "CMSF_Created_By_Integration__c"}
 NUMBERS = {"SortOrder"}
-PREFIXES = {"Contact": "003", "Lead": "00Q", "Campaign": "701", "CampaignMemberStatus": "01Y"}
+DECIMALS = set(MEMBER.counters.values())  # Number(18, 0) fields are answered as 3.0
+DATETIMES = {MEMBER.activity_date}
+PREFIXES = {
+    "Contact": "003",
+    "Lead": "00Q",
+    "Campaign": "701",
+    "CampaignMemberStatus": "01Y",
+    "CampaignMember": "00v",
+}
+ANN_ID, BOB_ID, LEAD_ID = "003000000000001", "003000000000002", "00Q000000000001"
+STATUSES = (
+    MemberStatus("Sent", is_default=True, sort_order=1),
+    MemberStatus("Opened", has_responded=True, sort_order=2),
+    MemberStatus("Clicked", has_responded=True, sort_order=3),
+)
 _QUOTED = r"'(?:[^'\\]|\\.)*'"
 
 
@@ -75,7 +122,12 @@ def _when(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _true(value: object) -> bool:
+    return str(value).lower() == "true"
+
+
 Row = dict[str, Any]
+Outcome = requests.Response | BaseException | Callable[[], requests.Response | None]
 
 
 class FakeSalesforce(requests.Session):
@@ -90,8 +142,22 @@ class FakeSalesforce(requests.Session):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.cursors: dict[str, list[Row]] = {}
         self.calls: list[tuple[str, str]] = []
+        self.timeouts: list[object] = []
         #: (object, row) -> the refusal message, or None to accept the row.
         self.refuse: Callable[[str, Row], str | None] = lambda _obj, _row: None
+        #: (method, path pattern, outcome): the next matching request gets the outcome (a
+        #: response, an exception raised, or a callable run first; None from it goes on).
+        self.faults: list[tuple[str, str, Outcome]] = []
+        self.tokens = {SESSION_ID}
+        self.refresh_tokens = {REFRESH_TOKEN}
+        self.client_secret: str | None = CLIENT_SECRET
+        self.rotate = False
+        self.token_forms: list[dict[str, str]] = []
+        self.require_responded = False
+
+    def fail(self, method: str, pattern: str, outcome: Outcome, times: int = 1) -> None:
+        """Answer the next ``times`` requests matching ``method`` and ``pattern`` so."""
+        self.faults += [(method, pattern, outcome)] * times
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -102,15 +168,28 @@ class FakeSalesforce(requests.Session):
         params: Any = None,
         data: Any = None,
         headers: Any = None,
-        **_kw: Any,
+        **kw: Any,
     ) -> requests.Response:
         self.calls.append((method, url))
+        self.timeouts.append(kw.get("timeout"))
         assert url.startswith(INSTANCE), url  # never anywhere else
-        if (headers or {}).get("Authorization") != f"Bearer {SESSION_ID}":
+        path = urlsplit(url).path
+        for n, (verb, pattern, outcome) in enumerate(self.faults):
+            if verb == method and re.search(pattern, path):
+                del self.faults[n]
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                answer = outcome if isinstance(outcome, requests.Response) else outcome()
+                if answer is not None:
+                    return answer
+                break
+        if path == "/services/oauth2/token" and method == "POST":
+            return self.token(data)
+        authorization = (headers or {}).get("Authorization", "")
+        if authorization.removeprefix("Bearer ") not in self.tokens:
             return _response(
                 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
             )
-        path = urlsplit(url).path
         if path.endswith("/query/"):
             return self.query(params["q"])
         if m := re.search(r"/query/(01g[\w-]+)$", path):
@@ -125,9 +204,47 @@ class FakeSalesforce(requests.Session):
         if m := re.search(r"/jobs/ingest/(\w+)$", path):
             job = self.jobs[m[1]]
             if method == "PATCH":
-                self.run_job(job)
+                state = json.loads(data)["state"]
+                if state == "UploadComplete" and job["state"] == "Open":
+                    self.run_job(job)
+                elif state == "Aborted":
+                    job["state"] = "Aborted"
             return _response(200, {k: v for k, v in job.items() if k[0].islower() and k != "csv"})
         return _response(404, [{"message": "not found", "errorCode": "NOT_FOUND"}])
+
+    # -- OAuth -----------------------------------------------------------------------------
+
+    def token(self, data: Any) -> requests.Response:
+        """The refresh token flow: a form POST answered with the access token."""
+        form = dict(data) if isinstance(data, dict) else dict(parse_qsl(data or ""))
+        self.token_forms.append(form)
+        if form.get("grant_type") != "refresh_token":
+            return _oauth_error("unsupported_grant_type", "grant type not supported")
+        if form.get("client_id") != CLIENT_ID:
+            return _oauth_error("invalid_client_id", "client identifier invalid")
+        if self.client_secret is not None and form.get("client_secret") != self.client_secret:
+            return _oauth_error("invalid_client", "invalid client credentials")
+        if form.get("refresh_token") not in self.refresh_tokens:
+            return _oauth_error("invalid_grant", "expired access/refresh token")
+        self.tokens.add(FRESH_TOKEN)
+        issued_at = str(1714986000000 + len(self.token_forms))
+        identity = "https://login.salesforce.com/id/00D000000000001EAA/005000000000001AAA"
+        key = (self.client_secret or "").encode()
+        digest = hmac.new(key, (identity + issued_at).encode(), hashlib.sha256).digest()
+        body: Row = {
+            "access_token": FRESH_TOKEN,
+            "signature": base64.b64encode(digest).decode(),
+            "scope": "api refresh_token",
+            "instance_url": INSTANCE,
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+        }
+        if self.rotate:
+            rotated = f"{REFRESH_TOKEN}-{len(self.token_forms)}"
+            self.refresh_tokens = {rotated}
+            body["refresh_token"] = rotated
+        return _response(200, body)
 
     # -- SOQL ----------------------------------------------------------------------------
 
@@ -162,13 +279,18 @@ class FakeSalesforce(requests.Session):
         if m := re.fullmatch(rf"(\w+) IN \(((?:{_QUOTED},?)*)\)", condition.strip()):
             wanted = {_unquote(v).casefold() for v in re.findall(_QUOTED, m[2])}
             value = row.get(m[1])
-            return value is not None and str(value).casefold() in wanted
-        if m := re.fullmatch(r"(\w+) = (.+)", condition.strip()):
-            want = _value(m[2])
+            if value is None:
+                return False
+            text = str(value)  # an 18-character id also matches its 15-character form
+            return text.casefold() in wanted or (len(text) == 18 and text[:15].casefold() in wanted)
+        if m := re.fullmatch(r"(\w+) (!?=) (.+)", condition.strip()):
+            want = _value(m[3])
             value = row.get(m[1])
             if want is None or value is None:
-                return want is value
-            return str(value).casefold() == str(want).casefold()
+                same = want is value
+            else:
+                same = str(value).casefold() == str(want).casefold()
+            return same if m[2] == "=" else not same
         if m := re.fullmatch(r"(\w+) < (\S+)", condition.strip()):
             value = row.get(m[1])
             return value is not None and _when(value) < _when(m[2])
@@ -224,34 +346,160 @@ class FakeSalesforce(requests.Session):
             sf_id = values["Id"]
             if sf_id not in table:
                 return "ENTITY_IS_DELETED:entity is deleted:--", sf_id
-            if operation == "delete":
+            if operation == "update":
+                return self.save(obj, table, sf_id, values)
+            reason = self.delete_refusal(obj, table[sf_id])
+            if reason is None:
                 del table[sf_id]
-            else:
-                table[sf_id].update(values)
-            return None, sf_id
-        if obj == "CampaignMemberStatus" and values["CampaignId"] not in self.tables.get(
-            "Campaign", {}
-        ):
-            return "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--", ""
+            return reason, sf_id
         if operation == "upsert":
             key = job["externalIdFieldName"]
             for sf_id, existing in table.items():
                 if existing.get(key) == values[key]:  # external ids are case-sensitive here
-                    existing.update(values)
-                    return None, sf_id
-        sf_id = f"{PREFIXES.get(obj, 'a0X')}{next(self.ids):012d}"
-        table[sf_id] = {"Id": sf_id, **values}
+                    return self.save(obj, table, sf_id, values)
+        return self.save(obj, table, None, values)
+
+    def save(
+        self, obj: str, table: dict[str, Row], sf_id: str | None, values: Row
+    ) -> tuple[str | None, str]:
+        old = None if sf_id is None else table[sf_id]
+        row = {**(old or {}), **values}
+        reason = self.rules(obj, row, old, values)
+        if reason is not None:
+            return reason, sf_id or ""
+        if sf_id is None:
+            sf_id = row["Id"] = self.new_id(obj)
+        table[sf_id] = row
+        if obj == "Campaign" and old is None:  # Salesforce's own two statuses
+            for status in AUTO_STATUSES:
+                self.add_status(sf_id, status)
+        if obj == "CampaignMemberStatus" and _true(row.get("IsDefault")):
+            for other in self.statuses_of(row["CampaignId"]):
+                if other["Id"] != sf_id:
+                    other["IsDefault"] = "false"
         return None, sf_id
+
+    def new_id(self, obj: str) -> str:
+        return f"{PREFIXES.get(obj, 'a0X')}{next(self.ids):012d}"
+
+    def statuses_of(self, campaign: str) -> list[Row]:
+        rows = self.tables.get("CampaignMemberStatus", {}).values()
+        return [r for r in rows if r["CampaignId"] == campaign]
+
+    def members_of(self, campaign: str) -> list[Row]:
+        rows = self.tables.get("CampaignMember", {}).values()
+        return [r for r in rows if r["CampaignId"] == campaign]
+
+    def rules(self, obj: str, row: Row, old: Row | None, values: Row) -> str | None:
+        if obj == "CampaignMemberStatus":
+            return self.status_rules(row, old)
+        if obj == "CampaignMember":
+            return self.member_rules(row, old, values)
+        return None
+
+    def status_rules(self, row: Row, old: Row | None) -> str | None:
+        if row.get("CampaignId") not in self.tables.get("Campaign", {}):
+            return "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--"
+        others = [r for r in self.statuses_of(row["CampaignId"]) if r["Id"] != row.get("Id")]
+        for field in ("Label", "SortOrder"):
+            for other in others:
+                if str(other.get(field)) == str(row.get(field)):
+                    return (
+                        f"DUPLICATE_VALUE:duplicate value found: {field} duplicates value on "
+                        f"record with id: {other['Id']}:--"
+                    )
+        unset = old is not None and _true(old.get("IsDefault")) and not _true(row.get("IsDefault"))
+        if unset and not any(_true(o.get("IsDefault")) for o in others):
+            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a default status:IsDefault --"
+        responded = _true(row.get("HasResponded")) or any(
+            _true(o.get("HasResponded")) for o in others
+        )
+        if self.require_responded and old is not None and not responded:
+            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a responded status:--"
+        return None
+
+    def member_rules(self, row: Row, old: Row | None, values: Row) -> str | None:
+        if old is not None:
+            for field in ("CampaignId", "ContactId", "LeadId"):
+                if field in values and values[field] != old.get(field):
+                    return (
+                        f"INVALID_FIELD_FOR_INSERT_UPDATE:Unable to create/update fields: "
+                        f"{field}:{field} --"
+                    )
+        elif row.get("CampaignId") not in self.tables.get("Campaign", {}):
+            return "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:CampaignId --"
+        if old is None and row.get("ContactId") and row.get("LeadId"):
+            row["LeadId"] = None  # documented: only the ContactId is inserted
+        if not (row.get("ContactId") or row.get("LeadId")):
+            return "REQUIRED_FIELD_MISSING:Required fields are missing: [ContactId, LeadId]:--"
+        others = [r for r in self.members_of(row["CampaignId"]) if r["Id"] != row.get("Id")]
+        for other in others:
+            person = row.get("ContactId") or row.get("LeadId")
+            if (other.get("ContactId") or other.get("LeadId")) == person:
+                return "DUPLICATE_VALUE:Already a campaign member.:--"
+        key = row.get(MEMBER.key)
+        for other in self.tables.get("CampaignMember", {}).values():
+            if key and other["Id"] != row.get("Id") and other.get(MEMBER.key) == key:
+                return (
+                    f"DUPLICATE_VALUE:duplicate value found: {MEMBER.key} duplicates value on "
+                    f"record with id: {other['Id']}:--"
+                )
+        statuses = self.statuses_of(row["CampaignId"])
+        if row.get("Status") is None and old is None:
+            row["Status"] = next(s["Label"] for s in statuses if _true(s["IsDefault"]))
+        if row.get("Status") not in {s["Label"] for s in statuses}:
+            return (
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST:Status: bad value for restricted "
+                f"picklist field: {row.get('Status')}:Status --"
+            )
+        return None
+
+    def delete_refusal(self, obj: str, row: Row) -> str | None:
+        if obj != "CampaignMemberStatus":
+            return None
+        if _true(row.get("IsDefault")):
+            return "DELETE_FAILED:the default status of a campaign cannot be deleted:--"
+        if any(m.get("Status") == row["Label"] for m in self.members_of(row["CampaignId"])):
+            return "DELETE_FAILED:campaign members have this status:--"
+        others = [r for r in self.statuses_of(row["CampaignId"]) if r["Id"] != row["Id"]]
+        if self.require_responded and not any(_true(o["HasResponded"]) for o in others):
+            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a responded status:--"
+        return None
 
     # -- seeding -------------------------------------------------------------------------
 
-    def add_person(self, kind: PersonKind, person_id: str, email: str, modified: datetime) -> None:
-        self.tables.setdefault(kind.value, {})[person_id] = {
+    def add_status(self, campaign: str, status: MemberStatus) -> None:
+        sf_id = self.new_id("CampaignMemberStatus")
+        self.tables.setdefault("CampaignMemberStatus", {})[sf_id] = {
+            "Id": sf_id,
+            "CampaignId": campaign,
+            "Label": status.label,
+            "IsDefault": str(status.is_default).lower(),
+            "HasResponded": str(status.has_responded).lower(),
+            "SortOrder": str(status.sort_order),
+        }
+
+    def add_person(
+        self,
+        kind: PersonKind,
+        person_id: str,
+        email: str,
+        modified: datetime,
+        *,
+        account_id: str | None = None,
+    ) -> None:
+        row = {
             "Id": person_id,
             "Email": email,
             "LastModifiedDate": modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
             "HasOptedOutOfEmail": "false",
         }
+        if kind is PersonKind.CONTACT:
+            row["AccountId"] = account_id
+        self.tables.setdefault(kind.value, {})[person_id] = row
+
+    def table(self, obj: str) -> list[Row]:
+        return list(self.tables.get(obj, {}).values())
 
 
 def _typed(field: str, value: Any) -> Any:
@@ -261,6 +509,11 @@ def _typed(field: str, value: Any) -> Any:
         return str(value).lower() == "true"
     if field in NUMBERS:
         return int(value)
+    if field in DECIMALS:
+        return float(value)
+    if field in DATETIMES:
+        at = _when(value).astimezone(UTC)
+        return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
     return value
 
 
@@ -272,7 +525,9 @@ def _csv(header: list[str], rows: list[list[Any]]) -> str:
     return out.getvalue()
 
 
-def _response(status: int, body: Any, *, csv_body: bool = False) -> requests.Response:
+def _response(
+    status: int, body: Any, *, csv_body: bool = False, headers: dict[str, str] | None = None
+) -> requests.Response:
     response = requests.Response()
     response.status_code = status
     response.encoding = "utf-8"
@@ -283,13 +538,80 @@ def _response(status: int, body: Any, *, csv_body: bool = False) -> requests.Res
     else:
         response._content = b"" if body is None else json.dumps(body).encode()
         response.headers["Content-Type"] = "application/json"
+    response.headers.update(headers or {})
     return response
 
 
+def _oauth_error(error: str, description: str) -> requests.Response:
+    return _response(400, {"error": error, "error_description": description})
+
+
+def _unavailable(retry_after: str | None = None) -> requests.Response:
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    body = [{"message": "Server temporarily unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
+    return _response(503, body, headers=headers)
+
+
+class Sleeps(list[float]):
+    """An injected ``sleep`` that records the waits instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 def _crm(fake: FakeSalesforce | None = None, **kw: Any) -> SalesforceCrm:
+    kw.setdefault("sleep", Sleeps())
     return SalesforceCrm.connect(
         INSTANCE, Secret(SESSION_ID), session=fake or FakeSalesforce(), bulk_wait=0, **kw
     )
+
+
+def _oauth_crm(fake: FakeSalesforce, **kw: Any) -> SalesforceCrm:
+    kw.setdefault("sleep", Sleeps())
+    return SalesforceCrm.connect(
+        INSTANCE,
+        refresh_token=Secret(REFRESH_TOKEN),
+        client_id=CLIENT_ID,
+        client_secret=Secret(CLIENT_SECRET),
+        session=fake,
+        bulk_wait=0,
+        **kw,
+    )
+
+
+def _fake_of(crm: SalesforceCrm) -> FakeSalesforce:
+    fake = crm._wire._session
+    assert isinstance(fake, FakeSalesforce)
+    return fake
+
+
+def _member(
+    email: str,
+    *,
+    person_id: str | None = None,
+    status: str | None = "Sent",
+    campaign_id: str = "cmp-1",
+    crm_campaign_id: str = "701-spring",
+    activity: ActivityType | None = None,
+    activity_date: datetime | None = None,
+    engagement: Engagement | None = None,
+) -> MemberRecord:
+    member = CampaignMember(
+        campaign_id,
+        email.casefold(),
+        status=status,
+        activity=activity,
+        activity_date=activity_date,
+        engagement=engagement or Engagement(),
+    )
+    return MemberRecord(crm_campaign_id, member, email, person_id)
+
+
+def _crm_with_campaign(fake: FakeSalesforce | None = None, **kw: Any) -> SalesforceCrm:
+    crm = _crm(fake, **kw)
+    link = CampaignLink("client-1", "cmp-1", "701-spring")
+    assert crm.create_campaigns([CrmCampaign("701-spring", "Spring", STATUSES)], [link]).ok
+    return crm
 
 
 # ----------------------------------------------------------------------------- the contract
@@ -311,19 +633,21 @@ class TestSalesforceContract(CrmStoreContract):
         person_id: str,
         kind: PersonKind = PersonKind.CONTACT,
         last_modified: datetime = T0,
+        account_id: str | None = None,
     ) -> Person:
-        crm._sf.session.add_person(kind, person_id, email, last_modified)
-        return Person(person_id, kind, email, last_modified)
+        account = account_id if kind is PersonKind.CONTACT else None  # a Lead has no account
+        _fake_of(crm).add_person(kind, person_id, email, last_modified, account_id=account)
+        return Person(person_id, kind, email, last_modified, account_id=account)
 
 
 # ----------------------------------------------------------------------------- the wire
 
 
 def test_reads_cross_query_pages_and_writes_go_through_bulk_jobs() -> None:
+    """Reads follow nextRecordsUrl to the last page; writes are Bulk 2.0 ingest jobs."""
     fake = FakeSalesforce()
     crm = _crm(fake)
-    statuses = (MemberStatus("Sent", is_default=True, sort_order=1),)
-    campaigns = [CrmCampaign(f"c{n}", f"Campaign {n}", statuses) for n in range(7)]
+    campaigns = [CrmCampaign(f"c{n}", f"Campaign {n}", STATUSES) for n in range(7)]
 
     assert crm.create_campaigns(campaigns, []).ok
 
@@ -335,6 +659,7 @@ def test_reads_cross_query_pages_and_writes_go_through_bulk_jobs() -> None:
 
 
 def test_per_record_bulk_failures_become_write_result_failures() -> None:
+    """A record the job refuses is a failure keyed by its identity; the rest is written."""
     fake = FakeSalesforce()
     crm = _crm(fake)
     fake.refuse = lambda obj, row: (
@@ -354,16 +679,18 @@ def test_per_record_bulk_failures_become_write_result_failures() -> None:
 
 
 def test_soql_is_built_with_format_soql_quoting() -> None:
+    """A quote in an email reaches SOQL escaped and still matches."""
     fake = FakeSalesforce()
     crm = _crm(fake)
-    fake.add_person(PersonKind.CONTACT, "003000000000001", "o'brien@example.com", T0)
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "o'brien@example.com", T0)
 
     found = crm.find_people(["O'Brien@example.com"])
 
-    assert [p.person_id for p in found["o'brien@example.com"]] == ["003000000000001"]
+    assert [p.person_id for p in found["o'brien@example.com"]] == [ANN_ID]
 
 
 def test_the_field_map_names_the_objects() -> None:
+    """An evolved field map sends the org's own object names."""
     fake = FakeSalesforce()
     checkpoints = attrs.evolve(DEFAULT_FIELD_MAP.checkpoint, name="Acme_Sync_State__c")
     crm = _crm(fake, field_map=attrs.evolve(DEFAULT_FIELD_MAP, checkpoint=checkpoints))
@@ -373,7 +700,14 @@ def test_the_field_map_names_the_objects() -> None:
     assert crm.checkpoint("client-1").watermark == T0
 
 
+def test_the_member_fields_follow_the_engagement_counters() -> None:
+    """The field map has one CampaignMember field per Engagement counter."""
+    assert tuple(a.name for a in attrs.fields(Engagement)) == COUNTERS
+    assert set(MEMBER.counters) == set(COUNTERS)
+
+
 def test_a_refused_session_is_an_authentication_error() -> None:
+    """A 401 without a refresh token is CrmAuthenticationError with Salesforce's code."""
     crm = SalesforceCrm.connect(INSTANCE, "wrong-session", session=FakeSalesforce(), bulk_wait=0)
 
     with pytest.raises(CrmAuthenticationError) as caught:
@@ -383,39 +717,17 @@ def test_a_refused_session_is_an_authentication_error() -> None:
     assert isinstance(caught.value, CrmError | RuntimeError)
 
 
-def test_the_session_id_never_shows_in_a_repr_an_error_or_a_log(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    fake = FakeSalesforce()
-    crm = _crm(fake)
-    texts = [repr(crm), str(crm), repr(Secret(SESSION_ID))]
-    fake.refuse = lambda _obj, _row: f"INVALID_FIELD:echo {SESSION_ID}:--"
-    with caplog.at_level(logging.DEBUG):
-        result = crm.add_messages([])
-        texts.append(repr(result))
-        result = crm.save_checkpoints([Checkpoint("client-1", T0)])
-        texts.append(repr(result))
-        fake.page_size = 3
-        broken = SalesforceCrm.connect(INSTANCE, "not-the-session", session=fake, bulk_wait=0)
-        with pytest.raises(CrmError) as caught:
-            broken.campaigns()
-        texts += [str(caught.value), repr(caught.value), repr(caught.value.__cause__)]
-    texts += [r.getMessage() for r in caplog.records] + [repr(vars(crm)), repr(vars(broken))]
-    assert any("records refused" in t for t in texts)  # the log was captured
-
-    assert not result.ok
-    for text in texts:
-        assert SESSION_ID not in text
-
-
 def test_importing_the_adapter_does_not_import_simple_salesforce() -> None:
+    """The adapter module imports neither simple_salesforce nor requests."""
     code = (
-        "import sys, cmsf_core.adapters.salesforce; assert 'simple_salesforce' not in sys.modules"
+        "import sys, cmsf_core.adapters.salesforce; "
+        "assert 'simple_salesforce' not in sys.modules; assert 'requests' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_expired_records_query_uses_a_datetime_literal() -> None:
+    """The retention cutoff is a SOQL date-time literal, compared strictly."""
     fake = FakeSalesforce()
     crm = _crm(fake)
     old = Activity("cmp", "ann@example.com", ActivityType.OPENED, T0, client_id="c")
@@ -427,6 +739,718 @@ def test_expired_records_query_uses_a_datetime_literal() -> None:
     expired = crm.expired_records({ActivityType.OPENED: T0 + timedelta(days=1)})
 
     assert expired == [old]
+
+
+# ----------------------------------------------------------------------------- members
+
+
+def test_matched_members_are_standard_campaign_members_with_their_rollups() -> None:
+    """A member with a contact or lead is a CampaignMember: CampaignId, ContactId or LeadId
+    by the id's prefix, Status, and the activity, date and counters in their own fields."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    ann = _member(
+        "Ann@Example.com",
+        person_id=ANN_ID,
+        status="Clicked",
+        activity=ActivityType.CLICKED,
+        activity_date=T0,
+        engagement=Engagement(sent=1, opens=3, clicks=2),
+    )
+    lee = _member("lee@example.com", person_id=LEAD_ID, status="Opened")
+
+    first = crm.save_members([ann, lee])
+    again = crm.save_members([ann, lee])
+
+    assert (first.written, first.failures) == (2, ())
+    assert again == first
+
+    campaign_id = crm._campaign_ids()["701-spring"]
+    rows = {r.get("ContactId") or r.get("LeadId"): r for r in fake.table("CampaignMember")}
+    assert set(rows) == {ANN_ID, LEAD_ID}
+    row = rows[ANN_ID]
+    assert (row["CampaignId"], row["LeadId"], row["Status"]) == (campaign_id, None, "Clicked")
+    assert json.loads(row[MEMBER.key]) == ["cmp-1", "ann@example.com"]
+    assert row[MEMBER.email] == "Ann@Example.com"
+    assert (row[MEMBER.activity], row[MEMBER.activity_date]) == (
+        "Clicked",
+        "2024-05-06T09:00:00.000Z",
+    )
+    assert [row[MEMBER.counters[c]] for c in COUNTERS] == ["1", "3", "2", "0", "0", "0"]
+    assert (rows[LEAD_ID]["ContactId"], rows[LEAD_ID]["Status"]) == (None, "Opened")
+    assert fake.table(OWN_MEMBER.name) == []
+    assert crm.members([ann.ref, lee.ref]) == {ann.ref: ann, lee.ref: lee}
+    assert set(crm.members_of(["cmp-1"])) == {ann, lee}
+    assert crm.unmatched_members() == ()
+
+
+def test_an_unmatched_member_moves_to_campaign_member_when_matched() -> None:
+    """An unmatched member waits in the integration's object; once matched it is one
+    CampaignMember and its waiting row is gone: one row, nothing lost."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    waiting = _member("ann@example.com", engagement=Engagement(sent=1))
+    assert crm.save_members([waiting]).ok
+    assert [json.loads(r[OWN_MEMBER.data])["email"] for r in fake.table(OWN_MEMBER.name)] == [
+        "ann@example.com"
+    ]
+    assert fake.table("CampaignMember") == []
+    assert crm.unmatched_members() == (waiting,)
+
+    matched = attrs.evolve(waiting, person_id=ANN_ID)
+    result = crm.save_members([matched])
+
+    assert (result.written, result.failures) == (1, ())
+    assert fake.table(OWN_MEMBER.name) == []
+    assert [r["ContactId"] for r in fake.table("CampaignMember")] == [ANN_ID]
+    assert crm.members([waiting.ref]) == {waiting.ref: matched}
+    assert crm.unmatched_members() == ()
+    assert crm.members_of(["cmp-1"]) == (matched,)
+
+
+def test_a_member_whose_person_changes_moves_to_the_new_persons_membership() -> None:
+    """CampaignMember cannot change its person: the old row goes, a new one is inserted."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    ann = _member("ann@example.com", person_id=ANN_ID)
+    assert crm.save_members([ann]).ok
+
+    as_lead = attrs.evolve(ann, person_id=LEAD_ID)
+    assert crm.save_members([as_lead]).ok
+
+    assert [(r["ContactId"], r["LeadId"]) for r in fake.table("CampaignMember")] == [
+        (None, LEAD_ID)
+    ]
+    assert fake.table(OWN_MEMBER.name) == []
+    assert crm.members([ann.ref]) == {ann.ref: as_lead}
+
+
+def test_a_person_already_in_the_campaign_keeps_one_campaign_member() -> None:
+    """A membership added by hand is taken over; a second email of the same person waits
+    in the integration's object instead of making a duplicate."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    campaign_id = crm._campaign_ids()["701-spring"]
+    fake.tables["CampaignMember"] = {
+        "00vHAND": {
+            "Id": "00vHAND",
+            "CampaignId": campaign_id,
+            "ContactId": ANN_ID,
+            "Status": "Sent",
+        }
+    }
+    ann = _member("ann@example.com", person_id=ANN_ID, status="Opened")
+    alias = _member("ann.alias@example.com", person_id=ANN_ID, status="Clicked")
+
+    result = crm.save_members([ann, alias])
+
+    assert (result.written, result.failures) == (2, ())
+    (row,) = fake.table("CampaignMember")
+    assert (row["Id"], row["Status"], json.loads(row[MEMBER.key])) == (
+        "00vHAND",
+        "Opened",
+        ["cmp-1", "ann@example.com"],
+    )
+    assert [json.loads(r[OWN_MEMBER.data])["email"] for r in fake.table(OWN_MEMBER.name)] == [
+        "ann.alias@example.com"
+    ]
+    assert crm.members([ann.ref, alias.ref]) == {ann.ref: ann, alias.ref: alias}
+    assert crm.unmatched_members() == ()
+
+
+def test_a_status_salesforce_refuses_is_a_failure_of_that_member_only() -> None:
+    """Salesforce's restricted picklist refuses a Status the campaign lost meanwhile: a
+    failure keyed by the member's ref, from the job's failed results."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    campaign_id = crm._campaign_ids()["701-spring"]
+    (clicked,) = [s for s in fake.statuses_of(campaign_id) if s["Label"] == "Clicked"]
+
+    def drop_clicked() -> None:
+        del fake.tables["CampaignMemberStatus"][clicked["Id"]]
+
+    fake.fail("POST", r"/jobs/ingest$", drop_clicked)
+    ann = _member("ann@example.com", person_id=ANN_ID, status="Clicked")
+    bob = _member("bob@example.com", person_id=BOB_ID, status="Opened")
+
+    result = crm.save_members([ann, bob])
+
+    assert result.written == 1
+    assert [ref for ref, _reason in result.failures] == [ann.ref]
+    assert result.failures[0][1].startswith("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST:Status")
+    assert crm.members([ann.ref, bob.ref]) == {bob.ref: bob}
+
+
+def test_the_fake_keeps_campaign_members_rules() -> None:
+    """The fake org refuses what Salesforce refuses: no person, a duplicate membership, a
+    status the campaign lacks; a member without a status gets the default."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    campaign_id = crm._campaign_ids()["701-spring"]
+    sf = simple_salesforce.Salesforce(instance_url=INSTANCE, session_id=SESSION_ID, session=fake)
+    rows = [
+        {"CampaignId": campaign_id, "ContactId": ANN_ID, "LeadId": "#N/A", "Status": "#N/A"},
+        {"CampaignId": campaign_id, "ContactId": ANN_ID, "LeadId": "#N/A", "Status": "Sent"},
+        {"CampaignId": campaign_id, "ContactId": "#N/A", "LeadId": "#N/A", "Status": "Sent"},
+        {"CampaignId": campaign_id, "ContactId": BOB_ID, "LeadId": "#N/A", "Status": "Gone"},
+    ]
+
+    (job,) = sf.bulk2.CampaignMember.insert(records=rows, wait=0)
+
+    errors = [
+        r["sf__Error"]
+        for r in csv.DictReader(
+            io.StringIO(sf.bulk2.CampaignMember.get_failed_records(job["job_id"]))
+        )
+    ]
+    assert [e.split(":")[0] for e in errors] == [
+        "DUPLICATE_VALUE",
+        "REQUIRED_FIELD_MISSING",
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+    ]
+    assert [r["Status"] for r in fake.table("CampaignMember")] == ["Sent"]
+
+
+# ----------------------------------------------------------------------------- statuses
+
+
+def _statuses_in_the_org(
+    fake: FakeSalesforce, crm: SalesforceCrm, key: str
+) -> list[tuple[Any, ...]]:
+    rows = fake.statuses_of(crm._campaign_ids()[key])
+    return sorted(
+        (int(r["SortOrder"]), r["Label"], _true(r["IsDefault"]), _true(r["HasResponded"]))
+        for r in rows
+    )
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [
+        pytest.param(STATUSES, id="sent-kept-responded-deleted"),
+        pytest.param(
+            (
+                MemberStatus("Sent", is_default=True, sort_order=1),
+                MemberStatus("Responded", has_responded=True, sort_order=2),
+            ),
+            id="both-kept-as-they-are",
+        ),
+        pytest.param(
+            (
+                MemberStatus("Invited", is_default=True, sort_order=1),
+                MemberStatus("Attended", has_responded=True, sort_order=2),
+            ),
+            id="neither-wanted-new-default",
+        ),
+        pytest.param(
+            (
+                MemberStatus("Responded", is_default=True, has_responded=False, sort_order=1),
+                MemberStatus("Sent", has_responded=True, sort_order=2),
+            ),
+            id="default-moves-and-orders-swap",
+        ),
+        pytest.param(
+            (
+                MemberStatus("Opened", has_responded=True, sort_order=1),
+                MemberStatus("Clicked", is_default=True, has_responded=True, sort_order=2),
+                MemberStatus("Sent", sort_order=3),
+            ),
+            id="new-default-on-a-taken-order",
+        ),
+    ],
+)
+def test_a_new_campaign_ends_with_exactly_the_statuses_asked_for(
+    statuses: tuple[MemberStatus, ...],
+) -> None:
+    """Salesforce's own "Sent" and "Responded" are updated, deleted or kept so that the new
+    campaign has exactly the asked statuses: labels, default, responded, sort order."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    campaign = CrmCampaign("701-new", "New", statuses)
+
+    result = crm.create_campaigns([campaign], [])
+
+    assert (result.written, result.failures) == (1, ())
+    assert _statuses_in_the_org(fake, crm, "701-new") == sorted(
+        (s.sort_order, s.label, s.is_default, s.has_responded) for s in statuses
+    )
+    assert crm.campaigns()["701-new"] == campaign
+
+
+def test_a_new_campaign_gets_salesforces_two_statuses_in_the_fake() -> None:
+    """The fake org, like Salesforce, gives an inserted Campaign "Sent" and "Responded"."""
+    fake = FakeSalesforce()
+    sf = simple_salesforce.Salesforce(instance_url=INSTANCE, session_id=SESSION_ID, session=fake)
+
+    sf.bulk2.Campaign.insert(records=[{"Name": "By hand"}], wait=0)
+
+    (campaign,) = fake.table("Campaign")
+    assert sorted(
+        (r["Label"], r["IsDefault"], r["HasResponded"], r["SortOrder"])
+        for r in fake.statuses_of(campaign["Id"])
+    ) == [("Responded", "false", "true", "2"), ("Sent", "true", "false", "1")]
+
+
+def test_a_campaign_without_a_responded_status_keeps_responded_where_salesforce_requires_one() -> (
+    None
+):
+    """With API 39.0's rule on, deleting the last responded status is refused: a failure
+    keyed by the campaign, its other statuses as asked, "Responded" kept."""
+    fake = FakeSalesforce()
+    fake.require_responded = True
+    crm = _crm(fake)
+    only_sent = CrmCampaign("701-plain", "Plain", (MemberStatus("Sent", is_default=True),))
+
+    result = crm.create_campaigns([only_sent], [])
+
+    assert [item for item, _reason in result.failures] == ["701-plain"]
+    assert result.written == 0
+    labels = [label for _order, label, *_flags in _statuses_in_the_org(fake, crm, "701-plain")]
+    assert sorted(labels) == ["Responded", "Sent"]
+
+
+def test_an_existing_campaigns_statuses_are_left_as_they_are() -> None:
+    """Creating a campaign that exists changes nothing of it."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    jobs = len(fake.jobs)
+
+    other = CrmCampaign("701-spring", "Spring", (MemberStatus("Other", is_default=True),))
+    assert crm.create_campaigns([other], []).ok
+
+    assert len(fake.jobs) == jobs
+    assert crm.campaigns()["701-spring"].statuses == STATUSES
+
+
+# ----------------------------------------------------------------------------- retries
+
+
+def test_every_request_carries_the_timeout() -> None:
+    """Every HTTP exchange, queries and Bulk jobs alike, is sent with the timeout."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake, timeout=7.5)
+    assert crm.save_members([_member("ann@example.com", person_id=ANN_ID)]).ok
+    crm.members_of(["cmp-1"])
+
+    assert len(fake.timeouts) > 20
+    assert set(fake.timeouts) == {7.5}
+
+
+def test_a_transient_503_is_retried_after_a_backoff() -> None:
+    """A 503 SERVER_UNAVAILABLE on a query is sent again after backoff(1); one retry."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps, backoff=lambda n: 0.25 * n)
+    fake.fail("GET", r"/query/$", _unavailable())
+
+    assert crm.campaigns() == {}
+
+    assert [m for m, url in fake.calls if url.endswith("/query/")] == ["GET", "GET"]
+    assert sleeps == [0.25]
+
+
+def test_a_transient_failure_of_a_bulk_upsert_repeats_the_job() -> None:
+    """An upsert on an external id is safe to repeat: a 503 creating its job repeats it."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps)
+    fake.fail("POST", r"/jobs/ingest$", _unavailable())
+
+    assert crm.save_checkpoints([Checkpoint("client-1", T0)]).ok
+
+    assert crm.checkpoint("client-1").watermark == T0
+    assert len([c for c in fake.calls if c[0] == "POST"]) == 2
+    assert sleeps == [default_backoff(1)]
+
+
+def test_a_bulk_insert_is_repeated_when_its_job_was_never_created() -> None:
+    """A refused connection before the job exists cannot have inserted anything."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    assert crm.create_campaigns([CrmCampaign("c1", "One", STATUSES)], []).ok
+    fake.fail("POST", r"/jobs/ingest$", requests.ConnectionError("connection refused"))
+    jobs = len(fake.jobs)
+
+    assert crm.add_statuses([("c1", MemberStatus("Registered", sort_order=9))]).ok
+
+    assert crm.campaigns()["c1"].has_status("Registered")
+    assert len(fake.jobs) == jobs + 1
+
+
+def test_a_bulk_insert_is_not_repeated_once_its_job_has_its_records() -> None:
+    """A failure after an insert job was closed raises with the job id: a second job
+    could insert the records twice."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    assert crm.create_campaigns([CrmCampaign("c1", "One", STATUSES)], []).ok
+    fake.fail("GET", r"/jobs/ingest/\w+$", _unavailable(), times=10)
+    jobs = len(fake.jobs)
+
+    with pytest.raises(CrmUnavailableError) as caught:
+        crm.add_statuses([("c1", MemberStatus("Registered", sort_order=9))])
+
+    assert "not repeated" in str(caught.value)
+    assert len(fake.jobs) == jobs + 1
+    assert [j["object"] for j in fake.jobs.values()][-1] == "CampaignMemberStatus"
+
+
+def test_a_bad_request_is_not_retried() -> None:
+    """A 400 MALFORMED_QUERY is the caller's, not the network's: no second try."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps)
+    bad = _response(400, [{"message": "unexpected token", "errorCode": "MALFORMED_QUERY"}])
+    fake.fail("GET", r"/query/$", bad)
+
+    with pytest.raises(CrmError) as caught:
+        crm.campaigns()
+
+    assert not isinstance(caught.value, CrmUnavailableError)
+    assert (caught.value.code, caught.value.status) == ("MALFORMED_QUERY", 400)
+    assert len(fake.calls) == 1
+    assert sleeps == []
+
+
+def test_retries_exhausted_raise_crm_unavailable() -> None:
+    """After ``retries`` further tries the failure is CrmUnavailableError."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps, retries=2)
+    fake.fail("GET", r"/query/$", _unavailable(), times=3)
+
+    with pytest.raises(CrmUnavailableError) as caught:
+        crm.campaigns()
+
+    assert (caught.value.code, caught.value.status) == ("SERVER_UNAVAILABLE", 503)
+    assert len(fake.calls) == 3
+    assert sleeps == [default_backoff(1), default_backoff(2)]
+
+
+def test_a_connection_that_never_answers_is_unavailable_after_the_retries() -> None:
+    """Timeouts and refused connections are retried, then CrmUnavailableError."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps, retries=1)
+    fake.fail("GET", r"/query/$", requests.ReadTimeout("read timed out"), times=2)
+
+    with pytest.raises(CrmUnavailableError) as caught:
+        crm.campaigns()
+
+    assert "ReadTimeout" in str(caught.value)
+    assert len(fake.calls) == 2
+    assert sleeps == [default_backoff(1)]
+
+
+def test_retry_after_is_obeyed_up_to_a_cap() -> None:
+    """A Retry-After longer than the backoff is waited, but never more than 60 s."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps)
+    fake.fail("GET", r"/query/$", _unavailable(retry_after="5"))
+    fake.fail(
+        "GET",
+        r"/query/$",
+        _response(
+            429, [{"errorCode": "TOO_MANY", "message": "slow"}], headers={"Retry-After": "600"}
+        ),
+    )
+
+    assert crm.campaigns() == {}
+
+    assert sleeps == [5.0, 60.0]
+
+
+def test_request_limit_exceeded_is_retried() -> None:
+    """REQUEST_LIMIT_EXCEEDED (HTTP 403) is worth another try."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps)
+    limit = [
+        {
+            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+            "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+        }
+    ]
+    fake.fail("GET", r"/query/$", _response(403, limit))
+
+    assert crm.campaigns() == {}
+    assert len(sleeps) == 1
+
+
+def test_retries_are_logged_at_warning_with_method_and_path_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A retry is a WARNING naming the method and path, never the SOQL (it holds emails)."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    fake.fail("GET", r"/query/$", _unavailable())
+
+    with caplog.at_level(logging.WARNING, logger="cmsf_core.adapters.salesforce"):
+        crm.find_people(["ann@example.com"])
+
+    (record,) = [r for r in caplog.records if "retry" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "GET /services/data/v59.0/query/: HTTP 503 SERVER_UNAVAILABLE" in record.getMessage()
+    assert "ann@example.com" not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "error"),
+    [
+        ({"timeout": 0}, "timeout", InvalidValueError),
+        ({"timeout": True}, "timeout", InvalidValueError),
+        ({"timeout": float("inf")}, "timeout", InvalidValueError),
+        ({"retries": -1}, "retries", InvalidValueError),
+        ({"retries": 1.5}, "retries", InvalidValueError),
+        ({"backoff": 2}, "backoff", InvalidTypeError),
+        ({"sleep": "no"}, "sleep", InvalidTypeError),
+        ({"bulk_wait": -1}, "bulk_wait", InvalidValueError),
+    ],
+)
+def test_bad_timeouts_retries_and_backoffs_are_refused(
+    kw: dict[str, Any], field: str, error: type[Exception]
+) -> None:
+    """A bad policy value is refused with the field, what was expected and what came."""
+    with pytest.raises(error) as caught:
+        SalesforceCrm.connect(INSTANCE, Secret(SESSION_ID), session=FakeSalesforce(), **kw)
+
+    assert f"'{field}'" in str(caught.value)
+
+
+def test_connect_refuses_an_instance_that_is_not_https() -> None:
+    """Tokens are sent only over https."""
+    with pytest.raises(InvalidValueError, match="'instance_url'"):
+        SalesforceCrm.connect("http://fake.my.salesforce.com", Secret(SESSION_ID))
+
+
+# ----------------------------------------------------------------------------- OAuth
+
+
+def test_an_expired_session_is_renewed_with_the_refresh_token_and_the_call_repeated() -> None:
+    """401 INVALID_SESSION_ID -> one refresh token request -> the call again, succeeding."""
+    fake = FakeSalesforce()
+    crm = SalesforceCrm.connect(
+        INSTANCE,
+        Secret(SESSION_ID),
+        refresh_token=Secret(REFRESH_TOKEN),
+        client_id=CLIENT_ID,
+        client_secret=Secret(CLIENT_SECRET),
+        session=fake,
+        bulk_wait=0,
+    )
+    fake.tokens.discard(SESSION_ID)  # the session expired
+
+    assert crm.save_checkpoints([Checkpoint("client-1", T0)]).ok
+    assert crm.checkpoint("client-1").watermark == T0
+
+    assert fake.token_forms == [
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": REFRESH_TOKEN,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        }
+    ]
+    token_calls = [c for c in fake.calls if c[1].endswith("/services/oauth2/token")]
+    assert token_calls == [("POST", f"{INSTANCE}/services/oauth2/token")]
+
+
+def test_connecting_with_a_refresh_token_only_obtains_an_access_token_first() -> None:
+    """Without an access token the first call asks for one; no call fails for it."""
+    fake = FakeSalesforce()
+    fake.client_secret = None  # a connected app that does not require its secret
+    crm = SalesforceCrm.connect(
+        INSTANCE, refresh_token=REFRESH_TOKEN, client_id=CLIENT_ID, session=fake, bulk_wait=0
+    )
+
+    assert crm.campaigns() == {}
+
+    assert fake.calls[0] == ("POST", f"{INSTANCE}/services/oauth2/token")
+    assert "client_secret" not in fake.token_forms[0]
+    assert len(fake.calls) == 2
+    assert fake.timeouts == [30.0, 30.0]  # the token request has the timeout too
+
+
+def test_a_refused_refresh_is_an_authentication_error() -> None:
+    """invalid_grant (revoked or expired refresh token) is CrmAuthenticationError, asked
+    once: later calls raise it again without another token request."""
+    fake = FakeSalesforce()
+    fake.refresh_tokens = set()  # revoked
+    crm = _oauth_crm(fake)
+
+    with pytest.raises(CrmAuthenticationError) as caught:
+        crm.campaigns()
+    with pytest.raises(CrmAuthenticationError):
+        crm.save_checkpoints([Checkpoint("client-1", T0)])
+
+    assert (caught.value.code, caught.value.status) == ("invalid_grant", 400)
+    assert "expired access/refresh token" in str(caught.value)
+    assert "authorise the connected app again" in str(caught.value)
+    assert len(fake.token_forms) == 1
+
+
+def test_a_rotated_refresh_token_is_used_for_the_next_refresh() -> None:
+    """With refresh token rotation the answer's new refresh token replaces the old one."""
+    fake = FakeSalesforce()
+    fake.rotate = True
+    crm = _oauth_crm(fake)
+    assert crm.campaigns() == {}
+    fake.tokens.discard(FRESH_TOKEN)
+
+    assert crm.campaigns() == {}
+
+    assert [f["refresh_token"] for f in fake.token_forms] == [REFRESH_TOKEN, f"{REFRESH_TOKEN}-1"]
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"refresh_token": REFRESH_TOKEN}, "client_id"),
+        ({"client_id": CLIENT_ID}, "refresh_token"),
+        ({}, "session_id"),
+        (
+            {"refresh_token": REFRESH_TOKEN, "client_id": CLIENT_ID, "login_url": "login"},
+            "login_url",
+        ),
+    ],
+)
+def test_incomplete_oauth_arguments_are_refused(kw: dict[str, Any], field: str) -> None:
+    """Connecting needs an access token or a refresh token with its client id."""
+    with pytest.raises(InvalidValueError) as caught:
+        SalesforceCrm.connect(INSTANCE, session=FakeSalesforce(), **kw)
+
+    assert f"'{field}'" in str(caught.value)
+    assert REFRESH_TOKEN not in str(caught.value)
+
+
+def test_a_refresh_token_given_as_a_number_is_refused_without_being_quoted() -> None:
+    """A wrong type in a secret slot never shows the value."""
+    with pytest.raises(TypeError) as caught:
+        SalesforceCrm.connect(INSTANCE, refresh_token=12345678, client_id=CLIENT_ID)  # type: ignore[arg-type]
+
+    assert "12345678" not in str(caught.value)
+
+
+def test_planted_secrets_never_show_in_a_repr_an_error_or_a_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The access token, the renewed one, the refresh token and the client secret never
+    appear in a repr, str, error (with its traceback), log record or attrs.asdict."""
+    fake = FakeSalesforce()
+    crm = SalesforceCrm.connect(
+        INSTANCE,
+        Secret(SESSION_ID),
+        refresh_token=Secret(REFRESH_TOKEN),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        session=fake,
+        bulk_wait=0,
+        sleep=Sleeps(),
+    )
+    texts = [repr(crm), str(crm), repr(Secret(SESSION_ID)), repr(attrs.asdict(crm.field_map))]
+    echo = " ".join(SECRETS)
+    fake.refuse = lambda _obj, _row: f"INVALID_FIELD:echo {echo}:--"
+    with caplog.at_level(logging.DEBUG):
+        fake.tokens.discard(SESSION_ID)
+        result = crm.save_checkpoints([Checkpoint("client-1", T0)])  # renewed, then refused
+        texts.append(repr(result))
+        fake.fail("GET", r"/query/$", _unavailable(), times=4)
+        errors: list[BaseException] = []
+        with pytest.raises(CrmUnavailableError) as unavailable:
+            crm.campaigns()
+        errors.append(unavailable.value)
+        echoed = _response(400, [{"errorCode": "MALFORMED_QUERY", "message": echo}])
+        fake.fail("GET", r"/query/$", echoed)
+        with pytest.raises(CrmError) as malformed:
+            crm.campaigns()
+        errors.append(malformed.value)
+        revoked = FakeSalesforce()
+        revoked.refresh_tokens = set()
+        held = f"{REFRESH_TOKEN} {CLIENT_SECRET}"  # what that connection holds
+        revoked.fail("POST", r"/oauth2/token$", _oauth_error("invalid_grant", held))
+        refused = _oauth_crm(revoked)
+        with pytest.raises(CrmAuthenticationError) as auth:
+            refused.campaigns()
+        errors.append(auth.value)
+        texts += [repr(refused), repr(vars(refused)), repr(vars(refused._wire))]
+    for error in errors:
+        texts += [str(error), repr(error), repr(error.__cause__), repr(error.__context__)]
+        texts.append("".join(traceback.format_exception(error)))
+    for record in caplog.records:
+        texts.append(record.getMessage() + repr(record.args) + (record.exc_text or ""))
+    texts += [repr(vars(crm)), repr(vars(crm._wire)), repr(crm._wire._oauth), repr(vars(crm._sf))]
+    assert any("records refused" in t for t in texts)  # the logs were captured
+    assert any("retry" in t for t in texts)
+    assert any("***" in t for t in texts)  # the echoes were masked
+
+    assert FRESH_TOKEN in fake.tokens  # the renewed token was really issued
+    assert not result.ok
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text, f"{secret[:12]}... shown in {text[:80]!r}"
+
+
+# ----------------------------------------------------------------------------- accounts
+
+
+def test_contacts_of_accounts_are_read_by_account_id_in_chunks() -> None:
+    """contacts_of_accounts queries Contact by AccountId, 200 ids per IN list, sorted by
+    person id; leads and contacts without an email are not in it."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    fake.add_person(PersonKind.CONTACT, BOB_ID, "bob@example.com", T0, account_id="001A")
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0, account_id="001A")
+    fake.add_person(
+        PersonKind.CONTACT, "003000000000003", "carol@example.com", T0, account_id="001B"
+    )
+    fake.add_person(PersonKind.LEAD, LEAD_ID, "lee@example.com", T0)
+    fake.tables["Contact"]["003000000000004"] = {
+        "Id": "003000000000004",
+        "Email": None,
+        "AccountId": "001A",
+        "LastModifiedDate": "2024-05-06T09:00:00.000+0000",
+        "HasOptedOutOfEmail": "false",
+    }
+    many = ["001A", "001B", *(f"001X{n:011d}" for n in range(250))]
+
+    found = crm.contacts_of_accounts(many)
+
+    assert {a: [p.person_id for p in ps] for a, ps in found.items()} == {
+        "001A": [ANN_ID, BOB_ID],
+        "001B": ["003000000000003"],
+    }
+    assert found["001A"][0] == Person(
+        ANN_ID, PersonKind.CONTACT, "ann@example.com", T0, account_id="001A"
+    )
+    assert len([u for _m, u in fake.calls if u.endswith("/query/")]) == 2
+
+
+def test_an_account_asked_by_its_15_character_id_is_answered_under_it() -> None:
+    """Salesforce answers 18-character ids; a 15-character one asked for keys the answer."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    account = "001000000000001AAA"
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0, account_id=account)
+
+    assert list(crm.contacts_of_accounts(["001000000000001"])) == ["001000000000001"]
+
+
+def test_find_people_fills_a_contacts_account() -> None:
+    """A contact found by email carries its AccountId; a lead none."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0, account_id="001A")
+    fake.add_person(PersonKind.LEAD, LEAD_ID, "ann@example.com", T0)
+
+    found = crm.find_people(["ann@example.com"])["ann@example.com"]
+
+    assert [(p.person_id, p.account_id) for p in found] == [(ANN_ID, "001A"), (LEAD_ID, None)]
+
+
+def test_a_lone_string_of_account_ids_is_refused() -> None:
+    """A string is not a collection of ids (it would be read one character at a time)."""
+    with pytest.raises(InvalidTypeError, match="'account_ids'"):
+        _crm().contacts_of_accounts("001A")
 
 
 # ----------------------------------------------------------------------------- a whole sync
@@ -471,3 +1495,6 @@ def test_a_sync_into_salesforce_reaches_the_in_memory_state() -> None:
     assert refs
     assert salesforce.members(refs) == memory.members(refs)
     assert salesforce.checkpoint("client-1") == memory.checkpoint("client-1")
+    matched = [m for m in memory.all_members() if m.person_id is not None]
+    assert len(fake.table("CampaignMember")) == len(matched) > 0
+    assert len(fake.table(OWN_MEMBER.name)) == len(refs) - len(matched)

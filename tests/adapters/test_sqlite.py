@@ -1,18 +1,25 @@
-"""The SQLite store: the CRM contract, a sync equal to the in-memory one, crash safety."""
+"""The SQLite store: the CRM contract, a sync equal to the in-memory one, crash safety,
+and the migration of a store made by an earlier release."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from cmsf_core import Settings
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.adapters.sqlite import SqliteCrm
 from cmsf_core.demo import build_platform
+from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.records import PersonKind
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.sync import run_sync
 from cmsf_core.testing import CrmStoreContract
@@ -104,3 +111,78 @@ def test_a_killed_writer_leaves_a_bulk_write_whole_or_absent(tmp_path: Path) -> 
     assert "done" not in rest, "the write finished before the kill: raise the count"
     with SqliteCrm(path) as crm:
         assert crm.record_count() in (0, count)
+
+
+#: The people table as the first release created it (no account column).
+_OLD_PEOPLE = """
+CREATE TABLE people (
+    person_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    email TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    email_opt_out INTEGER NOT NULL
+);
+CREATE INDEX people_by_email ON people (email_key);
+INSERT INTO people VALUES ('003OLD', 'Contact', 'Old@Example.com', 'old@example.com', 0, 1);
+"""
+
+
+def test_a_store_made_before_accounts_is_migrated_when_opened(tmp_path: Path) -> None:
+    """A database whose people table has no account column opens: its contacts are kept
+    (with no account), contacts with accounts can be added, and reopening is a no-op."""
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(_OLD_PEOPLE)
+        db.commit()
+
+    with SqliteCrm(path) as crm:
+        (old,) = crm.find_people(["old@example.com"])["old@example.com"]
+        assert (old.person_id, old.email, old.email_opt_out, old.account_id) == (
+            "003OLD",
+            "Old@Example.com",
+            True,
+            None,
+        )
+        crm.add_person("new@example.com", person_id="003NEW", account_id="001A")
+        assert [p.person_id for p in crm.contacts_of_accounts(["001A"])["001A"]] == ["003NEW"]
+
+    with SqliteCrm(path) as reopened:
+        assert [p.person_id for p in reopened.contacts_of_accounts(["001A"])["001A"]] == ["003NEW"]
+        assert reopened.find_people(["old@example.com"])["old@example.com"][0] == old
+    with closing(sqlite3.connect(path)) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(people)")]
+        indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert columns[-1] == "account_id"
+    assert "people_by_account" in indexes
+
+
+def test_opening_a_current_store_writes_nothing(tmp_path: Path) -> None:
+    """Once migrated, opening the store again changes nothing in it."""
+    path = tmp_path / "cmsf.db"
+    SqliteCrm(path).close()
+    with closing(sqlite3.connect(path)) as db:
+        before = db.execute("PRAGMA schema_version").fetchone()
+
+    SqliteCrm(path).close()
+
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA schema_version").fetchone() == before
+
+
+def test_a_lead_with_an_account_is_refused() -> None:
+    """Leads have no account: seeding one with an account names the field."""
+    crm = SqliteCrm(":memory:")
+
+    with pytest.raises(InvalidValueError, match="account_id"):
+        crm.add_person("ann@example.com", person_id="00QA", kind=PersonKind.LEAD, account_id="001A")
+
+
+def test_a_contact_moved_to_another_account_is_found_there_only() -> None:
+    """Adding a person again replaces it: the contact leaves its old account."""
+    crm = SqliteCrm(":memory:")
+    crm.add_person("ann@example.com", person_id="003A", account_id="001A")
+
+    crm.add_person("ann@example.com", person_id="003A", account_id="001B")
+
+    assert list(crm.contacts_of_accounts(["001A", "001B"])) == ["001B"]

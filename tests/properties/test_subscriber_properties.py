@@ -1,4 +1,5 @@
-"""Properties of the subscriber rules over any input Hypothesis can build."""
+"""Properties of the subscriber rules, and of the shells that run them (``run_import``,
+``handle_account_changes``) over the in-memory adapters, on any input Hypothesis can build."""
 
 from __future__ import annotations
 
@@ -13,15 +14,21 @@ import pytest
 from hypothesis import assume, given, reject
 from hypothesis import strategies as st
 
+from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.limits import GovernorLimits, Job
+from cmsf_core.domain.records import PersonKind
+from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.sms import to_e164
 from cmsf_core.domain.subscribers import (
     ImportRefreshType,
     ImportRow,
+    ImportSubscribers,
     ListMembership,
     Person,
     RecordChange,
     RecordKind,
+    RemoveSubscriber,
     SubscriberState,
     SuppressedEmail,
     SuppressionRecord,
@@ -33,6 +40,7 @@ from cmsf_core.domain.subscribers import (
     plan_suppression_sync,
     records_to_process,
 )
+from cmsf_core.subscriber_sync import handle_account_changes, run_import
 
 S = SubscriberState
 states = st.sampled_from(list(SubscriberState))
@@ -384,3 +392,178 @@ def test_an_accepted_number_is_e164_and_keeps_the_typed_digits(typed: tuple[str,
     assert len(got) <= 16
     parsed = phonenumbers.parse(got)
     assert str(parsed.national_number) in "".join(c for c in text if c.isdigit())
+
+
+# ----------------------------------------------------------------------------- shells
+
+T_SHELL = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+LIST_STATES = [s for s in SubscriberState if s is not S.SUPPRESSED]
+list_members = st.dictionaries(st.sampled_from(EMAILS), st.sampled_from(LIST_STATES), max_size=7)
+opted_rows = st.lists(st.tuples(emails, st.booleans()), max_size=10)
+
+
+def _platform_with(members: dict[str, SubscriberState], suppressed: list[str]) -> InMemoryPlatform:
+    platform = InMemoryPlatform(clock=lambda: T_SHELL)
+    platform.add_client("c1", "Acme")
+    platform.add_list("c1", "L1")
+    for email, state in members.items():
+        platform.set_membership("c1", "L1", email, state, at=T_SHELL)
+    for email in suppressed:
+        platform.add_suppressed("c1", email, "Unsubscribed", T_SHELL)
+    return platform
+
+
+@given(
+    opted_rows,
+    list_members,
+    st.lists(st.sampled_from(EMAILS), max_size=3),
+    st.sampled_from(list(ImportRefreshType)),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.integers(min_value=1, max_value=4),
+)
+def test_run_import_never_resubscribes_unsubscribed_bounced_or_suppressed_subscribers(
+    given_rows: list[tuple[str, bool]],
+    members: dict[str, SubscriberState],
+    suppressed: list[str],
+    refresh: ImportRefreshType,
+    resubscribe_setting: bool,
+    journeys: bool,
+    prevent: bool,
+    batch_size: int,
+) -> None:
+    """Over any list state, suppression list, refresh type and settings: run_import sends
+    no resubscribing import holding an Unsubscribed, Bounced or Suppressed subscriber (only
+    Deleted, unsuppressed ones), leaves every Unsubscribed, Bounced and suppressed one as it
+    was, never sends a refused opted-out row, and removes only receiving subscribers."""
+    platform = _platform_with(members, suppressed)
+    before = {email_key(e): s for e, s in platform.list_subscribers("c1", "L1").items()}
+    rows = [ImportRow(e, record_id=f"003{i:03d}") for i, (e, _o) in enumerate(given_rows)]
+    people = [
+        Person(f"003{i:03d}", "Contact", email=e, email_opt_out=o)
+        for i, (e, o) in enumerate(given_rows)
+    ]
+    settings = Settings(
+        resubscribe_deleted_via_import_wizard=resubscribe_setting,
+        trigger_joins_a_list_journeys=journeys,
+        prevent_opted_out_list_add=prevent,
+        governor_limits=GovernorLimits().with_batch_size(Job.SUBSCRIBER_IMPORT, batch_size),
+    )
+
+    report = run_import(platform, "c1", "L1", rows, settings, refresh_type=refresh, people=people)
+
+    blocked = {email_key(e) for e in suppressed}
+    refused = {email_key(e) for e, opted in given_rows if prevent and opted}
+    allowed = {email_key(e) for e, opted in given_rows if not (prevent and opted)}
+    for _client, command in platform.executed:
+        if isinstance(command, ImportSubscribers):
+            assert len(command.subscribers) <= batch_size
+            for row in command.subscribers:
+                key = email_key(row.email)
+                assert key in allowed
+                if command.resubscribe:
+                    assert key not in blocked
+                    assert before.get(key) is S.DELETED
+        else:
+            assert isinstance(command, RemoveSubscriber)
+            assert before[email_key(command.email)] in (S.ACTIVE, S.UNCONFIRMED)
+            assert email_key(command.email) not in allowed | refused
+    after = {email_key(e): s for e, s in platform.list_subscribers("c1", "L1").items()}
+    for key, state in before.items():
+        if state in (S.UNSUBSCRIBED, S.BOUNCED) or key in blocked or key in refused - allowed:
+            assert after[key] is state, (key, state, after[key])
+    assert len(report.refused) == sum(1 for _e, opted in given_rows if prevent and opted)
+
+
+ACCOUNTS = ("001A", "001B")
+contacts = st.lists(
+    st.tuples(
+        st.sampled_from((*ACCOUNTS, *ACCOUNTS, None)),
+        st.sampled_from(EMAILS),
+        st.booleans(),
+        st.sampled_from((PersonKind.CONTACT, PersonKind.CONTACT, PersonKind.LEAD)),
+    ),
+    min_size=2,
+    max_size=8,
+)
+# Every email on the list in some state (Active the likeliest), or not on it.
+whole_list = st.fixed_dictionaries(
+    {e: st.sampled_from((S.ACTIVE, S.ACTIVE, *LIST_STATES, None)) for e in EMAILS}
+).map(lambda found: {e: state for e, state in found.items() if state is not None})
+# Mostly the account trigger on, so that contacts are reached; sometimes off or disabled.
+triggers = st.sampled_from(
+    ((True, False), (True, False), (True, False), (False, False), (True, True))
+)
+
+
+@given(
+    contacts,
+    st.lists(st.sampled_from((*ACCOUNTS, "001Z")), min_size=1, max_size=4),
+    whole_list,
+    triggers,
+    st.booleans(),
+    st.booleans(),
+)
+def test_the_account_fan_out_never_reaches_a_contact_of_another_account(
+    people: list[tuple[str | None, str, bool, PersonKind]],
+    batch: list[str],
+    members: dict[str, SubscriberState],
+    trigger: tuple[bool, bool],
+    bulk_disabled: bool,
+    prevent: bool,
+) -> None:
+    """For any CRM, batch of accounts and settings: the fan-out reaches exactly the contacts
+    of the accounts it processes (the first one only with bulk triggers disabled, none
+    without the account trigger or with triggers disabled), never a lead or a contact of
+    another account, sends only their rows, and changes no subscriber's state."""
+    crm = InMemoryCrm()
+    owner: dict[str, str | None] = {}
+    for index, (given_account, email, opted, kind) in enumerate(people):
+        record_id = f"{kind.value[0]}{index:03d}"
+        account = given_account if kind is PersonKind.CONTACT else None  # leads have none
+        crm.add_person(
+            email, person_id=record_id, kind=kind, email_opt_out=opted, account_id=account
+        )
+        owner[record_id] = account
+    platform = _platform_with(members, [])
+    before = {email_key(e): state for e, state in platform.list_subscribers("c1", "L1").items()}
+    enable, disable = trigger
+    settings = Settings(
+        enable_account_trigger=enable,
+        disable_triggers=disable,
+        disable_bulk_triggers=bulk_disabled,
+        prevent_opted_out_list_add=prevent,
+    )
+
+    report = handle_account_changes(
+        crm,
+        platform,
+        "c1",
+        batch,
+        settings,
+        subscriber_row=lambda p: ImportRow(p.email or "", name=p.record_id),
+    )
+
+    expected_accounts = (
+        tuple(dict.fromkeys(batch[:1] if bulk_disabled else batch))
+        if enable and not disable
+        else ()
+    )
+    assert report.accounts == expected_accounts
+    reached = {p.record_id for p in report.reached}
+    assert reached == {rid for rid, acc in owner.items() if acc in expected_accounts}
+    for person in report.reached:
+        assert person.kind is RecordKind.CONTACT
+        assert person.account_id in expected_accounts
+    senders = {
+        email_key(p.email or "") for p in report.reached if not (prevent and p.email_opt_out)
+    }
+    for _client, command in platform.executed:
+        assert isinstance(command, ImportSubscribers)
+        assert not command.resubscribe
+        for row in command.subscribers:
+            assert email_key(row.email) in senders
+            assert before[email_key(row.email)] in (S.ACTIVE, S.UNCONFIRMED)
+    after = {email_key(e): state for e, state in platform.list_subscribers("c1", "L1").items()}
+    assert after == before

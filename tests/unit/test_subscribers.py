@@ -51,6 +51,7 @@ from cmsf_core.domain.subscribers import (
     plan_record_changes,
     plan_suppression_sync,
     records_to_process,
+    to_subscriber_import,
     unsubscribes_for_opt_out,
 )
 
@@ -790,6 +791,66 @@ def test_the_import_request_uses_campaign_monitors_field_names() -> None:
 def test_a_row_without_a_mobile_number_leaves_the_platforms_number_alone() -> None:
     """No MobileNumber key is sent when there is no number."""
     assert "MobileNumber" not in SubscriberImport("ann@example.com").to_api()
+
+
+def test_an_unchanged_sms_consent_is_left_out_of_the_request() -> None:
+    """ConsentToSendSms Unchanged is the same as leaving it out: no key is sent."""
+    row = SubscriberImport("ann@example.com", consent_to_track=Consent.NO)
+
+    assert row.to_api() == {
+        "EmailAddress": "ann@example.com",
+        "Name": "",
+        "CustomFields": [],
+        "ConsentToTrack": "No",
+    }
+
+
+def test_a_crm_row_becomes_the_platform_row_in_e164_with_sms_on() -> None:
+    """With SMS on: the number in E.164 for the country, both consents kept."""
+    row = ImportRow(
+        "ann@example.com",
+        name="Ann",
+        custom_fields={"City": "Austin"},
+        mobile_number="(555) 555-1234",
+        consent_to_track=True,
+        consent_to_send_sms=False,
+    )
+
+    sent = to_subscriber_import(row, sms_enabled=True, sms_country="United States of America")
+
+    assert sent == SubscriberImport(
+        "ann@example.com", "Ann", {"City": "Austin"}, "+15555551234", Consent.YES, Consent.NO
+    )
+
+
+def test_a_crm_row_sends_nothing_sms_with_sms_off() -> None:
+    """With SMS off: no number (not even checked) and no SMS consent; track consent kept."""
+    row = ImportRow(
+        "ann@example.com",
+        mobile_number="not a number",
+        consent_to_track="No",
+        consent_to_send_sms=True,
+    )
+
+    sent = to_subscriber_import(row, sms_enabled=False, sms_country="Atlantis")
+
+    assert (sent.mobile_number, sent.consent_to_send_sms) == (None, Consent.UNCHANGED)
+    assert sent.consent_to_track is Consent.NO
+
+
+def test_a_crm_rows_bad_number_or_type_is_refused_naming_the_field() -> None:
+    """A bad number names ``{field}.mobile_number``; a bad country names sms_country."""
+    with pytest.raises(InvalidValueError, match=r"rows\['003A'\]\.mobile_number"):
+        to_subscriber_import(
+            ImportRow("ann@example.com", mobile_number="12"),
+            sms_enabled=True,
+            sms_country="US",
+            field="rows['003A']",
+        )
+    with pytest.raises(InvalidValueError, match="sms_country"):
+        to_subscriber_import(ImportRow("ann@example.com"), sms_enabled=True, sms_country="Atlantis")
+    with pytest.raises(InvalidTypeError, match="row"):
+        to_subscriber_import("ann@example.com", sms_enabled=False)  # type: ignore[arg-type]
 
 
 def test_imports_are_split_into_batches_the_platform_accepts() -> None:

@@ -70,6 +70,7 @@ from cmsf_core.domain.subscribers import (
     ImportSubscribers,
     ListMembership,
     PlatformCommand,
+    SubscriberState,
     SuppressedEmail,
     Unsubscribe,
     email_key,
@@ -106,8 +107,17 @@ STREAM_METHODS: Mapping[ActivityType, str] = {
     ActivityType.UNSUBSCRIBED: "unsubscribes",
     ActivityType.SPAM_COMPLAINT: "spam",
 }
-#: The ``List`` methods serving each subscriber state (``subscriber_changes`` reads them all).
+#: The ``List`` methods serving each subscriber state (``subscriber_changes`` and
+#: ``list_subscribers`` read them all, in this order).
 LIST_STATE_METHODS = ("active", "unconfirmed", "unsubscribed", "bounced", "deleted")
+#: The state each of those methods serves.
+_LIST_METHOD_STATES: Mapping[str, SubscriberState] = {
+    "active": SubscriberState.ACTIVE,
+    "unconfirmed": SubscriberState.UNCONFIRMED,
+    "unsubscribed": SubscriberState.UNSUBSCRIBED,
+    "bounced": SubscriberState.BOUNCED,
+    "deleted": SubscriberState.DELETED,
+}
 #: Display names ``zone_for_time_zone`` leaves unmapped that this adapter knows.
 _EXTRA_ZONES = {"coordinated universal time": "UTC", "utc": "UTC"}
 _BOUNCE_TYPES = {"soft": "Soft", "hard": "Hard"}
@@ -606,6 +616,33 @@ class CampaignMonitorPlatform:
     def _list_page(self, method: Any, filter_: str, number: int) -> Any:
         return self._call(
             "subscriber_changes", lambda: method(filter_, number, PAGE_SIZE_LIMIT, "date", "asc")
+        )
+
+    def list_subscribers(self, client_id: str, list_id: str) -> Mapping[str, SubscriberState]:
+        """Every page of ``lists/{id}/active.json``, ``unconfirmed.json``,
+        ``unsubscribed.json``, ``bounced.json`` and ``deleted.json`` (no date filter).  An
+        email served in two states (it changed state while the pages were read) takes the
+        state read last.  A list that is not the client's raises
+        :class:`~cmsf_core.adapters.errors.NotFoundError` (code 101) without reading it."""
+        if list_id not in self._list_ids(client_id):
+            raise NotFoundError(
+                f"Invalid ListID: {list_id!r} is not a list of client {client_id!r}",
+                code=_INVALID_LIST,
+                operation="list_subscribers",
+            )
+        api = self._api("List", list_id)
+        found: dict[str, tuple[str, SubscriberState]] = {}
+        for method_name in LIST_STATE_METHODS:
+            state = _LIST_METHOD_STATES[method_name]
+            fetch = functools.partial(self._state_page, getattr(api, method_name))
+            for row in _paged(fetch):
+                email = str(_required(row, "EmailAddress", "list_subscribers"))
+                found[email_key(email)] = (email, state)
+        return dict(found.values())
+
+    def _state_page(self, method: Any, number: int) -> Any:
+        return self._call(
+            "list_subscribers", lambda: method("", number, PAGE_SIZE_LIMIT, "email", "asc")
         )
 
     def lists_for_email(self, client_id: str, email: str) -> Sequence[ListMembership]:

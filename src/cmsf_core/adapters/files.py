@@ -736,6 +736,17 @@ class FilePlatform:
                 found.append(ListMembership.from_api(row, zone))
         return tuple(found)
 
+    def list_subscribers(self, client_id: str, list_id: str) -> Mapping[str, SubscriberState]:
+        """Everyone on the list, from its state files (``lists/<ListID>/active.json``,
+        ...), as :meth:`execute` has changed them; the list must be in the client's
+        ``lists.json``."""
+        members = self._list_states(client_id).get(list_id)
+        if members is None:
+            raise InvalidValueError(
+                "list_id", f"a list of client {client_id!r} (its lists.json)", list_id
+            )
+        return {email: state for email, state, _at, _added in members.values()}
+
     def suppression_list(self, client_id: str) -> Sequence[SuppressedEmail]:
         if client_id not in self._suppressed:
             self._known_client(client_id)

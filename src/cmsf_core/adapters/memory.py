@@ -82,6 +82,12 @@ def _minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
+def _check_account(kind: PersonKind, account_id: str | None) -> None:
+    """Leads have no account (the CRM's account belongs to contacts)."""
+    if kind is PersonKind.LEAD and account_id is not None:
+        raise InvalidValueError("account_id", "None for a lead (leads have no account)", account_id)
+
+
 # ----------------------------------------------------------------------------- platform
 
 
@@ -293,6 +299,12 @@ class InMemoryPlatform:
             if owner == client_id and (found := subscribers.get(key)) is not None
         )
 
+    def list_subscribers(self, client_id: str, list_id: str) -> Mapping[str, SubscriberState]:
+        subscribers = self._lists.get((client_id, list_id))
+        if subscribers is None:
+            raise InvalidValueError("list_id", f"a list of client {client_id!r}", list_id)
+        return {email: state for email, state, _at in subscribers.values()}
+
     def suppression_list(self, client_id: str) -> Sequence[SuppressedEmail]:
         return tuple(self._suppressed.get(client_id, {}).values())
 
@@ -379,6 +391,9 @@ class InMemoryCrm:
     _people_by_email: defaultdict[str, set[str]] = attrs.field(
         factory=lambda: defaultdict(set), init=False
     )
+    _contacts_by_account: defaultdict[str, set[str]] = attrs.field(
+        factory=lambda: defaultdict(set), init=False
+    )
     _campaigns: dict[str, CrmCampaign] = attrs.field(factory=dict, init=False)
     _links: dict[str, CampaignLink] = attrs.field(factory=dict, init=False)
     _platform_campaigns: dict[str, PlatformCampaign] = attrs.field(factory=dict, init=False)
@@ -400,16 +415,25 @@ class InMemoryCrm:
         kind: PersonKind = PersonKind.CONTACT,
         last_modified: datetime | None = None,
         email_opt_out: bool = False,
+        account_id: str | None = None,
     ) -> Person:
-        """Add (or replace) a contact or lead."""
+        """Add (or replace) a contact or lead; ``account_id`` is a contact's account
+        (a lead has none)."""
+        _check_account(kind, account_id)
         person_id = person_id or f"{kind.value[0]}{len(self._people) + 1:06d}"
         modified = last_modified or datetime(2000, 1, 1, tzinfo=UTC)
-        person = Person(person_id, kind, email, modified, email_opt_out=email_opt_out)
+        person = Person(
+            person_id, kind, email, modified, email_opt_out=email_opt_out, account_id=account_id
+        )
         old = self._people.get(person_id)
         if old is not None:
             self._people_by_email[normalise_email(old.email)].discard(person_id)
+            if old.account_id is not None:
+                self._contacts_by_account[old.account_id].discard(person_id)
         self._people[person_id] = person
         self._people_by_email[normalise_email(email)].add(person_id)
+        if account_id is not None:
+            self._contacts_by_account[account_id].add(person_id)
         return person
 
     def add_campaign(
@@ -542,6 +566,16 @@ class InMemoryCrm:
             ids = self._people_by_email.get(normalise_email(email))
             if ids:
                 found[normalise_email(email)] = tuple(self._people[i] for i in sorted(ids))
+        return found
+
+    def contacts_of_accounts(
+        self, account_ids: Collection[str]
+    ) -> Mapping[str, tuple[Person, ...]]:
+        found = {}
+        for account_id in account_ids:
+            ids = self._contacts_by_account.get(account_id)
+            if ids:
+                found[account_id] = tuple(self._people[i] for i in sorted(ids))
         return found
 
     def suppression_records(self) -> Sequence[SuppressionRecord]:

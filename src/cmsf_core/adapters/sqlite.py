@@ -93,7 +93,8 @@ CREATE TABLE IF NOT EXISTS people (
     email TEXT NOT NULL,
     email_key TEXT NOT NULL,
     last_modified INTEGER NOT NULL,
-    email_opt_out INTEGER NOT NULL
+    email_opt_out INTEGER NOT NULL,
+    account_id TEXT
 );
 CREATE INDEX IF NOT EXISTS people_by_email ON people (email_key);
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -141,6 +142,17 @@ CREATE TABLE IF NOT EXISTS messages (
     occurred_at INTEGER NOT NULL
 );
 """
+
+#: Columns added after a store's first release: (table, column, declaration).  A store
+#: created before one of them is migrated when it is opened (``ALTER TABLE ... ADD``).
+_ADDED_COLUMNS = (("people", "account_id", "TEXT"),)
+#: The index on the added columns, created once they exist.
+_ADDED_INDEX_NAME = "people_by_account"
+_ADDED_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {_ADDED_INDEX_NAME} ON people (account_id) "
+    "WHERE account_id IS NOT NULL"
+)
+_PEOPLE_COLUMNS = "person_id, kind, email, email_key, last_modified, email_opt_out, account_id"
 
 
 def _to_int(at: datetime) -> int:
@@ -195,6 +207,18 @@ def _activity(row: tuple[Any, ...]) -> Activity:
     )
 
 
+def _person(row: tuple[Any, ...]) -> Person:
+    person_id, kind, email, _key, modified, opt_out, account_id = row
+    return Person(
+        str(person_id),
+        PersonKind(kind),
+        str(email),
+        _to_dt(int(modified)),
+        email_opt_out=bool(opt_out),
+        account_id=None if account_id is None else str(account_id),
+    )
+
+
 def _engagement_json(engagement: Engagement) -> str:
     return json.dumps(attrs.astuple(engagement))
 
@@ -217,6 +241,37 @@ class SqliteCrm:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a store made by an earlier release up to the current schema.  Nothing is
+        written when it is current; otherwise one transaction adds what is missing,
+        checking again inside it (another process may have just done it)."""
+        if self._schema_is_current():
+            return
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table, column, declaration in _ADDED_COLUMNS:
+                if column not in self._columns(table):
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            db.execute(_ADDED_INDEX)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _columns(self, table: str) -> set[str]:
+        return {str(row[1]) for row in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def _schema_is_current(self) -> bool:
+        if any(column not in self._columns(table) for table, column, _ in _ADDED_COLUMNS):
+            return False
+        (indexed,) = self._db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?",
+            (_ADDED_INDEX_NAME,),
+        ).fetchone()
+        return bool(indexed)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -252,8 +307,14 @@ class SqliteCrm:
         kind: PersonKind = PersonKind.CONTACT,
         last_modified: datetime | None = None,
         email_opt_out: bool = False,
+        account_id: str | None = None,
     ) -> Person:
-        """Add (or replace) a contact or lead."""
+        """Add (or replace) a contact or lead; ``account_id`` is a contact's account
+        (a lead has none)."""
+        if kind is PersonKind.LEAD and account_id is not None:
+            raise InvalidValueError(
+                "account_id", "None for a lead (leads have no account)", account_id
+            )
         if person_id is None:
             (count,) = self._db.execute("SELECT count(*) FROM people").fetchone()
             person_id = f"{kind.value[0]}{count + 1:06d}"
@@ -263,9 +324,10 @@ class SqliteCrm:
             email,
             last_modified or datetime(2000, 1, 1, tzinfo=UTC),
             email_opt_out=email_opt_out,
+            account_id=account_id,
         )
         self._write(
-            "INSERT OR REPLACE INTO people VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     person.person_id,
@@ -274,6 +336,7 @@ class SqliteCrm:
                     normalise_email(person.email),
                     _to_int(person.last_modified),
                     int(person.email_opt_out),
+                    person.account_id,
                 )
             ],
         )
@@ -501,20 +564,27 @@ class SqliteCrm:
         grouped: defaultdict[str, list[Person]] = defaultdict(list)
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
-            for person_id, kind, email, key, modified, opt_out in self._db.execute(
-                f"SELECT * FROM people WHERE email_key IN ({marks}) ORDER BY person_id",
+            for row in self._db.execute(
+                f"SELECT {_PEOPLE_COLUMNS} FROM people WHERE email_key IN ({marks}) "
+                "ORDER BY person_id",
                 list(chunk),
             ):
-                grouped[key].append(
-                    Person(
-                        person_id,
-                        PersonKind(kind),
-                        email,
-                        _to_dt(modified),
-                        email_opt_out=bool(opt_out),
-                    )
-                )
+                grouped[str(row[3])].append(_person(row))
         return {key: tuple(people) for key, people in grouped.items()}
+
+    def contacts_of_accounts(
+        self, account_ids: Collection[str]
+    ) -> Mapping[str, tuple[Person, ...]]:
+        grouped: defaultdict[str, list[Person]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(account_ids))):
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT {_PEOPLE_COLUMNS} FROM people "
+                f"WHERE account_id IN ({marks}) AND kind = ? ORDER BY person_id",
+                [*chunk, PersonKind.CONTACT.value],
+            ):
+                grouped[str(row[6])].append(_person(row))
+        return {account: tuple(people) for account, people in grouped.items()}
 
     def suppression_records(self) -> Sequence[SuppressionRecord]:
         return [

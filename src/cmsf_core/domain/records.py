@@ -208,13 +208,17 @@ class PersonKind(enum.Enum):
 
 @attrs.frozen
 class Person:
-    """A contact or lead, as far as the integration needs it."""
+    """A contact or lead, as far as the integration needs it (``account_id``: a contact's
+    account, when the CRM has accounts)."""
 
     person_id: str = attrs.field(validator=require_text("person_id"))
     kind: PersonKind = attrs.field(validator=require_instance("kind", PersonKind, "a PersonKind"))
     email: str = attrs.field(validator=require_text("email"))
     last_modified: datetime = attrs.field(converter=_last_modified)
     email_opt_out: bool = attrs.field(default=False, kw_only=True)
+    account_id: str | None = attrs.field(
+        default=None, kw_only=True, validator=require_text("account_id", optional=True)
+    )
 
 
 def _status_label(value: object) -> str:

@@ -17,7 +17,8 @@ email opt out (platform -> CRM) :func:`email_opt_out`, :func:`opt_out_changes`,
 prevent adding opted-out people :func:`list_add_refusal`, :func:`check_list_add`
 unsubscribe on opt-out          :func:`unsubscribes_for_opt_out`
 deleted contact or lead         :func:`delete_on_record_delete`
-import wizard                   :func:`plan_import`, :func:`import_outcomes`
+import wizard                   :func:`plan_import`, :func:`import_outcomes`,
+                                :func:`to_subscriber_import`
 triggers                        :func:`records_to_process`, :func:`plan_record_changes`,
                                 :func:`contacts_to_process`, :func:`plan_account_changes`
 suppression list                :func:`plan_suppression_sync`
@@ -97,6 +98,7 @@ __all__ = [
     "plan_record_changes",
     "plan_suppression_sync",
     "records_to_process",
+    "to_subscriber_import",
     "unsubscribes_for_opt_out",
 ]
 
@@ -493,7 +495,9 @@ def _to_consent_to_send_sms(value: object) -> Consent:
 class SubscriberImport:
     """One row of a platform import: what is sent for one email.
 
-    ``mobile_number`` is E.164 or ``None`` (not sent: the platform keeps what it has).
+    ``mobile_number`` is E.164 or ``None`` (not sent: the platform keeps what it has);
+    ``consent_to_send_sms`` is sent only when it is Yes or No (Unchanged is the same as
+    leaving it out, so a row without SMS data holds no SMS key at all).
     """
 
     email: str = attrs.field(converter=_to_email)
@@ -514,10 +518,11 @@ class SubscriberImport:
             "Name": self.name,
             "CustomFields": [{"Key": k, "Value": v} for k, v in self.custom_fields.items()],
             "ConsentToTrack": self.consent_to_track.value,
-            "ConsentToSendSms": self.consent_to_send_sms.value,
         }
         if self.mobile_number is not None:
             row["MobileNumber"] = self.mobile_number
+        if self.consent_to_send_sms is not Consent.UNCHANGED:
+            row["ConsentToSendSms"] = self.consent_to_send_sms.value
         return row
 
 
@@ -1070,6 +1075,43 @@ class ImportRow:
     )
 
 
+def to_subscriber_import(
+    row: ImportRow,
+    *,
+    sms_enabled: bool,
+    sms_country: str | None = None,
+    field: str = "row",
+) -> SubscriberImport:
+    """What is sent to the platform for one CRM row, under the SMS settings.
+
+    With SMS enabled the mobile number is converted by
+    :func:`~cmsf_core.domain.sms.to_e164` for ``sms_country`` (a bad number is an error
+    naming ``{field}.mobile_number``) and the consent to send SMS is kept; with SMS off
+    neither is sent.  The consent to track is always sent.
+
+    >>> to_subscriber_import(
+    ...     ImportRow("ann@example.com", mobile_number="(555) 555-1234"),
+    ...     sms_enabled=True,
+    ...     sms_country="US",
+    ... ).mobile_number
+    '+15555551234'
+    """
+    if not isinstance(row, ImportRow):
+        raise InvalidTypeError(field, "an ImportRow", row)
+    country = parse_sms_country(sms_country, "sms_country") if sms_enabled else None
+    mobile = None
+    if sms_enabled and row.mobile_number is not None:
+        mobile = to_e164(row.mobile_number, country, field=f"{field}.mobile_number")
+    return SubscriberImport(
+        row.email,
+        row.name,
+        row.custom_fields,
+        mobile,
+        row.consent_to_track,
+        row.consent_to_send_sms if sms_enabled else Consent.UNCHANGED,
+    )
+
+
 @attrs.frozen
 class ImportPlan:
     """An import-wizard run: the import commands, the removals, and what stays inactive.
@@ -1166,16 +1208,8 @@ def plan_import(
             duplicates.append(row.email)
             continue
         sent.add(key)
-        mobile = None
-        if sms_enabled and row.mobile_number is not None:
-            mobile = to_e164(row.mobile_number, country, field=f"rows[{index}].mobile_number")
-        subscriber = SubscriberImport(
-            row.email,
-            row.name,
-            row.custom_fields,
-            mobile,
-            row.consent_to_track,
-            row.consent_to_send_sms if sms_enabled else Consent.UNCHANGED,
+        subscriber = to_subscriber_import(
+            row, sms_enabled=sms_enabled, sms_country=country, field=f"rows[{index}]"
         )
         found = states.get(key)
         state = SubscriberState.SUPPRESSED if key in blocked else found[1] if found else None

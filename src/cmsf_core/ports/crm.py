@@ -89,6 +89,13 @@ class CrmStore(Protocol):
         """Contacts and leads by casefolded email (with last-modified, for matching)."""
         ...
 
+    def contacts_of_accounts(
+        self, account_ids: Collection[str]
+    ) -> Mapping[str, tuple[Person, ...]]:
+        """The contacts of each account, by account id, sorted by person id; an account
+        with no contact (or unknown) is absent.  Leads have no account."""
+        ...
+
     def suppression_records(self) -> Sequence[SuppressionRecord]:
         """The suppression records the integration keeps."""
         ...

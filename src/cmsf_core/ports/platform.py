@@ -6,7 +6,7 @@ localised with the client's time zone), one :class:`TrackingPage` per page of a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from cmsf_core.domain.subscribers import (
     CommandResult,
     ListMembership,
     PlatformCommand,
+    SubscriberState,
     SuppressedEmail,
 )
 
@@ -58,6 +59,13 @@ class EmailPlatform(Protocol):
     def lists_for_email(self, client_id: str, email: str) -> Sequence[ListMembership]:
         """The client's lists holding ``email``, with its state on each
         (``clients/{id}/listsforemail``); email compared without regard to case."""
+        ...
+
+    def list_subscribers(self, client_id: str, list_id: str) -> Mapping[str, SubscriberState]:
+        """Everyone on one of the client's lists, in every state (Active, Unconfirmed,
+        Unsubscribed, Bounced, Deleted): the email as the platform shows it -> its state
+        (``lists/{id}/active.json``, ``unconfirmed.json``, ... every page).  A list that is
+        not the client's is an error (a :class:`~cmsf_core.domain.errors.CmsfError`)."""
         ...
 
     def suppression_list(self, client_id: str) -> Sequence[SuppressedEmail]:
