@@ -1,4 +1,8 @@
-"""Every example in the README, in docs/ and in the docstrings runs and gives what it shows."""
+"""Every example in the README, in docs/ and in the docstrings runs and gives what it shows.
+
+The ``pycon`` examples run here; the ``python`` examples, written for live services, run
+in ``tests/adapters/test_service_examples.py`` against local fakes of those services.
+"""
 
 from __future__ import annotations
 
