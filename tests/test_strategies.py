@@ -370,7 +370,7 @@ def test_the_hypothesis_entry_point_registers_the_strategies_on_import() -> None
     """Installed with the entry point, a fresh interpreter's ``st.from_type`` knows our
     types without any explicit registration."""
     declared = _declared_entry_point()
-    assert declared == "cmsf_core.strategies:_register"
+    assert declared == "cmsf_core._hypothesis_hook:register"
     installed = {ep.value for ep in entry_points(group="hypothesis")}
     assert declared in installed, "reinstall the package: its entry points are out of date"
     script = (
@@ -383,3 +383,21 @@ def test_the_hypothesis_entry_point_registers_the_strategies_on_import() -> None
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.startswith("Activity(campaign_id='cmp-1', member_id='m-1'")
+
+
+def test_the_strategies_module_can_be_the_first_import() -> None:
+    """``import cmsf_core.strategies`` before Hypothesis runs the entry point while the
+    strategies module is half-built; the hook lives apart, so the import works and
+    ``st.from_type`` still draws from our strategies."""
+    script = (
+        "import cmsf_core.strategies\n"
+        "from hypothesis import Phase, find, settings, strategies as st\n"
+        "from cmsf_core import Settings\n"
+        "once = settings(phases=[Phase.generate], max_examples=1, database=None)\n"
+        "print(repr(find(st.from_type(Settings), lambda s: True, settings=once)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Settings("), result.stdout

@@ -818,41 +818,14 @@ def platforms(
 # ----------------------------------------------------------------------------- st.from_type
 
 
-def _activity_strategy(_type: type[Activity]) -> st.SearchStrategy[Activity]:
-    return activities()
-
-
-def _member_strategy(_type: type[CampaignMember]) -> st.SearchStrategy[CampaignMember]:
-    return members()
-
-
-def _settings_strategy(_type: type[Settings]) -> st.SearchStrategy[Settings]:
-    return settings()
-
-
-def _mapping_strategy(_type: type[StatusMapping]) -> st.SearchStrategy[StatusMapping]:
-    return status_mappings()
-
-
-def _schedule_strategy(_type: type[Schedule]) -> st.SearchStrategy[Schedule]:
-    return schedules()
-
-
-def _engagement_strategy(_type: type[Engagement]) -> st.SearchStrategy[Engagement]:
-    return engagements()
-
-
 def _register() -> None:
     """Register these strategies for ``st.from_type`` (and so for ``st.builds`` and
     ``@given`` with inferred arguments).
 
-    Hypothesis calls this through the ``hypothesis`` entry point of an installed
-    ``cmsf_core`` when it is imported; calling it again is harmless.  Each type is
-    registered with a function, so nothing is built before a test needs it.
+    Hypothesis does this through the ``hypothesis`` entry point of an installed
+    ``cmsf_core`` (:mod:`cmsf_core._hypothesis_hook`) when it is imported; calling it
+    again is harmless.
     """
-    st.register_type_strategy(Activity, _activity_strategy)
-    st.register_type_strategy(CampaignMember, _member_strategy)
-    st.register_type_strategy(Settings, _settings_strategy)
-    st.register_type_strategy(StatusMapping, _mapping_strategy)
-    st.register_type_strategy(Schedule, _schedule_strategy)
-    st.register_type_strategy(Engagement, _engagement_strategy)
+    from cmsf_core._hypothesis_hook import register  # noqa: PLC0415 - one implementation
+
+    register()
