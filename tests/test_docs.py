@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import inspect
 import pkgutil
 from pathlib import Path
 
@@ -49,3 +50,34 @@ def test_settings_page_lists_every_setting() -> None:
     page = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     missing = [spec.name for spec in SETTING_SPECS if f"| `{spec.name}` |" not in page]
     assert not missing, f"docs/settings.md lacks {missing}"
+
+
+def _undocumented(module: object) -> list[str]:
+    names = getattr(module, "__all__", None) or [n for n in vars(module) if n[0] != "_"]
+    missing = []
+    for name in names:
+        value = getattr(module, name, None)
+        if getattr(value, "__module__", None) != getattr(module, "__name__", None):
+            continue  # imported from elsewhere: checked where it is defined
+        if not (inspect.isclass(value) or inspect.isfunction(value)):
+            continue
+        if not inspect.getdoc(value):
+            missing.append(name)
+        if inspect.isclass(value):
+            for attribute, member in vars(value).items():
+                if attribute[0] == "_" or not (
+                    inspect.isfunction(member)
+                    or isinstance(member, property | staticmethod | classmethod)
+                ):
+                    continue
+                if not inspect.getdoc(getattr(value, attribute)):  # a port's doc counts
+                    missing.append(f"{name}.{attribute}")
+    return missing
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_every_public_name_has_a_docstring(name: str) -> None:
+    """Public classes, functions and methods say what they do (an adapter's port methods
+    inherit the port's docstring)."""
+    missing = _undocumented(importlib.import_module(name))
+    assert not missing, f"{name}: no docstring on {missing}"

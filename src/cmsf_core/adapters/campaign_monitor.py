@@ -76,6 +76,7 @@ from cmsf_core.domain.subscribers import (
     email_key,
 )
 from cmsf_core.domain.timeutil import ensure_utc
+from cmsf_core.ports.platform import EmailPlatform
 
 __all__ = [
     "DEFAULT_BASE_URI",
@@ -243,7 +244,7 @@ class _CampaignInfo:
     sent_at: datetime
 
 
-class CampaignMonitorPlatform:
+class CampaignMonitorPlatform(EmailPlatform):
     """Campaign Monitor as an :class:`~cmsf_core.ports.platform.EmailPlatform`.
 
     ``credentials``: an API key (``Credentials.api_key``) or OAuth tokens

@@ -47,6 +47,7 @@ from cmsf_core.domain.subscribers import (
     email_key,
 )
 from cmsf_core.domain.timeutil import ensure_utc
+from cmsf_core.ports.platform import EmailPlatform
 
 __all__ = [
     "LIST_STATE_FILES",
@@ -409,7 +410,7 @@ def _paged_rows(json_files: _Json, files: Sequence[Path]) -> Iterator[tuple[Path
 # ----------------------------------------------------------------------------- the adapter
 
 
-class FilePlatform:
+class FilePlatform(EmailPlatform):
     """A Campaign Monitor account read from a folder of API responses (read only).
 
     ``time_zones`` overrides a client's time zone (``{client_id: "Australia/Sydney"}``);

@@ -65,6 +65,8 @@ from cmsf_core.domain.subscribers import (
     email_key,
 )
 from cmsf_core.domain.timeutil import ensure_utc
+from cmsf_core.ports.crm import CrmStore
+from cmsf_core.ports.platform import EmailPlatform
 
 __all__ = ["InMemoryCrm", "InMemoryPlatform", "SimulatedCrashError"]
 
@@ -92,7 +94,7 @@ def _check_account(kind: PersonKind, account_id: str | None) -> None:
 
 
 @attrs.define
-class InMemoryPlatform:
+class InMemoryPlatform(EmailPlatform):
     """A Campaign Monitor account held in memory."""
 
     page_size_limit: int = 1000
@@ -361,7 +363,7 @@ class InMemoryPlatform:
 
 
 @attrs.define
-class InMemoryCrm:
+class InMemoryCrm(CrmStore):
     """A CRM held in memory, with Salesforce's rules where the sync meets them.
 
     ``fail_after``: raise :class:`SimulatedCrashError` once that many more items have been

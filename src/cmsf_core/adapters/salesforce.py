@@ -77,6 +77,7 @@ from cmsf_core.domain.subscribers import (
     SuppressionRecord,
     UpdateSuppressionRecord,
 )
+from cmsf_core.ports.crm import CrmStore
 
 __all__ = [
     "AUTO_STATUSES",
@@ -787,7 +788,7 @@ class _MemberPlan:
     standard: list[MemberRef] = attrs.field(factory=list)
 
 
-class SalesforceCrm:
+class SalesforceCrm(CrmStore):
     """Salesforce as a :class:`~cmsf_core.ports.crm.CrmStore`.
 
     ``sf``: a ``simple_salesforce.Salesforce`` connection (or use :meth:`connect`); the

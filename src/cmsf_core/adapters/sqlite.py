@@ -51,6 +51,7 @@ from cmsf_core.domain.subscribers import (
     SuppressionRecord,
     UpdateSuppressionRecord,
 )
+from cmsf_core.ports.crm import CrmStore
 
 __all__ = ["SqliteCrm"]
 
@@ -224,7 +225,7 @@ def _engagement_json(engagement: Engagement) -> str:
 
 
 @attrs.define
-class SqliteCrm:
+class SqliteCrm(CrmStore):
     """The CRM port on a SQLite database file (``":memory:"`` for a throwaway store).
 
     Seeding helpers mirror :class:`~cmsf_core.adapters.memory.InMemoryCrm`'s.  Close it
