@@ -125,6 +125,9 @@ class FakeCampaignMonitor:
         self.failures: list[Failure] = []
         self.authorization = "Basic " + base64.b64encode(f"{API_KEY}:x".encode()).decode()
         self.refused_imports: set[str] = set()
+        #: The field list-state rows give their state-change date in: "StateChangedDate" in
+        #: the current API (createsend's own fixtures), "Date" in older answers.
+        self.state_date = "StateChangedDate"
         #: (list id, casefolded email) -> MobileNumber, ConsentToTrack, ConsentToSendSms held
         self.sms: dict[tuple[str, str], dict[str, str]] = {}
         self.load(PlatformSeed())
@@ -216,7 +219,7 @@ class FakeCampaignMonitor:
                 entry["members"][m.email.casefold()] = {
                     "EmailAddress": m.email,
                     "State": m.state.value,
-                    "Date": _local(m.changed_at, zone),
+                    self.state_date: _local(m.changed_at, zone),
                     "ListJoinedDate": _local(m.changed_at, zone),
                 }
             self.suppressed: dict[str, list[dict[str, Any]]] = {}
@@ -287,7 +290,7 @@ class FakeCampaignMonitor:
                 {**r, "Name": "", "CustomFields": [], "ReadsEmailWith": ""}
                 for r in entry["members"].values()
                 if r["State"] == LIST_STATES[m[2]].value
-                and (not q.get("date") or _naive(r["Date"]) >= _naive(q["date"]))
+                and (not q.get("date") or _naive(r[self.state_date]) >= _naive(q["date"]))
             ]
             return 200, _envelope(rows, q, "email")
         if m := re.fullmatch(r"/subscribers/([^/]+)(/\w+)?\.json", path):
@@ -320,7 +323,7 @@ class FakeCampaignMonitor:
                     "ListID": lid,
                     "ListName": e["Name"],
                     "SubscriberState": e["members"][wanted]["State"],
-                    "DateSubscriberAdded": e["members"][wanted]["Date"],
+                    "DateSubscriberAdded": e["members"][wanted]["ListJoinedDate"],
                 }
                 for lid, e in self.lists.items()
                 if e["client"] == client_id and wanted in e["members"]
@@ -358,13 +361,13 @@ class FakeCampaignMonitor:
             key = json.loads(body)["EmailAddress"].casefold()
             if key not in members:
                 return 400, {"Code": 203, "Message": "Subscriber not in list"}
-            members[key].update(State="Unsubscribed", Date=NOW_LOCAL)
+            members[key].update({"State": "Unsubscribed", self.state_date: NOW_LOCAL})
             return 200, None
         if method == "DELETE" and action is None:
             key = q["email"].casefold()
             if key not in members:
                 return 400, {"Code": 203, "Message": "Subscriber not in list"}
-            members[key].update(State="Deleted", Date=NOW_LOCAL)
+            members[key].update({"State": "Deleted", self.state_date: NOW_LOCAL})
             return 200, None
         if method == "POST" and action == "/import":
             request = json.loads(body)
@@ -384,13 +387,13 @@ class FakeCampaignMonitor:
                     members[key] = {
                         "EmailAddress": row["EmailAddress"],
                         "State": "Active",
-                        "Date": NOW_LOCAL,
+                        self.state_date: NOW_LOCAL,
                         "ListJoinedDate": NOW_LOCAL,
                     }
                 else:
                     existing += 1
                     if request["Resubscribe"] and members[key]["State"] != "Active":
-                        members[key].update(State="Active", Date=NOW_LOCAL)
+                        members[key].update({"State": "Active", self.state_date: NOW_LOCAL})
                 # What the platform holds for SMS: a field left out (or Unchanged) keeps it.
                 held = self.sms.setdefault((list_id, key), {})
                 for field in ("MobileNumber", "ConsentToTrack", "ConsentToSendSms"):
@@ -1157,3 +1160,34 @@ def test_a_raw_key_given_instead_of_credentials_is_never_quoted() -> None:
 
     assert planted not in str(refused.value)
     assert "credentials" in str(refused.value)
+
+
+@pytest.mark.parametrize("field", ["StateChangedDate", "Date"])
+def test_subscriber_changes_since_read_the_state_change_date_of_either_api_shape(
+    fake: FakeCampaignMonitor, field: str
+) -> None:
+    """List-state rows carry ``StateChangedDate`` (the current API, as createsend's own
+    fixtures show) or ``Date`` (older answers); either dates the change."""
+    changed = T0 + timedelta(days=2)
+    seed = PlatformSeed(
+        clients=[PlatformClient("c1", "Acme", "Europe/London")],
+        memberships=[
+            SeedMembership("c1", "list-1", "old@example.com", SubscriberState.ACTIVE, T0),
+            SeedMembership(
+                "c1", "list-1", "new@example.com", SubscriberState.UNSUBSCRIBED, changed
+            ),
+        ],
+    )
+    fake.state_date = field
+    try:
+        fake.load(seed)
+        platform = _platform(fake)
+        assert platform.subscriber_changes("c1", since=T0 + timedelta(days=1)) == (
+            "new@example.com",
+        )
+        assert set(platform.subscriber_changes("c1", since=None)) == {
+            "old@example.com",
+            "new@example.com",
+        }
+    finally:
+        fake.state_date = "StateChangedDate"

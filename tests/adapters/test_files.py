@@ -829,3 +829,19 @@ def test_list_subscribers_of_a_list_the_client_lacks_names_list_id() -> None:
 
     with pytest.raises(InvalidValueError, match="list_id"):
         platform.list_subscribers(CYCLES, READERS)
+
+
+def test_a_list_state_row_dated_as_the_current_api_dates_it_is_read(tmp_path: Path) -> None:
+    """Rows with ``StateChangedDate`` (the current API) instead of ``Date`` are read."""
+    folder = tmp_path / "export"
+    shutil.copytree(EXPORT, folder)
+    for path in (folder / "lists").rglob("*.json"):
+        text = path.read_text(encoding="utf-8").replace('"Date"', '"StateChangedDate"')
+        path.write_text(text, encoding="utf-8")
+    renamed = FilePlatform(folder)
+    original = FilePlatform(EXPORT)
+    for client in original.clients():
+        for since in (None, datetime(2024, 4, 6, tzinfo=UTC)):
+            assert renamed.subscriber_changes(
+                client.client_id, since=since
+            ) == original.subscriber_changes(client.client_id, since=since)

@@ -609,7 +609,7 @@ class CampaignMonitorPlatform(EmailPlatform):
                 rows = _paged(functools.partial(self._list_page, getattr(api, state), filter_))
                 for row in rows:
                     email = str(_required(row, "EmailAddress", "subscriber_changes"))
-                    if start is not None and _local(_attr(row, "Date"), zone, "Date") < start:
+                    if start is not None and _state_changed(row, zone) < start:
                         continue
                     changed.setdefault(email_key(email), email)
         return tuple(changed.values())
@@ -747,6 +747,18 @@ def _tag_names(tags: Any) -> list[str]:
         if isinstance(name, str) and name:
             names.append(name)
     return names
+
+
+def _state_changed(row: Any, zone: tzinfo) -> datetime:
+    """When a list subscriber's state last changed: ``StateChangedDate`` in the answers of
+    the current API (as createsend's own fixtures show), ``Date`` in older ones."""
+    for field in ("StateChangedDate", "Date"):
+        value = _attr(row, field)
+        if value not in (None, ""):
+            return _local(value, zone, field)
+    raise PlatformError(
+        "the response has no 'StateChangedDate' (nor 'Date')", operation="subscriber_changes"
+    )
 
 
 def _retry_after(headers: Mapping[str, str]) -> float:

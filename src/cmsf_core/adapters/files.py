@@ -683,7 +683,9 @@ class FilePlatform(EmailPlatform):
                     record = _envelope_record(index)
                     row = _object(page, record, raw)
                     email = _text(page, record, row, "EmailAddress")
-                    changed = _local(page, record, row, "Date", zone)
+                    # The current API names it StateChangedDate; older answers, Date.
+                    dated = "StateChangedDate" if row.get("StateChangedDate") else "Date"
+                    changed = _local(page, record, row, dated, zone)
                     state = file_state
                     if row.get("State") is not None:
                         try:
