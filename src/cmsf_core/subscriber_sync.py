@@ -486,6 +486,9 @@ def run_import(
         raise InvalidTypeError("rows", "a sequence of ImportRow", rows)
     wanted = list(rows)
     records_by_id: dict[str, Person] = {}
+    given = people
+    if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+        raise InvalidTypeError("people", "a sequence of Person", people)
     for index, given_person in enumerate(people):
         person = _as_person(given_person, f"people[{index}]")
         records_by_id.setdefault(person.record_id, person)

@@ -45,7 +45,9 @@ from cmsf_core import (
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain.errors import shown
 from cmsf_core.domain.records import Checkpoint, Person, PersonKind
+from cmsf_core.domain.subscribers import ImportRow
 from cmsf_core.domain.timeutil import ensure_utc
+from cmsf_core.subscriber_sync import handle_account_changes, run_import
 from cmsf_core.sync import run_sync
 
 AWARE = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -845,6 +847,95 @@ case(
     "expires_at",
     lambda: Credentials(CredentialKind.API_KEY, "key-1", expires_at=AWARE),
     "api key with an expiry",
+)
+
+
+# ----------------------------------------------------------------------------- subscriber shells
+
+
+def _list_platform() -> InMemoryPlatform:
+    platform = InMemoryPlatform()
+    platform.add_client("c1", "Acme", time_zone="Europe/London")
+    platform.set_membership("c1", "list-1", "ann@example.com", "Deleted", at=AWARE)
+    return platform
+
+
+SMS_US = {"SMS_Enabled": True, "SMS_Country": "United States"}
+
+
+def import_run(**changes: object) -> object:
+    """run_import with one or more arguments replaced; it must refuse before sending."""
+    platform = _list_platform()
+    before = platform.list_subscribers("c1", "list-1")
+    kwargs: dict[str, Any] = {
+        "platform": platform,
+        "client_id": "c1",
+        "list_id": "list-1",
+        "rows": [ImportRow("ann@example.com")],
+        "settings": Settings(),
+        "refresh_type": "Add, Update, Resubscribe Deleted",
+    }
+    kwargs.update(changes)
+    try:
+        return run_import(**kwargs)
+    finally:
+        assert platform.list_subscribers("c1", "list-1") == before, "half-applied"
+
+
+def account_run(**changes: object) -> object:
+    """handle_account_changes with one or more arguments replaced."""
+    crm = InMemoryCrm()
+    crm.add_person("ann@example.com", person_id="003A", account_id="001A")
+    platform = _list_platform()
+    kwargs: dict[str, Any] = {
+        "crm": crm,
+        "platform": platform,
+        "client_id": "c1",
+        "account_ids": ["001A"],
+        "settings": Settings.from_mapping({"Enable_Account_Trigger": True}),
+        "subscriber_row": lambda p: ImportRow(p.email, mobile_number="555"),
+    }
+    kwargs.update(changes)
+    before = platform.list_subscribers("c1", "list-1")
+    try:
+        return handle_account_changes(**kwargs)
+    finally:
+        assert platform.list_subscribers("c1", "list-1") == before, "half-applied"
+
+
+_IMPORT_CASES: dict[str, list[Any]] = {
+    "client_id": ["", 5, None],
+    "list_id": ["", 5, "list-of-another-client"],
+    "settings": [{}, None],
+    "refresh_type": ["Add", "Add, Update, Delete", 5, None],
+}
+for _field, _values in _IMPORT_CASES.items():
+    cases("run_import", _field, partial(with_field, import_run, _field), _values)
+cases("run_import", "rows", lambda v: import_run(rows=v), ["ann@example.com", None])
+case("run_import", "rows[0]", lambda: import_run(rows=[5]), "not a row", 5)
+cases("run_import", "people", lambda v: import_run(people=v), [5, "003A"])
+case("run_import", "people[0]", lambda: import_run(people=["003A"]), "an id", "003A")
+case(
+    "run_import",
+    "rows[1].mobile_number",
+    lambda: import_run(
+        rows=[ImportRow("ann@example.com"), ImportRow("bo@example.com", mobile_number="55")],
+        settings=Settings.from_mapping(SMS_US),
+    ),
+    "second row's number too short",
+    "55",
+)
+cases("account_changes", "account_ids", lambda v: account_run(account_ids=v), ["001A", None])
+case("account_changes", "account_ids[0]", lambda: account_run(account_ids=[5]), "int", 5)
+cases("account_changes", "client_id", lambda v: account_run(client_id=v), ["", None])
+cases("account_changes", "settings", lambda v: account_run(settings=v), [None, {}])
+cases("account_changes", "subscriber_row", lambda v: account_run(subscriber_row=v), [5, "row"])
+case(
+    "account_changes",
+    "subscriber_row('003A').mobile_number",
+    lambda: account_run(settings=Settings.from_mapping({"Enable_Account_Trigger": True, **SMS_US})),
+    "the mapped number too short",
+    "555",
 )
 
 
