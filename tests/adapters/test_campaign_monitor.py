@@ -1100,6 +1100,31 @@ def test_events_of_a_page_keep_their_fields(fake: FakeCampaignMonitor) -> None:
     assert page.total_number_of_records == 2
 
 
+def test_an_unsubscribes_url_is_not_part_of_the_event(fake: FakeCampaignMonitor) -> None:
+    """An unsubscribes row's URL is the unsubscribe link: the event has no detail, so the
+    same unsubscribe gets the same key as from the file adapter."""
+    seed = _seed_one()
+    fake.load(seed)
+    at = T0 + timedelta(minutes=5)
+    fake.events[("cmp1", "unsubscribes")] = [
+        {
+            "EmailAddress": "ann@example.com",
+            "ListID": "list-1",
+            "Date": _local(at, "Europe/London"),
+            "IPAddress": "192.0.2.1",
+            "URL": "https://example.createsend.com/t/unsubscribe",
+        }
+    ]
+
+    page = _platform(fake).tracking_page(
+        "cmp1", ActivityType.UNSUBSCRIBED, since=None, page=1, page_size=10
+    )
+
+    assert page.results == (
+        TrackingEvent(ActivityType.UNSUBSCRIBED, "ann@example.com", at, list_id="list-1"),
+    )
+
+
 # ----------------------------------------------------------------------------- a whole sync
 
 

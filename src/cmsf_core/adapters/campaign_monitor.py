@@ -572,8 +572,12 @@ class CampaignMonitorPlatform(EmailPlatform):
             if stream is ActivityType.SENT and raw_date is None
             else _local(raw_date, zone, "Date")
         )
-        # The clicked URL, the bounce type; read leniently (a row without one has none).
-        detail = _attr(row, "BounceType" if stream is ActivityType.BOUNCED else "URL") or None
+        # The clicked URL, the bounce type; read leniently (a row without one has none).  An
+        # unsubscribes row's URL is the unsubscribe link, not part of the event (as the file
+        # adapter reads it: the same unsubscribe gets the same key from either).
+        detail = None
+        if stream is not ActivityType.UNSUBSCRIBED:
+            detail = _attr(row, "BounceType" if stream is ActivityType.BOUNCED else "URL") or None
         if detail is not None:
             detail = str(detail)
             if stream is ActivityType.BOUNCED:
