@@ -366,6 +366,23 @@ def _declared_entry_point() -> str | None:
     return None if declared is None else str(declared)
 
 
+def _first_draw_in_a_fresh_interpreter(
+    type_name: str, *, first: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``st.from_type(<type_name>)``'s simplest value, printed by a new interpreter that
+    runs ``first`` before anything else."""
+    script = (
+        f"{first}\n"
+        "from hypothesis import Phase, find, settings, strategies as st\n"
+        f"from cmsf_core import {type_name}\n"
+        "once = settings(phases=[Phase.generate], max_examples=1, database=None)\n"
+        f"print(repr(find(st.from_type({type_name}), lambda v: True, settings=once)))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
 def test_the_hypothesis_entry_point_registers_the_strategies_on_import() -> None:
     """Installed with the entry point, a fresh interpreter's ``st.from_type`` knows our
     types without any explicit registration."""
@@ -373,15 +390,8 @@ def test_the_hypothesis_entry_point_registers_the_strategies_on_import() -> None
     assert declared == "cmsf_core._hypothesis_hook:register"
     installed = {ep.value for ep in entry_points(group="hypothesis")}
     assert declared in installed, "reinstall the package: its entry points are out of date"
-    script = (
-        "from hypothesis import Phase, find, settings, strategies as st\n"
-        "from cmsf_core import Activity\n"
-        "once = settings(phases=[Phase.generate], max_examples=1, database=None)\n"
-        "print(repr(find(st.from_type(Activity), lambda a: True, settings=once)))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
-    )
+    result = _first_draw_in_a_fresh_interpreter("Activity")
+    assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Activity(campaign_id='cmp-1', member_id='m-1'")
 
 
@@ -389,15 +399,6 @@ def test_the_strategies_module_can_be_the_first_import() -> None:
     """``import cmsf_core.strategies`` before Hypothesis runs the entry point while the
     strategies module is half-built; the hook lives apart, so the import works and
     ``st.from_type`` still draws from our strategies."""
-    script = (
-        "import cmsf_core.strategies\n"
-        "from hypothesis import Phase, find, settings, strategies as st\n"
-        "from cmsf_core import Settings\n"
-        "once = settings(phases=[Phase.generate], max_examples=1, database=None)\n"
-        "print(repr(find(st.from_type(Settings), lambda s: True, settings=once)))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
-    )
+    result = _first_draw_in_a_fresh_interpreter("Settings", first="import cmsf_core.strategies")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Settings("), result.stdout
