@@ -18,6 +18,7 @@ Seeding helpers keep a notebook or a test short::
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 from collections import Counter, defaultdict
@@ -91,6 +92,10 @@ def _check_account(kind: PersonKind, account_id: str | None) -> None:
 
 
 # ----------------------------------------------------------------------------- platform
+
+
+def _occurred_at(event: TrackingEvent) -> datetime:
+    return event.occurred_at
 
 
 @attrs.define
@@ -249,12 +254,13 @@ class InMemoryPlatform(EmailPlatform):
         if key not in self._sorted:
             events.sort(key=lambda e: e.occurred_at)  # stable: arrival order within a minute
             self._sorted.add(key)
+        first = 0  # the stream is sorted: the events since ``since`` are a suffix
         if since is not None:
             since = ensure_utc(since, "since")
-            events = [e for e in events if e.occurred_at >= since]
-        total = len(events)
+            first = bisect.bisect_left(events, since, key=_occurred_at)
+        total = len(events) - first
         pages = max(1, -(-total // page_size))
-        start = (page - 1) * page_size
+        start = first + (page - 1) * page_size
         return TrackingPage(
             tuple(events[start : start + page_size]),
             page_number=page,
