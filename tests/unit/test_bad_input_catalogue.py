@@ -166,17 +166,17 @@ cases(
     quoted=False,
 )
 cases("settings", "Status_Mapping", setting("Status_Mapping"), ["Opened", ["Opened"], None])
-# A bad key inside the mapping names the attribute the mapping fills.
+# A bad key or label inside the mapping names the setting (and the type of a label).
 cases(
     "settings",
-    "status_mapping",
+    "Status_Mapping",
     setting("Status_Mapping"),
     [{"Forwards": "Forwarded"}, {5: "Five"}],
     quoted=False,
 )
 cases(
     "settings",
-    "status_mapping[Opened]",
+    "Status_Mapping[Opened]",
     setting("Status_Mapping"),
     [{"Opened": LONG_LABEL}, {"Opened": ""}, {"Opened": "a\x00b"}, {"Opened": 5}],
     quoted=False,

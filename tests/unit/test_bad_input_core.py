@@ -204,8 +204,12 @@ def test_a_status_label_over_40_characters_is_refused() -> None:
         ),
         ("status_mapping.responded", lambda: StatusMapping(responded={LONG_LABEL})),
         (
-            "status_mapping[Clicked]",
+            "Status_Mapping[Clicked]",
             lambda: Settings.from_mapping({"Status_Mapping": {"Clicked": LONG_LABEL}}),
+        ),
+        (
+            "status_mapping[Clicked]",
+            lambda: StatusMapping({"Clicked": LONG_LABEL}),
         ),
     ],
 )

@@ -218,17 +218,17 @@ def _parse_overlap(value: object, field: str) -> int:
 # ----------------------------------------------------------------------------- mapping
 
 
-def _to_labels(value: object) -> FrozenMap[ActivityType, str | None]:
+def _to_labels(value: object, field: str = "status_mapping") -> FrozenMap[ActivityType, str | None]:
+    """The labels by activity type; errors name ``field`` (the attribute, or the product
+    name ``Status_Mapping`` when read from settings) and ``field[<type>]`` for a label."""
     if not isinstance(value, Mapping):
-        raise InvalidTypeError(
-            "status_mapping.labels", "a mapping of activity type to label", value
-        )
+        raise InvalidTypeError(f"{field}.labels", "a mapping of activity type to label", value)
     labels: dict[ActivityType, str | None] = {t: t.value for t in ActivityType}
     labels[ActivityType.SPAM_COMPLAINT] = "Marked as Spam"
     for key, label in value.items():
-        activity_type = ActivityType.parse(key, "status_mapping")
-        field = f"status_mapping[{activity_type.value}]"
-        labels[activity_type] = None if label is None else parse_label(label, field)
+        activity_type = ActivityType.parse(key, field)
+        where = f"{field}[{activity_type.value}]"
+        labels[activity_type] = None if label is None else parse_label(label, where)
     return FrozenMap(labels)
 
 
@@ -284,7 +284,7 @@ class StatusMapping:
 def _parse_status_mapping(value: object, field: str) -> FrozenMap[ActivityType, str | None]:
     if not isinstance(value, Mapping):
         raise InvalidTypeError(field, "a mapping of activity type to label (or null)", value)
-    return _to_labels(value)
+    return _to_labels(value, field)
 
 
 # ----------------------------------------------------------------------------- settings
