@@ -1302,6 +1302,35 @@ def test_a_rotated_refresh_token_is_used_for_the_next_refresh() -> None:
     assert [f["refresh_token"] for f in fake.token_forms] == [REFRESH_TOKEN, f"{REFRESH_TOKEN}-1"]
 
 
+def test_a_rotated_refresh_token_is_handed_to_the_caller_to_keep() -> None:
+    """``on_refresh_token`` receives each new refresh token, as a Secret, to be stored for
+    the next process; without rotation it is never called."""
+    kept: list[Secret] = []
+    fake = FakeSalesforce()
+    crm = _oauth_crm(fake, on_refresh_token=kept.append)
+    crm.campaigns()
+    assert kept == []  # no rotation: the refresh token stays the one given
+
+    fake.rotate = True
+    fake.tokens.discard(FRESH_TOKEN)
+    crm.campaigns()
+
+    assert [type(k) for k in kept] == [Secret]
+    assert kept[0].reveal() == f"{REFRESH_TOKEN}-2"
+    assert kept[0].reveal() not in repr(kept) + repr(crm)
+    assert [f["refresh_token"] for f in fake.token_forms][-1] == REFRESH_TOKEN
+
+
+def test_on_refresh_token_needs_a_function_and_a_refresh_token() -> None:
+    """A callback that is no function, or one given without a refresh token, is refused."""
+    with pytest.raises(InvalidTypeError, match="'on_refresh_token'"):
+        _oauth_crm(FakeSalesforce(), on_refresh_token="store-it-please")
+    with pytest.raises(InvalidValueError, match="'refresh_token'"):
+        SalesforceCrm.connect(
+            INSTANCE, Secret(SESSION_ID), on_refresh_token=print, session=FakeSalesforce()
+        )
+
+
 @pytest.mark.parametrize(
     ("kw", "field"),
     [

@@ -539,15 +539,21 @@ class _OAuth:
     """What renewing the access token needs: Salesforce's token endpoint, the refresh
     token and the connected app (consumer key, optional consumer secret)."""
 
-    __slots__ = ("client_id", "client_secret", "refresh_token", "token_url")
+    __slots__ = ("client_id", "client_secret", "on_refresh_token", "refresh_token", "token_url")
 
     def __init__(
-        self, token_url: str, refresh_token: Secret, client_id: str, client_secret: Secret | None
+        self,
+        token_url: str,
+        refresh_token: Secret,
+        client_id: str,
+        client_secret: Secret | None,
+        on_refresh_token: Callable[[Secret], object] | None = None,
     ) -> None:
         self.token_url = token_url
         self.refresh_token = refresh_token
         self.client_id = client_id
         self.client_secret = client_secret
+        self.on_refresh_token = on_refresh_token
 
     def __repr__(self) -> str:
         return f"_OAuth({self.token_url!r}, client_id={self.client_id!r}, secrets withheld)"
@@ -760,9 +766,11 @@ class _Wire:
             self._retired.append(self._token)
         self._token = Secret(token, "access_token")
         rotated = body.get("refresh_token")  # refresh token rotation hands out a new one
-        if isinstance(rotated, str) and rotated:
+        if isinstance(rotated, str) and rotated and rotated != oauth.refresh_token.reveal():
             self._retired.append(oauth.refresh_token)
             oauth.refresh_token = Secret(rotated, "refresh_token")
+            if oauth.on_refresh_token is not None:  # the caller keeps it for later processes
+                oauth.on_refresh_token(oauth.refresh_token)
         _log.info("Salesforce access token renewed (issued_at %s)", body.get("issued_at"))
 
 
@@ -847,6 +855,7 @@ class SalesforceCrm(CrmStore):
         client_id: str | None = None,
         client_secret: str | Secret | None = None,
         login_url: str | None = None,
+        on_refresh_token: Callable[[Secret], object] | None = None,
         session: Any = None,
         field_map: FieldMap = DEFAULT_FIELD_MAP,
         bulk_wait: float = 5,
@@ -859,7 +868,10 @@ class SalesforceCrm(CrmStore):
         a refresh token (``refresh_token``, the connected app's ``client_id`` and, if it
         requires one, ``client_secret``), or both: the access token is then renewed from
         ``{login_url or instance_url}/services/oauth2/token`` whenever Salesforce refuses
-        it (HTTP 401).  Without an access token the first call obtains one.  ``session``:
+        it (HTTP 401).  Without an access token the first call obtains one.  When the
+        connected app rotates refresh tokens, ``on_refresh_token`` is called with each new
+        one (a :class:`~cmsf_core.domain.connection.Secret`), to be stored for the next
+        process; the adapter itself uses it from then on.  ``session``:
         the ``requests.Session`` to send through (a new one when omitted).  The other
         arguments are the constructor's."""
         instance = _https_url(instance_url, "instance_url")
@@ -868,6 +880,10 @@ class SalesforceCrm(CrmStore):
         )
         token = None if session_id is None else _secret(session_id, "session_id")
         oauth = None
+        if on_refresh_token is not None and not callable(on_refresh_token):
+            raise InvalidTypeError(
+                "on_refresh_token", "a function of the new refresh token", on_refresh_token
+            )
         if refresh_token is not None:
             if not isinstance(client_id, str) or not client_id.strip():
                 raise InvalidValueError(
@@ -881,10 +897,13 @@ class SalesforceCrm(CrmStore):
                 _secret(refresh_token, "refresh_token"),
                 client_id,
                 None if client_secret is None else _secret(client_secret, "client_secret"),
+                on_refresh_token,
             )
-        elif client_secret is not None or client_id is not None:
+        elif client_secret is not None or client_id is not None or on_refresh_token is not None:
             raise InvalidValueError(
-                "refresh_token", "a refresh token when client_id or client_secret is given", None
+                "refresh_token",
+                "a refresh token when client_id, client_secret or on_refresh_token is given",
+                None,
             )
         if token is None and oauth is None:
             raise InvalidValueError(
