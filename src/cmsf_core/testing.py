@@ -1018,40 +1018,34 @@ def _seed_campaigns(value: object) -> tuple[PlatformCampaign, ...]:
     return _instances(PlatformCampaign, "campaigns", value)
 
 
-def _seed_events(value: object) -> tuple[tuple[str, TrackingEvent], ...]:
-    if isinstance(value, Mapping):
-        value = [(cid, e) for cid, events in value.items() for e in events]
+def _pairs(kind: type, field: str, key: str, value: object) -> tuple[tuple[str, Any], ...]:
+    """``(<key>, <kind>)`` pairs, as ``_instances`` checks single values."""
+    expected = f"({key}, {kind.__name__}) pairs"
     if not isinstance(value, Iterable):
-        raise InvalidValueError("events", "(campaign id, TrackingEvent) pairs", value)
+        raise InvalidValueError(field, expected, value)
     pairs = []
     for pair in value:
         if not (
             isinstance(pair, tuple)
             and len(pair) == 2
             and isinstance(pair[0], str)
-            and isinstance(pair[1], TrackingEvent)
+            and isinstance(pair[1], kind)
         ):
-            raise InvalidValueError("events", "(campaign id, TrackingEvent) pairs", pair)
+            raise InvalidValueError(field, expected, pair)
         pairs.append((pair[0], pair[1]))
     return tuple(pairs)
+
+
+def _seed_events(value: object) -> tuple[tuple[str, TrackingEvent], ...]:
+    if isinstance(value, Mapping):
+        value = [(cid, e) for cid, events in value.items() for e in events]
+    return _pairs(TrackingEvent, "events", "campaign id", value)
 
 
 def _seed_summaries(value: object) -> tuple[tuple[str, CampaignSummary], ...]:
     if isinstance(value, Mapping):
         value = list(value.items())
-    if not isinstance(value, Iterable):
-        raise InvalidValueError("summaries", "(campaign id, CampaignSummary) pairs", value)
-    pairs = []
-    for pair in value:
-        if not (
-            isinstance(pair, tuple)
-            and len(pair) == 2
-            and isinstance(pair[0], str)
-            and isinstance(pair[1], CampaignSummary)
-        ):
-            raise InvalidValueError("summaries", "(campaign id, CampaignSummary) pairs", pair)
-        pairs.append((pair[0], pair[1]))
-    return tuple(pairs)
+    return _pairs(CampaignSummary, "summaries", "campaign id", value)
 
 
 def _seed_state(value: object) -> SubscriberState:
@@ -1075,19 +1069,7 @@ def _seed_memberships(value: object) -> tuple[SeedMembership, ...]:
 
 
 def _seed_suppressed(value: object) -> tuple[tuple[str, SuppressedEmail], ...]:
-    if not isinstance(value, Iterable):
-        raise InvalidValueError("suppressed", "(client id, SuppressedEmail) pairs", value)
-    pairs = []
-    for pair in value:
-        if not (
-            isinstance(pair, tuple)
-            and len(pair) == 2
-            and isinstance(pair[0], str)
-            and isinstance(pair[1], SuppressedEmail)
-        ):
-            raise InvalidValueError("suppressed", "(client id, SuppressedEmail) pairs", pair)
-        pairs.append((pair[0], pair[1]))
-    return tuple(pairs)
+    return _pairs(SuppressedEmail, "suppressed", "client id", value)
 
 
 @attrs.frozen
