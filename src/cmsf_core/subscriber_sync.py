@@ -28,6 +28,7 @@ from datetime import datetime
 import attrs
 
 from cmsf_core.domain import records
+from cmsf_core.domain.checks import is_collection
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.limits import Job
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity, mask_email, mask_emails
@@ -481,13 +482,11 @@ def run_import(
     _check_ids(client_id, settings)
     if not isinstance(list_id, str) or not list_id.strip():
         raise InvalidValueError("list_id", "a non-empty list id", list_id)
-    given: object = rows
-    if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+    if not is_collection(rows):
         raise InvalidTypeError("rows", "a sequence of ImportRow", rows)
     wanted = list(rows)
     records_by_id: dict[str, Person] = {}
-    given = people
-    if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+    if not is_collection(people):
         raise InvalidTypeError("people", "a sequence of Person", people)
     for index, given_person in enumerate(people):
         person = _as_person(given_person, f"people[{index}]")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeGuard
 
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 
-__all__ = ["require_instance", "require_text"]
+__all__ = ["is_collection", "require_instance", "require_text"]
 
 Validator = Callable[[Any, Any, Any], None]
+
+
+def is_collection(value: object) -> TypeGuard[Iterable[Any]]:
+    """Whether ``value`` is a collection of items: iterable, but not a string, bytes or a
+    mapping (each of which iterates, but is one value, or keys, where items are meant)."""
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
 
 
 def require_text(field: str, *, optional: bool = False, allow_empty: bool = False) -> Validator:

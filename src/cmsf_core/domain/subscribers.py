@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.checks import is_collection, require_text
 from cmsf_core.domain.errors import (
     CmsfError,
     InvalidTypeError,
@@ -527,7 +527,7 @@ class SubscriberImport:
 
 
 def _to_rows(value: object) -> tuple[SubscriberImport, ...]:
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+    if not is_collection(value):
         raise InvalidTypeError("subscribers", "a sequence of SubscriberImport", value)
     rows = tuple(value)
     seen: set[str] = set()
@@ -1246,7 +1246,7 @@ class ImportFailure:
 
 
 def _to_failures(value: object) -> tuple[ImportFailure, ...]:
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+    if not is_collection(value):
         raise InvalidTypeError("failure_details", "a sequence of ImportFailure", value)
     failures = tuple(value)
     for failure in failures:
@@ -1256,7 +1256,7 @@ def _to_failures(value: object) -> tuple[ImportFailure, ...]:
 
 
 def _to_emails(value: object, field: str) -> tuple[str, ...]:
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+    if not is_collection(value):
         raise InvalidTypeError(field, "a list of emails", value)
     return tuple(_email(field)(e) for e in value)
 
@@ -1308,9 +1308,7 @@ class ImportResult:
 
         failures = []
         raw_failures = opt("FailureDetails", [])
-        if isinstance(raw_failures, str | bytes | Mapping) or not isinstance(
-            raw_failures, Iterable
-        ):
+        if not is_collection(raw_failures):
             raise InvalidTypeError("FailureDetails", "a list of failures", raw_failures)
         for item in raw_failures:
             code = _get(item, "Code", "FailureDetails.Code")
