@@ -48,9 +48,9 @@ import requests
 import simple_salesforce
 
 from cmsf_core import Settings
-from cmsf_core.adapters.campaign_monitor import default_backoff
 from cmsf_core.adapters.errors import CrmAuthenticationError, CrmError, CrmUnavailableError
 from cmsf_core.adapters.memory import InMemoryCrm
+from cmsf_core.adapters.retry import default_backoff
 from cmsf_core.adapters.salesforce import (
     AUTO_STATUSES,
     COUNTERS,

@@ -52,6 +52,7 @@ from cmsf_core.adapters.errors import (
     RateLimitedError,
 )
 from cmsf_core.adapters.files import localise, parse_local_datetime, zone_for_time_zone
+from cmsf_core.adapters.retry import RETRY_STATUSES, default_backoff, retry_after
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.connection import CredentialKind, Credentials, withheld_type_error
 from cmsf_core.domain.errors import InvalidValueError
@@ -94,10 +95,6 @@ _log = logging.getLogger(__name__)
 DEFAULT_BASE_URI = "https://api.createsend.com/api/v3.3"
 #: The largest page the API serves.
 PAGE_SIZE_LIMIT = 1000
-#: HTTP statuses worth another try: rate limiting and the server's own failures.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: The longest a ``Retry-After`` header is obeyed for, in seconds.
-MAX_RETRY_AFTER = 60.0
 
 #: The ``Campaign`` method serving each tracking stream.
 STREAM_METHODS: Mapping[ActivityType, str] = {
@@ -169,11 +166,6 @@ def http_transport(
     if found.get("content-encoding", "") == "gzip":
         data = gzip.decompress(data)
     return Response(answer.status, found, data)
-
-
-def default_backoff(attempt: int) -> float:
-    """Seconds to wait before retry ``attempt`` (1, 2, ...): 0.5, 1, 2, 4, ... up to 30."""
-    return float(min(30.0, 0.5 * 2 ** (attempt - 1)))
 
 
 def _createsend() -> ModuleType:
@@ -364,7 +356,7 @@ class CampaignMonitorPlatform(EmailPlatform):
                         status=answer.status,
                         operation="request",
                     )
-                wait = max(self.backoff(attempt + 1), _retry_after(answer.headers))
+                wait = max(self.backoff(attempt + 1), retry_after(answer.headers))
                 reason = f"HTTP {answer.status}"
             attempt += 1
             _log.warning(
@@ -763,14 +755,6 @@ def _state_changed(row: Any, zone: tzinfo) -> datetime:
     raise PlatformError(
         "the response has no 'StateChangedDate' (nor 'Date')", operation="subscriber_changes"
     )
-
-
-def _retry_after(headers: Mapping[str, str]) -> float:
-    value = headers.get("retry-after", "")
-    try:
-        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
-    except ValueError:
-        return 0.0
 
 
 def _code_and_message(body: bytes) -> tuple[int | None, str]:

@@ -47,8 +47,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from cmsf_core.adapters.campaign_monitor import default_backoff
 from cmsf_core.adapters.errors import CrmAuthenticationError, CrmError, CrmUnavailableError
+from cmsf_core.adapters.retry import (
+    RETRY_STATUSES,
+    default_backoff,
+    retry_after,
+)
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.connection import Secret, withheld_type_error
 from cmsf_core.domain.engagement import Engagement
@@ -97,13 +101,9 @@ IN_CHUNK = 200
 NULL = "#N/A"
 #: The key prefix of Lead ids (every other person id is taken as a Contact's).
 LEAD_PREFIX = "00Q"
-#: HTTP statuses worth another try: rate limiting and the server's own failures.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Salesforce ``errorCode`` values worth another try, whatever the HTTP status (the API
 #: answers ``REQUEST_LIMIT_EXCEEDED`` with 403).
 TRANSIENT_CODES = frozenset({"SERVER_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
-#: The longest a ``Retry-After`` header is obeyed for, in seconds.
-MAX_RETRY_AFTER = 60.0
 #: The member statuses Salesforce gives a new Campaign by itself (object reference,
 #: CampaignMemberStatus): "Sent" is the default, "Responded" counts as responded.
 AUTO_STATUSES = (
@@ -527,14 +527,6 @@ def _transient(response: Any) -> str | None:
     return None
 
 
-def _retry_after(headers: Mapping[str, str]) -> float:
-    value = headers.get("Retry-After") or headers.get("retry-after") or ""
-    try:
-        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
-    except ValueError:
-        return 0.0
-
-
 class _OAuth:
     """What renewing the access token needs: Salesforce's token endpoint, the refresh
     token and the connected app (consumer key, optional consumer secret)."""
@@ -572,8 +564,9 @@ class _Wire:
     - retries of the exchanges that are safe to repeat (GET: queries, query pages, Bulk
       job polls and results; the token request), on a connection failure, a timeout, HTTP
       429/5xx or ``SERVER_UNAVAILABLE`` / ``REQUEST_LIMIT_EXCEEDED``, waiting ``backoff(n)``
-      or the ``Retry-After`` asked for (up to :data:`MAX_RETRY_AFTER`).  Writes are
-      repeated, when safe, by the adapter as whole operations.
+      or the ``Retry-After`` asked for (up to
+      :data:`~cmsf_core.adapters.retry.MAX_RETRY_AFTER`).  Writes are repeated, when safe,
+      by the adapter as whole operations.
 
     ``spent`` counts the retries of the current operation (the adapter resets it);
     ``handed_over`` is the Bulk ingest job closed (its records handed to Salesforce) during
@@ -676,7 +669,7 @@ class _Wire:
                 reason = _transient(response)
                 if reason is None:
                     return response
-                asked = _retry_after(response.headers)
+                asked = retry_after(response.headers)
                 self.retry_after = asked
             if not repeatable or self.spent >= self.retries:
                 if response is not None:
