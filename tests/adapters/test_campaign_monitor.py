@@ -43,7 +43,7 @@ from cmsf_core.adapters.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
-from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
+from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.connection import Credentials
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
@@ -60,6 +60,7 @@ from cmsf_core.domain.subscribers import (
     SuppressedEmail,
     Unsubscribe,
 )
+from cmsf_core.strategies import seeded_platform
 from cmsf_core.subscriber_sync import add_to_list, handle_account_changes, run_import
 from cmsf_core.sync import run_sync
 from cmsf_core.testing import (
@@ -1128,23 +1129,6 @@ def test_an_unsubscribes_url_is_not_part_of_the_event(fake: FakeCampaignMonitor)
 # ----------------------------------------------------------------------------- a whole sync
 
 
-def _memory_platform(seed: PlatformSeed) -> InMemoryPlatform:
-    platform = InMemoryPlatform()
-    for client in seed.clients:
-        platform.add_client(client.client_id, client.name, time_zone=client.time_zone)
-    for c in seed.campaigns:
-        platform.add_campaign(c.client_id, c.campaign_id, c.name, sent_at=c.sent_at, tags=c.tags)
-    for campaign_id, event in seed.events:
-        platform.add_events(campaign_id, [event])
-    for campaign_id, summary in seed.summaries:
-        platform.set_summary(campaign_id, summary)
-    for m in seed.memberships:
-        platform.set_membership(m.client_id, m.list_id, m.email, m.state, at=m.changed_at)
-    for client_id, entry in seed.suppressed:
-        platform.add_suppressed(client_id, entry.email, entry.reason, entry.suppressed_at)
-    return platform
-
-
 def _crm() -> InMemoryCrm:
     crm = InMemoryCrm()
     crm.add_campaign(
@@ -1168,7 +1152,7 @@ def test_a_sync_over_the_api_reaches_the_in_memory_platforms_state(
     as_of = T0 + timedelta(days=1)
 
     run_sync(over_api, _platform(fake), Settings(), as_of=as_of)
-    run_sync(from_memory, _memory_platform(seed), Settings(), as_of=as_of)
+    run_sync(from_memory, seeded_platform(seed), Settings(), as_of=as_of)
 
     assert over_api.record_count() > 0
     assert sorted(map(repr, over_api.all_records())) == sorted(map(repr, from_memory.all_records()))

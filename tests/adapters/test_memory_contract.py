@@ -13,6 +13,7 @@ if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the co
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.records import PersonKind
+from cmsf_core.strategies import seeded_platform
 from cmsf_core.testing import (
     CrmStoreContract,
     EmailPlatformContract,
@@ -31,26 +32,7 @@ class TestInMemoryPlatform(EmailPlatformContract):
     """InMemoryPlatform keeps the EmailPlatform contract, seeded by its add_* helpers."""
 
     def make_platform(self, seed: PlatformSeed) -> InMemoryPlatform:
-        platform = InMemoryPlatform()
-        for client in seed.clients:
-            platform.add_client(client.client_id, client.name, time_zone=client.time_zone)
-        for campaign in seed.campaigns:
-            platform.add_campaign(
-                campaign.client_id,
-                campaign.campaign_id,
-                campaign.name,
-                sent_at=campaign.sent_at,
-                tags=campaign.tags,
-            )
-        for campaign_id, event in seed.events:
-            platform.add_events(campaign_id, [event])
-        for campaign_id, summary in seed.summaries:
-            platform.set_summary(campaign_id, summary)
-        for m in seed.memberships:
-            platform.set_membership(m.client_id, m.list_id, m.email, m.state, at=m.changed_at)
-        for client_id, entry in seed.suppressed:
-            platform.add_suppressed(client_id, entry.email, entry.reason, entry.suppressed_at)
-        return platform
+        return seeded_platform(seed)
 
 
 def test_a_lead_with_an_account_is_refused() -> None:
