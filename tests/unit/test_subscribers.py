@@ -23,6 +23,7 @@ from cmsf_core.domain.subscribers import (
     ImportRow,
     ImportStatus,
     ImportSubscribers,
+    ListChange,
     ListMembership,
     MarkDeleted,
     OptedOutError,
@@ -51,6 +52,7 @@ from cmsf_core.domain.subscribers import (
     plan_record_changes,
     plan_suppression_sync,
     records_to_process,
+    run_on_list,
     to_subscriber_import,
     unsubscribes_for_opt_out,
 )
@@ -1420,3 +1422,37 @@ def test_an_unknown_sms_country_refuses_the_plan_naming_the_setting() -> None:
             sms_enabled=True,
             sms_country="Atlantis",
         )
+
+
+# ----------------------------------------------------------------------------- a list's commands
+
+
+def test_a_command_on_a_list_changes_exactly_the_states_the_platform_would() -> None:
+    """An import adds the new emails as Active and counts the others; it reactivates an
+    inactive one only when it resubscribes; unsubscribe and delete move one subscriber."""
+    held = {"ann@example.com": SubscriberState.DELETED, "bo@example.com": SubscriberState.ACTIVE}
+    rows = (SubscriberImport("Ann@Example.com"), SubscriberImport("cy@example.com"))
+
+    plain, added = run_on_list(ImportSubscribers("list-1", rows, False), held.get)
+    assert plain.import_result == ImportResult(2, 1, 1)
+    assert added == (ListChange("cy@example.com", "cy@example.com", SubscriberState.ACTIVE, True),)
+
+    _result, revived = run_on_list(ImportSubscribers("list-1", rows, True), held.get)
+    assert [(c.key, c.email, c.state, c.added) for c in revived] == [
+        ("ann@example.com", "Ann@Example.com", SubscriberState.ACTIVE, False),
+        ("cy@example.com", "cy@example.com", SubscriberState.ACTIVE, True),
+    ]
+
+    gone, changes = run_on_list(Unsubscribe("list-1", "BO@example.com"), held.get)
+    assert gone.ok
+    assert changes == (
+        ListChange("bo@example.com", "BO@example.com", SubscriberState.UNSUBSCRIBED),
+    )
+    assert run_on_list(MarkDeleted("list-1", "ann@example.com"), held.get)[1] == ()
+
+
+def test_a_command_for_an_email_not_on_the_list_fails_with_the_platforms_message() -> None:
+    """Unsubscribing or deleting an email the list does not hold changes nothing."""
+    for command in (Unsubscribe("list-1", "zed@example.com"), RemoveSubscriber("list-1", "z@x.io")):
+        result, changes = run_on_list(command, {}.get)
+        assert (result.ok, result.error, changes) == (False, "Subscriber not in list", ())

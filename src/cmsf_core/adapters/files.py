@@ -37,14 +37,12 @@ from cmsf_core.domain.records import (
 )
 from cmsf_core.domain.subscribers import (
     CommandResult,
-    ImportResult,
-    ImportSubscribers,
     ListMembership,
     PlatformCommand,
     SubscriberState,
     SuppressedEmail,
-    Unsubscribe,
     email_key,
+    run_on_list,
 )
 from cmsf_core.domain.timeutil import ensure_utc
 from cmsf_core.ports.platform import EmailPlatform
@@ -790,29 +788,13 @@ class FilePlatform(EmailPlatform):
 
     def _run(self, members: dict[str, _Member], command: PlatformCommand) -> CommandResult:
         now = ensure_utc(self.clock(), "clock")
-        if isinstance(command, ImportSubscribers):
-            existing = 0
-            for row in command.subscribers:
-                key = email_key(row.email)
-                found = members.get(key)
-                if found is None:
-                    members[key] = (row.email, SubscriberState.ACTIVE, now, now)
-                    continue
-                existing += 1
-                if command.resubscribe and found[1] is not SubscriberState.ACTIVE:
-                    members[key] = (found[0], SubscriberState.ACTIVE, now, found[3])
-            total = len(command.subscribers)
-            result = ImportResult(total, existing, total - existing)
-            return CommandResult(command, True, import_result=result)
-        key = email_key(command.email)
-        found = members.get(key)
-        if found is None:
-            return CommandResult(command, False, "Subscriber not in list")
-        wanted = (
-            SubscriberState.UNSUBSCRIBED
-            if isinstance(command, Unsubscribe)
-            else SubscriberState.DELETED
+        result, changes = run_on_list(
+            command, lambda key: None if (found := members.get(key)) is None else found[1]
         )
-        if found[1] is not wanted:
-            members[key] = (found[0], wanted, now, found[3])
-        return CommandResult(command, True)
+        for change in changes:
+            if change.added:
+                members[change.key] = (change.email, change.state, now, now)
+            else:
+                shown, _state, _at, added = members[change.key]
+                members[change.key] = (shown, change.state, now, added)
+        return result

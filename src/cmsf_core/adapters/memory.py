@@ -50,20 +50,16 @@ from cmsf_core.domain.records import (
 from cmsf_core.domain.subscribers import (
     CommandResult,
     CreateSuppressionRecord,
-    ImportResult,
-    ImportSubscribers,
     ListMembership,
-    MarkDeleted,
     OptOutChange,
     PlatformCommand,
-    RemoveSubscriber,
     RemoveSuppressionRecord,
     SubscriberState,
     SuppressedEmail,
     SuppressionRecord,
-    Unsubscribe,
     UpdateSuppressionRecord,
     email_key,
+    run_on_list,
 )
 from cmsf_core.domain.timeutil import ensure_utc
 from cmsf_core.ports.crm import CrmStore
@@ -335,34 +331,13 @@ class InMemoryPlatform(EmailPlatform):
         command: PlatformCommand,
     ) -> CommandResult:
         now = ensure_utc(self.clock(), "clock")
-        if isinstance(command, ImportSubscribers):
-            existing = 0
-            for row in command.subscribers:
-                key = email_key(row.email)
-                found = subscribers.get(key)
-                if found is None:
-                    subscribers[key] = (row.email, SubscriberState.ACTIVE, now)
-                    continue
-                existing += 1
-                if command.resubscribe and found[1] is not SubscriberState.ACTIVE:
-                    subscribers[key] = (found[0], SubscriberState.ACTIVE, now)
-            total = len(command.subscribers)
-            result = ImportResult(total, existing, total - existing)
-            return CommandResult(command, True, import_result=result)
-        key = email_key(command.email)
-        found = subscribers.get(key)
-        if found is None:
-            return CommandResult(command, False, "Subscriber not in list")
-        wanted = (
-            SubscriberState.UNSUBSCRIBED
-            if isinstance(command, Unsubscribe)
-            else SubscriberState.DELETED
+        result, changes = run_on_list(
+            command, lambda key: None if (found := subscribers.get(key)) is None else found[1]
         )
-        if isinstance(command, MarkDeleted | RemoveSubscriber | Unsubscribe) and (
-            found[1] is not wanted
-        ):
-            subscribers[key] = (found[0], wanted, now)
-        return CommandResult(command, True)
+        for change in changes:
+            shown = change.email if change.added else subscribers[change.key][0]
+            subscribers[change.key] = (shown, change.state, now)
+        return result
 
 
 # ----------------------------------------------------------------------------- CRM

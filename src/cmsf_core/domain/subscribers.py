@@ -65,6 +65,7 @@ __all__ = [
     "ImportRow",
     "ImportStatus",
     "ImportSubscribers",
+    "ListChange",
     "ListMembership",
     "MarkDeleted",
     "OptOutChange",
@@ -98,6 +99,7 @@ __all__ = [
     "plan_record_changes",
     "plan_suppression_sync",
     "records_to_process",
+    "run_on_list",
     "to_subscriber_import",
     "unsubscribes_for_opt_out",
 ]
@@ -602,6 +604,57 @@ class CommandResult:
             raise InvalidValueError("error", "None when ok is true", self.error)
         if not self.ok and self.error is None:
             raise InvalidValueError("error", "the platform's message when ok is false", None)
+
+
+@attrs.frozen
+class ListChange:
+    """A list subscriber's new state after a command (``key``: :func:`email_key`;
+    ``email`` as the command gives it; ``added``: the email was not on the list)."""
+
+    key: str
+    email: str
+    state: SubscriberState
+    added: bool = False
+
+
+def run_on_list(
+    command: PlatformCommand, state_of: Callable[[str], SubscriberState | None]
+) -> tuple[CommandResult, tuple[ListChange, ...]]:
+    """What the platform does with ``command`` on one list, as a list held in memory plays
+    it: the result, and the subscribers whose state changes.
+
+    ``state_of(key)`` is the state of the subscriber whose :func:`email_key` is ``key``
+    (``None``: not on the list).  An import adds the new emails as Active and counts the
+    others as existing; it reactivates an inactive one only when it resubscribes.
+    Unsubscribe and the deletes need the email on the list ("Subscriber not in list"
+    otherwise) and move it to Unsubscribed or Deleted.
+    """
+    if isinstance(command, ImportSubscribers):
+        changes: dict[str, ListChange] = {}
+        existing = 0
+        for row in command.subscribers:  # emails are unique within one import
+            key = email_key(row.email)
+            found = state_of(key)
+            if found is None:
+                changes[key] = ListChange(key, row.email, SubscriberState.ACTIVE, added=True)
+                continue
+            existing += 1
+            if command.resubscribe and found is not SubscriberState.ACTIVE:
+                changes[key] = ListChange(key, row.email, SubscriberState.ACTIVE)
+        total = len(command.subscribers)
+        result = ImportResult(total, existing, total - existing)
+        return CommandResult(command, True, import_result=result), tuple(changes.values())
+    key = email_key(command.email)
+    found = state_of(key)
+    if found is None:
+        return CommandResult(command, False, "Subscriber not in list"), ()
+    wanted = (
+        SubscriberState.UNSUBSCRIBED
+        if isinstance(command, Unsubscribe)
+        else SubscriberState.DELETED
+    )
+    changed = () if found is wanted else (ListChange(key, command.email, wanted),)
+    return CommandResult(command, True), changed
 
 
 @attrs.frozen
