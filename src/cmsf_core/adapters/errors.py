@@ -25,6 +25,17 @@ __all__ = [
 ]
 
 
+def _described(message: str, *, code: object, status: int | None, operation: str) -> str:
+    """``operation: [code] message (HTTP status)``, each part only when known."""
+    parts = [f"{operation}: " if operation else ""]
+    if code is not None:
+        parts.append(f"[{code}] ")
+    parts.append(message)
+    if status is not None:
+        parts.append(f" (HTTP {status})")
+    return "".join(parts)
+
+
 class PlatformError(CmsfError, RuntimeError):
     """The email platform refused a request or could not be reached.
 
@@ -44,13 +55,7 @@ class PlatformError(CmsfError, RuntimeError):
         self.code = code
         self.status = status
         self.operation = operation
-        parts = [f"{operation}: " if operation else ""]
-        if code is not None:
-            parts.append(f"[{code}] ")
-        parts.append(message)
-        if status is not None:
-            parts.append(f" (HTTP {status})")
-        super().__init__("".join(parts))
+        super().__init__(_described(message, code=code, status=status, operation=operation))
 
 
 class AuthenticationError(PlatformError):
@@ -95,13 +100,7 @@ class CrmError(CmsfError, RuntimeError):
         self.code = code
         self.status = status
         self.operation = operation
-        parts = [f"{operation}: " if operation else ""]
-        if code is not None:
-            parts.append(f"[{code}] ")
-        parts.append(message)
-        if status is not None:
-            parts.append(f" (HTTP {status})")
-        super().__init__("".join(parts))
+        super().__init__(_described(message, code=code, status=status, operation=operation))
 
 
 class CrmAuthenticationError(CrmError):
