@@ -105,10 +105,7 @@ STREAM_METHODS: Mapping[ActivityType, str] = {
     ActivityType.UNSUBSCRIBED: "unsubscribes",
     ActivityType.SPAM_COMPLAINT: "spam",
 }
-#: The ``List`` methods serving each subscriber state (``subscriber_changes`` and
-#: ``list_subscribers`` read them all, in this order).
-LIST_STATE_METHODS = ("active", "unconfirmed", "unsubscribed", "bounced", "deleted")
-#: The state each of those methods serves.
+#: The state each ``List`` method serves.
 _LIST_METHOD_STATES: Mapping[str, SubscriberState] = {
     "active": SubscriberState.ACTIVE,
     "unconfirmed": SubscriberState.UNCONFIRMED,
@@ -116,6 +113,9 @@ _LIST_METHOD_STATES: Mapping[str, SubscriberState] = {
     "bounced": SubscriberState.BOUNCED,
     "deleted": SubscriberState.DELETED,
 }
+#: The ``List`` methods serving each subscriber state (``subscriber_changes`` and
+#: ``list_subscribers`` read them all, in this order).
+LIST_STATE_METHODS = tuple(_LIST_METHOD_STATES)
 #: Display names ``zone_for_time_zone`` leaves unmapped that this adapter knows.
 _EXTRA_ZONES = {"coordinated universal time": "UTC", "utc": "UTC"}
 _BOUNCE_TYPES = {"soft": "Soft", "hard": "Hard"}
@@ -602,7 +602,11 @@ class CampaignMonitorPlatform(EmailPlatform):
         for list_id in self._list_ids(client_id):
             api = self._api("List", list_id)
             for state in LIST_STATE_METHODS:
-                rows = _paged(functools.partial(self._list_page, getattr(api, state), filter_))
+                rows = _paged(
+                    functools.partial(
+                        self._list_page, "subscriber_changes", getattr(api, state), filter_, "date"
+                    )
+                )
                 for row in rows:
                     email = str(_required(row, "EmailAddress", "subscriber_changes"))
                     if start is not None and _state_changed(row, zone) < start:
@@ -610,9 +614,12 @@ class CampaignMonitorPlatform(EmailPlatform):
                     changed.setdefault(email_key(email), email)
         return tuple(changed.values())
 
-    def _list_page(self, method: Any, filter_: str, number: int) -> Any:
+    def _list_page(
+        self, operation: str, method: Any, filter_: str, order_field: str, number: int
+    ) -> Any:
+        """Page ``number`` of a ``List`` state method (``List.active``, ...)."""
         return self._call(
-            "subscriber_changes", lambda: method(filter_, number, PAGE_SIZE_LIMIT, "date", "asc")
+            operation, lambda: method(filter_, number, PAGE_SIZE_LIMIT, order_field, "asc")
         )
 
     def list_subscribers(self, client_id: str, list_id: str) -> Mapping[str, SubscriberState]:
@@ -631,16 +638,13 @@ class CampaignMonitorPlatform(EmailPlatform):
         found: dict[str, tuple[str, SubscriberState]] = {}
         for method_name in LIST_STATE_METHODS:
             state = _LIST_METHOD_STATES[method_name]
-            fetch = functools.partial(self._state_page, getattr(api, method_name))
+            fetch = functools.partial(
+                self._list_page, "list_subscribers", getattr(api, method_name), "", "email"
+            )
             for row in _paged(fetch):
                 email = str(_required(row, "EmailAddress", "list_subscribers"))
                 found[email_key(email)] = (email, state)
         return dict(found.values())
-
-    def _state_page(self, method: Any, number: int) -> Any:
-        return self._call(
-            "list_subscribers", lambda: method("", number, PAGE_SIZE_LIMIT, "email", "asc")
-        )
 
     def lists_for_email(self, client_id: str, email: str) -> Sequence[ListMembership]:
         zone = self._zone(client_id)
