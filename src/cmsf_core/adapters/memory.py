@@ -81,12 +81,6 @@ def _minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
-def _check_account(kind: PersonKind, account_id: str | None) -> None:
-    """Leads have no account (the CRM's account belongs to contacts)."""
-    if kind is PersonKind.LEAD and account_id is not None:
-        raise InvalidValueError("account_id", "None for a lead (leads have no account)", account_id)
-
-
 # ----------------------------------------------------------------------------- platform
 
 
@@ -402,7 +396,6 @@ class InMemoryCrm(CrmStore):
     ) -> Person:
         """Add (or replace) a contact or lead; ``account_id`` is a contact's account
         (a lead has none)."""
-        _check_account(kind, account_id)
         person_id = person_id or f"{kind.value[0]}{len(self._people) + 1:06d}"
         modified = last_modified or datetime(2000, 1, 1, tzinfo=UTC)
         person = Person(

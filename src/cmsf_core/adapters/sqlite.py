@@ -312,10 +312,6 @@ class SqliteCrm(CrmStore):
     ) -> Person:
         """Add (or replace) a contact or lead; ``account_id`` is a contact's account
         (a lead has none)."""
-        if kind is PersonKind.LEAD and account_id is not None:
-            raise InvalidValueError(
-                "account_id", "None for a lead (leads have no account)", account_id
-            )
         if person_id is None:
             (count,) = self._db.execute("SELECT count(*) FROM people").fetchone()
             person_id = f"{kind.value[0]}{count + 1:06d}"

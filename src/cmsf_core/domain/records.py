@@ -206,6 +206,12 @@ class PersonKind(enum.Enum):
     LEAD = "Lead"
 
 
+def _contacts_only(inst: Person, _attr: object, account_id: str | None) -> None:
+    """Leads have no account (the CRM's account belongs to contacts)."""
+    if inst.kind is PersonKind.LEAD and account_id is not None:
+        raise InvalidValueError("account_id", "None for a lead (leads have no account)", account_id)
+
+
 @attrs.frozen
 class Person:
     """A contact or lead, as far as the integration needs it (``account_id``: a contact's
@@ -217,7 +223,9 @@ class Person:
     last_modified: datetime = attrs.field(converter=_last_modified)
     email_opt_out: bool = attrs.field(default=False, kw_only=True)
     account_id: str | None = attrs.field(
-        default=None, kw_only=True, validator=require_text("account_id", optional=True)
+        default=None,
+        kw_only=True,
+        validator=[require_text("account_id", optional=True), _contacts_only],
     )
 
 
