@@ -14,8 +14,8 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed  ## the main job: a day-by-day sync of a generated history into ./cmsf.db
 	$(VENV)/bin/cmsf demo
 
-test: $(VENV)/.installed  ## the whole test suite, with the branch-coverage gates
-	$(PY) -m pytest --cov --cov-fail-under=95
+test: $(VENV)/.installed  ## the whole test suite, with the branch-coverage gates (one worker per core)
+	$(PY) -m pytest -n auto --cov --cov-fail-under=95
 	$(PY) -m coverage report --include='*/cmsf_core/domain/*' --fail-under=100
 
 lint: $(VENV)/.installed  ## ruff, formatting and mypy strict
@@ -33,7 +33,7 @@ docs: $(VENV)/.installed-docs  ## the documentation site into site/ (strict: any
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 deep: $(VENV)/.installed  ## the test suite with the deep Hypothesis profile (slow)
-	CMSF_HYPOTHESIS_PROFILE=deep $(PY) -m pytest
+	CMSF_HYPOTHESIS_PROFILE=deep $(PY) -m pytest -n auto
 
 mutation: $(VENV)/.installed  ## mutation testing of cmsf_core.domain (slow; figures in docs/reliability.md)
 	PYTHON=$(PY) scripts/mutation.sh

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -48,12 +50,33 @@ if os.environ.get("CMSF_HYPOTHESIS_MAX_EXAMPLES"):  # a quick local run while de
     settings.load_profile("override")
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print how often each rule of the stateful sync test fired, so a silent one shows."""
+def _rules_fired() -> Counter[str]:
+    """The stateful sync test's rule counts in this process (empty if it did not run here)."""
     module = sys.modules.get("tests.properties.test_sync_stateful") or sys.modules.get(
         "test_sync_stateful"
     )
-    fired = getattr(module, "RULES_FIRED", None)
+    return Counter(getattr(module, "RULES_FIRED", None) or {})
+
+
+_FROM_WORKERS: Counter[str] = Counter()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker, hand the rule counts to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["rules_fired"] = dict(_rules_fired())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any) -> None:
+    """On the pytest-xdist controller, add up what each worker's stateful test fired."""
+    _FROM_WORKERS.update(getattr(node, "workeroutput", {}).get("rules_fired", {}))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how often each rule of the stateful sync test fired, so a silent one shows."""
+    fired = _rules_fired() + _FROM_WORKERS
     if not fired:
         return
     terminalreporter.section("stateful sync test: rules fired")

@@ -113,6 +113,27 @@ def test_a_refresh_that_ignores_the_activity_date_guard_fails() -> None:
         )
 
 
+def test_a_seed_makes_the_check_draw_the_same_cases_on_every_run() -> None:
+    """With a seed the check finds the same disagreement twice, whatever the profile."""
+    messages = []
+    for _ in range(2):
+        with pytest.raises(AssertionError, match="set from the candidate") as failure:
+            check_refresh_function(
+                refresh_without_the_date_guard,
+                refresh_modes=[RefreshMode.ALWAYS],
+                causes=[RefreshCause.IMPORT],
+                max_examples=100,
+                seed=5,
+            )
+        messages.append(str(failure.value))
+    assert messages[0] == messages[1]
+
+
+def test_a_seeded_retention_check_passes_for_the_library() -> None:
+    """A seed is accepted by the retention suite too and a correct purge passes."""
+    check_retention_function(apply_retention, max_examples=20, seed=3)
+
+
 def test_a_refresh_that_recomputes_once_only_after_a_deletion_fails() -> None:
     """Recalculating the status under Once Only after a purge is caught."""
     with pytest.raises(AssertionError, match="'Once Only' after a deletion"):

@@ -13,7 +13,10 @@
 Each ``check_*`` runs Hypothesis (the ``[hypothesis]`` extra) and pytest for the contracts.
 Call them from a plain test function, not from inside a ``@given`` test.
 ``max_examples`` (or ``property_examples`` for the contracts) caps the number of examples;
-``None`` leaves it to the active Hypothesis profile.  A disagreement raises
+``None`` leaves it to the active Hypothesis profile.  ``seed`` makes a check deterministic:
+the same examples, in the same order, on every run and machine (no example database
+either), which is what a documented example or a release gate needs; without it the
+active profile decides, and a random profile explores new cases on each run.  A disagreement raises
 ``AssertionError`` naming the rule concerned, on the smallest example Hypothesis found.
 
 >>> from cmsf_core import refresh_member
@@ -81,18 +84,25 @@ class RetentionFunction(Protocol):
     ) -> Iterable[Activity] | Retention: ...
 
 
-def _run(test: Callable[..., None], max_examples: int | None) -> None:
+def _run(test: Callable[..., None], max_examples: int | None, seed: int | None) -> None:
     """Run a ``@given`` test with our options on top of the active profile.
 
     The explain phase is left out: the message already says what differs, and that
-    phase re-runs the test hundreds of times after a failure.
+    phase re-runs the test hundreds of times after a failure.  A ``seed`` fixes the
+    examples drawn and turns the example database off, so that nothing saved by an
+    earlier run changes what this one sees.
     """
     from hypothesis import Phase, settings  # noqa: PLC0415 - the [hypothesis] extra
+    from hypothesis import seed as fix_seed  # noqa: PLC0415
 
     phases = tuple(p for p in settings().phases if p is not Phase.explain)
     options: dict[str, Any] = {"deadline": None, "report_multiple_bugs": False, "phases": phases}
     if max_examples is not None:
         options["max_examples"] = max_examples
+    if seed is not None:
+        options["database"] = None
+        options["derandomize"] = False
+        test = fix_seed(seed)(test)
     settings(**options)(test)()
 
 
@@ -149,6 +159,7 @@ def check_refresh_function(
     fn: RefreshFunction,
     *,
     max_examples: int | None = None,
+    seed: int | None = None,
     refresh_modes: Sequence[RefreshMode] = tuple(RefreshMode),
     causes: Sequence[RefreshCause] = tuple(RefreshCause),
     policies: Sequence[StatusPolicy] = tuple(StatusPolicy),
@@ -193,7 +204,7 @@ def check_refresh_function(
                 _refresh_disagreement(got, expected, member, stored, settings, cause)
             )
 
-    _run(agrees, max_examples)
+    _run(agrees, max_examples, seed)
 
 
 # ----------------------------------------------------------------------------- retention
@@ -225,7 +236,9 @@ def _retention_disagreement(
     return "\n".join(lines)
 
 
-def check_retention_function(fn: RetentionFunction, *, max_examples: int | None = None) -> None:
+def check_retention_function(
+    fn: RetentionFunction, *, max_examples: int | None = None, seed: int | None = None
+) -> None:
     """Check that ``fn`` keeps exactly the records
     :func:`~cmsf_core.domain.retention.apply_retention` keeps.
 
@@ -260,7 +273,7 @@ def check_retention_function(fn: RetentionFunction, *, max_examples: int | None 
         if got != expected:
             raise AssertionError(_retention_disagreement(got, expected, settings, as_of))
 
-    _run(agrees, max_examples)
+    _run(agrees, max_examples, seed)
 
 
 # ----------------------------------------------------------------------------- contracts
