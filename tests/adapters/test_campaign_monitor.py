@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -34,6 +36,7 @@ import createsend  # noqa: F401 - the [campaignmonitor] extra is part of the tes
 from cmsf_core import Settings
 from cmsf_core.adapters import campaign_monitor
 from cmsf_core.adapters.campaign_monitor import CampaignMonitorPlatform, default_backoff
+from cmsf_core.adapters.cm_time_zones import STALE_OFFSETS, TIME_ZONES, UnmappableTimeZoneError
 from cmsf_core.adapters.errors import (
     AuthenticationError,
     BadRequestError,
@@ -43,6 +46,7 @@ from cmsf_core.adapters.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
+from cmsf_core.adapters.files import FilePlatform, zone_for_time_zone
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.connection import Credentials
@@ -92,6 +96,10 @@ LIST_STATES = {
     "deleted": SubscriberState.DELETED,
 }
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+#: The example export of the file platform, and its two clients.
+EXPORT = Path(__file__).parents[1] / "data" / "platform"
+BOOKS = "3f9d2c1a7b6e4d508a1c2e3f4b5a6978"
+CYCLES = "8e7d6c5b4a39281706f5e4d3c2b1a098"
 NOW_LOCAL = "2024-06-01 12:00:00"
 
 
@@ -534,16 +542,204 @@ def test_time_zone_display_names_map_to_iana_zones(fake: FakeCampaignMonitor) ->
     }
 
 
-def test_an_unmappable_time_zone_is_a_clear_error_and_can_be_given(
+def test_an_unmappable_time_zone_fails_that_client_only_and_can_be_given(
     fake: FakeCampaignMonitor,
 ) -> None:
+    """clients() lists the client with the platform's name; reading it names the option."""
     fake.load(_seed_one())
     fake.time_zones["c1"] = "(GMT+05:00) Nowhere Land"
 
-    with pytest.raises(PlatformError, match=r"time_zones=\{'c1': 'Area/City'\}"):
-        _platform(fake).clients()
+    platform = _platform(fake)
+    assert [c.time_zone for c in platform.clients()] == ["(GMT+05:00) Nowhere Land"]
+    with pytest.raises(UnmappableTimeZoneError, match=r"--time-zone c1=Area/City") as caught:
+        platform.sent_campaigns("c1")
+    assert (caught.value.client_id, caught.value.time_zone) == ("c1", "(GMT+05:00) Nowhere Land")
+    assert "time_zones=" not in str(caught.value)
     clients = _platform(fake, time_zones={"c1": "Asia/Karachi"}).clients()
     assert [c.time_zone for c in clients] == ["Asia/Karachi"]
+
+
+def test_a_time_zone_override_must_be_an_iana_zone() -> None:
+    """time_zones={'c1': 'Nowhere/City'} is refused at construction, naming the client."""
+    with pytest.raises(InvalidValueError, match=r"time_zones\['c1'\]"):
+        CampaignMonitorPlatform(Credentials.api_key(API_KEY), time_zones={"c1": "Nowhere/City"})
+
+
+# ----------------------------------------------------------------------------- the zone table
+
+#: Campaign Monitor's own list of time-zone names (see tests/data/campaign_monitor/README.md).
+PLATFORM_ZONE_NAMES: list[str] = json.loads(
+    (Path(__file__).parents[1] / "data" / "campaign_monitor" / "timezones.json").read_text()
+)
+#: The standard offsets are read on these fixed dates (no clock in tests): mid-winter and
+#: mid-summer of a recent year, so that a zone on DST on one of them is seen off it on the
+#: other.
+OFFSET_DATES = (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC))
+#: The names whose stated offset is history; each has its reason in STALE_OFFSETS.
+KNOWN_STALE = {
+    "(GMT) Casablanca",
+    "(GMT+02:00) Amman",
+    "(GMT+02:00) Damascus",
+    "(GMT+02:00) Minsk",
+    "(GMT+06:00) Astana",
+    "(GMT+06:00) Novosibirsk",
+    "(GMT-03:00) Greenland",
+    "(GMT-04:00) Asuncion",
+    "(GMT-04:30) Caracas",
+    "(GMT-11:00) Samoa",
+}
+
+
+def _stated_offset(name: str) -> timedelta:
+    match = re.match(r"\(GMT(?:([+-])(\d\d):(\d\d))?\)", name)
+    assert match is not None, name
+    offset = timedelta(hours=int(match[2] or 0), minutes=int(match[3] or 0))
+    return -offset if match[1] == "-" else offset
+
+
+def _standard_offsets(zone: str) -> set[timedelta]:
+    offsets = set()
+    for day in OFFSET_DATES:
+        local = day.astimezone(ZoneInfo(zone))
+        offset, dst = local.utcoffset(), local.dst()
+        assert offset is not None
+        assert dst is not None
+        offsets.add(offset - dst)
+    return offsets
+
+
+def test_the_table_holds_exactly_the_platforms_time_zone_names() -> None:
+    """Every name of createsend's timezones.json is in the table, and nothing else."""
+    assert len(PLATFORM_ZONE_NAMES) == 97
+    assert set(TIME_ZONES) == set(PLATFORM_ZONE_NAMES)
+
+
+@pytest.mark.parametrize("name", PLATFORM_ZONE_NAMES)
+def test_every_platform_time_zone_name_maps_to_a_zone_with_its_stated_standard_offset(
+    name: str,
+) -> None:
+    """Both adapters map the name to its table zone, whose standard offset now is the stated
+    one, unless the name is a known stale one (then it differs, for the reason given)."""
+    zone = zone_for_time_zone(name)
+
+    assert zone == TIME_ZONES[name]
+    assert zone_for_time_zone(f"  {name.upper()} ") == zone  # spacing and case ignored
+    offsets = _standard_offsets(zone)
+    assert len(offsets) == 1  # one standard offset all year
+    if name in KNOWN_STALE:
+        assert offsets != {_stated_offset(name)}
+        assert STALE_OFFSETS[name]
+    else:
+        assert offsets == {_stated_offset(name)}
+
+
+def test_the_stale_offsets_are_exactly_the_known_historical_ones() -> None:
+    """Every stale name has a reason, and the issue's five are among them."""
+    assert set(STALE_OFFSETS) == KNOWN_STALE
+    assert {"(GMT+02:00) Amman", "(GMT-04:30) Caracas", "(GMT+02:00) Minsk"} <= KNOWN_STALE
+    assert {"(GMT+02:00) Damascus", "(GMT+06:00) Novosibirsk"} <= KNOWN_STALE
+
+
+@pytest.mark.parametrize(
+    ("name", "zone"),
+    [
+        ("(GMT+03:00) Moscow, St. Petersburg, Volgograd", "Europe/Moscow"),
+        ("(GMT) Coordinated Universal Time", "UTC"),
+        ("(GMT+12:00) Coordinated Universal Time+12", "Etc/GMT-12"),
+        ("(GMT-02:00) Coordinated Universal Time-02", "Etc/GMT+2"),
+        ("(GMT-11:00) Coordinated Universal Time-11", "Etc/GMT+11"),
+        ("(GMT-12:00) International Date Line West", "Etc/GMT+12"),
+        ("(GMT-03:00) Brasilia", "America/Sao_Paulo"),
+        ("(GMT-05:00) Indiana (East)", "America/Indiana/Indianapolis"),
+    ],
+)
+def test_names_the_place_matching_got_wrong_or_missed_map_to_the_right_zone(
+    name: str, zone: str
+) -> None:
+    """Moscow is Europe/Moscow (not Volgograd); UTC+-NN is Etc/GMT with the sign inverted."""
+    assert zone_for_time_zone(name) == zone
+
+
+def test_every_platform_time_zone_name_is_read_by_the_api_and_the_file_adapter(
+    fake: FakeCampaignMonitor, tmp_path: Path
+) -> None:
+    """A client in each of the 97 zones gets its table zone from either adapter."""
+    fake.load(PlatformSeed())
+    folder = tmp_path / "platform"
+    clients = []
+    for n, name in enumerate(PLATFORM_ZONE_NAMES):
+        client_id = f"c{n:03d}"
+        fake.clients[client_id] = {"Name": f"Client {n}", "zone": "UTC"}
+        fake.time_zones[client_id] = name
+        clients.append({"ClientID": client_id, "Name": f"Client {n}"})
+        details = folder / "clients" / client_id / "details.json"
+        details.parent.mkdir(parents=True)
+        details.write_text(json.dumps({"BasicDetails": {"ClientID": client_id, "TimeZone": name}}))
+    (folder / "clients.json").write_text(json.dumps(clients))
+    expected = {f"c{n:03d}": TIME_ZONES[name] for n, name in enumerate(PLATFORM_ZONE_NAMES)}
+
+    over_api = {c.client_id: c.time_zone for c in _platform(fake).clients()}
+    from_files = {c.client_id: c.time_zone for c in FilePlatform(folder).clients()}
+
+    assert over_api == expected
+    assert from_files == expected
+
+
+# ----------------------------------------------------------------------------- isolation
+
+
+def test_a_client_with_an_unmappable_zone_is_skipped_and_reported_over_the_api(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """Two clients, one with a zone no IANA zone fits: the other syncs, the first is a
+    maintenance message naming the client, the zone and --time-zone."""
+    fake.load(standard_seed())
+    fake.time_zones["client-contract-2"] = "(GMT+05:00) Nowhere Land"
+    crm = _crm()
+    as_of = T0 + timedelta(days=1)
+
+    report = run_sync(crm, _platform(fake), Settings(), as_of=as_of)
+
+    assert crm.record_count() > 0
+    assert crm.checkpoint("client-contract-1").watermark is not None
+    assert crm.checkpoint("client-contract-2").watermark is None
+    (message,) = report.skipped_clients
+    assert message.code == "SYNC-CLIENT-TIME-ZONE"
+    assert message.record == "client client-contract-2"
+    assert "(GMT+05:00) Nowhere Land" in message.guidance
+    assert "--time-zone client-contract-2=Area/City" in message.guidance
+    assert message in crm.messages()
+    assert not report.ok
+    assert "skipped client client-contract-2" in report.summary()
+
+
+def test_a_client_with_an_unmappable_zone_is_skipped_and_reported_from_files(
+    tmp_path: Path,
+) -> None:
+    """The same isolation over the file platform: Thames Cycles syncs, Harbour Books is
+    reported; a dry run reports it and writes nothing."""
+    folder = tmp_path / "platform"
+    shutil.copytree(EXPORT, folder)
+    details = folder / "clients" / BOOKS / "details.json"
+    data = json.loads(details.read_text())
+    data["BasicDetails"]["TimeZone"] = "(GMT+03:00) Atlantis"
+    details.write_text(json.dumps(data))
+    crm = InMemoryCrm()
+    as_of = datetime(2030, 1, 1, tzinfo=UTC)
+
+    dry = run_sync(crm, FilePlatform(folder), Settings(), as_of=as_of, dry_run=True)
+    assert [m.record for m in dry.skipped_clients] == [f"client {BOOKS}"]
+    assert list(crm.messages()) == []
+    report = run_sync(crm, FilePlatform(folder), Settings(), as_of=as_of)
+
+    (message,) = report.skipped_clients
+    assert message.code == "SYNC-CLIENT-TIME-ZONE"
+    assert "(GMT+03:00) Atlantis" in message.guidance
+    assert f"--time-zone {BOOKS}=Area/City" in message.guidance
+    assert str(details) in message.guidance
+    assert crm.checkpoint(CYCLES).watermark is not None
+    assert crm.checkpoint(BOOKS).watermark is None
+    assert list(crm.messages()) == [message]
 
 
 # ----------------------------------------------------------------------------- campaigns

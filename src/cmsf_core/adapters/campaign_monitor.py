@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError, check_time_zones
 from cmsf_core.adapters.errors import (
     AuthenticationError,
     BadRequestError,
@@ -116,8 +117,6 @@ _LIST_METHOD_STATES: Mapping[str, SubscriberState] = {
 #: The ``List`` methods serving each subscriber state (``subscriber_changes`` and
 #: ``list_subscribers`` read them all, in this order).
 LIST_STATE_METHODS = tuple(_LIST_METHOD_STATES)
-#: Display names ``zone_for_time_zone`` leaves unmapped that this adapter knows.
-_EXTRA_ZONES = {"coordinated universal time": "UTC", "utc": "UTC"}
 _BOUNCE_TYPES = {"soft": "Soft", "hard": "Hard"}
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Campaign Monitor's code for "Invalid ListID".
@@ -279,8 +278,9 @@ class CampaignMonitorPlatform(EmailPlatform):
         self.base_uri = base_uri.rstrip("/")
         self._transport = transport
         self._sleep = sleep
-        self._time_zones = dict(time_zones or {})
-        self._zones: dict[str, tuple[str, ZoneInfo]] = {}
+        self._time_zones = check_time_zones(time_zones)
+        #: client id -> (the zone's name, the zone or None when no IANA zone fits)
+        self._zones: dict[str, tuple[str, ZoneInfo | None]] = {}
         self._campaigns: dict[str, _CampaignInfo] = {}
 
     def __repr__(self) -> str:
@@ -417,33 +417,38 @@ class CampaignMonitorPlatform(EmailPlatform):
 
     # -- time zones and campaigns ------------------------------------------------------
 
-    def _zone_name(self, client_id: str, display: object) -> str:
-        if client_id in self._time_zones:
-            return self._time_zones[client_id]
-        if isinstance(display, str):
-            found = zone_for_time_zone(display)
-            if found is None:
-                _gmt, _sep, place = display.partition(")")
-                found = _EXTRA_ZONES.get(" ".join(place.split()).casefold())
-            if found is not None:
-                return found
-        raise PlatformError(
-            f"client {client_id!r} has the time zone {display!r}, which maps to no IANA "
-            f"zone; pass time_zones={{{client_id!r}: 'Area/City'}}",
-            operation="clients",
-        )
+    def _zone_entry(self, client_id: str) -> tuple[str, ZoneInfo | None]:
+        """The client's zone: its name, and the zone (``None`` when no IANA zone fits the
+        platform's name, which is then the name kept)."""
+        if client_id not in self._zones:
+            if client_id in self._time_zones:
+                name = self._time_zones[client_id]
+                self._zones[client_id] = (name, ZoneInfo(name))
+            else:
+                details = self._call(
+                    "client_details", lambda: self._api("Client", client_id).details()
+                )
+                display = _attr(_attr(details, "BasicDetails"), "TimeZone")
+                found = zone_for_time_zone(display) if isinstance(display, str) else None
+                if found is not None:
+                    self._zones[client_id] = (found, ZoneInfo(found))
+                else:
+                    shown_name = display if isinstance(display, str) and display else "(none)"
+                    self._zones[client_id] = (shown_name, None)
+        return self._zones[client_id]
 
     def _zone(self, client_id: str) -> ZoneInfo:
-        if client_id not in self._zones:
-            details = self._call("client_details", lambda: self._api("Client", client_id).details())
-            display = _attr(_attr(details, "BasicDetails"), "TimeZone")
-            name = self._zone_name(client_id, display)
-            self._zones[client_id] = (name, ZoneInfo(name))
-        return self._zones[client_id][1]
+        """The client's zone; :class:`UnmappableTimeZoneError` when none fits."""
+        name, zone = self._zone_entry(client_id)
+        if zone is None:
+            raise UnmappableTimeZoneError(client_id, name)
+        return zone
 
     def _campaign(self, campaign_id: str) -> _CampaignInfo:
         if campaign_id not in self._campaigns:
             for client in self.clients():
+                if self._zone_entry(client.client_id)[1] is None:
+                    continue  # its campaigns cannot be read (that client fails alone)
                 self.sent_campaigns(client.client_id)
                 if campaign_id in self._campaigns:
                     break
@@ -456,16 +461,17 @@ class CampaignMonitorPlatform(EmailPlatform):
     # -- the port ----------------------------------------------------------------------
 
     def clients(self) -> Sequence[PlatformClient]:
+        """Every client with its IANA zone.  A client whose time zone maps to no IANA zone
+        (and has no ``time_zones`` override) is listed with the platform's name for it;
+        reading that client raises
+        :class:`~cmsf_core.adapters.cm_time_zones.UnmappableTimeZoneError`, the others
+        are read as usual."""
         rows = self._call("clients", lambda: self._api("CreateSend").clients())
         found = []
         for row in _rows(rows):
             client_id = str(_required(row, "ClientID", "clients"))
-            self._zone(client_id)
-            found.append(
-                PlatformClient(
-                    client_id, str(_required(row, "Name", "clients")), self._zones[client_id][0]
-                )
-            )
+            name, _zone = self._zone_entry(client_id)  # unmapped: the platform's name
+            found.append(PlatformClient(client_id, str(_required(row, "Name", "clients")), name))
         return tuple(found)
 
     def sent_campaigns(
