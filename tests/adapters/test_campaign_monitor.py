@@ -8,6 +8,7 @@ bodies ``{"Code": ..., "Message": ...}``, partial import failures under ``Result
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import math
@@ -48,6 +49,7 @@ from cmsf_core.adapters.errors import (
 )
 from cmsf_core.adapters.files import FilePlatform, zone_for_time_zone
 from cmsf_core.adapters.memory import InMemoryCrm
+from cmsf_core.cli import main
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.connection import Credentials
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
@@ -1396,3 +1398,84 @@ def test_subscriber_changes_since_read_the_state_change_date_of_either_api_shape
         }
     finally:
         fake.state_date = "StateChangedDate"
+
+
+# ----------------------------------------------------------------------------- cmsf sync
+
+
+def _broken_export(tmp_path: Path) -> Path:
+    folder = tmp_path / "platform"
+    shutil.copytree(EXPORT, folder)
+    details = folder / "clients" / BOOKS / "details.json"
+    data = json.loads(details.read_text())
+    data["BasicDetails"]["TimeZone"] = "(GMT+03:00) Atlantis"
+    details.write_text(json.dumps(data))
+    return folder
+
+
+def _cmsf_sync(tmp_path: Path, folder: Path, *extra: str) -> tuple[int, str]:
+    out = io.StringIO()
+    store = str(tmp_path / "crm.db")
+    args = [
+        "sync",
+        "--store",
+        store,
+        "--platform",
+        str(folder),
+        "--as-of",
+        "2030-01-01T00:00+00:00",
+    ]
+    return main([*args, *extra], out=out), out.getvalue()
+
+
+def test_cmsf_sync_reports_a_client_without_a_zone_and_time_zone_gives_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --time-zone the other client syncs and the report names the option (exit 1);
+    with it, both clients sync (exit 0)."""
+    folder = _broken_export(tmp_path)
+
+    status, report = _cmsf_sync(tmp_path, folder)
+    assert status == 1
+    assert f"--time-zone {BOOKS}=Area/City" in report
+    assert "time_zones=" not in report
+
+    status, report = _cmsf_sync(tmp_path, folder, "--time-zone", f"{BOOKS}=Australia/Sydney")
+    assert (status, capsys.readouterr().err) == (0, "")
+    assert f"skipped client {BOOKS}" not in report
+    assert f"watermark {BOOKS}" in report
+
+
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        ("Australia/Sydney", "must be CLIENT_ID=Area/City"),
+        (f"{BOOKS}=", "must be CLIENT_ID=Area/City"),
+        ("=Australia/Sydney", "must be CLIENT_ID=Area/City"),
+        (f"{BOOKS}=Nowhere/City", "'Nowhere/City' is not an IANA time zone"),
+        (f"{BOOKS}=(GMT+10:00) Canberra, Melbourne, Sydney", "is not an IANA time zone"),
+    ],
+)
+def test_a_bad_time_zone_option_is_one_clear_error_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, problem: str
+) -> None:
+    """A --time-zone without '=' or with a zone that is no IANA name stops before anything."""
+    status, _report = _cmsf_sync(tmp_path, _broken_export(tmp_path), "--time-zone", option)
+
+    assert status == 2
+    error = capsys.readouterr().err
+    assert problem in error
+    assert error.count("\n") == 1
+    assert not (tmp_path / "crm.db").exists()
+
+
+def test_one_client_given_two_time_zones_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--time-zone c=A --time-zone c=B is ambiguous: exit 2, naming the client."""
+    zones = ("--time-zone", f"{BOOKS}=Europe/London", "--time-zone", f"{BOOKS}=Asia/Tokyo")
+
+    status, _report = _cmsf_sync(tmp_path, _broken_export(tmp_path), *zones)
+
+    assert status == 2
+    assert "two zones" in capsys.readouterr().err
