@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -125,6 +125,18 @@ class Failure:
     body: dict[str, Any]
     headers: dict[str, str] = attrs.Factory(dict)
     delay: float = 0.0
+    #: Echo the request's headers and body in the error's Message (a careless server).
+    echo: bool = False
+
+
+@attrs.define
+class OAuthGrant:
+    """The OAuth tokens the fake holds for its one authorised application."""
+
+    access: str
+    refresh: str
+    expired: bool = False
+    issued: int = 0
 
 
 class FakeCampaignMonitor:
@@ -141,6 +153,8 @@ class FakeCampaignMonitor:
         self.state_date = "StateChangedDate"
         #: (list id, casefolded email) -> MobileNumber, ConsentToTrack, ConsentToSendSms held
         self.sms: dict[tuple[str, str], dict[str, str]] = {}
+        #: With a grant, requests authenticate with its Bearer access token instead.
+        self.oauth: OAuthGrant | None = None
         self.load(PlatformSeed())
         fake = self
 
@@ -184,6 +198,7 @@ class FakeCampaignMonitor:
 
     def load(self, seed: PlatformSeed) -> None:
         with self.lock:
+            self.oauth = None
             self.requests.clear()
             self.failures.clear()
             self.refused_imports.clear()
@@ -260,8 +275,18 @@ class FakeCampaignMonitor:
             for failure in self.failures:
                 if failure.path in parts.path:
                     self.failures.remove(failure)
-                    return failure.status, failure.body, failure.headers, failure.delay
-            if headers.get("Authorization") != self.authorization:
+                    payload = failure.body
+                    if failure.echo:
+                        echoed = f"you sent {headers!r} with {body.decode()!r}"
+                        payload = {**failure.body, "Message": echoed}
+                    return failure.status, payload, failure.headers, failure.delay
+            if parts.path == "/oauth/token":
+                return (*self.token(method, headers, body), {}, 0.0)
+            if self.oauth is not None:
+                refused = self.bearer_refused(headers.get("Authorization", ""))
+                if refused is not None:
+                    return 401, refused, {}, 0.0
+            elif headers.get("Authorization") != self.authorization:
                 return (
                     401,
                     {"Code": 50, "Message": "Must supply a valid HTTP Basic Authorization header"},
@@ -270,6 +295,38 @@ class FakeCampaignMonitor:
                 )
             status, payload = self.route(method, parts.path.removeprefix("/api/v3.3"), query, body)
             return status, payload, {}, 0.0
+
+    def bearer_refused(self, authorization: str) -> dict[str, Any] | None:
+        """Why a Bearer header is refused (an expired or unknown token), or None."""
+        assert self.oauth is not None
+        if authorization != f"Bearer {self.oauth.access}":
+            return {"Code": 120, "Message": "Invalid OAuth Token"}
+        if self.oauth.expired:
+            return {"Code": 121, "Message": "Expired OAuth Token"}
+        return None
+
+    def token(self, method: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        """``POST /oauth/token``: the refresh grant, rotating both tokens."""
+        form = parse_qs(body.decode())
+        if (
+            method != "POST"
+            or headers.get("Content-Type") != "application/x-www-form-urlencoded"
+            or form.get("grant_type") != ["refresh_token"]
+        ):
+            return 400, {"error": "unsupported_grant_type", "error_description": "bad grant"}
+        if self.oauth is None or form.get("refresh_token") != [self.oauth.refresh]:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "Specified refresh_token was invalid or expired",
+            }
+        self.oauth.issued += 1
+        n = self.oauth.issued
+        self.oauth = OAuthGrant(f"access+PLANTED/{n}==", f"refresh+PLANTED/{n}==", issued=n)
+        return 200, {
+            "access_token": self.oauth.access,
+            "expires_in": 1209600,
+            "refresh_token": self.oauth.refresh,
+        }
 
     def route(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes
@@ -1479,3 +1536,259 @@ def test_one_client_given_two_time_zones_is_refused(
 
     assert status == 2
     assert "two zones" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- statuses
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (302, PlatformError),
+        (402, BadRequestError),
+        (403, BadRequestError),
+        (404, NotFoundError),
+        (405, BadRequestError),
+        (409, BadRequestError),
+        (418, BadRequestError),
+        (422, BadRequestError),
+        (429, RateLimitedError),
+        (500, PlatformUnavailableError),
+        (501, PlatformUnavailableError),
+        (503, PlatformUnavailableError),
+        (505, PlatformUnavailableError),
+        (599, PlatformUnavailableError),
+    ],
+)
+def test_every_http_status_becomes_an_error_carrying_it(
+    fake: FakeCampaignMonitor, status: int, kind: type[PlatformError]
+) -> None:
+    """An answer the adapter has no special case for still names its status and code."""
+    fake.load(standard_seed())
+    fake.fail("/summary.json", status, {"Code": 7, "Message": "Short and stout"})
+
+    with pytest.raises(kind) as caught:
+        _platform(fake).campaign_summary("cmp-contract-1")
+
+    error = caught.value
+    assert (error.status, error.code, error.operation) == (status, 7, "campaign_summary")
+    assert f"(HTTP {status})" in str(error)
+    assert "Short and stout" in str(error)
+
+
+def test_a_status_without_a_body_is_named_by_its_phrase(fake: FakeCampaignMonitor) -> None:
+    """A 418 with no JSON body is still 'HTTP 418 I'm a Teapot', with its status."""
+    fake.load(standard_seed())
+    fake.fail("/summary.json", 418, None)  # type: ignore[arg-type]
+
+    with pytest.raises(BadRequestError) as caught:
+        _platform(fake).campaign_summary("cmp-contract-1")
+
+    assert caught.value.status == 418
+    assert "I'm a Teapot" in str(caught.value)
+
+
+# ----------------------------------------------------------------------------- OAuth
+
+ACCESS = "access+PLANTED/0=="
+REFRESH = "refresh+PLANTED/0=="
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def _oauth_platform(fake: FakeCampaignMonitor, **kw: Any) -> CampaignMonitorPlatform:
+    fake.oauth = OAuthGrant(ACCESS, REFRESH)
+    options: dict[str, Any] = {
+        "timeout": 5,
+        "retries": 0,
+        "base_uri": fake.base_uri,
+        "clock": lambda: NOW,
+    }
+    options.update(kw)
+    return CampaignMonitorPlatform(Credentials.oauth(ACCESS, REFRESH), **options)
+
+
+def test_an_expired_oauth_token_is_refreshed_and_the_new_pair_handed_to_the_caller(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """On 401 code 121 the adapter POSTs createsend's refresh grant, sends the request again
+    with the new token and hands the new Credentials to on_refresh_token."""
+    fake.load(standard_seed())
+    handed: list[Credentials] = []
+    platform = _oauth_platform(fake, on_refresh_token=handed.append)
+    assert fake.oauth is not None
+    fake.oauth.expired = True
+
+    assert len(platform.clients()) == 2
+
+    (token_request,) = [r for r in fake.requests if r.path == "/oauth/token"]
+    assert token_request.method == "POST"
+    assert token_request.body.decode() == (
+        "grant_type=refresh_token&refresh_token=refresh%2BPLANTED%2F0%3D%3D"
+    )
+    assert "Authorization" not in token_request.headers
+    (credentials,) = handed
+    assert credentials.token.reveal() == "access+PLANTED/1=="
+    assert credentials.refresh_token is not None
+    assert credentials.refresh_token.reveal() == "refresh+PLANTED/1=="
+    assert credentials.expires_at == NOW + timedelta(days=14)
+    assert fake.requests[-1].headers["Authorization"] == "Bearer access+PLANTED/1=="
+
+
+def test_credentials_past_their_expiry_are_refreshed_before_the_request(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """With expires_at passed (by the injected clock), the first request is the refresh."""
+    fake.load(standard_seed())
+    fake.oauth = OAuthGrant(ACCESS, REFRESH)
+    platform = CampaignMonitorPlatform(
+        Credentials.oauth(ACCESS, REFRESH, expires_at=NOW - timedelta(seconds=1)),
+        base_uri=fake.base_uri,
+        retries=0,
+        clock=lambda: NOW,
+    )
+
+    platform.clients()
+
+    assert fake.requests[0].path == "/oauth/token"
+    assert all(r.headers.get("Authorization") != f"Bearer {ACCESS}" for r in fake.requests)
+
+
+def test_a_refused_refresh_is_an_authentication_error_and_is_not_asked_again(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """invalid_grant: the error says to authorise again; later calls do not ask again."""
+    fake.load(standard_seed())
+    platform = _oauth_platform(fake)
+    fake.oauth = OAuthGrant(ACCESS, "another-refresh-token", expired=True)
+
+    with pytest.raises(AuthenticationError, match="invalid_grant") as caught:
+        platform.clients()
+    assert not isinstance(caught.value, ExpiredTokenError)
+    assert caught.value.status == 400
+    assert "authorise the application again" in str(caught.value)
+    asked = len([r for r in fake.requests if r.path == "/oauth/token"])
+    with pytest.raises(AuthenticationError, match="invalid_grant"):
+        platform.clients()
+
+    assert asked == len([r for r in fake.requests if r.path == "/oauth/token"]) == 1
+
+
+def test_a_token_still_expired_after_the_refresh_is_an_expired_token_error(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """The request is sent again once; a second 121 is an ExpiredTokenError."""
+    fake.load(standard_seed())
+    platform = _oauth_platform(fake)
+    fake.fail("/clients.json", 401, {"Code": 121, "Message": "Expired OAuth Token"})
+    fake.fail("/clients.json", 401, {"Code": 121, "Message": "Expired OAuth Token"})
+
+    with pytest.raises(ExpiredTokenError) as caught:
+        platform.clients()
+
+    assert (caught.value.code, caught.value.status) == (121, 401)
+    assert len([r for r in fake.requests if r.path == "/oauth/token"]) == 1
+
+
+def test_on_refresh_token_must_be_callable() -> None:
+    """A callback that is not a function is refused at construction."""
+    with pytest.raises(TypeError, match="on_refresh_token"):
+        CampaignMonitorPlatform(
+            Credentials.oauth(ACCESS, REFRESH),
+            on_refresh_token="not a function",  # type: ignore[arg-type]
+        )
+
+
+# ----------------------------------------------------------------------------- echoed secrets
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and everything chained to it (cause and context), each once."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [current.__cause__, current.__context__]
+    return seen
+
+
+def _texts(error: BaseException) -> list[str]:
+    """What a user or a log handler can read from the error: str, repr, args and the
+    string-like locals of every traceback frame, for the error and its whole chain."""
+    texts = []
+    for link in _chain(error):
+        texts += [str(link), repr(link), repr(link.args), repr(vars(link))]
+        tb = link.__traceback__
+        while tb is not None:
+            for value in tb.tb_frame.f_locals.values():
+                if isinstance(value, str | bytes | dict | list | tuple | Credentials):
+                    texts.append(repr(value))
+            tb = tb.tb_next
+    return texts
+
+
+def _forms(secret: str) -> list[str]:
+    encoded = base64.b64encode(f"{secret}:x".encode()).decode()
+    return [secret, encoded, encoded.rstrip("="), quote_plus(secret)]
+
+
+def test_an_echoed_api_key_and_basic_header_appear_nowhere(
+    fake: FakeCampaignMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server echoing the request headers in its errors (400, 401, 404, 418, 500 after
+    a retry): the key and its base64 form are in no message, chain, frame or log."""
+    fake.load(standard_seed())
+    platform = _platform(fake, retries=1, sleep=Sleeps())
+    texts: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        for status in (400, 401, 404, 418, 500):
+            fake.fail("/summary.json", status, {"Code": 9}, echo=True)
+            fake.fail("/summary.json", status, {"Code": 9}, echo=True)
+            with pytest.raises(PlatformError) as caught:
+                platform.campaign_summary("cmp-contract-1")
+            assert caught.value.status == status
+            assert "you sent" in str(caught.value)  # the echo arrived, masked
+            texts += _texts(caught.value)
+            fake.failures.clear()
+    texts += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records]
+
+    assert any("***" in t for t in texts)
+    for text in texts:
+        for form in _forms(API_KEY):
+            assert form not in text
+
+
+def test_echoed_oauth_tokens_old_and_new_appear_nowhere(
+    fake: FakeCampaignMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a refresh, a server echoing headers and bodies (the token request's too)
+    shows neither the old nor the new access and refresh tokens, in any form."""
+    fake.load(standard_seed())
+    platform = _oauth_platform(fake, retries=1, sleep=Sleeps())
+    assert fake.oauth is not None
+    fake.oauth.expired = True
+    texts: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        platform.clients()  # refreshed: access+PLANTED/1==
+        for status in (401, 418, 503):
+            fake.fail("/summary.json", status, {"Code": 9}, echo=True)
+            fake.fail("/summary.json", status, {"Code": 9}, echo=True)
+            with pytest.raises(PlatformError) as caught:
+                platform.campaign_summary("cmp-contract-1")
+            texts += _texts(caught.value)
+            fake.failures.clear()
+        fake.oauth.expired = True
+        fake.fail("/oauth/token", 400, {"error": "invalid_grant"}, echo=True)
+        with pytest.raises(AuthenticationError) as refused:
+            platform.clients()
+        texts += _texts(refused.value)
+    texts += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records]
+    texts += [repr(platform), repr(vars(platform))]
+
+    tokens = [ACCESS, REFRESH, "access+PLANTED/1==", "refresh+PLANTED/1=="]
+    for text in texts:
+        for token in tokens:
+            for form in _forms(token):
+                assert form not in text
