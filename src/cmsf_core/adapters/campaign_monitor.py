@@ -11,18 +11,22 @@ HTTP exchange is the adapter's: every request goes through a *transport* with a 
 Time: Campaign Monitor gives naive local times of the client's time zone
 (``Client.details().BasicDetails.TimeZone``, a display name such as
 ``"(GMT+10:00) Canberra, Melbourne, Sydney"``).  The zone is mapped to IANA by
-:func:`cmsf_core.adapters.files.zone_for_time_zone` and every time is localised once, here,
-by :func:`cmsf_core.adapters.files.localise` (a time in a DST gap moves forward by the
-gap's length; a time in a fold is its first occurrence).  A ``since`` filter is sent as the
-client's local wall time ``"YYYY-MM-DD HH:MM"``, rounded up to the whole minute (the
-platform's precision, so no event before ``since`` is served).
+:func:`cmsf_core.adapters.files.zone_for_time_zone` (the platform's 97 names by the table of
+:mod:`cmsf_core.adapters.cm_time_zones`) and every time is localised once, here, by
+:func:`cmsf_core.adapters.files.localise` (a time in a DST gap moves forward by the gap's
+length; a time in a fold is its first occurrence).  A client whose zone maps to no IANA
+zone fails alone: its reads raise
+:class:`~cmsf_core.adapters.cm_time_zones.UnmappableTimeZoneError`.  A ``since`` filter is
+sent as the client's local wall time ``"YYYY-MM-DD HH:MM"``, rounded up to the whole minute
+(the platform's precision, so no event before ``since`` is served).
 
 Errors become :class:`~cmsf_core.adapters.errors.PlatformError` subclasses carrying the
-API's ``Code`` (121 -> :class:`~cmsf_core.adapters.errors.ExpiredTokenError`).  The
-credentials are :class:`~cmsf_core.domain.connection.Credentials`: the secret is revealed
-only into the ``Authorization`` header of a request, never kept by the ``createsend``
-objects, and never shown in a repr, an error or a log record.  ``docs/adapters.md`` has
-the details.
+HTTP status and the API's ``Code`` (121 -> :class:`~cmsf_core.adapters.errors.ExpiredTokenError`,
+after one refresh of OAuth tokens with createsend's refresh grant).  The credentials are
+:class:`~cmsf_core.domain.connection.Credentials`: the secret is revealed only into the
+``Authorization`` header of a request (and the form of a token refresh), never kept by the
+``createsend`` objects, and never shown in a repr, an error (nor anything chained to it)
+or a log record, in any form it travels in.  ``docs/adapters.md`` has the details.
 """
 
 from __future__ import annotations

@@ -32,10 +32,11 @@ __all__ = [
 #: Every name of Campaign Monitor's ``timezones.json`` -> its IANA zone.  Where a name lists
 #: several cities whose zones have kept the same rules since the platform began (2004), the
 #: zone is the one earlier versions of this library matched by place (``Europe/Vienna``,
-#: ``Asia/Hong_Kong``), so that a client's zone does not change.  Two earlier matches were
+#: ``Asia/Hong_Kong``), so that a client's zone does not change.  Three earlier matches were
 #: wrong and changed: Moscow's name is ``Europe/Moscow`` (not ``Europe/Volgograd``, an hour
-#: off in 2018-2020) and Magadan's is ``Pacific/Guadalcanal`` (UTC+11 throughout; Magadan
-#: was UTC+12 in 2011-2014 and UTC+10 in 2014-2016).
+#: off in 2018-2020), Magadan's is ``Pacific/Guadalcanal`` (UTC+11 throughout; Magadan was
+#: UTC+12 in 2011-2014 and UTC+10 in 2014-2016) and Samoa's is ``Pacific/Apia`` (see
+#: :data:`STALE_OFFSETS`), not American Samoa's ``Pacific/Pago_Pago``.
 TIME_ZONES: Mapping[str, str] = {
     "(GMT) Casablanca": "Africa/Casablanca",
     "(GMT) Coordinated Universal Time": "UTC",
