@@ -42,6 +42,7 @@ from cmsf_core.domain.planner import (
     read_window_start,
 )
 from cmsf_core.domain.records import (
+    CampaignLink,
     MemberRecord,
     MemberRef,
     PlatformCampaign,
@@ -293,7 +294,7 @@ def _read_client(
     platform: EmailPlatform,
     settings: Settings,
     client: PlatformClient,
-    links: Mapping[str, Any],
+    links: Mapping[str, CampaignLink],
     full: bool,
     progress: Progress,
 ) -> ClientRead:
