@@ -239,7 +239,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         from cmsf_core.adapters.files import FilePlatform  # noqa: PLC0415
     except ImportError as error:  # pragma: no cover - the adapter ships with the package
         raise UsageError(f"the file platform adapter is unavailable: {error}") from None
-    platform: EmailPlatform = FilePlatform(folder)
+    platform: EmailPlatform = FilePlatform(folder, time_zones=_time_zones(args.time_zone))
     as_of = _parse_as_of(args.as_of)
     with _open_store(args.store, create=True) as crm:
         report = run_sync(
@@ -253,6 +253,26 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         )
         out.write(report.summary() + "\n")
     return EXIT_OK if report.ok else EXIT_ATTENTION
+
+
+def _time_zones(values: Sequence[str] | None) -> dict[str, str]:
+    """``--time-zone CLIENT_ID=Area/City`` options as client id -> IANA zone."""
+    from cmsf_core.adapters.files import zone_for_time_zone  # noqa: PLC0415
+
+    zones: dict[str, str] = {}
+    for value in values or ():
+        client_id, sep, zone = (part.strip() for part in value.partition("="))
+        if not sep or not client_id or not zone:
+            raise UsageError(f"--time-zone {value!r} must be CLIENT_ID=Area/City")
+        if zone_for_time_zone(zone) != zone:  # an IANA name, not a display name
+            raise UsageError(
+                f"--time-zone {value!r}: {zone!r} is not an IANA time zone "
+                "(e.g. Australia/Sydney, Europe/London, UTC)"
+            )
+        if zones.get(client_id, zone) != zone:
+            raise UsageError(f"--time-zone gives client {client_id!r} two zones")
+        zones[client_id] = zone
+    return zones
 
 
 def _parse_as_of(text: str | None) -> datetime:
@@ -367,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--dry-run", action="store_true", help="plan and report; write nothing")
     sync.add_argument("--settings", help="a TOML or JSON settings file")
     sync.add_argument("--as-of", help="the sync's instant, ISO 8601 with offset (default now)")
+    sync.add_argument(
+        "--time-zone",
+        action="append",
+        metavar="CLIENT_ID=Area/City",
+        help="the IANA time zone of a client whose platform zone maps to none (repeatable)",
+    )
     sync.set_defaults(run=cmd_sync)
 
     simulate = commands.add_parser(

@@ -25,8 +25,11 @@ from typing import Any, cast
 
 import attrs
 
+from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError
+from cmsf_core.adapters.errors import PlatformError
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.errors import InvalidTypeError
+from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
 from cmsf_core.domain.planner import (
     ClientRead,
     CrmView,
@@ -39,9 +42,11 @@ from cmsf_core.domain.planner import (
     read_window_start,
 )
 from cmsf_core.domain.records import (
+    CampaignLink,
     MemberRecord,
     MemberRef,
     PlatformCampaign,
+    PlatformClient,
     TrackingEvent,
     WriteResult,
 )
@@ -85,7 +90,9 @@ class SyncReport:
 
     ``opt_out_changes`` are the Email Opt Out changes, ``duplicates`` the emails several
     contacts and leads share, ``suppression_changes`` the suppression records created,
-    updated and removed (on a dry run: planned, not applied).
+    updated and removed (on a dry run: planned, not applied).  ``skipped_clients`` holds a
+    maintenance message for each platform client that could not be read (an unmappable
+    time zone, a platform error): that client was skipped, the others synced.
     """
 
     plan: SyncPlan
@@ -94,17 +101,19 @@ class SyncReport:
     opt_out_changes: tuple[OptOutChange, ...] = ()
     duplicates: tuple[DuplicateEmail, ...] = ()
     suppression_changes: tuple[CrmChange, ...] = ()
+    skipped_clients: tuple[MaintenanceMessage, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when every write went through (no record refused)."""
-        return not self.plan.refusals
+        """True when every client was read and every write went through."""
+        return not self.plan.refusals and not self.skipped_clients
 
     def summary(self) -> str:
         """A readable summary: counts per kind of change, refusals, watermarks."""
         head = "dry run: nothing applied" if not self.applied else "applied"
         lines = [self.plan.summary(), f"  {head}"]
         lines += [f"  refused: {r.kind.value}: {r.record}: {r.reason}" for r in self.plan.refusals]
+        lines += [f"  skipped {m.record}: {m.guidance}" for m in self.skipped_clients]
         if self.opt_out_changes or self.duplicates or self.suppression_changes:
             lines.append(
                 f"  email opt out: {len(self.opt_out_changes)} changed, "
@@ -156,14 +165,16 @@ def run_sync(
         raise InvalidTypeError("settings", "a Settings", settings)
     as_of = ensure_utc(as_of, "as_of")
     report = progress or _noop
-    reads = _read_platform(crm, platform, settings, full=full, progress=report)
+    reads, skipped = _read_platform(crm, platform, settings, full=full, progress=report, at=as_of)
     view = _read_crm(crm, reads, settings, as_of=as_of, full=full)
     plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
     windows = {read.client_id: read.read_since for read in reads}
     if dry_run:
         subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of, dry_run=True)
         report("planned", 1, 1)
-        return _report(plan, subscribers, applied=False)
+        return _report(plan, subscribers, applied=False, skipped=skipped)
+    if skipped:
+        crm.add_messages(skipped)
     refused = Refusals()
     done: list[SubscriberSyncReport] = []
 
@@ -175,7 +186,7 @@ def run_sync(
         more = _apply(crm, plan, report, before_commit=subscribers_then_commit)
         if not more:
             report("applied", 1, 1)
-            return _report(plan, done[-1], applied=True, attempts=attempt)
+            return _report(plan, done[-1], applied=True, attempts=attempt, skipped=skipped)
         refused = Refusals(
             {**refused.inserts, **more.inserts},
             {**refused.deletes, **more.deletes},
@@ -186,7 +197,12 @@ def run_sync(
 
 
 def _report(
-    plan: SyncPlan, subscribers: SubscriberSyncReport, *, applied: bool, attempts: int = 1
+    plan: SyncPlan,
+    subscribers: SubscriberSyncReport,
+    *,
+    applied: bool,
+    attempts: int = 1,
+    skipped: tuple[MaintenanceMessage, ...] = (),
 ) -> SyncReport:
     return SyncReport(
         plan,
@@ -195,6 +211,7 @@ def _report(
         opt_out_changes=subscribers.opt_out.changes,
         duplicates=subscribers.opt_out.duplicates,
         suppression_changes=subscribers.suppression.changes,
+        skipped_clients=skipped,
     )
 
 
@@ -229,6 +246,25 @@ def _streams_for(
     return streams
 
 
+#: The support code of a client the sync could not read and skipped.
+CLIENT_SKIPPED = "SYNC-CLIENT-SKIPPED"
+#: The support code of a client skipped because its time zone maps to no IANA zone.
+CLIENT_TIME_ZONE = "SYNC-CLIENT-TIME-ZONE"
+
+
+def _skipped(client_id: str, error: Exception, at: datetime) -> MaintenanceMessage:
+    """The maintenance message of a client the sync could not read (and skipped)."""
+    zone = isinstance(error, UnmappableTimeZoneError)
+    return MaintenanceMessage(
+        CLIENT_TIME_ZONE if zone else CLIENT_SKIPPED,
+        Severity.ERROR,
+        f"client {client_id}",
+        f"{error}. This client was skipped; the other clients synced, and its data is read "
+        "at the next sync that can read it.",
+        at,
+    )
+
+
 def _read_platform(
     crm: CrmStore,
     platform: EmailPlatform,
@@ -236,30 +272,51 @@ def _read_platform(
     *,
     full: bool,
     progress: Progress,
-) -> tuple[ClientRead, ...]:
+    at: datetime,
+) -> tuple[tuple[ClientRead, ...], tuple[MaintenanceMessage, ...]]:
+    """What each client holds; a client that cannot be read (an unmappable time zone, a
+    platform error) is skipped with a maintenance message, and the others are read."""
     links = crm.links()
     reads = []
+    skipped = []
     clients = platform.clients()
     for n, client in enumerate(clients, 1):
-        checkpoint = crm.checkpoint(client.client_id)
-        since = None if full else read_window_start(checkpoint, settings)
-        campaigns = tuple(platform.sent_campaigns(client.client_id))
-        events: dict[str, tuple[TrackingEvent, ...]] = {}
-        summaries = {}
-        selected = [c for c in campaigns if campaign_selected(c, settings)]
-        for m, campaign in enumerate(selected, 1):
-            linked = campaign.campaign_id in links
-            events[campaign.campaign_id] = tuple(
-                event
-                for stream in _streams_for(campaign, settings, linked)
-                for event in _read_stream(platform, campaign.campaign_id, stream, since)
-            )
-            if settings.update_campaign_statistics:
-                summaries[campaign.campaign_id] = platform.campaign_summary(campaign.campaign_id)
-            progress(f"reading {client.name}", m, len(selected))
-        reads.append(ClientRead(checkpoint, campaigns, events, since, summaries))
+        try:
+            reads.append(_read_client(crm, platform, settings, client, links, full, progress))
+        except (UnmappableTimeZoneError, PlatformError) as error:
+            skipped.append(_skipped(client.client_id, error, at))
         progress("reading clients", n, len(clients))
-    return tuple(reads)
+    return tuple(reads), tuple(skipped)
+
+
+def _read_client(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    client: PlatformClient,
+    links: Mapping[str, CampaignLink],
+    full: bool,
+    progress: Progress,
+) -> ClientRead:
+    """One client's campaigns, the events of the selected ones since its read window, and
+    their summaries (when statistics are pushed)."""
+    checkpoint = crm.checkpoint(client.client_id)
+    since = None if full else read_window_start(checkpoint, settings)
+    campaigns = tuple(platform.sent_campaigns(client.client_id))
+    events: dict[str, tuple[TrackingEvent, ...]] = {}
+    summaries = {}
+    selected = [c for c in campaigns if campaign_selected(c, settings)]
+    for m, campaign in enumerate(selected, 1):
+        linked = campaign.campaign_id in links
+        events[campaign.campaign_id] = tuple(
+            event
+            for stream in _streams_for(campaign, settings, linked)
+            for event in _read_stream(platform, campaign.campaign_id, stream, since)
+        )
+        if settings.update_campaign_statistics:
+            summaries[campaign.campaign_id] = platform.campaign_summary(campaign.campaign_id)
+        progress(f"reading {client.name}", m, len(selected))
+    return ClientRead(checkpoint, campaigns, events, since, summaries)
 
 
 def _read_crm(

@@ -8,10 +8,12 @@ bodies ``{"Code": ..., "Message": ...}``, partial import failures under ``Result
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import math
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,8 +21,9 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -34,6 +37,7 @@ import createsend  # noqa: F401 - the [campaignmonitor] extra is part of the tes
 from cmsf_core import Settings
 from cmsf_core.adapters import campaign_monitor
 from cmsf_core.adapters.campaign_monitor import CampaignMonitorPlatform, default_backoff
+from cmsf_core.adapters.cm_time_zones import STALE_OFFSETS, TIME_ZONES, UnmappableTimeZoneError
 from cmsf_core.adapters.errors import (
     AuthenticationError,
     BadRequestError,
@@ -43,7 +47,9 @@ from cmsf_core.adapters.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
+from cmsf_core.adapters.files import FilePlatform, zone_for_time_zone
 from cmsf_core.adapters.memory import InMemoryCrm
+from cmsf_core.cli import main
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.connection import Credentials
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
@@ -92,6 +98,10 @@ LIST_STATES = {
     "deleted": SubscriberState.DELETED,
 }
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+#: The example export of the file platform, and its two clients.
+EXPORT = Path(__file__).parents[1] / "data" / "platform"
+BOOKS = "3f9d2c1a7b6e4d508a1c2e3f4b5a6978"
+CYCLES = "8e7d6c5b4a39281706f5e4d3c2b1a098"
 NOW_LOCAL = "2024-06-01 12:00:00"
 
 
@@ -115,6 +125,18 @@ class Failure:
     body: dict[str, Any]
     headers: dict[str, str] = attrs.Factory(dict)
     delay: float = 0.0
+    #: Echo the request's headers and body in the error's Message (a careless server).
+    echo: bool = False
+
+
+@attrs.define
+class OAuthGrant:
+    """The OAuth tokens the fake holds for its one authorised application."""
+
+    access: str
+    refresh: str
+    expired: bool = False
+    issued: int = 0
 
 
 class FakeCampaignMonitor:
@@ -131,6 +153,8 @@ class FakeCampaignMonitor:
         self.state_date = "StateChangedDate"
         #: (list id, casefolded email) -> MobileNumber, ConsentToTrack, ConsentToSendSms held
         self.sms: dict[tuple[str, str], dict[str, str]] = {}
+        #: With a grant, requests authenticate with its Bearer access token instead.
+        self.oauth: OAuthGrant | None = None
         self.load(PlatformSeed())
         fake = self
 
@@ -174,6 +198,7 @@ class FakeCampaignMonitor:
 
     def load(self, seed: PlatformSeed) -> None:
         with self.lock:
+            self.oauth = None
             self.requests.clear()
             self.failures.clear()
             self.refused_imports.clear()
@@ -250,8 +275,18 @@ class FakeCampaignMonitor:
             for failure in self.failures:
                 if failure.path in parts.path:
                     self.failures.remove(failure)
-                    return failure.status, failure.body, failure.headers, failure.delay
-            if headers.get("Authorization") != self.authorization:
+                    payload = failure.body
+                    if failure.echo:
+                        echoed = f"you sent {headers!r} with {body.decode()!r}"
+                        payload = {**failure.body, "Message": echoed}
+                    return failure.status, payload, failure.headers, failure.delay
+            if parts.path == "/oauth/token":
+                return (*self.token(method, headers, body), {}, 0.0)
+            if self.oauth is not None:
+                refused = self.bearer_refused(headers.get("Authorization", ""))
+                if refused is not None:
+                    return 401, refused, {}, 0.0
+            elif headers.get("Authorization") != self.authorization:
                 return (
                     401,
                     {"Code": 50, "Message": "Must supply a valid HTTP Basic Authorization header"},
@@ -260,6 +295,38 @@ class FakeCampaignMonitor:
                 )
             status, payload = self.route(method, parts.path.removeprefix("/api/v3.3"), query, body)
             return status, payload, {}, 0.0
+
+    def bearer_refused(self, authorization: str) -> dict[str, Any] | None:
+        """Why a Bearer header is refused (an expired or unknown token), or None."""
+        assert self.oauth is not None
+        if authorization != f"Bearer {self.oauth.access}":
+            return {"Code": 120, "Message": "Invalid OAuth Token"}
+        if self.oauth.expired:
+            return {"Code": 121, "Message": "Expired OAuth Token"}
+        return None
+
+    def token(self, method: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        """``POST /oauth/token``: the refresh grant, rotating both tokens."""
+        form = parse_qs(body.decode())
+        if (
+            method != "POST"
+            or headers.get("Content-Type") != "application/x-www-form-urlencoded"
+            or form.get("grant_type") != ["refresh_token"]
+        ):
+            return 400, {"error": "unsupported_grant_type", "error_description": "bad grant"}
+        if self.oauth is None or form.get("refresh_token") != [self.oauth.refresh]:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "Specified refresh_token was invalid or expired",
+            }
+        self.oauth.issued += 1
+        n = self.oauth.issued
+        self.oauth = OAuthGrant(f"access+PLANTED/{n}==", f"refresh+PLANTED/{n}==", issued=n)
+        return 200, {
+            "access_token": self.oauth.access,
+            "expires_in": 1209600,
+            "refresh_token": self.oauth.refresh,
+        }
 
     def route(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes
@@ -534,16 +601,204 @@ def test_time_zone_display_names_map_to_iana_zones(fake: FakeCampaignMonitor) ->
     }
 
 
-def test_an_unmappable_time_zone_is_a_clear_error_and_can_be_given(
+def test_an_unmappable_time_zone_fails_that_client_only_and_can_be_given(
     fake: FakeCampaignMonitor,
 ) -> None:
+    """clients() lists the client with the platform's name; reading it names the option."""
     fake.load(_seed_one())
     fake.time_zones["c1"] = "(GMT+05:00) Nowhere Land"
 
-    with pytest.raises(PlatformError, match=r"time_zones=\{'c1': 'Area/City'\}"):
-        _platform(fake).clients()
+    platform = _platform(fake)
+    assert [c.time_zone for c in platform.clients()] == ["(GMT+05:00) Nowhere Land"]
+    with pytest.raises(UnmappableTimeZoneError, match=r"--time-zone c1=Area/City") as caught:
+        platform.sent_campaigns("c1")
+    assert (caught.value.client_id, caught.value.time_zone) == ("c1", "(GMT+05:00) Nowhere Land")
+    assert "time_zones=" not in str(caught.value)
     clients = _platform(fake, time_zones={"c1": "Asia/Karachi"}).clients()
     assert [c.time_zone for c in clients] == ["Asia/Karachi"]
+
+
+def test_a_time_zone_override_must_be_an_iana_zone() -> None:
+    """time_zones={'c1': 'Nowhere/City'} is refused at construction, naming the client."""
+    with pytest.raises(InvalidValueError, match=r"time_zones\['c1'\]"):
+        CampaignMonitorPlatform(Credentials.api_key(API_KEY), time_zones={"c1": "Nowhere/City"})
+
+
+# ----------------------------------------------------------------------------- the zone table
+
+#: Campaign Monitor's own list of time-zone names (see tests/data/campaign_monitor/README.md).
+PLATFORM_ZONE_NAMES: list[str] = json.loads(
+    (Path(__file__).parents[1] / "data" / "campaign_monitor" / "timezones.json").read_text()
+)
+#: The standard offsets are read on these fixed dates (no clock in tests): mid-winter and
+#: mid-summer of a recent year, so that a zone on DST on one of them is seen off it on the
+#: other.
+OFFSET_DATES = (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC))
+#: The names whose stated offset is history; each has its reason in STALE_OFFSETS.
+KNOWN_STALE = {
+    "(GMT) Casablanca",
+    "(GMT+02:00) Amman",
+    "(GMT+02:00) Damascus",
+    "(GMT+02:00) Minsk",
+    "(GMT+06:00) Astana",
+    "(GMT+06:00) Novosibirsk",
+    "(GMT-03:00) Greenland",
+    "(GMT-04:00) Asuncion",
+    "(GMT-04:30) Caracas",
+    "(GMT-11:00) Samoa",
+}
+
+
+def _stated_offset(name: str) -> timedelta:
+    match = re.match(r"\(GMT(?:([+-])(\d\d):(\d\d))?\)", name)
+    assert match is not None, name
+    offset = timedelta(hours=int(match[2] or 0), minutes=int(match[3] or 0))
+    return -offset if match[1] == "-" else offset
+
+
+def _standard_offsets(zone: str) -> set[timedelta]:
+    offsets = set()
+    for day in OFFSET_DATES:
+        local = day.astimezone(ZoneInfo(zone))
+        offset, dst = local.utcoffset(), local.dst()
+        assert offset is not None
+        assert dst is not None
+        offsets.add(offset - dst)
+    return offsets
+
+
+def test_the_table_holds_exactly_the_platforms_time_zone_names() -> None:
+    """Every name of createsend's timezones.json is in the table, and nothing else."""
+    assert len(PLATFORM_ZONE_NAMES) == 97
+    assert set(TIME_ZONES) == set(PLATFORM_ZONE_NAMES)
+
+
+@pytest.mark.parametrize("name", PLATFORM_ZONE_NAMES)
+def test_every_platform_time_zone_name_maps_to_a_zone_with_its_stated_standard_offset(
+    name: str,
+) -> None:
+    """Both adapters map the name to its table zone, whose standard offset now is the stated
+    one, unless the name is a known stale one (then it differs, for the reason given)."""
+    zone = zone_for_time_zone(name)
+
+    assert zone == TIME_ZONES[name]
+    assert zone_for_time_zone(f"  {name.upper()} ") == zone  # spacing and case ignored
+    offsets = _standard_offsets(zone)
+    assert len(offsets) == 1  # one standard offset all year
+    if name in KNOWN_STALE:
+        assert offsets != {_stated_offset(name)}
+        assert STALE_OFFSETS[name]
+    else:
+        assert offsets == {_stated_offset(name)}
+
+
+def test_the_stale_offsets_are_exactly_the_known_historical_ones() -> None:
+    """Every stale name has a reason, and the issue's five are among them."""
+    assert set(STALE_OFFSETS) == KNOWN_STALE
+    assert {"(GMT+02:00) Amman", "(GMT-04:30) Caracas", "(GMT+02:00) Minsk"} <= KNOWN_STALE
+    assert {"(GMT+02:00) Damascus", "(GMT+06:00) Novosibirsk"} <= KNOWN_STALE
+
+
+@pytest.mark.parametrize(
+    ("name", "zone"),
+    [
+        ("(GMT+03:00) Moscow, St. Petersburg, Volgograd", "Europe/Moscow"),
+        ("(GMT) Coordinated Universal Time", "UTC"),
+        ("(GMT+12:00) Coordinated Universal Time+12", "Etc/GMT-12"),
+        ("(GMT-02:00) Coordinated Universal Time-02", "Etc/GMT+2"),
+        ("(GMT-11:00) Coordinated Universal Time-11", "Etc/GMT+11"),
+        ("(GMT-12:00) International Date Line West", "Etc/GMT+12"),
+        ("(GMT-03:00) Brasilia", "America/Sao_Paulo"),
+        ("(GMT-05:00) Indiana (East)", "America/Indiana/Indianapolis"),
+    ],
+)
+def test_names_the_place_matching_got_wrong_or_missed_map_to_the_right_zone(
+    name: str, zone: str
+) -> None:
+    """Moscow is Europe/Moscow (not Volgograd); UTC+-NN is Etc/GMT with the sign inverted."""
+    assert zone_for_time_zone(name) == zone
+
+
+def test_every_platform_time_zone_name_is_read_by_the_api_and_the_file_adapter(
+    fake: FakeCampaignMonitor, tmp_path: Path
+) -> None:
+    """A client in each of the 97 zones gets its table zone from either adapter."""
+    fake.load(PlatformSeed())
+    folder = tmp_path / "platform"
+    clients = []
+    for n, name in enumerate(PLATFORM_ZONE_NAMES):
+        client_id = f"c{n:03d}"
+        fake.clients[client_id] = {"Name": f"Client {n}", "zone": "UTC"}
+        fake.time_zones[client_id] = name
+        clients.append({"ClientID": client_id, "Name": f"Client {n}"})
+        details = folder / "clients" / client_id / "details.json"
+        details.parent.mkdir(parents=True)
+        details.write_text(json.dumps({"BasicDetails": {"ClientID": client_id, "TimeZone": name}}))
+    (folder / "clients.json").write_text(json.dumps(clients))
+    expected = {f"c{n:03d}": TIME_ZONES[name] for n, name in enumerate(PLATFORM_ZONE_NAMES)}
+
+    over_api = {c.client_id: c.time_zone for c in _platform(fake).clients()}
+    from_files = {c.client_id: c.time_zone for c in FilePlatform(folder).clients()}
+
+    assert over_api == expected
+    assert from_files == expected
+
+
+# ----------------------------------------------------------------------------- isolation
+
+
+def test_a_client_with_an_unmappable_zone_is_skipped_and_reported_over_the_api(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """Two clients, one with a zone no IANA zone fits: the other syncs, the first is a
+    maintenance message naming the client, the zone and --time-zone."""
+    fake.load(standard_seed())
+    fake.time_zones["client-contract-2"] = "(GMT+05:00) Nowhere Land"
+    crm = _crm()
+    as_of = T0 + timedelta(days=1)
+
+    report = run_sync(crm, _platform(fake), Settings(), as_of=as_of)
+
+    assert crm.record_count() > 0
+    assert crm.checkpoint("client-contract-1").watermark is not None
+    assert crm.checkpoint("client-contract-2").watermark is None
+    (message,) = report.skipped_clients
+    assert message.code == "SYNC-CLIENT-TIME-ZONE"
+    assert message.record == "client client-contract-2"
+    assert "(GMT+05:00) Nowhere Land" in message.guidance
+    assert "--time-zone client-contract-2=Area/City" in message.guidance
+    assert message in crm.messages()
+    assert not report.ok
+    assert "skipped client client-contract-2" in report.summary()
+
+
+def test_a_client_with_an_unmappable_zone_is_skipped_and_reported_from_files(
+    tmp_path: Path,
+) -> None:
+    """The same isolation over the file platform: Thames Cycles syncs, Harbour Books is
+    reported; a dry run reports it and writes nothing."""
+    folder = tmp_path / "platform"
+    shutil.copytree(EXPORT, folder)
+    details = folder / "clients" / BOOKS / "details.json"
+    data = json.loads(details.read_text())
+    data["BasicDetails"]["TimeZone"] = "(GMT+03:00) Atlantis"
+    details.write_text(json.dumps(data))
+    crm = InMemoryCrm()
+    as_of = datetime(2030, 1, 1, tzinfo=UTC)
+
+    dry = run_sync(crm, FilePlatform(folder), Settings(), as_of=as_of, dry_run=True)
+    assert [m.record for m in dry.skipped_clients] == [f"client {BOOKS}"]
+    assert list(crm.messages()) == []
+    report = run_sync(crm, FilePlatform(folder), Settings(), as_of=as_of)
+
+    (message,) = report.skipped_clients
+    assert message.code == "SYNC-CLIENT-TIME-ZONE"
+    assert "(GMT+03:00) Atlantis" in message.guidance
+    assert f"--time-zone {BOOKS}=Area/City" in message.guidance
+    assert str(details) in message.guidance
+    assert crm.checkpoint(CYCLES).watermark is not None
+    assert crm.checkpoint(BOOKS).watermark is None
+    assert list(crm.messages()) == [message]
 
 
 # ----------------------------------------------------------------------------- campaigns
@@ -1200,3 +1455,340 @@ def test_subscriber_changes_since_read_the_state_change_date_of_either_api_shape
         }
     finally:
         fake.state_date = "StateChangedDate"
+
+
+# ----------------------------------------------------------------------------- cmsf sync
+
+
+def _broken_export(tmp_path: Path) -> Path:
+    folder = tmp_path / "platform"
+    shutil.copytree(EXPORT, folder)
+    details = folder / "clients" / BOOKS / "details.json"
+    data = json.loads(details.read_text())
+    data["BasicDetails"]["TimeZone"] = "(GMT+03:00) Atlantis"
+    details.write_text(json.dumps(data))
+    return folder
+
+
+def _cmsf_sync(tmp_path: Path, folder: Path, *extra: str) -> tuple[int, str]:
+    out = io.StringIO()
+    store = str(tmp_path / "crm.db")
+    args = [
+        "sync",
+        "--store",
+        store,
+        "--platform",
+        str(folder),
+        "--as-of",
+        "2030-01-01T00:00+00:00",
+    ]
+    return main([*args, *extra], out=out), out.getvalue()
+
+
+def test_cmsf_sync_reports_a_client_without_a_zone_and_time_zone_gives_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --time-zone the other client syncs and the report names the option (exit 1);
+    with it, both clients sync (exit 0)."""
+    folder = _broken_export(tmp_path)
+
+    status, report = _cmsf_sync(tmp_path, folder)
+    assert status == 1
+    assert f"--time-zone {BOOKS}=Area/City" in report
+    assert "time_zones=" not in report
+
+    status, report = _cmsf_sync(tmp_path, folder, "--time-zone", f"{BOOKS}=Australia/Sydney")
+    assert (status, capsys.readouterr().err) == (0, "")
+    assert f"skipped client {BOOKS}" not in report
+    assert f"watermark {BOOKS}" in report
+
+
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        ("Australia/Sydney", "must be CLIENT_ID=Area/City"),
+        (f"{BOOKS}=", "must be CLIENT_ID=Area/City"),
+        ("=Australia/Sydney", "must be CLIENT_ID=Area/City"),
+        (f"{BOOKS}=Nowhere/City", "'Nowhere/City' is not an IANA time zone"),
+        (f"{BOOKS}=(GMT+10:00) Canberra, Melbourne, Sydney", "is not an IANA time zone"),
+    ],
+)
+def test_a_bad_time_zone_option_is_one_clear_error_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, problem: str
+) -> None:
+    """A --time-zone without '=' or with a zone that is no IANA name stops before anything."""
+    status, _report = _cmsf_sync(tmp_path, _broken_export(tmp_path), "--time-zone", option)
+
+    assert status == 2
+    error = capsys.readouterr().err
+    assert problem in error
+    assert error.count("\n") == 1
+    assert not (tmp_path / "crm.db").exists()
+
+
+def test_one_client_given_two_time_zones_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--time-zone c=A --time-zone c=B is ambiguous: exit 2, naming the client."""
+    zones = ("--time-zone", f"{BOOKS}=Europe/London", "--time-zone", f"{BOOKS}=Asia/Tokyo")
+
+    status, _report = _cmsf_sync(tmp_path, _broken_export(tmp_path), *zones)
+
+    assert status == 2
+    assert "two zones" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- statuses
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (302, PlatformError),
+        (402, BadRequestError),
+        (403, BadRequestError),
+        (404, NotFoundError),
+        (405, BadRequestError),
+        (409, BadRequestError),
+        (418, BadRequestError),
+        (422, BadRequestError),
+        (429, RateLimitedError),
+        (500, PlatformUnavailableError),
+        (501, PlatformUnavailableError),
+        (503, PlatformUnavailableError),
+        (505, PlatformUnavailableError),
+        (599, PlatformUnavailableError),
+    ],
+)
+def test_every_http_status_becomes_an_error_carrying_it(
+    fake: FakeCampaignMonitor, status: int, kind: type[PlatformError]
+) -> None:
+    """An answer the adapter has no special case for still names its status and code."""
+    fake.load(standard_seed())
+    fake.fail("/summary.json", status, {"Code": 7, "Message": "Short and stout"})
+
+    with pytest.raises(kind) as caught:
+        _platform(fake).campaign_summary("cmp-contract-1")
+
+    error = caught.value
+    assert (error.status, error.code, error.operation) == (status, 7, "campaign_summary")
+    assert f"(HTTP {status})" in str(error)
+    assert "Short and stout" in str(error)
+
+
+def test_a_status_without_a_body_is_named_by_its_phrase(fake: FakeCampaignMonitor) -> None:
+    """A 418 with no JSON body is still 'HTTP 418 I'm a Teapot', with its status."""
+    fake.load(standard_seed())
+    fake.fail("/summary.json", 418, None)  # type: ignore[arg-type]
+
+    with pytest.raises(BadRequestError) as caught:
+        _platform(fake).campaign_summary("cmp-contract-1")
+
+    assert caught.value.status == 418
+    assert "I'm a Teapot" in str(caught.value)
+
+
+# ----------------------------------------------------------------------------- OAuth
+
+ACCESS = "access+PLANTED/0=="
+REFRESH = "refresh+PLANTED/0=="
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def _oauth_platform(fake: FakeCampaignMonitor, **kw: Any) -> CampaignMonitorPlatform:
+    fake.oauth = OAuthGrant(ACCESS, REFRESH)
+    options: dict[str, Any] = {
+        "timeout": 5,
+        "retries": 0,
+        "base_uri": fake.base_uri,
+        "clock": lambda: NOW,
+    }
+    options.update(kw)
+    return CampaignMonitorPlatform(Credentials.oauth(ACCESS, REFRESH), **options)
+
+
+def test_an_expired_oauth_token_is_refreshed_and_the_new_pair_handed_to_the_caller(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """On 401 code 121 the adapter POSTs createsend's refresh grant, sends the request again
+    with the new token and hands the new Credentials to on_refresh_token."""
+    fake.load(standard_seed())
+    handed: list[Credentials] = []
+    platform = _oauth_platform(fake, on_refresh_token=handed.append)
+    assert fake.oauth is not None
+    fake.oauth.expired = True
+
+    assert len(platform.clients()) == 2
+
+    (token_request,) = [r for r in fake.requests if r.path == "/oauth/token"]
+    assert token_request.method == "POST"
+    assert token_request.body.decode() == (
+        "grant_type=refresh_token&refresh_token=refresh%2BPLANTED%2F0%3D%3D"
+    )
+    assert "Authorization" not in token_request.headers
+    (credentials,) = handed
+    assert credentials.token.reveal() == "access+PLANTED/1=="
+    assert credentials.refresh_token is not None
+    assert credentials.refresh_token.reveal() == "refresh+PLANTED/1=="
+    assert credentials.expires_at == NOW + timedelta(days=14)
+    assert fake.requests[-1].headers["Authorization"] == "Bearer access+PLANTED/1=="
+
+
+def test_credentials_past_their_expiry_are_refreshed_before_the_request(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """With expires_at passed (by the injected clock), the first request is the refresh."""
+    fake.load(standard_seed())
+    fake.oauth = OAuthGrant(ACCESS, REFRESH)
+    platform = CampaignMonitorPlatform(
+        Credentials.oauth(ACCESS, REFRESH, expires_at=NOW - timedelta(seconds=1)),
+        base_uri=fake.base_uri,
+        retries=0,
+        clock=lambda: NOW,
+    )
+
+    platform.clients()
+
+    assert fake.requests[0].path == "/oauth/token"
+    assert all(r.headers.get("Authorization") != f"Bearer {ACCESS}" for r in fake.requests)
+
+
+def test_a_refused_refresh_is_an_authentication_error_and_is_not_asked_again(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """invalid_grant: the error says to authorise again; later calls do not ask again."""
+    fake.load(standard_seed())
+    platform = _oauth_platform(fake)
+    fake.oauth = OAuthGrant(ACCESS, "another-refresh-token", expired=True)
+
+    with pytest.raises(AuthenticationError, match="invalid_grant") as caught:
+        platform.clients()
+    assert not isinstance(caught.value, ExpiredTokenError)
+    assert caught.value.status == 400
+    assert "authorise the application again" in str(caught.value)
+    asked = len([r for r in fake.requests if r.path == "/oauth/token"])
+    with pytest.raises(AuthenticationError, match="invalid_grant"):
+        platform.clients()
+
+    assert asked == len([r for r in fake.requests if r.path == "/oauth/token"]) == 1
+
+
+def test_a_token_still_expired_after_the_refresh_is_an_expired_token_error(
+    fake: FakeCampaignMonitor,
+) -> None:
+    """The request is sent again once; a second 121 is an ExpiredTokenError."""
+    fake.load(standard_seed())
+    platform = _oauth_platform(fake)
+    fake.fail("/clients.json", 401, {"Code": 121, "Message": "Expired OAuth Token"})
+    fake.fail("/clients.json", 401, {"Code": 121, "Message": "Expired OAuth Token"})
+
+    with pytest.raises(ExpiredTokenError) as caught:
+        platform.clients()
+
+    assert (caught.value.code, caught.value.status) == (121, 401)
+    assert len([r for r in fake.requests if r.path == "/oauth/token"]) == 1
+
+
+def test_on_refresh_token_must_be_callable() -> None:
+    """A callback that is not a function is refused at construction."""
+    with pytest.raises(TypeError, match="on_refresh_token"):
+        CampaignMonitorPlatform(
+            Credentials.oauth(ACCESS, REFRESH),
+            on_refresh_token="not a function",  # type: ignore[arg-type]
+        )
+
+
+# ----------------------------------------------------------------------------- echoed secrets
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and everything chained to it (cause and context), each once."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [current.__cause__, current.__context__]
+    return seen
+
+
+def _texts(error: BaseException) -> list[str]:
+    """What a user or a log handler can read from the error: str, repr, args and the
+    string-like locals of every traceback frame, for the error and its whole chain."""
+    texts = []
+    for link in _chain(error):
+        texts += [str(link), repr(link), repr(link.args), repr(vars(link))]
+        tb = link.__traceback__
+        while tb is not None:
+            for value in tb.tb_frame.f_locals.values():
+                if isinstance(value, str | bytes | dict | list | tuple | Credentials):
+                    texts.append(repr(value))
+            tb = tb.tb_next
+    return texts
+
+
+def _forms(secret: str) -> list[str]:
+    encoded = base64.b64encode(f"{secret}:x".encode()).decode()
+    return [secret, encoded, encoded.rstrip("="), quote_plus(secret)]
+
+
+def test_an_echoed_api_key_and_basic_header_appear_nowhere(
+    fake: FakeCampaignMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server echoing the request headers in its errors (400, 401, 404, 418, 500 after
+    a retry): the key and its base64 form are in no message, chain, frame or log."""
+    fake.load(standard_seed())
+    platform = _platform(fake, retries=1, sleep=Sleeps())
+    texts: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        for status in (400, 401, 404, 418, 500):
+            fake.fail("/summary.json", status, {"Code": 9}, echo=True)
+            fake.fail("/summary.json", status, {"Code": 9}, echo=True)
+            with pytest.raises(PlatformError) as caught:
+                platform.campaign_summary("cmp-contract-1")
+            assert caught.value.status == status
+            assert "you sent" in str(caught.value)  # the echo arrived, masked
+            texts += _texts(caught.value)
+            fake.failures.clear()
+    texts += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records]
+
+    assert any("***" in t for t in texts)
+    for text in texts:
+        for form in _forms(API_KEY):
+            assert form not in text
+
+
+def test_echoed_oauth_tokens_old_and_new_appear_nowhere(
+    fake: FakeCampaignMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a refresh, a server echoing headers and bodies (the token request's too)
+    shows neither the old nor the new access and refresh tokens, in any form."""
+    fake.load(standard_seed())
+    platform = _oauth_platform(fake, retries=1, sleep=Sleeps())
+    assert fake.oauth is not None
+    fake.oauth.expired = True
+    texts: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        platform.clients()  # refreshed: access+PLANTED/1==
+        for status in (401, 418, 503):
+            fake.fail("/summary.json", status, {"Code": 9}, echo=True)
+            fake.fail("/summary.json", status, {"Code": 9}, echo=True)
+            with pytest.raises(PlatformError) as caught:
+                platform.campaign_summary("cmp-contract-1")
+            texts += _texts(caught.value)
+            fake.failures.clear()
+        fake.oauth.expired = True
+        fake.fail("/oauth/token", 400, {"error": "invalid_grant"}, echo=True)
+        with pytest.raises(AuthenticationError) as refused:
+            platform.clients()
+        texts += _texts(refused.value)
+    texts += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records]
+    texts += [repr(platform), repr(vars(platform))]
+
+    tokens = [ACCESS, REFRESH, "access+PLANTED/1==", "refresh+PLANTED/1=="]
+    for text in texts:
+        for token in tokens:
+            for form in _forms(token):
+                assert form not in text

@@ -459,13 +459,13 @@ def test_an_unknown_time_zone_names_the_file_and_field(export: Path) -> None:
     details.write_text(json.dumps(data))
 
     with pytest.raises(PlatformFileError) as caught:
-        FilePlatform(export).clients()
+        FilePlatform(export).sent_campaigns(CYCLES)
 
     message = str(caught.value)
     assert str(details) in message
     assert "BasicDetails" in message
     assert "'TimeZone'" in message
-    assert "time_zones=" in message
+    assert "--time-zone" in message
 
 
 def test_a_time_zone_override_replaces_the_details(export: Path) -> None:

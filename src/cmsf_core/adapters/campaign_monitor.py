@@ -11,37 +11,44 @@ HTTP exchange is the adapter's: every request goes through a *transport* with a 
 Time: Campaign Monitor gives naive local times of the client's time zone
 (``Client.details().BasicDetails.TimeZone``, a display name such as
 ``"(GMT+10:00) Canberra, Melbourne, Sydney"``).  The zone is mapped to IANA by
-:func:`cmsf_core.adapters.files.zone_for_time_zone` and every time is localised once, here,
-by :func:`cmsf_core.adapters.files.localise` (a time in a DST gap moves forward by the
-gap's length; a time in a fold is its first occurrence).  A ``since`` filter is sent as the
-client's local wall time ``"YYYY-MM-DD HH:MM"``, rounded up to the whole minute (the
-platform's precision, so no event before ``since`` is served).
+:func:`cmsf_core.adapters.files.zone_for_time_zone` (the platform's 97 names by the table of
+:mod:`cmsf_core.adapters.cm_time_zones`) and every time is localised once, here, by
+:func:`cmsf_core.adapters.files.localise` (a time in a DST gap moves forward by the gap's
+length; a time in a fold is its first occurrence).  A client whose zone maps to no IANA
+zone fails alone: its reads raise
+:class:`~cmsf_core.adapters.cm_time_zones.UnmappableTimeZoneError`.  A ``since`` filter is
+sent as the client's local wall time ``"YYYY-MM-DD HH:MM"``, rounded up to the whole minute
+(the platform's precision, so no event before ``since`` is served).
 
 Errors become :class:`~cmsf_core.adapters.errors.PlatformError` subclasses carrying the
-API's ``Code`` (121 -> :class:`~cmsf_core.adapters.errors.ExpiredTokenError`).  The
-credentials are :class:`~cmsf_core.domain.connection.Credentials`: the secret is revealed
-only into the ``Authorization`` header of a request, never kept by the ``createsend``
-objects, and never shown in a repr, an error or a log record.  ``docs/adapters.md`` has
-the details.
+HTTP status and the API's ``Code`` (121 -> :class:`~cmsf_core.adapters.errors.ExpiredTokenError`,
+after one refresh of OAuth tokens with createsend's refresh grant).  The credentials are
+:class:`~cmsf_core.domain.connection.Credentials`: the secret is revealed only into the
+``Authorization`` header of a request (and the form of a token refresh), never kept by the
+``createsend`` objects, and never shown in a repr, an error (nor anything chained to it)
+or a log record, in any form it travels in.  ``docs/adapters.md`` has the details.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import gzip
+import http
 import http.client
 import json
 import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from types import ModuleType
 from typing import Any, NamedTuple, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import attrs
 
+from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError, check_time_zones
 from cmsf_core.adapters.errors import (
     AuthenticationError,
     BadRequestError,
@@ -54,8 +61,13 @@ from cmsf_core.adapters.errors import (
 from cmsf_core.adapters.files import localise, parse_local_datetime, zone_for_time_zone
 from cmsf_core.adapters.retry import RETRY_STATUSES, default_backoff, retry_after
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.connection import CredentialKind, Credentials, withheld_type_error
-from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.connection import (
+    CredentialKind,
+    Credentials,
+    Secret,
+    withheld_type_error,
+)
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.records import (
     CampaignSummary,
     PlatformCampaign,
@@ -116,12 +128,13 @@ _LIST_METHOD_STATES: Mapping[str, SubscriberState] = {
 #: The ``List`` methods serving each subscriber state (``subscriber_changes`` and
 #: ``list_subscribers`` read them all, in this order).
 LIST_STATE_METHODS = tuple(_LIST_METHOD_STATES)
-#: Display names ``zone_for_time_zone`` leaves unmapped that this adapter knows.
-_EXTRA_ZONES = {"coordinated universal time": "UTC", "utc": "UTC"}
 _BOUNCE_TYPES = {"soft": "Soft", "hard": "Hard"}
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Campaign Monitor's code for "Invalid ListID".
 _INVALID_LIST = 101
+#: Campaign Monitor's code for "Expired OAuth Token" (HTTP 401).
+_EXPIRED = 121
+_UNREADABLE = "no readable error body"
 
 
 # ----------------------------------------------------------------------------- transport
@@ -244,7 +257,18 @@ class CampaignMonitorPlatform(EmailPlatform):
     further attempts after a transient failure (HTTP 429/5xx, a timeout, a reset), waiting
     ``backoff(attempt)`` seconds (or the ``Retry-After`` the platform asks for, up to 60)
     before each.  ``time_zones``: IANA zones by client id, for clients whose time-zone
-    name cannot be mapped.  ``base_uri``, ``transport`` and ``sleep`` exist for tests.
+    name cannot be mapped.
+
+    OAuth: when the platform answers 401 with code 121 ("Expired OAuth Token"), or before
+    a request once ``credentials.expires_at`` has passed, the tokens are renewed with
+    createsend's refresh flow (``POST oauth/token`` with ``grant_type=refresh_token``) and
+    the request is sent again, once.  ``on_refresh_token`` is then called with the new
+    :class:`~cmsf_core.domain.connection.Credentials` (the new access and refresh tokens
+    and their ``expires_at``): keep them for the next process, as the old refresh token may
+    no longer work.  ``oauth_token_uri`` defaults to ``/oauth/token`` on the API's host.
+
+    ``base_uri``, ``oauth_token_uri``, ``transport``, ``sleep`` and ``clock`` exist for
+    tests.
     """
 
     def __init__(
@@ -258,6 +282,9 @@ class CampaignMonitorPlatform(EmailPlatform):
         base_uri: str = DEFAULT_BASE_URI,
         transport: Transport = http_transport,
         sleep: Callable[[float], None] = time.sleep,
+        on_refresh_token: Callable[[Credentials], object] | None = None,
+        oauth_token_uri: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not isinstance(credentials, Credentials):
             raise withheld_type_error("credentials", "a Credentials value", credentials)
@@ -272,15 +299,36 @@ class CampaignMonitorPlatform(EmailPlatform):
             raise InvalidValueError(
                 "base_uri", "an https:// URL (http:// only to a loopback address)", base_uri
             )
+        if on_refresh_token is not None and not callable(on_refresh_token):
+            raise InvalidTypeError(
+                "on_refresh_token", "a function of the new Credentials", on_refresh_token
+            )
+        token_uri = oauth_token_uri or f"{parts.scheme}://{parts.netloc}/oauth/token"
+        token_parts = urlsplit(token_uri)
+        if not (
+            token_parts.scheme == "https"
+            or (token_parts.scheme == "http" and token_parts.hostname in _LOOPBACK)
+        ):
+            raise InvalidValueError(
+                "oauth_token_uri",
+                "an https:// URL (http:// only to a loopback address)",
+                oauth_token_uri,
+            )
         self._credentials = credentials
+        self._retired: list[Secret] = []  # replaced tokens: still masked if echoed
+        self._refusal: str | None = None  # a refused refresh: not asked again
+        self.on_refresh_token = on_refresh_token
+        self.oauth_token_uri = token_uri
+        self._clock = clock
         self.timeout = float(timeout)
         self.retries = retries
         self.backoff = backoff
         self.base_uri = base_uri.rstrip("/")
         self._transport = transport
         self._sleep = sleep
-        self._time_zones = dict(time_zones or {})
-        self._zones: dict[str, tuple[str, ZoneInfo]] = {}
+        self._time_zones = check_time_zones(time_zones)
+        #: client id -> (the zone's name, the zone or None when no IANA zone fits)
+        self._zones: dict[str, tuple[str, ZoneInfo | None]] = {}
         self._campaigns: dict[str, _CampaignInfo] = {}
 
     def __repr__(self) -> str:
@@ -299,10 +347,20 @@ class CampaignMonitorPlatform(EmailPlatform):
     def _authorization(self) -> str:
         secret = self._credentials.token.reveal()
         if self._credentials.kind is CredentialKind.API_KEY:
-            import base64  # noqa: PLC0415 - only here
-
             return "Basic " + base64.b64encode(f"{secret}:x".encode()).decode()
         return f"Bearer {secret}"
+
+    def _headers(self, content_type: str | None, *, authorise: bool) -> dict[str, str]:
+        """The request headers; built in the call to the transport, never kept in a local
+        variable (a traceback's frames would hold the credentials)."""
+        headers = {
+            "User-Agent": _createsend().CreateSend.user_agent,
+            "Content-Type": content_type or "application/json; charset=utf-8",
+            "Accept-Encoding": "gzip",
+        }
+        if authorise:
+            headers["Authorization"] = self._authorization()
+        return headers
 
     def _request(
         self,
@@ -317,47 +375,62 @@ class CampaignMonitorPlatform(EmailPlatform):
         base_uri: str | None = None,
         content_type: str | None = None,
     ) -> Any:
-        """``CreateSendBase.make_request`` over the transport, with timeout and retries;
-        the answer goes through the client's own ``handle_response``."""
+        """``CreateSendBase.make_request`` over the transport, with timeout and retries,
+        renewing an expired OAuth token once.  A 2xx or 400 answer goes through the
+        client's own ``handle_response`` (a partial import is a 400 whose ``ResultData``
+        the client reads); any other status raises the error of that status."""
         del username, password  # the apikey route is not used
         root = base_uri or self.base_uri
         url = root + path + (f"?{urlencode(params)}" if params else "")
-        headers = {
-            "User-Agent": _createsend().CreateSend.user_agent,
-            "Content-Type": content_type or "application/json; charset=utf-8",
-            "Accept-Encoding": "gzip",
-            "Authorization": self._authorization(),
-        }
         payload = body.encode() if isinstance(body, str) else bytes(body)
+        oauth = self._credentials.kind is CredentialKind.OAUTH
+        expires_at = self._credentials.expires_at
+        if oauth and expires_at is not None and self._clock() >= expires_at:
+            self._refresh()
+        answer, attempts = self._exchange(method, url, payload, content_type, authorise=True)
+        if oauth and answer.status == 401 and _code_and_message(answer.body)[0] == _EXPIRED:
+            self._refresh()
+            answer, attempts = self._exchange(method, url, payload, content_type, authorise=True)
+        if 200 <= answer.status < 300 or answer.status == 400:
+            return obj.handle_response(answer.status, answer.body)
+        raise self._failure(method, url, answer, attempts)
+
+    def _exchange(
+        self, method: str, url: str, payload: bytes, content_type: str | None, *, authorise: bool
+    ) -> tuple[Response, int]:
+        """One answer, retried on a transient failure (HTTP 429/5xx, no answer); returns
+        the last answer and the attempts made.  No answer after every retry raises
+        :class:`_ExchangeError` (unavailable)."""
         shown_path = urlsplit(url).path  # the query may hold an email address
         attempt = 0
         while True:
+            reason = ""
+            answer: Response | None = None
             try:
-                answer = self._transport(method, url, headers, payload, self.timeout)
+                answer = self._transport(
+                    method,
+                    url,
+                    self._headers(content_type, authorise=authorise),
+                    payload,
+                    self.timeout,
+                )
             except (OSError, http.client.HTTPException) as error:
-                if attempt >= self.retries:
-                    raise PlatformUnavailableError(
-                        f"{method} {shown_path} failed after {attempt + 1} attempts: "
-                        f"{type(error).__name__}",
-                        operation="request",
-                    ) from None
-                wait = self.backoff(attempt + 1)
                 reason = type(error).__name__
-            else:
-                if answer.status not in RETRY_STATUSES:
-                    return obj.handle_response(answer.status, answer.body)
-                if attempt >= self.retries:
-                    code, message = _code_and_message(answer.body)
-                    kind = RateLimitedError if answer.status == 429 else PlatformUnavailableError
-                    raise kind(
-                        f"{method} {shown_path}: {self._mask(message)} "
-                        f"(after {attempt + 1} attempts)",
-                        code=code,
-                        status=answer.status,
-                        operation="request",
-                    )
+            if answer is not None and answer.status not in RETRY_STATUSES:
+                return answer, attempt + 1
+            if attempt >= self.retries:
+                if answer is not None:
+                    return answer, attempt + 1
+                # Raised here, outside the handler: nothing chains the transport's error.
+                raise _ExchangeError(
+                    PlatformUnavailableError,
+                    f"{method} {shown_path} failed after {attempt + 1} attempts: {reason}",
+                )
+            if answer is not None:
                 wait = max(self.backoff(attempt + 1), retry_after(answer.headers))
                 reason = f"HTTP {answer.status}"
+            else:
+                wait = self.backoff(attempt + 1)
             attempt += 1
             _log.warning(
                 "Campaign Monitor %s %s: %s; retry %d of %d in %.1fs",
@@ -370,20 +443,140 @@ class CampaignMonitorPlatform(EmailPlatform):
             )
             self._sleep(wait)
 
+    def _failure(self, method: str, url: str, answer: Response, attempts: int) -> _ExchangeError:
+        """The error of an answer that is neither 2xx nor 400: every status has one, and
+        it carries the status, the platform's ``Code`` and its (masked) ``Message``."""
+        status = answer.status
+        code, message = _code_and_message(answer.body)
+        message = "" if message == _UNREADABLE else self._mask(message)
+        text = message or _status_phrase(status)
+        kind: type[PlatformError]
+        if status == 401:
+            kind = ExpiredTokenError if code == _EXPIRED else AuthenticationError
+        elif status == 404:
+            kind = NotFoundError
+        elif status == 429:
+            kind = RateLimitedError
+        elif 400 <= status < 500:
+            kind = BadRequestError
+        elif status >= 500:
+            kind = PlatformUnavailableError
+        else:  # 1xx, 3xx: an answer the API never gives
+            kind = PlatformError
+            text = f"unexpected answer {_status_phrase(status)}" + (
+                f": {message}" if message else ""
+            )
+        if status in RETRY_STATUSES:
+            text = f"{method} {urlsplit(url).path}: {text} (after {attempts} attempts)"
+        return _ExchangeError(kind, text, code=code, status=status)
+
+    def _refresh(self) -> None:
+        """Renew the OAuth tokens as createsend's ``refresh_token()`` does: a form POST of
+        ``grant_type=refresh_token`` and ``refresh_token`` to ``oauth/token``, answered with
+        ``access_token``, ``expires_in`` and ``refresh_token``.  A refused refresh (e.g.
+        ``invalid_grant``) raises an authentication error, and so does every later request
+        without asking again."""
+        if self._refusal is not None:
+            raise _ExchangeError(AuthenticationError, self._refusal)
+        answer, _attempts = self._exchange(
+            "POST",
+            self.oauth_token_uri,
+            self._refresh_form(),
+            "application/x-www-form-urlencoded",
+            authorise=False,
+        )
+        try:
+            data = json.loads(answer.body.decode("utf-8", "replace"))
+        except ValueError:
+            data = None
+        data = data if isinstance(data, dict) else {}
+        if answer.status != 200:
+            error = data.get("error")
+            description = self._mask(str(data.get("error_description") or "no description"))
+            if answer.status in RETRY_STATUSES:
+                raise _ExchangeError(
+                    PlatformUnavailableError,
+                    f"the OAuth token endpoint did not answer ({description})",
+                    status=answer.status,
+                )
+            self._refusal = (
+                f"the OAuth refresh token was refused ({self._mask(str(error or 'no error'))}: "
+                f"{description}); authorise the application again and connect with the new "
+                "tokens"
+            )
+            raise _ExchangeError(AuthenticationError, self._refusal, status=answer.status)
+        access, refresh = data.get("access_token"), data.get("refresh_token")
+        expires_in = data.get("expires_in")
+        if not isinstance(access, str) or not access:
+            raise _ExchangeError(
+                AuthenticationError,
+                "the OAuth token endpoint answered without an access_token",
+                status=answer.status,
+            )
+        old = self._credentials
+        self._retired += [old.token] + ([old.refresh_token] if old.refresh_token else [])
+        expires_at = None
+        if type(expires_in) is int and expires_in > 0:
+            expires_at = self._clock() + timedelta(seconds=expires_in)
+        self._credentials = Credentials.oauth(
+            Secret(access, "access_token"),
+            Secret(refresh, "refresh_token")
+            if isinstance(refresh, str) and refresh
+            else old.refresh_token or Secret(access, "refresh_token"),
+            expires_at=expires_at,
+        )
+        _log.info("Campaign Monitor access token renewed (expires in %s s)", expires_in)
+        if self.on_refresh_token is not None:  # the caller keeps them for later processes
+            self.on_refresh_token(self._credentials)
+
+    def _refresh_form(self) -> bytes:
+        refresh = self._credentials.refresh_token
+        if refresh is None:  # pragma: no cover - Credentials refuses OAuth without one
+            raise _ExchangeError(AuthenticationError, "no refresh token to renew the access token")
+        return urlencode(
+            [("grant_type", "refresh_token"), ("refresh_token", refresh.reveal())]
+        ).encode()
+
+    def _secrets(self) -> list[str]:
+        """Every credential held or held before, in every form it travels in: as it is,
+        URL-encoded, JSON-escaped, and (the API key) as the base64 of ``key:x``."""
+        held = [self._credentials.token, self._credentials.refresh_token, *self._retired]
+        forms: set[str] = set()
+        for secret in held:
+            if secret is None:
+                continue
+            raw = secret.reveal()
+            forms.update({raw, quote(raw, safe=""), quote_plus(raw), json.dumps(raw)[1:-1]})
+            for derived in (f"{raw}:x", raw):
+                forms.add(base64.b64encode(derived.encode()).decode())
+                forms.add(base64.b64encode(derived.encode()).decode().rstrip("="))
+        return sorted(forms, key=len, reverse=True)  # the longest first
+
     def _mask(self, text: str) -> str:
-        for secret in (self._credentials.token, self._credentials.refresh_token):
-            if secret is not None:
-                text = text.replace(secret.reveal(), "***")
+        for form in self._secrets():
+            text = text.replace(form, "***")
         return text
 
     def _call(self, operation: str, action: Callable[[], Any]) -> Any:
-        """Run a client call, mapping the client's errors to :class:`PlatformError`."""
+        """Run a client call, mapping every failure to a :class:`PlatformError` of
+        ``operation``.  The error is raised outside the handler, so that neither its
+        ``__cause__`` nor its ``__context__`` holds the original (which may quote a
+        credential the platform echoed)."""
+        error: PlatformError
         try:
             return action()
-        except PlatformError:
-            raise
-        except Exception as error:
-            raise self._translate(error, operation) from None
+        except _ExchangeError as failure:
+            error = failure.kind(
+                self._mask(failure.message),
+                code=failure.code,
+                status=failure.status,
+                operation=operation,
+            )
+        except PlatformError as raised:
+            error = raised
+        except Exception as other:
+            error = self._translate(other, operation)
+        raise error
 
     def _translate(self, error: Exception, operation: str) -> PlatformError:
         cs = _createsend()
@@ -405,45 +598,44 @@ class CampaignMonitorPlatform(EmailPlatform):
             )
         if isinstance(error, cs.NotFound):
             return NotFoundError("not found", status=404, operation=operation)
-        if isinstance(error, cs.ClientError):  # other 4xx: "Code: 123 Message"
-            parsed, text = _parse_code_text(self._mask(str(error)))
-            return BadRequestError(text, code=parsed, operation=operation)
-        if isinstance(error, cs.ServerError):
-            parsed, text = _parse_code_text(self._mask(str(error)))
-            return PlatformUnavailableError(text, code=parsed, operation=operation)
         if isinstance(error, ValueError | AttributeError | TypeError):
             return PlatformError(f"unreadable answer ({type(error).__name__})", operation=operation)
         return PlatformError(f"unexpected failure ({type(error).__name__})", operation=operation)
 
     # -- time zones and campaigns ------------------------------------------------------
 
-    def _zone_name(self, client_id: str, display: object) -> str:
-        if client_id in self._time_zones:
-            return self._time_zones[client_id]
-        if isinstance(display, str):
-            found = zone_for_time_zone(display)
-            if found is None:
-                _gmt, _sep, place = display.partition(")")
-                found = _EXTRA_ZONES.get(" ".join(place.split()).casefold())
-            if found is not None:
-                return found
-        raise PlatformError(
-            f"client {client_id!r} has the time zone {display!r}, which maps to no IANA "
-            f"zone; pass time_zones={{{client_id!r}: 'Area/City'}}",
-            operation="clients",
-        )
+    def _zone_entry(self, client_id: str) -> tuple[str, ZoneInfo | None]:
+        """The client's zone: its name, and the zone (``None`` when no IANA zone fits the
+        platform's name, which is then the name kept)."""
+        if client_id not in self._zones:
+            if client_id in self._time_zones:
+                name = self._time_zones[client_id]
+                self._zones[client_id] = (name, ZoneInfo(name))
+            else:
+                details = self._call(
+                    "client_details", lambda: self._api("Client", client_id).details()
+                )
+                display = _attr(_attr(details, "BasicDetails"), "TimeZone")
+                found = zone_for_time_zone(display) if isinstance(display, str) else None
+                if found is not None:
+                    self._zones[client_id] = (found, ZoneInfo(found))
+                else:
+                    shown_name = display if isinstance(display, str) and display else "(none)"
+                    self._zones[client_id] = (shown_name, None)
+        return self._zones[client_id]
 
     def _zone(self, client_id: str) -> ZoneInfo:
-        if client_id not in self._zones:
-            details = self._call("client_details", lambda: self._api("Client", client_id).details())
-            display = _attr(_attr(details, "BasicDetails"), "TimeZone")
-            name = self._zone_name(client_id, display)
-            self._zones[client_id] = (name, ZoneInfo(name))
-        return self._zones[client_id][1]
+        """The client's zone; :class:`UnmappableTimeZoneError` when none fits."""
+        name, zone = self._zone_entry(client_id)
+        if zone is None:
+            raise UnmappableTimeZoneError(client_id, name)
+        return zone
 
     def _campaign(self, campaign_id: str) -> _CampaignInfo:
         if campaign_id not in self._campaigns:
             for client in self.clients():
+                if self._zone_entry(client.client_id)[1] is None:
+                    continue  # its campaigns cannot be read (that client fails alone)
                 self.sent_campaigns(client.client_id)
                 if campaign_id in self._campaigns:
                     break
@@ -456,16 +648,17 @@ class CampaignMonitorPlatform(EmailPlatform):
     # -- the port ----------------------------------------------------------------------
 
     def clients(self) -> Sequence[PlatformClient]:
+        """Every client with its IANA zone.  A client whose time zone maps to no IANA zone
+        (and has no ``time_zones`` override) is listed with the platform's name for it;
+        reading that client raises
+        :class:`~cmsf_core.adapters.cm_time_zones.UnmappableTimeZoneError`, the others
+        are read as usual."""
         rows = self._call("clients", lambda: self._api("CreateSend").clients())
         found = []
         for row in _rows(rows):
             client_id = str(_required(row, "ClientID", "clients"))
-            self._zone(client_id)
-            found.append(
-                PlatformClient(
-                    client_id, str(_required(row, "Name", "clients")), self._zones[client_id][0]
-                )
-            )
+            name, _zone = self._zone_entry(client_id)  # unmapped: the platform's name
+            found.append(PlatformClient(client_id, str(_required(row, "Name", "clients")), name))
         return tuple(found)
 
     def sent_campaigns(
@@ -765,17 +958,35 @@ def _code_and_message(body: bytes) -> tuple[int | None, str]:
     try:
         data = json.loads(body.decode("utf-8", "replace"))
     except ValueError:
-        return None, "no readable error body"
+        return None, _UNREADABLE
     if not isinstance(data, dict):
-        return None, "no readable error body"
+        return None, _UNREADABLE
     code = data.get("Code")
     return (code if type(code) is int else None), str(data.get("Message") or "")
 
 
-def _parse_code_text(text: str) -> tuple[int | None, str]:
-    """``"Code: 123 Some message"`` (the client's ClientError/ServerError text)."""
-    if text.startswith("Code: "):
-        head, _sep, rest = text[6:].partition(" ")
-        if head.lstrip("-").isdigit():
-            return int(head), rest
-    return None, text
+def _status_phrase(status: int) -> str:
+    """``"HTTP 418 I'm a Teapot"``, or ``"HTTP 599"`` for a status without a name."""
+    try:
+        return f"HTTP {status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+class _ExchangeError(Exception):
+    """A failed exchange on its way to :meth:`CampaignMonitorPlatform._call`, which turns
+    it into the ``kind`` of :class:`PlatformError` for the operation under way."""
+
+    def __init__(
+        self,
+        kind: type[PlatformError],
+        message: str,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.code = code
+        self.status = status

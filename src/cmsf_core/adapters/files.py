@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError, check_time_zones, lookup
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
 from cmsf_core.domain.records import (
@@ -124,6 +125,19 @@ class PlatformFileError(CmsfError, ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+class UnmappableTimeZoneFileError(PlatformFileError, UnmappableTimeZoneError):
+    """A client's ``details.json`` names a time zone that maps to no IANA zone: reading
+    that client fails; the other clients are read."""
+
+    def __init__(self, path: Path, client_id: str, time_zone: str) -> None:
+        UnmappableTimeZoneError.__init__(
+            self, client_id, time_zone, where=f"{path}: BasicDetails: field 'TimeZone': "
+        )
+        self.path = path
+        self.record = "BasicDetails"
+        self.field = "TimeZone"
+
+
 # ----------------------------------------------------------------------------- time
 
 
@@ -186,8 +200,10 @@ def _load_zone(name: str) -> ZoneInfo | None:
 def zone_for_time_zone(value: str) -> str | None:
     """The IANA zone for a client's ``BasicDetails.TimeZone``, or ``None`` if none fits.
 
-    An IANA name (``"Australia/Sydney"``) is taken as it is.  A Campaign Monitor display
-    name ``"(GMT+10:00) Canberra, Melbourne, Sydney"`` is matched place by place, from the
+    An IANA name (``"Australia/Sydney"``) is taken as it is.  A name of Campaign
+    Monitor's own list (``timezones.json``) is read from its table,
+    :data:`cmsf_core.adapters.cm_time_zones.TIME_ZONES`.  Any other display name
+    ``"(GMT+10:00) Canberra, Melbourne, Sydney"`` is matched place by place, from the
     **last** listed to the first: a place matches an IANA zone whose last part is the
     place's name (spaces read as ``_``, case ignored) and whose UTC offset in mid January
     or mid July is the stated GMT offset.  The last place that matches wins (here
@@ -197,6 +213,9 @@ def zone_for_time_zone(value: str) -> str | None:
     """
     if _load_zone(value) is not None:
         return value
+    listed = lookup(value)
+    if listed is not None:
+        return listed
     match = _GMT.match(value.strip())
     if match is None:
         return None
@@ -428,10 +447,8 @@ class FilePlatform(EmailPlatform):
         self.clock = clock
         if not self.folder.is_dir():
             raise PlatformFileError(self.folder, "folder", None, "is not a folder")
-        self._time_zones = dict(time_zones or {})
-        for client_id, name in self._time_zones.items():
-            if not isinstance(name, str) or _load_zone(name) is None:
-                raise InvalidValueError(f"time_zones[{client_id!r}]", "an IANA zone name", name)
+        self._time_zones = check_time_zones(time_zones)
+        self._unmapped: dict[str, str] = {}  # client id -> the TimeZone no zone fits
         self._json = _Json()
         self._clients: dict[str, PlatformClient] | None = None
         self._campaigns: dict[str, tuple[PlatformCampaign, ...]] = {}
@@ -478,18 +495,17 @@ class FilePlatform(EmailPlatform):
             )
         value = _text(path, "BasicDetails", basic, "TimeZone")
         zone = zone_for_time_zone(value)
-        if zone is None:
-            raise PlatformFileError(
-                path,
-                "BasicDetails",
-                "TimeZone",
-                f"names no IANA time zone (got {shown(value)}); give one with "
-                f"FilePlatform(..., time_zones={{{client_id!r}: 'Area/City'}})",
-            )
+        if zone is None:  # the client is listed; reading it fails (that client only)
+            self._unmapped[client_id] = value
+            return value
         return zone
 
     def _zone(self, client_id: str) -> ZoneInfo:
-        return ZoneInfo(self._client_map()[client_id].time_zone)
+        client = self._client_map()[client_id]
+        if client_id in self._unmapped:
+            path = self.folder / "clients" / client_id / "details.json"
+            raise UnmappableTimeZoneFileError(path, client_id, self._unmapped[client_id])
+        return ZoneInfo(client.time_zone)
 
     def clients(self) -> Sequence[PlatformClient]:
         return tuple(self._client_map().values())
@@ -554,7 +570,10 @@ class FilePlatform(EmailPlatform):
     def _campaign(self, campaign_id: str) -> PlatformCampaign:
         if self._campaign_owner is None:
             self._campaign_owner = {
-                c.campaign_id: c for cid in self._client_map() for c in self.sent_campaigns(cid)
+                c.campaign_id: c
+                for cid in self._client_map()
+                if cid not in self._unmapped  # a client without a zone fails alone
+                for c in self.sent_campaigns(cid)
             }
         campaign = self._campaign_owner.get(campaign_id)
         if campaign is None:
