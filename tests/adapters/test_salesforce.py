@@ -1,42 +1,23 @@
-"""The Salesforce adapter against an injected fake ``requests`` session (no network).
+"""The Salesforce adapter against the shared fake org (``salesforce_fake``, no network).
 
-The fake answers the REST query endpoint (``records``, ``done``, ``nextRecordsUrl``, pages
-of 3 records so every read crosses pages), the Bulk 2.0 ingest endpoints (job create, CSV
-upload, close, poll, ``failedResults`` CSV with ``sf__Id`` and ``sf__Error``) and the OAuth
-token endpoint (``grant_type=refresh_token``) as Salesforce documents them, with a minimal
-SOQL evaluator for the statements the adapter builds.
-
-It keeps the documented rules of the objects the adapter writes: a new Campaign gets the
-member statuses "Sent" (default) and "Responded"; a CampaignMemberStatus label and
-``SortOrder`` are unique within its campaign, the default status cannot be deleted (nor a
-status members use), and marking a status default takes the flag from the old one; a
-CampaignMember needs a ``ContactId`` or ``LeadId``, is one per campaign and person
-(``DUPLICATE_VALUE``), cannot change its campaign or person, and its ``Status`` must be
-one of its campaign's labels (``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``).  Number fields
-come back as ``3.0`` and date-times as ``...000+0000``.  The rule that every campaign keeps
-a responded status (API 39.0 and later) is enforced only with ``require_responded`` (the
-contract's one-status campaign needs it off).  Error messages follow Salesforce's
-``CODE:message:fields --`` shape; their wording is the fake's.
+The fake answers simple-salesforce's HTTP requests as Salesforce does and enforces its
+documented limits (request size, SOQL length, page size, text field length, Bulk 2.0
+limits, per-record errors): see its module docstring.  Here the adapter keeps the
+``CrmStoreContract``, and a whole ``run_sync`` of long emails and long click URLs stays
+within every limit.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
-import hmac
 import io
-import itertools
 import json
 import logging
-import re
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 import pytest
@@ -46,13 +27,34 @@ if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the co
 
 import requests
 import simple_salesforce
+from salesforce_fake import (
+    ANN_ID,
+    BOB_ID,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    FRESH_TOKEN,
+    INSTANCE,
+    LEAD_ID,
+    MEMBER,
+    OWN_MEMBER,
+    REFRESH_TOKEN,
+    SECRETS,
+    SESSION_ID,
+    STATUSES,
+    T0,
+    FakeSalesforce,
+    Sleeps,
+    _oauth_error,
+    _response,
+    _true,
+    _unavailable,
+)
 
 from cmsf_core import Settings
 from cmsf_core.adapters.errors import CrmAuthenticationError, CrmError, CrmUnavailableError
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.adapters.retry import default_backoff
 from cmsf_core.adapters.salesforce import (
-    AUTO_STATUSES,
     COUNTERS,
     DEFAULT_FIELD_MAP,
     SalesforceCrm,
@@ -75,494 +77,18 @@ from cmsf_core.domain.records import (
 from cmsf_core.sync import run_sync
 from cmsf_core.testing import CrmStoreContract
 
-INSTANCE = "https://fake.my.salesforce.com"
-SESSION_ID = "00D-PLANTED-session-secret-77e1"
-FRESH_TOKEN = "00D-PLANTED-fresh-access-0a4e"
-REFRESH_TOKEN = "5Aep-PLANTED-refresh-token-3c9d"
-CLIENT_SECRET = "PLANTED-client-secret-6b1f"
-CLIENT_ID = "3MVG9-fake-connected-app-key"
-SECRETS = (SESSION_ID, FRESH_TOKEN, REFRESH_TOKEN, CLIENT_SECRET)
-T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
-MEMBER = DEFAULT_FIELD_MAP.member
-OWN_MEMBER = DEFAULT_FIELD_MAP.campaign_member
-BOOLEANS = {"IsDefault", "HasResponded", "HasOptedOutOfEmail", "CMSF_Created_By_Integration__c"}
-NUMBERS = {"SortOrder"}
-DECIMALS = set(MEMBER.counters.values())  # Number(18, 0) fields are answered as 3.0
-DATETIMES = {MEMBER.activity_date}
-PREFIXES = {
-    "Contact": "003",
-    "Lead": "00Q",
-    "Campaign": "701",
-    "CampaignMemberStatus": "01Y",
-    "CampaignMember": "00v",
-}
-ANN_ID, BOB_ID, LEAD_ID = "003000000000001", "003000000000002", "00Q000000000001"
-STATUSES = (
-    MemberStatus("Sent", is_default=True, sort_order=1),
-    MemberStatus("Opened", has_responded=True, sort_order=2),
-    MemberStatus("Clicked", has_responded=True, sort_order=3),
-)
-_QUOTED = r"'(?:[^'\\]|\\.)*'"
 
-
-def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
-
-
-def _value(text: str) -> Any:
-    text = text.strip()
-    if text == "null":
-        return None
-    if text.startswith("'"):
-        return _unquote(text)
-    return text
-
-
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _true(value: object) -> bool:
-    return str(value).lower() == "true"
-
-
-Row = dict[str, Any]
-Outcome = requests.Response | BaseException | Callable[[], requests.Response | None]
-
-
-class FakeSalesforce(requests.Session):
-    """An org held in memory, answering simple-salesforce's HTTP requests."""
-
-    page_size = 3
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, dict[str, Row]] = {}
-        self.ids = itertools.count(1)
-        self.jobs: dict[str, dict[str, Any]] = {}
-        self.cursors: dict[str, list[Row]] = {}
-        self.calls: list[tuple[str, str]] = []
-        self.timeouts: list[object] = []
-        #: (object, row) -> the refusal message, or None to accept the row.
-        self.refuse: Callable[[str, Row], str | None] = lambda _obj, _row: None
-        #: (method, path pattern, outcome): the next matching request gets the outcome (a
-        #: response, an exception raised, or a callable run first; None from it goes on).
-        self.faults: list[tuple[str, str, Outcome]] = []
-        self.tokens = {SESSION_ID}
-        self.refresh_tokens = {REFRESH_TOKEN}
-        self.client_secret: str | None = CLIENT_SECRET
-        self.rotate = False
-        self.token_forms: list[dict[str, str]] = []
-        self.require_responded = False
-
-    def fail(self, method: str, pattern: str, outcome: Outcome, times: int = 1) -> None:
-        """Answer the next ``times`` requests matching ``method`` and ``pattern`` so."""
-        self.faults += [(method, pattern, outcome)] * times
-
-    # -- HTTP ----------------------------------------------------------------------------
-
-    def request(  # type: ignore[override]
-        self,
-        method: str,
-        url: str,
-        params: Any = None,
-        data: Any = None,
-        headers: Any = None,
-        **kw: Any,
-    ) -> requests.Response:
-        self.calls.append((method, url))
-        self.timeouts.append(kw.get("timeout"))
-        assert url.startswith(INSTANCE), url  # never anywhere else
-        path = urlsplit(url).path
-        for n, (verb, pattern, outcome) in enumerate(self.faults):
-            if verb == method and re.search(pattern, path):
-                del self.faults[n]
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                answer = outcome if isinstance(outcome, requests.Response) else outcome()
-                if answer is not None:
-                    return answer
-                break
-        if path == "/services/oauth2/token" and method == "POST":
-            return self.token(data)
-        authorization = (headers or {}).get("Authorization", "")
-        if authorization.removeprefix("Bearer ") not in self.tokens:
-            return _response(
-                401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
-            )
-        if path.endswith("/query/"):
-            return self.query(params["q"])
-        if m := re.search(r"/query/(01g[\w-]+)$", path):
-            return self.page(m[1])
-        if path.endswith("/jobs/ingest") and method == "POST":
-            return self.create_job(json.loads(data))
-        if m := re.search(r"/jobs/ingest/(\w+)/batches$", path):
-            self.jobs[m[1]]["csv"] = data.decode() if isinstance(data, bytes) else data
-            return _response(201, None)
-        if m := re.search(r"/jobs/ingest/(\w+)/(failedResults|successfulResults)/?$", path):
-            return _response(200, self.jobs[m[1]][m[2]], csv_body=True)
-        if m := re.search(r"/jobs/ingest/(\w+)$", path):
-            job = self.jobs[m[1]]
-            if method == "PATCH":
-                state = json.loads(data)["state"]
-                if state == "UploadComplete" and job["state"] == "Open":
-                    self.run_job(job)
-                elif state == "Aborted":
-                    job["state"] = "Aborted"
-            return _response(200, {k: v for k, v in job.items() if k[0].islower() and k != "csv"})
-        return _response(404, [{"message": "not found", "errorCode": "NOT_FOUND"}])
-
-    # -- OAuth -----------------------------------------------------------------------------
-
-    def token(self, data: Any) -> requests.Response:
-        """The refresh token flow: a form POST answered with the access token."""
-        form = dict(data) if isinstance(data, dict) else dict(parse_qsl(data or ""))
-        self.token_forms.append(form)
-        if form.get("grant_type") != "refresh_token":
-            return _oauth_error("unsupported_grant_type", "grant type not supported")
-        if form.get("client_id") != CLIENT_ID:
-            return _oauth_error("invalid_client_id", "client identifier invalid")
-        if self.client_secret is not None and form.get("client_secret") != self.client_secret:
-            return _oauth_error("invalid_client", "invalid client credentials")
-        if form.get("refresh_token") not in self.refresh_tokens:
-            return _oauth_error("invalid_grant", "expired access/refresh token")
-        self.tokens.add(FRESH_TOKEN)
-        issued_at = str(1714986000000 + len(self.token_forms))
-        identity = "https://login.salesforce.com/id/00D000000000001EAA/005000000000001AAA"
-        key = (self.client_secret or "").encode()
-        digest = hmac.new(key, (identity + issued_at).encode(), hashlib.sha256).digest()
-        body: Row = {
-            "access_token": FRESH_TOKEN,
-            "signature": base64.b64encode(digest).decode(),
-            "scope": "api refresh_token",
-            "instance_url": INSTANCE,
-            "id": identity,
-            "token_type": "Bearer",
-            "issued_at": issued_at,
-        }
-        if self.rotate:
-            rotated = f"{REFRESH_TOKEN}-{len(self.token_forms)}"
-            self.refresh_tokens = {rotated}
-            body["refresh_token"] = rotated
-        return _response(200, body)
-
-    # -- SOQL ----------------------------------------------------------------------------
-
-    def query(self, soql: str) -> requests.Response:
-        m = re.fullmatch(r"SELECT (.+?) FROM (\w+)(?: WHERE (.+))?", soql.strip())
-        assert m, soql
-        fields = [f.strip() for f in m[1].split(",")]
-        rows = list(self.tables.get(m[2], {}).values())
-        for condition in re.split(r" AND ", m[3] or "") if m[3] else []:
-            rows = [r for r in rows if self.matches(r, condition)]
-        records = [
-            {"attributes": {"type": m[2], "url": f"/sobjects/{m[2]}/{r['Id']}"}}
-            | {f: _typed(f, r.get(f)) for f in fields}
-            for r in rows
-        ]
-        return self.paged(records)
-
-    def paged(self, records: list[Row]) -> requests.Response:
-        first, rest = records[: self.page_size], records[self.page_size :]
-        body: Row = {"totalSize": len(records), "done": not rest, "records": first}
-        if rest:
-            cursor = f"01gCUR-{next(self.ids)}"
-            self.cursors[cursor] = rest
-            body["nextRecordsUrl"] = f"/services/data/v59.0/query/{cursor}"
-        return _response(200, body)
-
-    def page(self, cursor: str) -> requests.Response:
-        return self.paged(self.cursors.pop(cursor))
-
-    @staticmethod
-    def matches(row: Row, condition: str) -> bool:
-        if m := re.fullmatch(rf"(\w+) IN \(((?:{_QUOTED},?)*)\)", condition.strip()):
-            wanted = {_unquote(v).casefold() for v in re.findall(_QUOTED, m[2])}
-            value = row.get(m[1])
-            if value is None:
-                return False
-            text = str(value)  # an 18-character id also matches its 15-character form
-            return text.casefold() in wanted or (len(text) == 18 and text[:15].casefold() in wanted)
-        if m := re.fullmatch(r"(\w+) (!?=) (.+)", condition.strip()):
-            want = _value(m[3])
-            value = row.get(m[1])
-            if want is None or value is None:
-                same = want is value
-            else:
-                same = str(value).casefold() == str(want).casefold()
-            return same if m[2] == "=" else not same
-        if m := re.fullmatch(r"(\w+) < (\S+)", condition.strip()):
-            value = row.get(m[1])
-            return value is not None and _when(value) < _when(m[2])
-        raise AssertionError(f"unsupported SOQL condition {condition!r}")
-
-    # -- Bulk 2.0 ------------------------------------------------------------------------
-
-    def create_job(self, spec: Row) -> requests.Response:
-        job_id = f"750{next(self.ids):012d}"
-        self.jobs[job_id] = {
-            "id": job_id,
-            "operation": spec["operation"],
-            "object": spec["object"],
-            "externalIdFieldName": spec.get("externalIdFieldName"),
-            "contentType": "CSV",
-            "state": "Open",
-        }
-        return _response(200, self.jobs[job_id])
-
-    def run_job(self, job: dict[str, Any]) -> None:
-        table = self.tables.setdefault(job["object"], {})
-        rows = list(csv.DictReader(io.StringIO(job["csv"])))
-        failed: list[tuple[str, str, Row]] = []
-        done: list[tuple[str, Row]] = []
-        for row in rows:
-            values = {k: (None if v == "#N/A" else v) for k, v in row.items()}
-            reason = self.refuse(job["object"], values)
-            sf_id = values.get("Id") or ""
-            if reason is None:
-                reason, sf_id = self.write(job, table, values)
-            if reason is None:
-                done.append((sf_id, row))
-            else:
-                failed.append((sf_id, reason, row))
-        header = list(rows[0]) if rows else []
-        job.update(
-            state="JobComplete",
-            numberRecordsProcessed=len(rows),
-            numberRecordsFailed=len(failed),
-            failedResults=_csv(
-                ["sf__Id", "sf__Error", *header], [[i, e, *r.values()] for i, e, r in failed]
-            ),
-            successfulResults=_csv(
-                ["sf__Id", "sf__Created", *header], [[i, "true", *r.values()] for i, r in done]
-            ),
-        )
-
-    def write(
-        self, job: dict[str, Any], table: dict[str, Row], values: Row
-    ) -> tuple[str | None, str]:
-        operation, obj = job["operation"], job["object"]
-        if operation in {"update", "delete"}:
-            sf_id = values["Id"]
-            if sf_id not in table:
-                return "ENTITY_IS_DELETED:entity is deleted:--", sf_id
-            if operation == "update":
-                return self.save(obj, table, sf_id, values)
-            reason = self.delete_refusal(obj, table[sf_id])
-            if reason is None:
-                del table[sf_id]
-            return reason, sf_id
-        if operation == "upsert":
-            key = job["externalIdFieldName"]
-            for sf_id, existing in table.items():
-                if existing.get(key) == values[key]:  # external ids are case-sensitive here
-                    return self.save(obj, table, sf_id, values)
-        return self.save(obj, table, None, values)
-
-    def save(
-        self, obj: str, table: dict[str, Row], sf_id: str | None, values: Row
-    ) -> tuple[str | None, str]:
-        old = None if sf_id is None else table[sf_id]
-        row = {**(old or {}), **values}
-        reason = self.rules(obj, row, old, values)
-        if reason is not None:
-            return reason, sf_id or ""
-        if sf_id is None:
-            sf_id = row["Id"] = self.new_id(obj)
-        table[sf_id] = row
-        if obj == "Campaign" and old is None:  # Salesforce's own two statuses
-            for status in AUTO_STATUSES:
-                self.add_status(sf_id, status)
-        if obj == "CampaignMemberStatus" and _true(row.get("IsDefault")):
-            for other in self.statuses_of(row["CampaignId"]):
-                if other["Id"] != sf_id:
-                    other["IsDefault"] = "false"
-        return None, sf_id
-
-    def new_id(self, obj: str) -> str:
-        return f"{PREFIXES.get(obj, 'a0X')}{next(self.ids):012d}"
-
-    def statuses_of(self, campaign: str) -> list[Row]:
-        rows = self.tables.get("CampaignMemberStatus", {}).values()
-        return [r for r in rows if r["CampaignId"] == campaign]
-
-    def members_of(self, campaign: str) -> list[Row]:
-        rows = self.tables.get("CampaignMember", {}).values()
-        return [r for r in rows if r["CampaignId"] == campaign]
-
-    def rules(self, obj: str, row: Row, old: Row | None, values: Row) -> str | None:
-        if obj == "CampaignMemberStatus":
-            return self.status_rules(row, old)
-        if obj == "CampaignMember":
-            return self.member_rules(row, old, values)
-        return None
-
-    def status_rules(self, row: Row, old: Row | None) -> str | None:
-        if row.get("CampaignId") not in self.tables.get("Campaign", {}):
-            return "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--"
-        others = [r for r in self.statuses_of(row["CampaignId"]) if r["Id"] != row.get("Id")]
-        for field in ("Label", "SortOrder"):
-            for other in others:
-                if str(other.get(field)) == str(row.get(field)):
-                    return (
-                        f"DUPLICATE_VALUE:duplicate value found: {field} duplicates value on "
-                        f"record with id: {other['Id']}:--"
-                    )
-        unset = old is not None and _true(old.get("IsDefault")) and not _true(row.get("IsDefault"))
-        if unset and not any(_true(o.get("IsDefault")) for o in others):
-            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a default status:IsDefault --"
-        responded = _true(row.get("HasResponded")) or any(
-            _true(o.get("HasResponded")) for o in others
-        )
-        if self.require_responded and old is not None and not responded:
-            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a responded status:--"
-        return None
-
-    def member_rules(self, row: Row, old: Row | None, values: Row) -> str | None:
-        if old is not None:
-            for field in ("CampaignId", "ContactId", "LeadId"):
-                if field in values and values[field] != old.get(field):
-                    return (
-                        f"INVALID_FIELD_FOR_INSERT_UPDATE:Unable to create/update fields: "
-                        f"{field}:{field} --"
-                    )
-        elif row.get("CampaignId") not in self.tables.get("Campaign", {}):
-            return "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:CampaignId --"
-        if old is None and row.get("ContactId") and row.get("LeadId"):
-            row["LeadId"] = None  # documented: only the ContactId is inserted
-        if not (row.get("ContactId") or row.get("LeadId")):
-            return "REQUIRED_FIELD_MISSING:Required fields are missing: [ContactId, LeadId]:--"
-        others = [r for r in self.members_of(row["CampaignId"]) if r["Id"] != row.get("Id")]
-        for other in others:
-            person = row.get("ContactId") or row.get("LeadId")
-            if (other.get("ContactId") or other.get("LeadId")) == person:
-                return "DUPLICATE_VALUE:Already a campaign member.:--"
-        key = row.get(MEMBER.key)
-        for other in self.tables.get("CampaignMember", {}).values():
-            if key and other["Id"] != row.get("Id") and other.get(MEMBER.key) == key:
-                return (
-                    f"DUPLICATE_VALUE:duplicate value found: {MEMBER.key} duplicates value on "
-                    f"record with id: {other['Id']}:--"
-                )
-        statuses = self.statuses_of(row["CampaignId"])
-        if row.get("Status") is None and old is None:
-            row["Status"] = next(s["Label"] for s in statuses if _true(s["IsDefault"]))
-        if row.get("Status") not in {s["Label"] for s in statuses}:
-            return (
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST:Status: bad value for restricted "
-                f"picklist field: {row.get('Status')}:Status --"
-            )
-        return None
-
-    def delete_refusal(self, obj: str, row: Row) -> str | None:
-        if obj != "CampaignMemberStatus":
-            return None
-        if _true(row.get("IsDefault")):
-            return "DELETE_FAILED:the default status of a campaign cannot be deleted:--"
-        if any(m.get("Status") == row["Label"] for m in self.members_of(row["CampaignId"])):
-            return "DELETE_FAILED:campaign members have this status:--"
-        others = [r for r in self.statuses_of(row["CampaignId"]) if r["Id"] != row["Id"]]
-        if self.require_responded and not any(_true(o["HasResponded"]) for o in others):
-            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a responded status:--"
-        return None
-
-    # -- seeding -------------------------------------------------------------------------
-
-    def add_status(self, campaign: str, status: MemberStatus) -> None:
-        sf_id = self.new_id("CampaignMemberStatus")
-        self.tables.setdefault("CampaignMemberStatus", {})[sf_id] = {
-            "Id": sf_id,
-            "CampaignId": campaign,
-            "Label": status.label,
-            "IsDefault": str(status.is_default).lower(),
-            "HasResponded": str(status.has_responded).lower(),
-            "SortOrder": str(status.sort_order),
-        }
-
-    def add_person(
-        self,
-        kind: PersonKind,
-        person_id: str,
-        email: str,
-        modified: datetime,
-        *,
-        account_id: str | None = None,
-    ) -> None:
-        row = {
-            "Id": person_id,
-            "Email": email,
-            "LastModifiedDate": modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-            "HasOptedOutOfEmail": "false",
-        }
-        if kind is PersonKind.CONTACT:
-            row["AccountId"] = account_id
-        self.tables.setdefault(kind.value, {})[person_id] = row
-
-    def table(self, obj: str) -> list[Row]:
-        return list(self.tables.get(obj, {}).values())
-
-
-def _typed(field: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if field in BOOLEANS:
-        return str(value).lower() == "true"
-    if field in NUMBERS:
-        return int(value)
-    if field in DECIMALS:
-        return float(value)
-    if field in DATETIMES:
-        at = _when(value).astimezone(UTC)
-        return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
-    return value
-
-
-def _csv(header: list[str], rows: list[list[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _response(
-    status: int, body: Any, *, csv_body: bool = False, headers: dict[str, str] | None = None
-) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response.encoding = "utf-8"
-    response.url = INSTANCE
-    if csv_body:
-        response._content = str(body).encode()
-        response.headers["Content-Type"] = "text/csv"
-    else:
-        response._content = b"" if body is None else json.dumps(body).encode()
-        response.headers["Content-Type"] = "application/json"
-    response.headers.update(headers or {})
-    return response
-
-
-def _oauth_error(error: str, description: str) -> requests.Response:
-    return _response(400, {"error": error, "error_description": description})
-
-
-def _unavailable(retry_after: str | None = None) -> requests.Response:
-    headers = {} if retry_after is None else {"Retry-After": retry_after}
-    body = [{"message": "Server temporarily unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
-    return _response(503, body, headers=headers)
-
-
-class Sleeps(list[float]):
-    """An injected ``sleep`` that records the waits instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
+def _small_pages() -> FakeSalesforce:
+    """A fake org answering 3-row pages, so that every read crosses pages."""
+    fake = FakeSalesforce()
+    fake.page_size = 3
+    return fake
 
 
 def _crm(fake: FakeSalesforce | None = None, **kw: Any) -> SalesforceCrm:
     kw.setdefault("sleep", Sleeps())
     return SalesforceCrm.connect(
-        INSTANCE, Secret(SESSION_ID), session=fake or FakeSalesforce(), bulk_wait=0, **kw
+        INSTANCE, Secret(SESSION_ID), session=fake or _small_pages(), bulk_wait=0, **kw
     )
 
 
@@ -645,7 +171,7 @@ class TestSalesforceContract(CrmStoreContract):
 
 def test_reads_cross_query_pages_and_writes_go_through_bulk_jobs() -> None:
     """Reads follow nextRecordsUrl to the last page; writes are Bulk 2.0 ingest jobs."""
-    fake = FakeSalesforce()
+    fake = _small_pages()
     crm = _crm(fake)
     campaigns = [CrmCampaign(f"c{n}", f"Campaign {n}", STATUSES) for n in range(7)]
 
@@ -1423,8 +949,8 @@ def test_planted_secrets_never_show_in_a_repr_an_error_or_a_log(
 
 
 def test_contacts_of_accounts_are_read_by_account_id_in_chunks() -> None:
-    """contacts_of_accounts queries Contact by AccountId, 200 ids per IN list, sorted by
-    person id; leads and contacts without an email are not in it."""
+    """contacts_of_accounts queries Contact by AccountId, in IN lists cut by request size,
+    sorted by person id; leads and contacts without an email are not in it."""
     fake = FakeSalesforce()
     crm = _crm(fake)
     fake.add_person(PersonKind.CONTACT, BOB_ID, "bob@example.com", T0, account_id="001A")
@@ -1440,7 +966,7 @@ def test_contacts_of_accounts_are_read_by_account_id_in_chunks() -> None:
         "LastModifiedDate": "2024-05-06T09:00:00.000+0000",
         "HasOptedOutOfEmail": "false",
     }
-    many = ["001A", "001B", *(f"001X{n:011d}" for n in range(250))]
+    many = ["001A", "001B", *(f"001X{n:014d}" for n in range(1500))]
 
     found = crm.contacts_of_accounts(many)
 
@@ -1451,7 +977,8 @@ def test_contacts_of_accounts_are_read_by_account_id_in_chunks() -> None:
     assert found["001A"][0] == Person(
         ANN_ID, PersonKind.CONTACT, "ann@example.com", T0, account_id="001A"
     )
-    assert len([u for _m, u in fake.calls if u.endswith("/query/")]) == 2
+    assert len([u for _m, u in fake.calls if u.endswith("/query/")]) > 1
+    assert fake.max_request_bytes <= 16_384
 
 
 def test_an_account_asked_by_its_15_character_id_is_answered_under_it() -> None:
