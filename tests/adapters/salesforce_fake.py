@@ -52,14 +52,16 @@ import json
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from cmsf_core.adapters.memory import InMemoryPlatform
 from cmsf_core.adapters.salesforce import AUTO_STATUSES, DEFAULT_FIELD_MAP
-from cmsf_core.domain.records import MemberStatus, PersonKind
+from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.records import CampaignLink, CrmCampaign, MemberStatus, PersonKind
 
 INSTANCE = "https://fake.my.salesforce.com"
 SESSION_ID = "00D-PLANTED-session-secret-77e1"
@@ -446,7 +448,7 @@ class FakeSalesforce(requests.Session):
         for field, value in values.items():
             if value is None:
                 continue
-            if field == key or field.endswith("Key__c"):
+            if field == key or (field.endswith("Key__c") and field not in LONG_TEXT):
                 self.max_external_id = max(self.max_external_id, len(value))
             limit = MAX_FIELD_CHARS if field in LONG_TEXT else MAX_TEXT
             if field != "Id" and len(value) > limit:
@@ -701,3 +703,54 @@ class Sleeps(list[float]):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+# ----------------------------------------------------------------------------- a long workload
+
+#: The member statuses of the workload's campaign.
+SYNC_STATUSES = tuple(
+    MemberStatus(
+        label, is_default=n == 0, has_responded=label in {"Opened", "Clicked"}, sort_order=n + 1
+    )
+    for n, label in enumerate(
+        ("Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Marked as Spam")
+    )
+)
+WORKLOAD_SENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def long_email(n: int, length: int = 60) -> str:
+    """The ``n``-th subscriber's email, ``length`` characters long."""
+    local = f"subscriber.{n:06d}."
+    return local + "x" * (length - len(local) - len("@example.com")) + "@example.com"
+
+
+def long_url(n: int, length: int = 200) -> str:
+    """A UTM-tagged click URL, ``length`` characters long."""
+    url = (
+        f"https://shop.example.com/spring/offer-{n % 7}?utm_source=newsletter"
+        "&utm_medium=email&utm_campaign=spring&utm_content="
+    )
+    return url + "c" * (length - len(url))
+
+
+def long_workload(fake: FakeSalesforce, crm: Any, recipients: int) -> tuple[Any, int]:
+    """A platform with one campaign sent to ``recipients`` 60-character emails, each of whom
+    opened it and clicked a 200-character URL, linked to a CRM campaign in ``crm``, with a
+    contact for two recipients in three; and how many tracking records a sync stores."""
+    platform = InMemoryPlatform()
+    platform.add_client("client-1", "Northwind Newsletters", time_zone="UTC")
+    platform.add_campaign("client-1", "cmp-1", "Spring offers", sent_at=WORKLOAD_SENT)
+    for n in range(recipients):
+        email = long_email(n)
+        platform.add_event("cmp-1", ActivityType.SENT, email, WORKLOAD_SENT)
+        opened = WORKLOAD_SENT + timedelta(minutes=5 + n % 300)
+        platform.add_event("cmp-1", ActivityType.OPENED, email, opened)
+        platform.add_event(
+            "cmp-1", ActivityType.CLICKED, email, opened + timedelta(minutes=1), detail=long_url(n)
+        )
+        if n % 3:
+            fake.add_person(PersonKind.CONTACT, f"003{n:012d}", email, WORKLOAD_SENT)
+    campaign = CrmCampaign("701-spring", "Spring offers", SYNC_STATUSES)
+    assert crm.create_campaigns([campaign], [CampaignLink("client-1", "cmp-1", "701-spring")]).ok
+    return platform, 3 * recipients

@@ -10,6 +10,7 @@ within every limit.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -42,12 +43,16 @@ from salesforce_fake import (
     SESSION_ID,
     STATUSES,
     T0,
+    WORKLOAD_SENT,
     FakeSalesforce,
     Sleeps,
     _oauth_error,
     _response,
     _true,
     _unavailable,
+    long_email,
+    long_url,
+    long_workload,
 )
 
 from cmsf_core import Settings
@@ -74,8 +79,11 @@ from cmsf_core.domain.records import (
     Person,
     PersonKind,
 )
+from cmsf_core.domain.subscribers import OptOutChange
 from cmsf_core.sync import run_sync
 from cmsf_core.testing import CrmStoreContract
+
+TRACKING = DEFAULT_FIELD_MAP.tracking_record
 
 
 def _small_pages() -> FakeSalesforce:
@@ -1054,3 +1062,271 @@ def test_a_sync_into_salesforce_reaches_the_in_memory_state() -> None:
     matched = [m for m in memory.all_members() if m.person_id is not None]
     assert len(fake.table("CampaignMember")) == len(matched) > 0
     assert len(fake.table(OWN_MEMBER.name)) == len(refs) - len(matched)
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+def test_a_sync_of_long_emails_and_urls_stays_within_salesforces_limits() -> None:
+    """500 recipients with 60-character emails and 200-character click URLs sync through
+    the limit-enforcing fake: no request over 16,384 bytes, no external id over 255
+    characters, every record stored."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    platform, expected = long_workload(fake, crm, 500)
+
+    report = run_sync(crm, platform, Settings(), as_of=WORKLOAD_SENT + timedelta(days=2))
+
+    assert report.applied, report.summary()
+    assert 8_000 < fake.max_request_bytes <= 16_384  # large IN lists, none too large
+    assert 64 <= fake.max_external_id <= 255
+    assert fake.max_soql_chars <= 100_000
+    assert len(fake.table(TRACKING.name)) == expected
+    assert len(fake.table("CampaignMember")) == len(fake.table("Contact"))
+    assert crm.messages() == ()
+    assert crm.checkpoint("client-1").watermark == WORKLOAD_SENT + timedelta(minutes=305)
+
+
+def test_a_checkpoint_longer_than_a_field_is_stored_in_parts_and_read_back_whole() -> None:
+    """A journal of 2,000 members (about 170,000 characters of JSON) is cut into parts of
+    30,000; it reads back equal, and a shorter one replaces it and removes the parts."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    pending = [(("cmp-1", long_email(n)), "import") for n in range(2_000)]
+    long = Checkpoint("client-1", T0, pending)
+    rows = DEFAULT_FIELD_MAP.checkpoint.name
+
+    assert crm.save_checkpoints([long]).ok
+
+    assert crm.checkpoint("client-1") == long
+    assert len(fake.table(rows)) > 2
+    short = Checkpoint("client-1", T0 + timedelta(hours=1))
+    assert crm.save_checkpoints([short]).ok
+    assert crm.checkpoint("client-1") == short
+    assert len(fake.table(rows)) == 1
+
+
+def test_the_fake_answers_414_to_a_request_over_16384_bytes() -> None:
+    """A query whose request line and headers pass 16,384 bytes is refused with HTTP 414,
+    as Salesforce refuses the 200-value IN lists of long keys."""
+    fake = FakeSalesforce()
+    sf = simple_salesforce.Salesforce(instance_url=INSTANCE, session_id=SESSION_ID, session=fake)
+    keys = ", ".join(f"'{long_url(n)}'" for n in range(80))
+
+    with pytest.raises(simple_salesforce.SalesforceError) as caught:
+        sf.query(f"SELECT Id FROM {TRACKING.name} WHERE {TRACKING.key} IN ({keys})")
+
+    assert caught.value.status == 414
+    assert fake.max_request_bytes > 16_384
+
+
+def test_the_fake_refuses_a_soql_statement_over_100000_characters() -> None:
+    """SOQL longer than 100,000 characters is MALFORMED_QUERY."""
+    fake = FakeSalesforce()
+
+    answer = fake.query("SELECT Id FROM Contact WHERE Email IN (" + "'a'," * 25_000 + "'b')")
+
+    assert answer.status_code == 400
+    assert answer.json()[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_the_fake_answers_at_most_2000_rows_a_page() -> None:
+    """A query page holds 2,000 rows at most; the rest follows nextRecordsUrl."""
+    fake = FakeSalesforce()
+    for n in range(2_500):
+        fake.add_person(PersonKind.CONTACT, f"003{n:012d}", f"p{n}@example.com", T0)
+
+    first = fake.query("SELECT Id FROM Contact").json()
+
+    assert (len(first["records"]), first["done"]) == (2_000, False)
+    assert "nextRecordsUrl" in first
+
+
+def test_the_fake_refuses_a_text_external_id_over_255_characters() -> None:
+    """A 295-character external id (the old JSON key of a UTM-tagged click) is refused
+    per record with STRING_TOO_LONG; the other records are written."""
+    fake = FakeSalesforce()
+    sf = simple_salesforce.Salesforce(instance_url=INSTANCE, session_id=SESSION_ID, session=fake)
+    rows = [{TRACKING.key: "k" * 295}, {TRACKING.key: "k" * 64}]
+
+    (job,) = sf.bulk2.__getattr__(TRACKING.name).upsert(
+        records=rows, external_id_field=TRACKING.key, wait=0
+    )
+
+    failed = sf.bulk2.__getattr__(TRACKING.name).get_failed_records(job["job_id"])
+    assert [r["sf__Error"].split(":")[0] for r in csv.DictReader(io.StringIO(failed))] == [
+        "STRING_TOO_LONG"
+    ]
+    assert len(fake.table(TRACKING.name)) == 1
+
+
+def test_a_value_too_long_for_any_request_is_refused_before_anything_is_sent() -> None:
+    """A lookup value that cannot fit one request even alone is an InvalidValueError naming
+    the operation, not a 414."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+
+    with pytest.raises(InvalidValueError, match="'contacts_of_accounts'"):
+        crm.contacts_of_accounts(["001" + "x" * 13_000])
+
+    assert fake.calls == []
+
+
+def test_a_bulk_job_over_the_daily_record_allocation_fails() -> None:
+    """Past 150,000,000 records in 24 hours the job fails: an error, nothing written."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    fake.ingested.append((fake.clock(), 150_000_000))
+
+    with pytest.raises(CrmError):
+        crm.save_checkpoints([Checkpoint("client-1", T0)])
+
+    assert fake.table(DEFAULT_FIELD_MAP.checkpoint.name) == []
+
+
+# ----------------------------------------------------------------------------- external ids
+
+
+def test_a_tracking_records_external_id_is_a_digest_and_its_full_key_is_kept() -> None:
+    """The external id is the 64-character SHA-256 of the key's canonical text, which is
+    kept whole in the full-key long-text field."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    click = Activity(
+        "cmp",
+        long_email(1),
+        ActivityType.CLICKED,
+        T0,
+        client_id="c",
+        detail=long_url(1, 1_000),
+    )
+
+    assert crm.insert_records([click]).ok
+
+    (row,) = fake.table(TRACKING.name)
+    text = json.dumps([*click.key[:2], click.key.type.value, *click.key[3:]])
+    assert row[TRACKING.key] == hashlib.sha256(text.encode()).hexdigest()
+    assert row[TRACKING.field("full_key")] == text
+    assert crm.existing_keys([click.key]) == {click.key}
+    assert crm.delete_records([click.key]).written == 1
+    assert fake.table(TRACKING.name) == []
+
+
+def test_a_digest_stored_with_another_full_key_is_an_error_never_a_merge() -> None:
+    """A digest match whose stored full key differs raises KEY_COLLISION; nothing is
+    written over it."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    opened = Activity("cmp", "ann@example.com", ActivityType.OPENED, T0, client_id="c")
+    assert crm.insert_records([opened]).ok
+    (row,) = fake.table(TRACKING.name)
+    row[TRACKING.field("full_key")] = '["another", "key"]'
+
+    with pytest.raises(CrmError) as caught:
+        crm.insert_records([opened])
+
+    assert caught.value.code == "KEY_COLLISION"
+    assert row[TRACKING.field("full_key")] == '["another", "key"]'
+    assert len(fake.jobs) == 1
+
+
+def test_records_stored_under_the_old_json_key_are_found_with_legacy_keys() -> None:
+    """With legacy_keys a record an older version stored under its JSON key counts as
+    stored (not inserted again) and is deleted by delete_records."""
+    fake = FakeSalesforce()
+    old = _crm(fake)
+    opened = Activity("cmp", "ann@example.com", ActivityType.OPENED, T0, client_id="c")
+    assert old.insert_records([opened]).ok
+    (row,) = fake.table(TRACKING.name)
+    row[TRACKING.key] = row.pop(TRACKING.field("full_key"))  # as the old version wrote it
+
+    crm = _crm(fake, legacy_keys=True)
+
+    assert _crm(fake).existing_keys([opened.key]) == set()
+    assert crm.existing_keys([opened.key]) == {opened.key}
+    assert crm.insert_records([opened]).written == 0
+    assert len(fake.table(TRACKING.name)) == 1
+    assert crm.delete_records([opened.key]).written == 1
+    assert fake.table(TRACKING.name) == []
+
+
+# ----------------------------------------------------------------------------- converted leads
+
+
+def test_a_converted_lead_is_not_matched_its_contact_is() -> None:
+    """A lead converted into a contact shares its email and conversion time; only the
+    contact is found (IsConverted = false on Lead)."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0)
+    fake.add_person(PersonKind.LEAD, LEAD_ID, "ann@example.com", T0, converted_to=ANN_ID)
+    fake.add_person(PersonKind.LEAD, "00Q000000000002", "lee@example.com", T0)
+
+    found = crm.find_people(["ann@example.com", "lee@example.com"])
+
+    assert {e: [p.person_id for p in ps] for e, ps in found.items()} == {
+        "ann@example.com": [ANN_ID],
+        "lee@example.com": ["00Q000000000002"],
+    }
+
+
+def test_the_fake_refuses_writes_on_a_converted_lead() -> None:
+    """Salesforce refuses an opt-out update on a converted lead and a campaign member for
+    it: CANNOT_UPDATE_CONVERTED_LEAD per record."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    fake.add_person(PersonKind.LEAD, LEAD_ID, "lee@example.com", T0, converted_to=ANN_ID)
+
+    opt_out = crm.set_opt_out([OptOutChange(LEAD_ID, "lee@example.com", True)])
+    member = crm.save_members([_member("lee@example.com", person_id=LEAD_ID)])
+
+    assert opt_out.failures[0][1].startswith("CANNOT_UPDATE_CONVERTED_LEAD")
+    assert member.failures[0][1].startswith("CANNOT_UPDATE_CONVERTED_LEAD")
+
+
+# ----------------------------------------------------------------------------- locked rows
+
+
+def test_locked_records_are_retried_with_backoff_then_written() -> None:
+    """UNABLE_TO_LOCK_ROW twice on an opt-out: the locked records go again in new jobs
+    after backoff(1) and backoff(2), then succeed."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps, backoff=lambda n: 0.5 * n)
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0)
+    fake.add_person(PersonKind.CONTACT, BOB_ID, "bob@example.com", T0)
+    fake.lock_rows("Contact", 2)
+
+    result = crm.set_opt_out(
+        [OptOutChange(ANN_ID, "ann@example.com", True), OptOutChange(BOB_ID, "b@x.com", True)]
+    )
+
+    assert (result.written, result.failures) == (2, ())
+    assert sleeps == [0.5, 1.0]
+    assert [r["HasOptedOutOfEmail"] for r in fake.table("Contact")] == ["true", "true"]
+    assert len(fake.jobs) == 3
+
+
+def test_a_record_still_locked_after_the_bound_is_a_failure() -> None:
+    """After lock_retries further jobs a still-locked record is a failure with
+    UNABLE_TO_LOCK_ROW (a maintenance message for the sync), never retried for ever."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps, lock_retries=2)
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0)
+    fake.lock_rows("Contact", 10)
+
+    result = crm.set_opt_out([OptOutChange(ANN_ID, "ann@example.com", True)])
+
+    assert result.written == 0
+    assert [(item, reason.split(":")[0]) for item, reason in result.failures] == [
+        (ANN_ID, "UNABLE_TO_LOCK_ROW")
+    ]
+    assert sleeps == [default_backoff(1), default_backoff(2)]
+    assert len(fake.jobs) == 3
+
+
+def test_lock_retries_must_be_a_count() -> None:
+    """A negative or non-int lock_retries is refused naming the field."""
+    with pytest.raises(InvalidValueError, match="'lock_retries'"):
+        _crm(lock_retries=-1)

@@ -14,13 +14,12 @@ from typing import Any
 import attrs
 
 from cmsf_core.adapters.errors import CrmError
+from cmsf_core.adapters.salesforce.checkpoints import read_checkpoint, save_checkpoints
 from cmsf_core.adapters.salesforce.codec import (
     MAX_EXTERNAL_ID,
     _activity,
     _activity_json,
     _cell,
-    _checkpoint,
-    _checkpoint_json,
     _count,
     _ids,
     _key_digest,
@@ -42,7 +41,6 @@ from cmsf_core.adapters.salesforce.members import save_members
 from cmsf_core.adapters.salesforce.statuses import reconcile_statuses, status_row
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.engagement import Engagement
-from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
@@ -91,11 +89,9 @@ class SalesforceCrm(_Connection, CrmStore):
     # -- reads -------------------------------------------------------------------------
 
     def checkpoint(self, client_id: str) -> Checkpoint:
-        """The client's checkpoint from ``checkpoint`` (keyed by client id)."""
-        own = self.field_map.checkpoint
-        rows = self._own_rows("checkpoint", own, f"{own.key} = {{key}}", key=client_id)
-        rows = [r for r in rows if r[own.key] == client_id]  # SOQL's = ignores case
-        return _checkpoint(rows[0][own.data]) if rows else Checkpoint(client_id)
+        """The client's checkpoint from ``checkpoint`` (keyed by client id; a long one in
+        parts, see :mod:`.checkpoints`)."""
+        return read_checkpoint(self, client_id)
 
     def campaigns(self) -> Mapping[str, CrmCampaign]:
         """Every Campaign with its CampaignMemberStatus rows, by ``campaign_key`` (the
@@ -508,24 +504,9 @@ class SalesforceCrm(_Connection, CrmStore):
         }
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
-        """Upsert checkpoints one by one; an earlier watermark raises
-        :class:`~cmsf_core.domain.errors.InvalidValueError`."""
-        own = self.field_map.checkpoint
-        written, failures = 0, []
-        for checkpoint in checkpoints:  # one by one: the journal first, the watermark last
-            old = self.checkpoint(checkpoint.client_id)
-            if old.watermark and checkpoint.watermark and checkpoint.watermark < old.watermark:
-                raise InvalidValueError(
-                    "watermark", f">= the stored {old.watermark.isoformat()}", checkpoint.watermark
-                )
-            done, failed = self._upsert_own(
-                "save_checkpoints",
-                own,
-                [{own.key: checkpoint.client_id, own.data: _checkpoint_json(checkpoint)}],
-            )
-            written += done
-            failures += failed
-        return WriteResult(written, tuple(failures))
+        """Save checkpoints one by one (see :mod:`.checkpoints`); an earlier watermark
+        raises :class:`~cmsf_core.domain.errors.InvalidValueError`."""
+        return save_checkpoints(self, checkpoints)
 
     def save_platform_campaigns(self, campaigns: Sequence[PlatformCampaign]) -> WriteResult:
         """Upsert the platform campaigns on their campaign id."""
