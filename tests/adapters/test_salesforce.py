@@ -62,7 +62,10 @@ from cmsf_core.adapters.retry import default_backoff
 from cmsf_core.adapters.salesforce import (
     COUNTERS,
     DEFAULT_FIELD_MAP,
+    FieldMap,
+    ManagedPackageHistory,
     SalesforceCrm,
+    WbsenditFieldMap,
 )
 from cmsf_core.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
@@ -78,6 +81,7 @@ from cmsf_core.domain.records import (
     MemberStatus,
     Person,
     PersonKind,
+    PlatformCampaign,
 )
 from cmsf_core.domain.subscribers import OptOutChange
 from cmsf_core.sync import run_sync
@@ -1330,3 +1334,137 @@ def test_lock_retries_must_be_a_count() -> None:
     """A negative or non-int lock_retries is refused naming the field."""
     with pytest.raises(InvalidValueError, match="'lock_retries'"):
         _crm(lock_retries=-1)
+
+
+# ----------------------------------------------------------------------------- managed package
+
+WBSENDIT_CAMPAIGN = "wbsendit__Campaign_Monitor_Campaign__c"
+WBSENDIT_ACTIVITY = "wbsendit__Campaign_Activity__c"
+
+
+def _seed_install(fake: FakeSalesforce) -> None:
+    """An org holding an install's history in the managed package's shape."""
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "Ann@Example.com", T0)
+    fake.add_person(PersonKind.LEAD, LEAD_ID, "lee@example.com", T0)
+    fake.tables[WBSENDIT_CAMPAIGN] = {
+        "a01000000000001": {
+            "Id": "a01000000000001",
+            "Name": "Spring digest",
+            "wbsendit__Campaign_ID__c": "cm-1",
+            "wbsendit__Subject__c": "Spring is here",
+            "wbsendit__Num_Opens__c": "2.0",
+            "Acme_Sent_Date__c": "2024-05-06T09:00:00.000+0000",
+        }
+    }
+    rows = [
+        ("Sent", "2024-05-06T09:00:00.000+0000", ANN_ID, None),
+        ("Opened", "2024-05-06T10:15:00.000+0000", ANN_ID, None),
+        ("Opened", "2024-05-06T10:15:00.000+0000", ANN_ID, None),
+        ("Sent", "2024-05-06T09:00:00.000+0000", None, LEAD_ID),
+        ("Forwarded", "2024-05-06T11:00:00.000+0000", None, LEAD_ID),
+    ]
+    fake.tables[WBSENDIT_ACTIVITY] = {
+        f"a02{n:012d}": {
+            "Id": f"a02{n:012d}",
+            "wbsendit__Activity__c": kind,
+            "wbsendit__Activity_Date__c": at,
+            "wbsendit__Contact__c": contact,
+            "wbsendit__Lead__c": lead,
+            "wbsendit__Campaign_ID__c": "cm-1",
+        }
+        for n, (kind, at, contact, lead) in enumerate(rows)
+    }
+
+
+def test_the_wbsendit_preset_reads_an_installs_campaigns_and_activities() -> None:
+    """An org seeded in the managed package's shape reads back as platform campaigns and
+    activities (emails through the Contact and Lead lookups, identical events of a minute
+    numbered); an unknown activity value is skipped with its record Id."""
+    fake = FakeSalesforce()
+    _seed_install(fake)
+    history = ManagedPackageHistory(
+        _crm(fake), FieldMap.wbsendit(campaign_sent_at="Acme_Sent_Date__c", client_id="client-1")
+    )
+
+    campaigns = history.campaigns()
+    activities = history.activities(["cm-1"])
+
+    assert campaigns == (
+        PlatformCampaign(
+            "client-1", "cm-1", "Spring digest", T0, frozenset(), subject="Spring is here"
+        ),
+    )
+    assert [(a.email, a.type, a.occurred_at, a.occurrence) for a in activities] == [
+        ("Ann@Example.com", ActivityType.SENT, T0, 0),
+        ("lee@example.com", ActivityType.SENT, T0, 0),
+        ("Ann@Example.com", ActivityType.OPENED, T0 + timedelta(minutes=75), 0),
+        ("Ann@Example.com", ActivityType.OPENED, T0 + timedelta(minutes=75), 1),
+    ]
+    assert {a.client_id for a in activities} == {"client-1"}
+    assert activities[0].member_id == "ann@example.com"
+    assert [record for record, _why in history.skipped] == ["a02000000000004"]
+    store = InMemoryCrm()
+    assert store.insert_records(activities).written == 4  # into the library, as records
+
+
+def test_the_wbsendit_preset_requires_the_names_that_are_not_public() -> None:
+    """The send date field and the client id are required settings, never guessed; a bad
+    one is refused naming the field."""
+    with pytest.raises(TypeError):
+        WbsenditFieldMap()  # type: ignore[call-arg]
+    with pytest.raises(InvalidValueError, match="'campaign_sent_at'"):
+        FieldMap.wbsendit(campaign_sent_at="", client_id="client-1")
+    with pytest.raises(InvalidValueError, match="'client_id'"):
+        FieldMap.wbsendit(campaign_sent_at="Acme_Sent_Date__c", client_id=" ")
+    preset = FieldMap.wbsendit(campaign_sent_at="Acme_Sent_Date__c", client_id="client-1")
+    assert (preset.campaign, preset.activity) == (WBSENDIT_CAMPAIGN, WBSENDIT_ACTIVITY)
+
+
+# ----------------------------------------------------------------------------- echoed secrets
+
+
+def test_secrets_never_show_when_the_org_echoes_the_request_headers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With an org that repeats the request's headers (Authorization: Bearer ...) and the
+    token form in its error answers, no planted secret reaches an error, its chain, its
+    traceback, a repr or a log record."""
+    fake = FakeSalesforce()
+    fake.echo_headers = True
+    plain = _crm(fake)
+    oauth = SalesforceCrm.connect(
+        INSTANCE,
+        Secret(SESSION_ID),
+        refresh_token=Secret(REFRESH_TOKEN),
+        client_id=CLIENT_ID,
+        client_secret=Secret(CLIENT_SECRET),
+        session=fake,
+        bulk_wait=0,
+        sleep=Sleeps(),
+    )
+    errors: list[BaseException] = []
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(CrmError) as too_long:  # 414 with the headers in its body
+            plain._run_query(
+                "test", "SELECT Id FROM Contact WHERE Email IN ('" + "x" * 17_000 + "')"
+            )
+        errors.append(too_long.value)
+        fake.tokens.discard(SESSION_ID)
+        with pytest.raises(CrmAuthenticationError) as expired:  # 401 echoing the Bearer token
+            plain.campaigns()
+        errors.append(expired.value)
+        fake.refresh_tokens = set()
+        with pytest.raises(CrmAuthenticationError) as refused:  # the form echoed
+            oauth.campaigns()
+        errors.append(refused.value)
+    assert "Authorization: Bearer ***" in str(expired.value)  # echoed, then masked
+    assert "form: " in str(refused.value)
+    texts = [repr(plain), repr(oauth), repr(vars(oauth._wire))]
+    for error in errors:
+        texts += [str(error), repr(error), repr(error.__cause__), repr(error.__context__)]
+        texts.append("".join(traceback.format_exception(error)))
+    texts += [r.getMessage() + repr(r.args) for r in caplog.records]
+    assert too_long.value.status == 414
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text, f"{secret[:12]}... shown in {text[:80]!r}"
