@@ -1254,6 +1254,25 @@ def test_records_stored_under_the_old_json_key_are_found_with_legacy_keys() -> N
     assert fake.table(TRACKING.name) == []
 
 
+def test_migrating_legacy_keys_gives_old_records_the_digest() -> None:
+    """migrate_legacy_keys re-keys the records under the old JSON key with the digest and
+    the full key; then they are found without legacy_keys, and a second run changes
+    nothing."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    opened = Activity("cmp", "ann@example.com", ActivityType.OPENED, T0, client_id="c")
+    sent = Activity("cmp", "ann@example.com", ActivityType.SENT, T0, client_id="c")
+    assert crm.insert_records([opened, sent]).ok
+    old = next(r for r in fake.table(TRACKING.name) if r[TRACKING.field("type")] == "Opened")
+    old[TRACKING.key] = old.pop(TRACKING.field("full_key"))
+
+    first = crm.migrate_legacy_keys(["c"])
+
+    assert (first.written, first.failures) == (1, ())
+    assert crm.existing_keys([opened.key, sent.key]) == {opened.key, sent.key}
+    assert crm.migrate_legacy_keys(["c"]).written == 0
+
+
 # ----------------------------------------------------------------------------- converted leads
 
 

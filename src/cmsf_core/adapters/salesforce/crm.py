@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import operator
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -13,16 +12,12 @@ from typing import Any
 
 import attrs
 
-from cmsf_core.adapters.errors import CrmError
 from cmsf_core.adapters.salesforce.checkpoints import read_checkpoint, save_checkpoints
 from cmsf_core.adapters.salesforce.codec import (
-    MAX_EXTERNAL_ID,
     _activity,
-    _activity_json,
     _cell,
     _count,
     _ids,
-    _key_digest,
     _key_text,
     _member,
     _message,
@@ -32,13 +27,19 @@ from cmsf_core.adapters.salesforce.codec import (
     _platform_campaign,
     _platform_campaign_json,
     _ref_text,
-    _row_id,
     _soql_time,
 )
 from cmsf_core.adapters.salesforce.connection import _Connection
 from cmsf_core.adapters.salesforce.field_maps import LEAD_PREFIX
 from cmsf_core.adapters.salesforce.members import save_members
 from cmsf_core.adapters.salesforce.statuses import reconcile_statuses, status_row
+from cmsf_core.adapters.salesforce.suppression import apply_suppression, suppression_records
+from cmsf_core.adapters.salesforce.tracking import (
+    delete_records,
+    existing_texts,
+    insert_records,
+    migrate_legacy_keys,
+)
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.maintenance import MaintenanceMessage
@@ -296,44 +297,7 @@ class SalesforceCrm(_Connection, CrmStore):
         :meth:`insert_records`); a digest stored with another full key raises
         :class:`~cmsf_core.adapters.errors.CrmError` (``KEY_COLLISION``)."""
         texts = {_key_text(k): k for k in keys}
-        return {texts[t] for t in self._existing_texts(texts)}
-
-    def _existing_texts(self, texts: Collection[str]) -> dict[str, list[str]]:
-        """The Salesforce Ids of each stored key, by key text: found by digest, and by
-        the legacy JSON external id too with ``legacy_keys``."""
-        own = self.field_map.tracking_record
-        full = own.fields.get("full_key")
-        select = f"Id, {own.key}, {own.data}" + (f", {full}" if full else "")
-        by_digest = {_key_digest(text): text for text in texts}
-        found: defaultdict[str, list[str]] = defaultdict(list)
-        for row in self._query_in(
-            "existing_keys",
-            f"SELECT {select} FROM {own.name} WHERE {own.key} IN {{values}}",
-            by_digest,
-        ):
-            text = by_digest.get(row[own.key])
-            if text is None:
-                continue
-            stored = (row.get(full) if full else None) or _key_text(_activity(row[own.data]).key)
-            if stored != text:
-                raise CrmError(
-                    f"the tracking record {row['Id']} holds the external id {row[own.key]} "
-                    "of another key (a digest collision, or a row written by hand): it is "
-                    "neither merged nor overwritten; check that record",
-                    code="KEY_COLLISION",
-                    operation="existing_keys",
-                )
-            found[text].append(row["Id"])
-        if self.legacy_keys:
-            legacy = [t for t in texts if len(t) <= MAX_EXTERNAL_ID]  # longer ones never stored
-            for row in self._query_in(
-                "existing_keys",
-                f"SELECT Id, {own.key} FROM {own.name} WHERE {own.key} IN {{values}}",
-                legacy,
-            ):
-                if row[own.key] in texts:  # SOQL compares text without regard to case
-                    found[row[own.key]].append(row["Id"])
-        return dict(found)
+        return {texts[t] for t in existing_texts(self, texts)}
 
     def expired_records(self, cutoffs: Mapping[ActivityType, datetime]) -> Sequence[Activity]:
         """The records of each type that occurred before its cutoff (one SOQL
@@ -418,24 +382,7 @@ class SalesforceCrm(_Connection, CrmStore):
 
     def suppression_records(self) -> Sequence[SuppressionRecord]:
         """Every suppression record (``suppression_record``)."""
-        own = self.field_map.suppression_record
-        rows = self._query(
-            "suppression_records",
-            f"SELECT Id, {own.field('email')}, {own.field('reason')}, "
-            f"{own.field('suppressed_at')} FROM {own.name}",
-        )
-        return tuple(
-            SuppressionRecord(
-                r["Id"],
-                r[own.field("email")],
-                r[own.field("reason")],
-                _parse_time(r[own.field("suppressed_at")]),
-            )
-            for r in rows
-        )
-
-    # -- writes ------------------------------------------------------------------------
-    # -- writes ------------------------------------------------------------------------
+        return suppression_records(self)
 
     def set_opt_out(self, changes: Sequence[OptOutChange]) -> WriteResult:
         """Update ``HasOptedOutOfEmail`` on contacts and leads (one job per object)."""
@@ -457,51 +404,9 @@ class SalesforceCrm(_Connection, CrmStore):
             CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
         ],
     ) -> WriteResult:
-        """Delete, update and insert suppression records, run by run in the given order."""
-        own = self.field_map.suppression_record
-        existing = {r.record_id for r in self.suppression_records()}
-        email = own.field("email")
-        written = 0
-        failures: list[tuple[object, str]] = []
-        for _kind, run in itertools.groupby(changes, key=type):  # in order, run by run
-            items = list(run)
-            removes = [c for c in items if isinstance(c, RemoveSuppressionRecord)]
-            updates = [c for c in items if isinstance(c, UpdateSuppressionRecord)]
-            creates = [c for c in items if isinstance(c, CreateSuppressionRecord)]
-            rows = [{"Id": c.record_id} for c in removes if c.record_id in existing]
-            done, failed = self._bulk("apply_suppression", own.name, "delete", rows, _row_id)
-            existing -= {r["Id"] for r in rows}
-            written, failures = written + done, failures + failed
-            failures += [
-                (c.record_id, "ENTITY_IS_DELETED: entity is deleted")
-                for c in updates
-                if c.record_id not in existing
-            ]
-            rows = [
-                {"Id": c.record_id, **self._suppression_fields(c)}
-                for c in updates
-                if c.record_id in existing
-            ]
-            done, failed = self._bulk("apply_suppression", own.name, "update", rows, _row_id)
-            written, failures = written + done, failures + failed
-            rows = [self._suppression_fields(c) for c in creates]
-            done, failed = self._bulk(
-                "apply_suppression", own.name, "insert", rows, operator.itemgetter(email)
-            )
-            written, failures = written + done, failures + failed
-            if creates:
-                existing = {r.record_id for r in self.suppression_records()}
-        return WriteResult(written, tuple(failures))
-
-    def _suppression_fields(
-        self, change: CreateSuppressionRecord | UpdateSuppressionRecord
-    ) -> dict[str, str]:
-        own = self.field_map.suppression_record
-        return {
-            own.field("email"): change.email,
-            own.field("reason"): change.reason,
-            own.field("suppressed_at"): _soql_time(change.suppressed_at),
-        }
+        """Delete, update and insert suppression records, run by run in the given order
+        (see :func:`.suppression.apply_suppression`)."""
+        return apply_suppression(self, changes)
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
         """Save checkpoints one by one (see :mod:`.checkpoints`); an earlier watermark
@@ -590,57 +495,18 @@ class SalesforceCrm(_Connection, CrmStore):
         return WriteResult(len(statuses) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
-        """Upsert the tracking records not stored yet, on their key's digest.
-
-        The external id (``key``) is the SHA-256 of the key's canonical text (64
-        characters, well under the 255 a text field holds, whatever the click URL or
-        email); the canonical text itself is kept in the ``full_key`` long-text field, for
-        audit and for the collision check of :meth:`existing_keys`."""
-        own = self.field_map.tracking_record
-        full = own.fields.get("full_key")
-        fresh: dict[str, Activity] = {}
-        for record in records:
-            fresh.setdefault(_key_text(record.key), record)
-        for text in self._existing_texts(fresh):
-            del fresh[text]
-        rows = [
-            {
-                own.key: _key_digest(text),
-                **({full: text} if full else {}),
-                own.data: _activity_json(r),
-                own.field("client"): r.client_id,
-                own.field("member_ref"): _ref_text(MemberRef(r.campaign_id, r.member_id)),
-                own.field("type"): r.type.value,
-                own.field("occurred_at"): _soql_time(r.occurred_at),
-            }
-            for text, r in fresh.items()
-        ]
-        keys = {_key_digest(text): r.key for text, r in fresh.items()}
-        written, failures = self._bulk(
-            "insert_records",
-            own.name,
-            "upsert",
-            rows,
-            lambda row: keys.get(row.get(own.key, "")),
-            external_id_field=own.key,
-        )
-        return WriteResult(written, tuple(failures))
+        """Upsert the tracking records not stored yet, on their key's digest (see
+        :func:`.tracking.insert_records`)."""
+        return insert_records(self, records)
 
     def delete_records(self, keys: Sequence[ActivityKey]) -> WriteResult:
         """Delete the stored tracking records among ``keys``."""
-        texts = {_key_text(k): k for k in keys}
-        found = self._existing_texts(texts)
-        by_id = {sf_id: texts[text] for text, ids in found.items() for sf_id in ids}
-        _written, failures = self._bulk(
-            "delete_records",
-            self.field_map.tracking_record.name,
-            "delete",
-            [{"Id": sf_id} for sf_id in by_id],
-            lambda r: by_id.get(r.get("Id", "")),
-        )
-        refused = {key for key, _reason in failures}
-        written = sum(1 for text in found if texts[text] not in refused)
-        return WriteResult(written, tuple(failures))
+        return delete_records(self, keys)
+
+    def migrate_legacy_keys(self, client_ids: Collection[str]) -> WriteResult:
+        """Re-key these clients' tracking records stored under the old JSON external id
+        with the digest (see :func:`.tracking.migrate_legacy_keys`)."""
+        return migrate_legacy_keys(self, client_ids)
 
     def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
         """Upsert campaign members, one per member ref (the last one given wins): matched
