@@ -19,7 +19,11 @@ The modules, by what they hold:
 - :mod:`.connection`: the client calls, their errors, the Bulk 2.0 jobs and the retry of
   locked records;
 - :mod:`.crm`: :class:`SalesforceCrm`, the reads and writes of the port;
-- :mod:`.members`, :mod:`.statuses`: saving campaign members, a new campaign's statuses;
+- :mod:`.tracking`: the tracking records' digest external ids, and the migration of the
+  old JSON ones;
+- :mod:`.members`, :mod:`.statuses`, :mod:`.checkpoints`, :mod:`.suppression`: saving
+  campaign members, a new campaign's statuses, the checkpoints (in parts when long), the
+  suppression records;
 - :mod:`.managed_package`: reading an existing install's campaigns and activity history.
 
 ``docs/adapters.md`` describes all of it.
