@@ -116,8 +116,12 @@ LONG_TEXT = {"CMSF_Data__c", "CMSF_Full_Key__c", "CMSF_Statistics__c"}
 LOCKED = "UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--"
 
 
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+
+
 def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
+    """A SOQL string literal's value (its escapes: ``\\n``, ``\\'``, ``\\\\``, ...)."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[1]), text[1:-1], flags=re.DOTALL)
 
 
 def _value(text: str) -> Any:
@@ -355,6 +359,13 @@ class FakeSalesforce(requests.Session):
 
     def page(self, cursor: str) -> requests.Response:
         return self.paged(self.cursors.pop(cursor))
+
+    @staticmethod
+    def in_values(text: str) -> list[str]:
+        """The values of a SOQL ``IN`` list's text, ``('a','b')``, unquoted, in order."""
+        assert text.startswith("("), text
+        assert text.endswith(")"), text
+        return [_unquote(v) for v in re.findall(_QUOTED, text[1:-1])]
 
     @staticmethod
     def condition(condition: str) -> Callable[[Row], bool]:

@@ -21,7 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import attrs
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the contracts
     pytest.register_assert_rewrite("cmsf_core.testing")
@@ -67,6 +69,7 @@ from cmsf_core.adapters.salesforce import (
     SalesforceCrm,
     WbsenditFieldMap,
 )
+from cmsf_core.adapters.salesforce.queries import request_line_bytes, soql_statements
 from cmsf_core.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.connection import Secret
@@ -1487,3 +1490,41 @@ def test_secrets_never_show_when_the_org_echoes_the_request_headers(
     for text in texts:
         for secret in SECRETS:
             assert secret not in text, f"{secret[:12]}... shown in {text[:80]!r}"
+
+
+# ----------------------------------------------------------------------------- the cut by size
+
+
+@hypothesis.settings(max_examples=60)
+@hypothesis.given(
+    values=st.lists(st.text(min_size=1, max_size=600), max_size=120),
+    budget=st.integers(min_value=1_500, max_value=12_288),
+)
+def test_cut_statements_look_up_every_value_once_within_the_budget(
+    values: list[str], budget: int
+) -> None:
+    """Whatever the values (quotes, backslashes, non-ASCII), the statements hold each
+    distinct value exactly once, in order, and each request line fits the budget."""
+    path = "/services/data/v59.0/query/"
+    template = "SELECT Id FROM Contact WHERE Email IN {values} AND Name != {name}"
+
+    statements = list(
+        soql_statements(
+            template,
+            values,
+            format_soql=simple_salesforce.format_soql,
+            path=path,
+            field="test",
+            budget=budget,
+            name="x",
+        )
+    )
+
+    assert all(request_line_bytes(path, text) <= budget for text in statements)
+    assert all(len(text) <= 100_000 for text in statements)
+    found = [
+        item
+        for text in statements
+        for item in FakeSalesforce.in_values(text.split(" IN ", 1)[1].split(" AND ")[0])
+    ]
+    assert found == list(dict.fromkeys(values))
