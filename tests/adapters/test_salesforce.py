@@ -1,62 +1,75 @@
-"""The Salesforce adapter against an injected fake ``requests`` session (no network).
+"""The Salesforce adapter against the shared fake org (``salesforce_fake``, no network).
 
-The fake answers the REST query endpoint (``records``, ``done``, ``nextRecordsUrl``, pages
-of 3 records so every read crosses pages), the Bulk 2.0 ingest endpoints (job create, CSV
-upload, close, poll, ``failedResults`` CSV with ``sf__Id`` and ``sf__Error``) and the OAuth
-token endpoint (``grant_type=refresh_token``) as Salesforce documents them, with a minimal
-SOQL evaluator for the statements the adapter builds.
-
-It keeps the documented rules of the objects the adapter writes: a new Campaign gets the
-member statuses "Sent" (default) and "Responded"; a CampaignMemberStatus label and
-``SortOrder`` are unique within its campaign, the default status cannot be deleted (nor a
-status members use), and marking a status default takes the flag from the old one; a
-CampaignMember needs a ``ContactId`` or ``LeadId``, is one per campaign and person
-(``DUPLICATE_VALUE``), cannot change its campaign or person, and its ``Status`` must be
-one of its campaign's labels (``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``).  Number fields
-come back as ``3.0`` and date-times as ``...000+0000``.  The rule that every campaign keeps
-a responded status (API 39.0 and later) is enforced only with ``require_responded`` (the
-contract's one-status campaign needs it off).  Error messages follow Salesforce's
-``CODE:message:fields --`` shape; their wording is the fake's.
+The fake answers simple-salesforce's HTTP requests as Salesforce does and enforces its
+documented limits (request size, SOQL length, page size, text field length, Bulk 2.0
+limits, per-record errors): see its module docstring.  Here the adapter keeps the
+``CrmStoreContract``, and a whole ``run_sync`` of long emails and long click URLs stays
+within every limit.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
-import hmac
 import io
-import itertools
 import json
 import logging
-import re
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit
 
 import attrs
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the contracts
     pytest.register_assert_rewrite("cmsf_core.testing")
 
 import requests
 import simple_salesforce
+from salesforce_fake import (
+    ANN_ID,
+    BOB_ID,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    FRESH_TOKEN,
+    INSTANCE,
+    LEAD_ID,
+    MEMBER,
+    OWN_MEMBER,
+    REFRESH_TOKEN,
+    SECRETS,
+    SESSION_ID,
+    STATUSES,
+    T0,
+    WORKLOAD_SENT,
+    FakeSalesforce,
+    Sleeps,
+    _oauth_error,
+    _response,
+    _true,
+    _unavailable,
+    long_email,
+    long_url,
+    long_workload,
+)
 
 from cmsf_core import Settings
 from cmsf_core.adapters.errors import CrmAuthenticationError, CrmError, CrmUnavailableError
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.adapters.retry import default_backoff
 from cmsf_core.adapters.salesforce import (
-    AUTO_STATUSES,
     COUNTERS,
     DEFAULT_FIELD_MAP,
+    FieldMap,
+    ManagedPackageHistory,
     SalesforceCrm,
+    WbsenditFieldMap,
 )
+from cmsf_core.adapters.salesforce.queries import request_line_bytes, soql_statements
 from cmsf_core.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.connection import Secret
@@ -71,498 +84,26 @@ from cmsf_core.domain.records import (
     MemberStatus,
     Person,
     PersonKind,
+    PlatformCampaign,
 )
+from cmsf_core.domain.subscribers import OptOutChange
 from cmsf_core.sync import run_sync
 from cmsf_core.testing import CrmStoreContract
 
-INSTANCE = "https://fake.my.salesforce.com"
-SESSION_ID = "00D-PLANTED-session-secret-77e1"
-FRESH_TOKEN = "00D-PLANTED-fresh-access-0a4e"
-REFRESH_TOKEN = "5Aep-PLANTED-refresh-token-3c9d"
-CLIENT_SECRET = "PLANTED-client-secret-6b1f"
-CLIENT_ID = "3MVG9-fake-connected-app-key"
-SECRETS = (SESSION_ID, FRESH_TOKEN, REFRESH_TOKEN, CLIENT_SECRET)
-T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
-MEMBER = DEFAULT_FIELD_MAP.member
-OWN_MEMBER = DEFAULT_FIELD_MAP.campaign_member
-BOOLEANS = {"IsDefault", "HasResponded", "HasOptedOutOfEmail", "CMSF_Created_By_Integration__c"}
-NUMBERS = {"SortOrder"}
-DECIMALS = set(MEMBER.counters.values())  # Number(18, 0) fields are answered as 3.0
-DATETIMES = {MEMBER.activity_date}
-PREFIXES = {
-    "Contact": "003",
-    "Lead": "00Q",
-    "Campaign": "701",
-    "CampaignMemberStatus": "01Y",
-    "CampaignMember": "00v",
-}
-ANN_ID, BOB_ID, LEAD_ID = "003000000000001", "003000000000002", "00Q000000000001"
-STATUSES = (
-    MemberStatus("Sent", is_default=True, sort_order=1),
-    MemberStatus("Opened", has_responded=True, sort_order=2),
-    MemberStatus("Clicked", has_responded=True, sort_order=3),
-)
-_QUOTED = r"'(?:[^'\\]|\\.)*'"
+TRACKING = DEFAULT_FIELD_MAP.tracking_record
 
 
-def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
-
-
-def _value(text: str) -> Any:
-    text = text.strip()
-    if text == "null":
-        return None
-    if text.startswith("'"):
-        return _unquote(text)
-    return text
-
-
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _true(value: object) -> bool:
-    return str(value).lower() == "true"
-
-
-Row = dict[str, Any]
-Outcome = requests.Response | BaseException | Callable[[], requests.Response | None]
-
-
-class FakeSalesforce(requests.Session):
-    """An org held in memory, answering simple-salesforce's HTTP requests."""
-
-    page_size = 3
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, dict[str, Row]] = {}
-        self.ids = itertools.count(1)
-        self.jobs: dict[str, dict[str, Any]] = {}
-        self.cursors: dict[str, list[Row]] = {}
-        self.calls: list[tuple[str, str]] = []
-        self.timeouts: list[object] = []
-        #: (object, row) -> the refusal message, or None to accept the row.
-        self.refuse: Callable[[str, Row], str | None] = lambda _obj, _row: None
-        #: (method, path pattern, outcome): the next matching request gets the outcome (a
-        #: response, an exception raised, or a callable run first; None from it goes on).
-        self.faults: list[tuple[str, str, Outcome]] = []
-        self.tokens = {SESSION_ID}
-        self.refresh_tokens = {REFRESH_TOKEN}
-        self.client_secret: str | None = CLIENT_SECRET
-        self.rotate = False
-        self.token_forms: list[dict[str, str]] = []
-        self.require_responded = False
-
-    def fail(self, method: str, pattern: str, outcome: Outcome, times: int = 1) -> None:
-        """Answer the next ``times`` requests matching ``method`` and ``pattern`` so."""
-        self.faults += [(method, pattern, outcome)] * times
-
-    # -- HTTP ----------------------------------------------------------------------------
-
-    def request(  # type: ignore[override]
-        self,
-        method: str,
-        url: str,
-        params: Any = None,
-        data: Any = None,
-        headers: Any = None,
-        **kw: Any,
-    ) -> requests.Response:
-        self.calls.append((method, url))
-        self.timeouts.append(kw.get("timeout"))
-        assert url.startswith(INSTANCE), url  # never anywhere else
-        path = urlsplit(url).path
-        for n, (verb, pattern, outcome) in enumerate(self.faults):
-            if verb == method and re.search(pattern, path):
-                del self.faults[n]
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                answer = outcome if isinstance(outcome, requests.Response) else outcome()
-                if answer is not None:
-                    return answer
-                break
-        if path == "/services/oauth2/token" and method == "POST":
-            return self.token(data)
-        authorization = (headers or {}).get("Authorization", "")
-        if authorization.removeprefix("Bearer ") not in self.tokens:
-            return _response(
-                401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
-            )
-        if path.endswith("/query/"):
-            return self.query(params["q"])
-        if m := re.search(r"/query/(01g[\w-]+)$", path):
-            return self.page(m[1])
-        if path.endswith("/jobs/ingest") and method == "POST":
-            return self.create_job(json.loads(data))
-        if m := re.search(r"/jobs/ingest/(\w+)/batches$", path):
-            self.jobs[m[1]]["csv"] = data.decode() if isinstance(data, bytes) else data
-            return _response(201, None)
-        if m := re.search(r"/jobs/ingest/(\w+)/(failedResults|successfulResults)/?$", path):
-            return _response(200, self.jobs[m[1]][m[2]], csv_body=True)
-        if m := re.search(r"/jobs/ingest/(\w+)$", path):
-            job = self.jobs[m[1]]
-            if method == "PATCH":
-                state = json.loads(data)["state"]
-                if state == "UploadComplete" and job["state"] == "Open":
-                    self.run_job(job)
-                elif state == "Aborted":
-                    job["state"] = "Aborted"
-            return _response(200, {k: v for k, v in job.items() if k[0].islower() and k != "csv"})
-        return _response(404, [{"message": "not found", "errorCode": "NOT_FOUND"}])
-
-    # -- OAuth -----------------------------------------------------------------------------
-
-    def token(self, data: Any) -> requests.Response:
-        """The refresh token flow: a form POST answered with the access token."""
-        form = dict(data) if isinstance(data, dict) else dict(parse_qsl(data or ""))
-        self.token_forms.append(form)
-        if form.get("grant_type") != "refresh_token":
-            return _oauth_error("unsupported_grant_type", "grant type not supported")
-        if form.get("client_id") != CLIENT_ID:
-            return _oauth_error("invalid_client_id", "client identifier invalid")
-        if self.client_secret is not None and form.get("client_secret") != self.client_secret:
-            return _oauth_error("invalid_client", "invalid client credentials")
-        if form.get("refresh_token") not in self.refresh_tokens:
-            return _oauth_error("invalid_grant", "expired access/refresh token")
-        self.tokens.add(FRESH_TOKEN)
-        issued_at = str(1714986000000 + len(self.token_forms))
-        identity = "https://login.salesforce.com/id/00D000000000001EAA/005000000000001AAA"
-        key = (self.client_secret or "").encode()
-        digest = hmac.new(key, (identity + issued_at).encode(), hashlib.sha256).digest()
-        body: Row = {
-            "access_token": FRESH_TOKEN,
-            "signature": base64.b64encode(digest).decode(),
-            "scope": "api refresh_token",
-            "instance_url": INSTANCE,
-            "id": identity,
-            "token_type": "Bearer",
-            "issued_at": issued_at,
-        }
-        if self.rotate:
-            rotated = f"{REFRESH_TOKEN}-{len(self.token_forms)}"
-            self.refresh_tokens = {rotated}
-            body["refresh_token"] = rotated
-        return _response(200, body)
-
-    # -- SOQL ----------------------------------------------------------------------------
-
-    def query(self, soql: str) -> requests.Response:
-        m = re.fullmatch(r"SELECT (.+?) FROM (\w+)(?: WHERE (.+))?", soql.strip())
-        assert m, soql
-        fields = [f.strip() for f in m[1].split(",")]
-        rows = list(self.tables.get(m[2], {}).values())
-        for condition in re.split(r" AND ", m[3] or "") if m[3] else []:
-            rows = [r for r in rows if self.matches(r, condition)]
-        records = [
-            {"attributes": {"type": m[2], "url": f"/sobjects/{m[2]}/{r['Id']}"}}
-            | {f: _typed(f, r.get(f)) for f in fields}
-            for r in rows
-        ]
-        return self.paged(records)
-
-    def paged(self, records: list[Row]) -> requests.Response:
-        first, rest = records[: self.page_size], records[self.page_size :]
-        body: Row = {"totalSize": len(records), "done": not rest, "records": first}
-        if rest:
-            cursor = f"01gCUR-{next(self.ids)}"
-            self.cursors[cursor] = rest
-            body["nextRecordsUrl"] = f"/services/data/v59.0/query/{cursor}"
-        return _response(200, body)
-
-    def page(self, cursor: str) -> requests.Response:
-        return self.paged(self.cursors.pop(cursor))
-
-    @staticmethod
-    def matches(row: Row, condition: str) -> bool:
-        if m := re.fullmatch(rf"(\w+) IN \(((?:{_QUOTED},?)*)\)", condition.strip()):
-            wanted = {_unquote(v).casefold() for v in re.findall(_QUOTED, m[2])}
-            value = row.get(m[1])
-            if value is None:
-                return False
-            text = str(value)  # an 18-character id also matches its 15-character form
-            return text.casefold() in wanted or (len(text) == 18 and text[:15].casefold() in wanted)
-        if m := re.fullmatch(r"(\w+) (!?=) (.+)", condition.strip()):
-            want = _value(m[3])
-            value = row.get(m[1])
-            if want is None or value is None:
-                same = want is value
-            else:
-                same = str(value).casefold() == str(want).casefold()
-            return same if m[2] == "=" else not same
-        if m := re.fullmatch(r"(\w+) < (\S+)", condition.strip()):
-            value = row.get(m[1])
-            return value is not None and _when(value) < _when(m[2])
-        raise AssertionError(f"unsupported SOQL condition {condition!r}")
-
-    # -- Bulk 2.0 ------------------------------------------------------------------------
-
-    def create_job(self, spec: Row) -> requests.Response:
-        job_id = f"750{next(self.ids):012d}"
-        self.jobs[job_id] = {
-            "id": job_id,
-            "operation": spec["operation"],
-            "object": spec["object"],
-            "externalIdFieldName": spec.get("externalIdFieldName"),
-            "contentType": "CSV",
-            "state": "Open",
-        }
-        return _response(200, self.jobs[job_id])
-
-    def run_job(self, job: dict[str, Any]) -> None:
-        table = self.tables.setdefault(job["object"], {})
-        rows = list(csv.DictReader(io.StringIO(job["csv"])))
-        failed: list[tuple[str, str, Row]] = []
-        done: list[tuple[str, Row]] = []
-        for row in rows:
-            values = {k: (None if v == "#N/A" else v) for k, v in row.items()}
-            reason = self.refuse(job["object"], values)
-            sf_id = values.get("Id") or ""
-            if reason is None:
-                reason, sf_id = self.write(job, table, values)
-            if reason is None:
-                done.append((sf_id, row))
-            else:
-                failed.append((sf_id, reason, row))
-        header = list(rows[0]) if rows else []
-        job.update(
-            state="JobComplete",
-            numberRecordsProcessed=len(rows),
-            numberRecordsFailed=len(failed),
-            failedResults=_csv(
-                ["sf__Id", "sf__Error", *header], [[i, e, *r.values()] for i, e, r in failed]
-            ),
-            successfulResults=_csv(
-                ["sf__Id", "sf__Created", *header], [[i, "true", *r.values()] for i, r in done]
-            ),
-        )
-
-    def write(
-        self, job: dict[str, Any], table: dict[str, Row], values: Row
-    ) -> tuple[str | None, str]:
-        operation, obj = job["operation"], job["object"]
-        if operation in {"update", "delete"}:
-            sf_id = values["Id"]
-            if sf_id not in table:
-                return "ENTITY_IS_DELETED:entity is deleted:--", sf_id
-            if operation == "update":
-                return self.save(obj, table, sf_id, values)
-            reason = self.delete_refusal(obj, table[sf_id])
-            if reason is None:
-                del table[sf_id]
-            return reason, sf_id
-        if operation == "upsert":
-            key = job["externalIdFieldName"]
-            for sf_id, existing in table.items():
-                if existing.get(key) == values[key]:  # external ids are case-sensitive here
-                    return self.save(obj, table, sf_id, values)
-        return self.save(obj, table, None, values)
-
-    def save(
-        self, obj: str, table: dict[str, Row], sf_id: str | None, values: Row
-    ) -> tuple[str | None, str]:
-        old = None if sf_id is None else table[sf_id]
-        row = {**(old or {}), **values}
-        reason = self.rules(obj, row, old, values)
-        if reason is not None:
-            return reason, sf_id or ""
-        if sf_id is None:
-            sf_id = row["Id"] = self.new_id(obj)
-        table[sf_id] = row
-        if obj == "Campaign" and old is None:  # Salesforce's own two statuses
-            for status in AUTO_STATUSES:
-                self.add_status(sf_id, status)
-        if obj == "CampaignMemberStatus" and _true(row.get("IsDefault")):
-            for other in self.statuses_of(row["CampaignId"]):
-                if other["Id"] != sf_id:
-                    other["IsDefault"] = "false"
-        return None, sf_id
-
-    def new_id(self, obj: str) -> str:
-        return f"{PREFIXES.get(obj, 'a0X')}{next(self.ids):012d}"
-
-    def statuses_of(self, campaign: str) -> list[Row]:
-        rows = self.tables.get("CampaignMemberStatus", {}).values()
-        return [r for r in rows if r["CampaignId"] == campaign]
-
-    def members_of(self, campaign: str) -> list[Row]:
-        rows = self.tables.get("CampaignMember", {}).values()
-        return [r for r in rows if r["CampaignId"] == campaign]
-
-    def rules(self, obj: str, row: Row, old: Row | None, values: Row) -> str | None:
-        if obj == "CampaignMemberStatus":
-            return self.status_rules(row, old)
-        if obj == "CampaignMember":
-            return self.member_rules(row, old, values)
-        return None
-
-    def status_rules(self, row: Row, old: Row | None) -> str | None:
-        if row.get("CampaignId") not in self.tables.get("Campaign", {}):
-            return "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--"
-        others = [r for r in self.statuses_of(row["CampaignId"]) if r["Id"] != row.get("Id")]
-        for field in ("Label", "SortOrder"):
-            for other in others:
-                if str(other.get(field)) == str(row.get(field)):
-                    return (
-                        f"DUPLICATE_VALUE:duplicate value found: {field} duplicates value on "
-                        f"record with id: {other['Id']}:--"
-                    )
-        unset = old is not None and _true(old.get("IsDefault")) and not _true(row.get("IsDefault"))
-        if unset and not any(_true(o.get("IsDefault")) for o in others):
-            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a default status:IsDefault --"
-        responded = _true(row.get("HasResponded")) or any(
-            _true(o.get("HasResponded")) for o in others
-        )
-        if self.require_responded and old is not None and not responded:
-            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a responded status:--"
-        return None
-
-    def member_rules(self, row: Row, old: Row | None, values: Row) -> str | None:
-        if old is not None:
-            for field in ("CampaignId", "ContactId", "LeadId"):
-                if field in values and values[field] != old.get(field):
-                    return (
-                        f"INVALID_FIELD_FOR_INSERT_UPDATE:Unable to create/update fields: "
-                        f"{field}:{field} --"
-                    )
-        elif row.get("CampaignId") not in self.tables.get("Campaign", {}):
-            return "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:CampaignId --"
-        if old is None and row.get("ContactId") and row.get("LeadId"):
-            row["LeadId"] = None  # documented: only the ContactId is inserted
-        if not (row.get("ContactId") or row.get("LeadId")):
-            return "REQUIRED_FIELD_MISSING:Required fields are missing: [ContactId, LeadId]:--"
-        others = [r for r in self.members_of(row["CampaignId"]) if r["Id"] != row.get("Id")]
-        for other in others:
-            person = row.get("ContactId") or row.get("LeadId")
-            if (other.get("ContactId") or other.get("LeadId")) == person:
-                return "DUPLICATE_VALUE:Already a campaign member.:--"
-        key = row.get(MEMBER.key)
-        for other in self.tables.get("CampaignMember", {}).values():
-            if key and other["Id"] != row.get("Id") and other.get(MEMBER.key) == key:
-                return (
-                    f"DUPLICATE_VALUE:duplicate value found: {MEMBER.key} duplicates value on "
-                    f"record with id: {other['Id']}:--"
-                )
-        statuses = self.statuses_of(row["CampaignId"])
-        if row.get("Status") is None and old is None:
-            row["Status"] = next(s["Label"] for s in statuses if _true(s["IsDefault"]))
-        if row.get("Status") not in {s["Label"] for s in statuses}:
-            return (
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST:Status: bad value for restricted "
-                f"picklist field: {row.get('Status')}:Status --"
-            )
-        return None
-
-    def delete_refusal(self, obj: str, row: Row) -> str | None:
-        if obj != "CampaignMemberStatus":
-            return None
-        if _true(row.get("IsDefault")):
-            return "DELETE_FAILED:the default status of a campaign cannot be deleted:--"
-        if any(m.get("Status") == row["Label"] for m in self.members_of(row["CampaignId"])):
-            return "DELETE_FAILED:campaign members have this status:--"
-        others = [r for r in self.statuses_of(row["CampaignId"]) if r["Id"] != row["Id"]]
-        if self.require_responded and not any(_true(o["HasResponded"]) for o in others):
-            return "FIELD_INTEGRITY_EXCEPTION:a campaign must have a responded status:--"
-        return None
-
-    # -- seeding -------------------------------------------------------------------------
-
-    def add_status(self, campaign: str, status: MemberStatus) -> None:
-        sf_id = self.new_id("CampaignMemberStatus")
-        self.tables.setdefault("CampaignMemberStatus", {})[sf_id] = {
-            "Id": sf_id,
-            "CampaignId": campaign,
-            "Label": status.label,
-            "IsDefault": str(status.is_default).lower(),
-            "HasResponded": str(status.has_responded).lower(),
-            "SortOrder": str(status.sort_order),
-        }
-
-    def add_person(
-        self,
-        kind: PersonKind,
-        person_id: str,
-        email: str,
-        modified: datetime,
-        *,
-        account_id: str | None = None,
-    ) -> None:
-        row = {
-            "Id": person_id,
-            "Email": email,
-            "LastModifiedDate": modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-            "HasOptedOutOfEmail": "false",
-        }
-        if kind is PersonKind.CONTACT:
-            row["AccountId"] = account_id
-        self.tables.setdefault(kind.value, {})[person_id] = row
-
-    def table(self, obj: str) -> list[Row]:
-        return list(self.tables.get(obj, {}).values())
-
-
-def _typed(field: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if field in BOOLEANS:
-        return str(value).lower() == "true"
-    if field in NUMBERS:
-        return int(value)
-    if field in DECIMALS:
-        return float(value)
-    if field in DATETIMES:
-        at = _when(value).astimezone(UTC)
-        return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
-    return value
-
-
-def _csv(header: list[str], rows: list[list[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _response(
-    status: int, body: Any, *, csv_body: bool = False, headers: dict[str, str] | None = None
-) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response.encoding = "utf-8"
-    response.url = INSTANCE
-    if csv_body:
-        response._content = str(body).encode()
-        response.headers["Content-Type"] = "text/csv"
-    else:
-        response._content = b"" if body is None else json.dumps(body).encode()
-        response.headers["Content-Type"] = "application/json"
-    response.headers.update(headers or {})
-    return response
-
-
-def _oauth_error(error: str, description: str) -> requests.Response:
-    return _response(400, {"error": error, "error_description": description})
-
-
-def _unavailable(retry_after: str | None = None) -> requests.Response:
-    headers = {} if retry_after is None else {"Retry-After": retry_after}
-    body = [{"message": "Server temporarily unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
-    return _response(503, body, headers=headers)
-
-
-class Sleeps(list[float]):
-    """An injected ``sleep`` that records the waits instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
+def _small_pages() -> FakeSalesforce:
+    """A fake org answering 3-row pages, so that every read crosses pages."""
+    fake = FakeSalesforce()
+    fake.page_size = 3
+    return fake
 
 
 def _crm(fake: FakeSalesforce | None = None, **kw: Any) -> SalesforceCrm:
     kw.setdefault("sleep", Sleeps())
     return SalesforceCrm.connect(
-        INSTANCE, Secret(SESSION_ID), session=fake or FakeSalesforce(), bulk_wait=0, **kw
+        INSTANCE, Secret(SESSION_ID), session=fake or _small_pages(), bulk_wait=0, **kw
     )
 
 
@@ -645,7 +186,7 @@ class TestSalesforceContract(CrmStoreContract):
 
 def test_reads_cross_query_pages_and_writes_go_through_bulk_jobs() -> None:
     """Reads follow nextRecordsUrl to the last page; writes are Bulk 2.0 ingest jobs."""
-    fake = FakeSalesforce()
+    fake = _small_pages()
     crm = _crm(fake)
     campaigns = [CrmCampaign(f"c{n}", f"Campaign {n}", STATUSES) for n in range(7)]
 
@@ -1423,8 +964,8 @@ def test_planted_secrets_never_show_in_a_repr_an_error_or_a_log(
 
 
 def test_contacts_of_accounts_are_read_by_account_id_in_chunks() -> None:
-    """contacts_of_accounts queries Contact by AccountId, 200 ids per IN list, sorted by
-    person id; leads and contacts without an email are not in it."""
+    """contacts_of_accounts queries Contact by AccountId, in IN lists cut by request size,
+    sorted by person id; leads and contacts without an email are not in it."""
     fake = FakeSalesforce()
     crm = _crm(fake)
     fake.add_person(PersonKind.CONTACT, BOB_ID, "bob@example.com", T0, account_id="001A")
@@ -1440,7 +981,7 @@ def test_contacts_of_accounts_are_read_by_account_id_in_chunks() -> None:
         "LastModifiedDate": "2024-05-06T09:00:00.000+0000",
         "HasOptedOutOfEmail": "false",
     }
-    many = ["001A", "001B", *(f"001X{n:011d}" for n in range(250))]
+    many = ["001A", "001B", *(f"001X{n:014d}" for n in range(1500))]
 
     found = crm.contacts_of_accounts(many)
 
@@ -1451,7 +992,8 @@ def test_contacts_of_accounts_are_read_by_account_id_in_chunks() -> None:
     assert found["001A"][0] == Person(
         ANN_ID, PersonKind.CONTACT, "ann@example.com", T0, account_id="001A"
     )
-    assert len([u for _m, u in fake.calls if u.endswith("/query/")]) == 2
+    assert len([u for _m, u in fake.calls if u.endswith("/query/")]) > 1
+    assert fake.max_request_bytes <= 16_384
 
 
 def test_an_account_asked_by_its_15_character_id_is_answered_under_it() -> None:
@@ -1527,3 +1069,462 @@ def test_a_sync_into_salesforce_reaches_the_in_memory_state() -> None:
     matched = [m for m in memory.all_members() if m.person_id is not None]
     assert len(fake.table("CampaignMember")) == len(matched) > 0
     assert len(fake.table(OWN_MEMBER.name)) == len(refs) - len(matched)
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+def test_a_sync_of_long_emails_and_urls_stays_within_salesforces_limits() -> None:
+    """500 recipients with 60-character emails and 200-character click URLs sync through
+    the limit-enforcing fake: no request over 16,384 bytes, no external id over 255
+    characters, every record stored."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    platform, expected = long_workload(fake, crm, 500)
+
+    report = run_sync(crm, platform, Settings(), as_of=WORKLOAD_SENT + timedelta(days=2))
+
+    assert report.applied, report.summary()
+    assert 8_000 < fake.max_request_bytes <= 16_384  # large IN lists, none too large
+    assert 64 <= fake.max_external_id <= 255
+    assert fake.max_soql_chars <= 100_000
+    assert len(fake.table(TRACKING.name)) == expected
+    assert len(fake.table("CampaignMember")) == len(fake.table("Contact"))
+    assert crm.messages() == ()
+    assert crm.checkpoint("client-1").watermark == WORKLOAD_SENT + timedelta(minutes=305)
+
+
+def test_a_checkpoint_longer_than_a_field_is_stored_in_parts_and_read_back_whole() -> None:
+    """A journal of 2,000 members (about 170,000 characters of JSON) is cut into parts of
+    30,000; it reads back equal, and a shorter one replaces it and removes the parts."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    pending = [(("cmp-1", long_email(n)), "import") for n in range(2_000)]
+    long = Checkpoint("client-1", T0, pending)
+    rows = DEFAULT_FIELD_MAP.checkpoint.name
+
+    assert crm.save_checkpoints([long]).ok
+
+    assert crm.checkpoint("client-1") == long
+    assert len(fake.table(rows)) > 2
+    short = Checkpoint("client-1", T0 + timedelta(hours=1))
+    assert crm.save_checkpoints([short]).ok
+    assert crm.checkpoint("client-1") == short
+    assert len(fake.table(rows)) == 1
+
+
+def test_the_fake_answers_414_to_a_request_over_16384_bytes() -> None:
+    """A query whose request line and headers pass 16,384 bytes is refused with HTTP 414,
+    as Salesforce refuses the 200-value IN lists of long keys."""
+    fake = FakeSalesforce()
+    sf = simple_salesforce.Salesforce(instance_url=INSTANCE, session_id=SESSION_ID, session=fake)
+    keys = ", ".join(f"'{long_url(n)}'" for n in range(80))
+
+    with pytest.raises(simple_salesforce.SalesforceError) as caught:
+        sf.query(f"SELECT Id FROM {TRACKING.name} WHERE {TRACKING.key} IN ({keys})")
+
+    assert caught.value.status == 414
+    assert fake.max_request_bytes > 16_384
+
+
+def test_the_fake_refuses_a_soql_statement_over_100000_characters() -> None:
+    """SOQL longer than 100,000 characters is MALFORMED_QUERY."""
+    fake = FakeSalesforce()
+
+    answer = fake.query("SELECT Id FROM Contact WHERE Email IN (" + "'a'," * 25_000 + "'b')")
+
+    assert answer.status_code == 400
+    assert answer.json()[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_the_fake_answers_at_most_2000_rows_a_page() -> None:
+    """A query page holds 2,000 rows at most; the rest follows nextRecordsUrl."""
+    fake = FakeSalesforce()
+    for n in range(2_500):
+        fake.add_person(PersonKind.CONTACT, f"003{n:012d}", f"p{n}@example.com", T0)
+
+    first = fake.query("SELECT Id FROM Contact").json()
+
+    assert (len(first["records"]), first["done"]) == (2_000, False)
+    assert "nextRecordsUrl" in first
+
+
+def test_the_fake_refuses_a_text_external_id_over_255_characters() -> None:
+    """A 295-character external id (the old JSON key of a UTM-tagged click) is refused
+    per record with STRING_TOO_LONG; the other records are written."""
+    fake = FakeSalesforce()
+    sf = simple_salesforce.Salesforce(instance_url=INSTANCE, session_id=SESSION_ID, session=fake)
+    rows = [{TRACKING.key: "k" * 295}, {TRACKING.key: "k" * 64}]
+
+    (job,) = sf.bulk2.__getattr__(TRACKING.name).upsert(
+        records=rows, external_id_field=TRACKING.key, wait=0
+    )
+
+    failed = sf.bulk2.__getattr__(TRACKING.name).get_failed_records(job["job_id"])
+    assert [r["sf__Error"].split(":")[0] for r in csv.DictReader(io.StringIO(failed))] == [
+        "STRING_TOO_LONG"
+    ]
+    assert len(fake.table(TRACKING.name)) == 1
+
+
+def test_a_value_too_long_for_any_request_is_refused_before_anything_is_sent() -> None:
+    """A lookup value that cannot fit one request even alone is an InvalidValueError naming
+    the operation, not a 414."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+
+    with pytest.raises(InvalidValueError, match="'contacts_of_accounts'"):
+        crm.contacts_of_accounts(["001" + "x" * 13_000])
+
+    assert fake.calls == []
+
+
+def test_a_bulk_job_over_the_daily_record_allocation_fails() -> None:
+    """Past 150,000,000 records in 24 hours the job fails: an error, nothing written."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    fake.ingested.append((fake.clock(), 150_000_000))
+
+    with pytest.raises(CrmError):
+        crm.save_checkpoints([Checkpoint("client-1", T0)])
+
+    assert fake.table(DEFAULT_FIELD_MAP.checkpoint.name) == []
+
+
+# ----------------------------------------------------------------------------- external ids
+
+
+def test_a_tracking_records_external_id_is_a_digest_and_its_full_key_is_kept() -> None:
+    """The external id is the 64-character SHA-256 of the key's canonical text, which is
+    kept whole in the full-key long-text field."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    click = Activity(
+        "cmp",
+        long_email(1),
+        ActivityType.CLICKED,
+        T0,
+        client_id="c",
+        detail=long_url(1, 1_000),
+    )
+
+    assert crm.insert_records([click]).ok
+
+    (row,) = fake.table(TRACKING.name)
+    text = json.dumps([*click.key[:2], click.key.type.value, *click.key[3:]])
+    assert row[TRACKING.key] == hashlib.sha256(text.encode()).hexdigest()
+    assert row[TRACKING.field("full_key")] == text
+    assert crm.existing_keys([click.key]) == {click.key}
+    assert crm.delete_records([click.key]).written == 1
+    assert fake.table(TRACKING.name) == []
+
+
+def test_a_digest_stored_with_another_full_key_is_an_error_never_a_merge() -> None:
+    """A digest match whose stored full key differs raises KEY_COLLISION; nothing is
+    written over it."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    opened = Activity("cmp", "ann@example.com", ActivityType.OPENED, T0, client_id="c")
+    assert crm.insert_records([opened]).ok
+    (row,) = fake.table(TRACKING.name)
+    row[TRACKING.field("full_key")] = '["another", "key"]'
+
+    with pytest.raises(CrmError) as caught:
+        crm.insert_records([opened])
+
+    assert caught.value.code == "KEY_COLLISION"
+    assert row[TRACKING.field("full_key")] == '["another", "key"]'
+    assert len(fake.jobs) == 1
+
+
+def test_records_stored_under_the_old_json_key_are_found_with_legacy_keys() -> None:
+    """With legacy_keys a record an older version stored under its JSON key counts as
+    stored (not inserted again) and is deleted by delete_records."""
+    fake = FakeSalesforce()
+    old = _crm(fake)
+    opened = Activity("cmp", "ann@example.com", ActivityType.OPENED, T0, client_id="c")
+    assert old.insert_records([opened]).ok
+    (row,) = fake.table(TRACKING.name)
+    row[TRACKING.key] = row.pop(TRACKING.field("full_key"))  # as the old version wrote it
+
+    crm = _crm(fake, legacy_keys=True)
+
+    assert _crm(fake).existing_keys([opened.key]) == set()
+    assert crm.existing_keys([opened.key]) == {opened.key}
+    assert crm.insert_records([opened]).written == 0
+    assert len(fake.table(TRACKING.name)) == 1
+    assert crm.delete_records([opened.key]).written == 1
+    assert fake.table(TRACKING.name) == []
+
+
+def test_migrating_legacy_keys_gives_old_records_the_digest() -> None:
+    """migrate_legacy_keys re-keys the records under the old JSON key with the digest and
+    the full key; then they are found without legacy_keys, and a second run changes
+    nothing."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    opened = Activity("cmp", "ann@example.com", ActivityType.OPENED, T0, client_id="c")
+    sent = Activity("cmp", "ann@example.com", ActivityType.SENT, T0, client_id="c")
+    assert crm.insert_records([opened, sent]).ok
+    old = next(r for r in fake.table(TRACKING.name) if r[TRACKING.field("type")] == "Opened")
+    old[TRACKING.key] = old.pop(TRACKING.field("full_key"))
+
+    first = crm.migrate_legacy_keys(["c"])
+
+    assert (first.written, first.failures) == (1, ())
+    assert crm.existing_keys([opened.key, sent.key]) == {opened.key, sent.key}
+    assert crm.migrate_legacy_keys(["c"]).written == 0
+
+
+# ----------------------------------------------------------------------------- converted leads
+
+
+def test_a_converted_lead_is_not_matched_its_contact_is() -> None:
+    """A lead converted into a contact shares its email and conversion time; only the
+    contact is found (IsConverted = false on Lead)."""
+    fake = FakeSalesforce()
+    crm = _crm(fake)
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0)
+    fake.add_person(PersonKind.LEAD, LEAD_ID, "ann@example.com", T0, converted_to=ANN_ID)
+    fake.add_person(PersonKind.LEAD, "00Q000000000002", "lee@example.com", T0)
+
+    found = crm.find_people(["ann@example.com", "lee@example.com"])
+
+    assert {e: [p.person_id for p in ps] for e, ps in found.items()} == {
+        "ann@example.com": [ANN_ID],
+        "lee@example.com": ["00Q000000000002"],
+    }
+
+
+def test_the_fake_refuses_writes_on_a_converted_lead() -> None:
+    """Salesforce refuses an opt-out update on a converted lead and a campaign member for
+    it: CANNOT_UPDATE_CONVERTED_LEAD per record."""
+    fake = FakeSalesforce()
+    crm = _crm_with_campaign(fake)
+    fake.add_person(PersonKind.LEAD, LEAD_ID, "lee@example.com", T0, converted_to=ANN_ID)
+
+    opt_out = crm.set_opt_out([OptOutChange(LEAD_ID, "lee@example.com", True)])
+    member = crm.save_members([_member("lee@example.com", person_id=LEAD_ID)])
+
+    assert opt_out.failures[0][1].startswith("CANNOT_UPDATE_CONVERTED_LEAD")
+    assert member.failures[0][1].startswith("CANNOT_UPDATE_CONVERTED_LEAD")
+
+
+# ----------------------------------------------------------------------------- locked rows
+
+
+def test_locked_records_are_retried_with_backoff_then_written() -> None:
+    """UNABLE_TO_LOCK_ROW twice on an opt-out: the locked records go again in new jobs
+    after backoff(1) and backoff(2), then succeed."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps, backoff=lambda n: 0.5 * n)
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0)
+    fake.add_person(PersonKind.CONTACT, BOB_ID, "bob@example.com", T0)
+    fake.lock_rows("Contact", 2)
+
+    result = crm.set_opt_out(
+        [OptOutChange(ANN_ID, "ann@example.com", True), OptOutChange(BOB_ID, "b@x.com", True)]
+    )
+
+    assert (result.written, result.failures) == (2, ())
+    assert sleeps == [0.5, 1.0]
+    assert [r["HasOptedOutOfEmail"] for r in fake.table("Contact")] == ["true", "true"]
+    assert len(fake.jobs) == 3
+
+
+def test_a_record_still_locked_after_the_bound_is_a_failure() -> None:
+    """After lock_retries further jobs a still-locked record is a failure with
+    UNABLE_TO_LOCK_ROW (a maintenance message for the sync), never retried for ever."""
+    fake = FakeSalesforce()
+    sleeps = Sleeps()
+    crm = _crm(fake, sleep=sleeps, lock_retries=2)
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "ann@example.com", T0)
+    fake.lock_rows("Contact", 10)
+
+    result = crm.set_opt_out([OptOutChange(ANN_ID, "ann@example.com", True)])
+
+    assert result.written == 0
+    assert [(item, reason.split(":")[0]) for item, reason in result.failures] == [
+        (ANN_ID, "UNABLE_TO_LOCK_ROW")
+    ]
+    assert sleeps == [default_backoff(1), default_backoff(2)]
+    assert len(fake.jobs) == 3
+
+
+def test_lock_retries_must_be_a_count() -> None:
+    """A negative or non-int lock_retries is refused naming the field."""
+    with pytest.raises(InvalidValueError, match="'lock_retries'"):
+        _crm(lock_retries=-1)
+
+
+# ----------------------------------------------------------------------------- managed package
+
+WBSENDIT_CAMPAIGN = "wbsendit__Campaign_Monitor_Campaign__c"
+WBSENDIT_ACTIVITY = "wbsendit__Campaign_Activity__c"
+
+
+def _seed_install(fake: FakeSalesforce) -> None:
+    """An org holding an install's history in the managed package's shape."""
+    fake.add_person(PersonKind.CONTACT, ANN_ID, "Ann@Example.com", T0)
+    fake.add_person(PersonKind.LEAD, LEAD_ID, "lee@example.com", T0)
+    fake.tables[WBSENDIT_CAMPAIGN] = {
+        "a01000000000001": {
+            "Id": "a01000000000001",
+            "Name": "Spring digest",
+            "wbsendit__Campaign_ID__c": "cm-1",
+            "wbsendit__Subject__c": "Spring is here",
+            "wbsendit__Num_Opens__c": "2.0",
+            "Acme_Sent_Date__c": "2024-05-06T09:00:00.000+0000",
+        }
+    }
+    rows = [
+        ("Sent", "2024-05-06T09:00:00.000+0000", ANN_ID, None),
+        ("Opened", "2024-05-06T10:15:00.000+0000", ANN_ID, None),
+        ("Opened", "2024-05-06T10:15:00.000+0000", ANN_ID, None),
+        ("Sent", "2024-05-06T09:00:00.000+0000", None, LEAD_ID),
+        ("Forwarded", "2024-05-06T11:00:00.000+0000", None, LEAD_ID),
+    ]
+    fake.tables[WBSENDIT_ACTIVITY] = {
+        f"a02{n:012d}": {
+            "Id": f"a02{n:012d}",
+            "wbsendit__Activity__c": kind,
+            "wbsendit__Activity_Date__c": at,
+            "wbsendit__Contact__c": contact,
+            "wbsendit__Lead__c": lead,
+            "wbsendit__Campaign_ID__c": "cm-1",
+        }
+        for n, (kind, at, contact, lead) in enumerate(rows)
+    }
+
+
+def test_the_wbsendit_preset_reads_an_installs_campaigns_and_activities() -> None:
+    """An org seeded in the managed package's shape reads back as platform campaigns and
+    activities (emails through the Contact and Lead lookups, identical events of a minute
+    numbered); an unknown activity value is skipped with its record Id."""
+    fake = FakeSalesforce()
+    _seed_install(fake)
+    history = ManagedPackageHistory(
+        _crm(fake), FieldMap.wbsendit(campaign_sent_at="Acme_Sent_Date__c", client_id="client-1")
+    )
+
+    campaigns = history.campaigns()
+    activities = history.activities(["cm-1"])
+
+    assert campaigns == (
+        PlatformCampaign(
+            "client-1", "cm-1", "Spring digest", T0, frozenset(), subject="Spring is here"
+        ),
+    )
+    assert [(a.email, a.type, a.occurred_at, a.occurrence) for a in activities] == [
+        ("Ann@Example.com", ActivityType.SENT, T0, 0),
+        ("lee@example.com", ActivityType.SENT, T0, 0),
+        ("Ann@Example.com", ActivityType.OPENED, T0 + timedelta(minutes=75), 0),
+        ("Ann@Example.com", ActivityType.OPENED, T0 + timedelta(minutes=75), 1),
+    ]
+    assert {a.client_id for a in activities} == {"client-1"}
+    assert activities[0].member_id == "ann@example.com"
+    assert [record for record, _why in history.skipped] == ["a02000000000004"]
+    store = InMemoryCrm()
+    assert store.insert_records(activities).written == 4  # into the library, as records
+
+
+def test_the_wbsendit_preset_requires_the_names_that_are_not_public() -> None:
+    """The send date field and the client id are required settings, never guessed; a bad
+    one is refused naming the field."""
+    with pytest.raises(TypeError):
+        WbsenditFieldMap()  # type: ignore[call-arg]
+    with pytest.raises(InvalidValueError, match="'campaign_sent_at'"):
+        FieldMap.wbsendit(campaign_sent_at="", client_id="client-1")
+    with pytest.raises(InvalidValueError, match="'client_id'"):
+        FieldMap.wbsendit(campaign_sent_at="Acme_Sent_Date__c", client_id=" ")
+    preset = FieldMap.wbsendit(campaign_sent_at="Acme_Sent_Date__c", client_id="client-1")
+    assert (preset.campaign, preset.activity) == (WBSENDIT_CAMPAIGN, WBSENDIT_ACTIVITY)
+
+
+# ----------------------------------------------------------------------------- echoed secrets
+
+
+def test_secrets_never_show_when_the_org_echoes_the_request_headers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With an org that repeats the request's headers (Authorization: Bearer ...) and the
+    token form in its error answers, no planted secret reaches an error, its chain, its
+    traceback, a repr or a log record."""
+    fake = FakeSalesforce()
+    fake.echo_headers = True
+    plain = _crm(fake)
+    oauth = SalesforceCrm.connect(
+        INSTANCE,
+        Secret(SESSION_ID),
+        refresh_token=Secret(REFRESH_TOKEN),
+        client_id=CLIENT_ID,
+        client_secret=Secret(CLIENT_SECRET),
+        session=fake,
+        bulk_wait=0,
+        sleep=Sleeps(),
+    )
+    errors: list[BaseException] = []
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(CrmError) as too_long:  # 414 with the headers in its body
+            plain._run_query(
+                "test", "SELECT Id FROM Contact WHERE Email IN ('" + "x" * 17_000 + "')"
+            )
+        errors.append(too_long.value)
+        fake.tokens.discard(SESSION_ID)
+        with pytest.raises(CrmAuthenticationError) as expired:  # 401 echoing the Bearer token
+            plain.campaigns()
+        errors.append(expired.value)
+        fake.refresh_tokens = set()
+        with pytest.raises(CrmAuthenticationError) as refused:  # the form echoed
+            oauth.campaigns()
+        errors.append(refused.value)
+    assert "Authorization: Bearer ***" in str(expired.value)  # echoed, then masked
+    assert "form: " in str(refused.value)
+    texts = [repr(plain), repr(oauth), repr(vars(oauth._wire))]
+    for error in errors:
+        texts += [str(error), repr(error), repr(error.__cause__), repr(error.__context__)]
+        texts.append("".join(traceback.format_exception(error)))
+    texts += [r.getMessage() + repr(r.args) for r in caplog.records]
+    assert too_long.value.status == 414
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text, f"{secret[:12]}... shown in {text[:80]!r}"
+
+
+# ----------------------------------------------------------------------------- the cut by size
+
+
+@hypothesis.settings(max_examples=60)
+@hypothesis.given(
+    values=st.lists(st.text(min_size=1, max_size=600), max_size=120),
+    budget=st.integers(min_value=1_500, max_value=12_288),
+)
+def test_cut_statements_look_up_every_value_once_within_the_budget(
+    values: list[str], budget: int
+) -> None:
+    """Whatever the values (quotes, backslashes, non-ASCII), the statements hold each
+    distinct value exactly once, in order, and each request line fits the budget."""
+    path = "/services/data/v59.0/query/"
+    template = "SELECT Id FROM Contact WHERE Email IN {values} AND Name != {name}"
+
+    statements = list(
+        soql_statements(
+            template,
+            values,
+            format_soql=simple_salesforce.format_soql,
+            path=path,
+            field="test",
+            budget=budget,
+            name="x",
+        )
+    )
+
+    assert all(request_line_bytes(path, text) <= budget for text in statements)
+    assert all(len(text) <= 100_000 for text in statements)
+    found = [
+        item
+        for text in statements
+        for item in FakeSalesforce.in_values(text.split(" IN ", 1)[1].split(" AND ")[0])
+    ]
+    assert found == list(dict.fromkeys(values))

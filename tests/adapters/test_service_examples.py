@@ -7,7 +7,7 @@ accounts.  Here each runs as written, in a scratch folder, with only the wire re
   connection to the local fake API server of ``test_campaign_monitor`` (everything above
   the socket - the adapter, its transport, retries and the ``createsend`` client - runs);
 - Salesforce: ``requests.Session`` is swapped for the in-memory fake org of
-  ``test_salesforce`` (simple-salesforce and the adapter run unchanged, except that the
+  ``salesforce_fake`` (simple-salesforce and the adapter run unchanged, except that the
   pause between Bulk 2.0 job polls is skipped: the fake's jobs are complete at once);
 - credentials come from the environment variables the examples read, set to the fakes'
   planted values; ``export/`` holds the example export of ``tests/data/platform``.
@@ -30,9 +30,9 @@ import attrs
 import createsend
 import pytest
 import requests
+import salesforce_fake as sf_fake
 import simple_salesforce.bulk2
 import test_campaign_monitor as cm_fake
-import test_salesforce as sf_fake
 
 from cmsf_core.adapters.campaign_monitor import CampaignMonitorPlatform
 from cmsf_core.adapters.salesforce import SalesforceCrm
