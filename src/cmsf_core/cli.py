@@ -227,31 +227,50 @@ def _findings(crm: SqliteCrm, settings: Settings, as_of: datetime) -> Flagged:
     return flagged
 
 
+def _needs_attention(flagged: Flagged) -> Flagged:
+    """The members with a real mismatch: an informational finding alone (a status behind a
+    later activity under Once Only or Never, as designed) does not flag a member."""
+    return [(record, found) for record, found in flagged if any(not f.informational for f in found)]
+
+
 def _print_findings(flagged: Flagged, limit: int, out: TextIO) -> None:
-    """A summary by finding and status, the remedies once, then the members."""
+    """A summary by finding and status, the remedies once, then the members.
+
+    Informational findings are counted apart, as expected behaviour: they flag no member
+    and bring no remedy.
+    """
+    attention = _needs_attention(flagged)
     by_code: Counter[str] = Counter()
+    expected: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     remedies: dict[str, None] = {}
-    for record, found in flagged:
+    for _record, found in flagged:
         for finding in found:
-            by_code[finding.code.value] += 1
-            remedies.update(dict.fromkeys(finding.remedies))
+            if finding.informational:
+                expected[finding.code.value] += 1
+            else:
+                by_code[finding.code.value] += 1
+                remedies.update(dict.fromkeys(finding.remedies))
+    for record, _found in attention:
         by_status[record.member.status or "(none)"] += 1
     for code, n in by_code.most_common():
         out.write(f"  {code:<26} {n:>7,}\n")
+    for code, n in expected.most_common():
+        out.write(f"  {code:<26} {n:>7,}  (expected under the refresh mode; not flagged)\n")
     if by_status:
         out.write("  by status: " + ", ".join(f"{s} {n:,}" for s, n in by_status.most_common()))
         out.write("\n")
     if remedies:
         out.write("Remedies:\n" + "".join(f"  - {r}\n" for r in remedies))
-    shown = flagged if limit <= 0 else flagged[:limit]
+    shown = attention if limit <= 0 else attention[:limit]
     if shown:
         out.write("Flagged members:\n")
     for record, found in shown:
         for finding in found:
-            out.write(f"  [{finding.code.value}] {record.crm_campaign_id}: {finding.message}\n")
-    if len(shown) < len(flagged):
-        out.write(f"  ... and {len(flagged) - len(shown):,} more (--limit 0 shows all)\n")
+            if not finding.informational:
+                out.write(f"  [{finding.code.value}] {record.crm_campaign_id}: {finding.message}\n")
+    if len(shown) < len(attention):
+        out.write(f"  ... and {len(attention) - len(shown):,} more (--limit 0 shows all)\n")
 
 
 # ----------------------------------------------------------------------------- demo
@@ -302,7 +321,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         as_of = START + timedelta(days=args.days)
         _report_store(crm, as_of, out, imported=imported, purged=purged)
         flagged = _findings(crm, settings, as_of)
-        out.write(f"\nMembers that diagnose flags: {len(flagged):,}\n")
+        out.write(f"\nMembers that diagnose flags: {len(_needs_attention(flagged)):,}\n")
         _print_findings(flagged, args.limit, out)
     out.write(
         f"\nThe store is in {path}: try 'cmsf diagnose --store {path}' or "
@@ -521,9 +540,10 @@ def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     with _open_store(args.store, create=False) as crm:
         flagged = _findings(crm, settings, as_of)
         total = len(crm.all_members())
-    out.write(f"{len(flagged):,} of {total:,} campaign members flagged.\n")
+    attention = _needs_attention(flagged)
+    out.write(f"{len(attention):,} of {total:,} campaign members flagged.\n")
     _print_findings(flagged, args.limit, out)
-    return EXIT_ATTENTION if flagged else EXIT_OK
+    return EXIT_ATTENTION if attention else EXIT_OK
 
 
 # ----------------------------------------------------------------------------- simulate
