@@ -300,16 +300,16 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     platform = build_platform(recipients=args.recipients, campaigns=args.campaigns)
-    out.write(
-        f"Demo: {args.campaigns} weekly campaigns to {args.recipients:,} recipients (half of "
-        f"them contacts in the CRM), synced once a day for {args.days} days into {path}\n"
-        f"Settings: Campaign_Member_Refresh = {settings.refresh_mode.value}, "
-        f"DaysToKeep_Email = {settings.days_to_keep}\n\n"
-    )
-    out.flush()  # the header shows before the work starts, also through a pipe
     imported = purged = 0
     with SqliteCrm(path) as crm:
         crm.set_meta("origin", _DEMO_MARK)
+        out.write(
+            f"Demo: {args.campaigns} weekly campaigns to {args.recipients:,} recipients (half of "
+            f"them contacts in the CRM), synced once a day for {args.days} days into {path}\n"
+            f"Settings: Campaign_Member_Refresh = {settings.refresh_mode.value}, "
+            f"DaysToKeep_Email = {settings.days_to_keep}\n\n"
+        )
+        out.flush()  # shown before the work starts, also through a pipe
         seed_crm(crm, platform, args.recipients)
         progress = _progress(sys.stderr)
         for day in range(1, args.days + 1):
@@ -555,6 +555,11 @@ def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
 
     variants = _variants(args.settings, args.refresh, args.days_to_keep)
     plot_path = _plot_target(args.plot) if args.plot else None
+    out.write(
+        f"Simulating {len(variants)} variant(s): {args.campaigns} weekly campaigns to "
+        f"{args.recipients:,} recipients, synced once a day for {args.days} days\n\n"
+    )
+    out.flush()  # the header shows before the work starts, also through a pipe
     results = simulate(
         variants, days=args.days, recipients=args.recipients, campaigns=args.campaigns
     )
@@ -581,6 +586,7 @@ def _variants(
     """
     from cmsf_core.simulate import Variant  # noqa: PLC0415
 
+    load_settings(settings)  # the file on its own: a bad value is refused even if overridden
     pairs: list[tuple[str | None, int | None]]
     if refreshes is None and days is None:
         pairs = list(_FAQ_PAIRS)
@@ -747,8 +753,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     prog = "cmsf"
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
         prog = f"cmsf {args.command}"
+        if extra:
+            raise _ParseError(
+                prog, f"unrecognized arguments: {' '.join(extra)} (see '{prog} --help')"
+            )
         run: Callable[[argparse.Namespace, TextIO], int] = args.run
         status = run(args, out)
         out.flush()
