@@ -429,14 +429,16 @@ def _why_nothing(crm: SqliteCrm, report: SyncReport, settings: Settings) -> list
     if not campaigns and not filtered:
         notes.append("the export holds no sent campaigns")
     if not plan.records_to_insert:
-        notes.extend(_why_no_records(plan, settings))
+        notes.extend(_why_no_records(plan, settings, applied=report.applied))
     links = bool(crm.links()) or bool(plan.links_to_create)
     if campaigns and not links and not members:
         notes.append(_why_no_members(campaigns.values(), settings))
     return notes
 
 
-def _why_no_records(plan: SyncPlan, settings: Settings) -> list[str]:
+def _why_no_records(plan: SyncPlan, settings: Settings, *, applied: bool) -> list[str]:
+    from cmsf_core.domain.activity import ActivityType  # noqa: PLC0415 - keep --help fast
+
     notes: list[str] = []
     skipped = plan.skipped
     if not settings.import_tracking:
@@ -452,9 +454,10 @@ def _why_no_records(plan: SyncPlan, settings: Settings) -> list[str]:
                 f"close to it (e.g. --as-of {(latest + timedelta(days=1)):%Y-%m-%d}) or a "
                 "larger DaysToKeep_Email"
             )
+        moved = "; the watermark has moved past them: re-read them with --full" if applied else ""
         notes.append(
             f"{old:,} event(s) are older than DaysToKeep_Email ({settings.days_to_keep} days) "
-            f"before the sync's instant {plan.as_of:%Y-%m-%d %H:%M} UTC{hint}"
+            f"before the sync's instant {plan.as_of:%Y-%m-%d %H:%M} UTC{hint}{moved}"
         )
     later = skipped.get("events after as_of", 0)
     if later:
@@ -467,6 +470,14 @@ def _why_no_records(plan: SyncPlan, settings: Settings) -> list[str]:
         notes.append(f"{not_imported:,} event(s) are of types Email_Types_To_Import leaves out")
     if plan.events_read and not (old or later or not_imported):
         notes.append("every event read is already stored: nothing new to import")
+    if not plan.events_read and settings.import_tracking:
+        types = ", ".join(
+            t.value for t in sorted(settings.imported_types, key=list(ActivityType).index)
+        )
+        notes.append(
+            f"no tracking event was read (Email_Types_To_Import: {types or 'none'}); an "
+            "incremental sync reads only what is newer than each client's watermark"
+        )
     return notes
 
 
