@@ -160,6 +160,7 @@ def _read_settings_file(path: str) -> dict[str, object]:
         data = file.read_bytes()
     except OSError as error:
         raise UsageError(f"settings file {path!r} cannot be read: {error.strerror}") from None
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark, as some editors write
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
