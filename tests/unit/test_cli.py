@@ -349,3 +349,16 @@ def test_a_sync_that_imports_nothing_says_why(
 
     assert result.returncode == 0, result.stderr
     assert note in result.stdout, result.stdout
+
+
+def test_simulate_with_days_to_keep_alone_keeps_the_default_refresh(tmp_path: Path) -> None:
+    """--days-to-keep twice without --refresh: two variants under the default Always."""
+    result = cmsf(
+        "simulate", "--days-to-keep", "7", "--days-to-keep", "30",
+        "--recipients", "10", "--campaigns", "1", "--days", "2",
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "/" in line)
+    assert header.split() == ["Always", "/", "7", "days", "Always", "/", "30", "days"]

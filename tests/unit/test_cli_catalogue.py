@@ -520,3 +520,37 @@ def test_cmsf_debug_lets_an_unexpected_error_through(monkeypatch: pytest.MonkeyP
 
     with pytest.raises(RuntimeError, match="boom"):
         cli.main(["demo"], out=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "stderr"),
+    [
+        (
+            PermissionError(13, "Permission denied", "out.db"),
+            2,
+            "cmsf demo: Permission denied: 'out.db'\n",
+        ),
+        (RecursionError("too deep"), 2, "cmsf demo: input nested too deep: too deep\n"),
+        (KeyboardInterrupt(), 130, "cmsf demo: interrupted\n"),
+        (BrokenPipeError(32, "Broken pipe"), 141, ""),
+    ],
+    ids=["os-error", "recursion-error", "keyboard-interrupt", "broken-pipe"],
+)
+def test_each_kind_of_failure_inside_a_command_has_its_status(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    status: int,
+    stderr: str,
+) -> None:
+    """An operating-system error or input nested too deep is exit 2, Ctrl-C 130, a closed
+    pipe 141 and silent: each one line at most."""
+
+    def failing(_args: object, _out: object) -> int:
+        raise error
+
+    monkeypatch.setattr(cli, "cmd_demo", failing)
+    monkeypatch.delenv("CMSF_DEBUG", raising=False)
+
+    assert cli.main(["demo"], out=io.StringIO()) == status
+    assert capsys.readouterr().err == stderr
