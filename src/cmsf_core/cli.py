@@ -403,6 +403,8 @@ def _sync_command(args: argparse.Namespace, out: TextIO) -> int:
     existed = store.exists()
     try:
         return cmd_sync(args, out)
+    except BrokenPipeError:  # the sync went through; only its report was not read
+        raise
     except BaseException:
         if not existed:
             for suffix in ("", "-wal", "-shm", "-journal"):

@@ -554,3 +554,31 @@ def test_each_kind_of_failure_inside_a_command_has_its_status(
 
     assert cli.main(["demo"], out=io.StringIO()) == status
     assert capsys.readouterr().err == stderr
+
+
+def test_a_sync_into_a_new_store_keeps_it_when_only_the_output_is_lost(tmp_path: Path) -> None:
+    """`cmsf sync --store new.db ... | head -1`: exit 141, silent, and the new store holds
+    the sync (only the report was lost)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "cmsf_core", "sync", "--store", "new.db",
+                "--platform", str(EXPORT), "--settings", str(SAMPLE_SETTINGS),
+                "--as-of", "2024-04-10",
+            ],
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+
+    assert done.returncode == 141
+    assert done.stderr == ""
+    with SqliteCrm(tmp_path / "new.db") as crm:
+        assert len(crm.all_members()) == 6
