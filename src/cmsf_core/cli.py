@@ -363,6 +363,30 @@ def _report_store(
 # ----------------------------------------------------------------------------- sync
 
 
+_Command = Callable[[argparse.Namespace, TextIO], int]
+
+
+def _removing_a_new_store(command: _Command) -> _Command:
+    """Wrap a command so that a store it created is removed again when it fails."""
+
+    def run(args: argparse.Namespace, out: TextIO) -> int:
+        store = Path(args.store)
+        existed = store.exists()
+        try:
+            return command(args, out)
+        except BrokenPipeError:  # the work went through; only its report was not read
+            raise
+        except BaseException:
+            if not existed:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{store}{suffix}").unlink(missing_ok=True)
+            raise
+
+    run.__doc__ = command.__doc__
+    return run
+
+
+@_removing_a_new_store
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     """Sync a folder of exported platform data into the store."""
     from cmsf_core.sync import run_sync  # noqa: PLC0415
@@ -395,21 +419,6 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         for note in _why_nothing(crm, report, settings):
             out.write(f"  note: {note}\n")
     return EXIT_OK if report.ok else EXIT_ATTENTION
-
-
-def _sync_command(args: argparse.Namespace, out: TextIO) -> int:
-    """``cmsf sync``; a store this run created is removed again when the sync fails."""
-    store = Path(args.store)
-    existed = store.exists()
-    try:
-        return cmd_sync(args, out)
-    except BrokenPipeError:  # the sync went through; only its report was not read
-        raise
-    except BaseException:
-        if not existed:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{store}{suffix}").unlink(missing_ok=True)
-        raise
 
 
 def _why_nothing(crm: SqliteCrm, report: SyncReport, settings: Settings) -> list[str]:
@@ -710,7 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--dry-run", action="store_true", help="plan and report; write nothing")
     sync.add_argument("--settings", help="a TOML or JSON settings file")
     sync.add_argument("--as-of", help=_AS_OF_HELP.format(what="the sync's instant"))
-    sync.set_defaults(run=_sync_command)
+    sync.set_defaults(run=cmd_sync)
 
     simulate = commands.add_parser(
         "simulate",
