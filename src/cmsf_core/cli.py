@@ -1,40 +1,58 @@
 """The ``cmsf`` command: demo, sync, simulate and diagnose on the embedded SQLite store.
 
-Exit codes (stable, for scripts):
+Exit codes (stable, for scripts; ``docs/cli.md`` has the details):
 
 - 0: done; for ``sync`` every write went through; for ``diagnose`` nothing was flagged;
-- 1: done, with something to look at: ``sync`` had refused writes (see the maintenance
-  messages), ``diagnose`` flagged members;
-- 2: bad usage or input: an unknown option, a bad settings file, a missing folder or
-  store, unreadable platform data.  Nothing was changed.
+- 1: done, with something to look at: ``sync`` had refused writes or skipped a client or
+  a platform row (see the maintenance messages), ``diagnose`` flagged members;
+- 2: bad usage or input: an unknown option, a bad number, a bad settings file, a missing
+  folder or store, unreadable platform data.  Nothing was changed;
+- 3: an internal error (a bug): one line on stderr, the traceback only with ``CMSF_DEBUG=1``;
+- 130: interrupted (Ctrl-C); the store holds what the last committed transaction left;
+- 141: standard output was closed early (``cmsf diagnose | head -2``); nothing more is written.
+
+Every error is one line on stderr, ``cmsf COMMAND: message``; never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from cmsf_core.domain.errors import CmsfError
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.sqlite import SqliteCrm
     from cmsf_core.domain.diagnose import Finding
-    from cmsf_core.domain.records import MemberRecord
+    from cmsf_core.domain.planner import SyncPlan
+    from cmsf_core.domain.records import MemberRecord, PlatformCampaign
     from cmsf_core.domain.settings import Settings
     from cmsf_core.ports.platform import EmailPlatform
+    from cmsf_core.simulate import Variant
+    from cmsf_core.sync import SyncReport
 
 __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_ATTENTION = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as shells report it
+
+MAX_SETTINGS_BYTES = 1_000_000
+"""A settings file larger than this is refused unread (real ones are a few KB)."""
+
+_MAX_MESSAGE = 500
 
 _DEMO_MARK = "created by cmsf demo"
 
@@ -43,32 +61,126 @@ class UsageError(CmsfError, ValueError):
     """Bad command-line input: the message says what to fix."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, raised rather than printed."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ParseError(self.prog, f"{message} (see '{self.prog} --help')")
+
+
+class _ParseError(Exception):
+    """An argparse error: the parser's ``prog`` and the message."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+        self.message = message
+
+
+# ----------------------------------------------------------------------------- option types
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def _int_option(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse ``type=``: a whole number from ``minimum`` to ``maximum``."""
+
+    def parse(text: str) -> int:
+        expected = f"a whole number from {minimum:,} to {maximum:,}"
+        if not _INTEGER.fullmatch(text.strip()):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {_shown(text)}")
+        value = int(text)
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+_DAYS = _int_option(1, 3_650)
+_RECIPIENTS = _int_option(1, 100_000)
+_CAMPAIGNS = _int_option(1, 520)
+_LIMIT = _int_option(0, 1_000_000_000)
+_DAYS_TO_KEEP = _int_option(0, 36_500)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, shortened when long."""
+    if len(text) > limit:
+        return repr(text[:limit]) + f"... ({len(text):,} characters)"
+    return repr(text)
+
+
+def _one_line(text: str) -> str:
+    """A message as one line of reasonable length."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3] + "..."
+
+
 # ----------------------------------------------------------------------------- helpers
 
 
 def load_settings(path: str | None, overrides: dict[str, object] | None = None) -> Settings:
-    """Settings from a TOML or JSON file of product setting names, plus overrides."""
+    """Settings from a TOML or JSON file of product setting names, plus overrides.
+
+    A file that is missing, not a regular file, larger than :data:`MAX_SETTINGS_BYTES`,
+    not UTF-8, not valid TOML or JSON (including nesting too deep or numbers too long to
+    read) or holding a bad setting is refused with one :class:`UsageError`.
+    """
     from cmsf_core.domain.settings import Settings  # noqa: PLC0415 - keep --help fast
 
     values: dict[str, object] = {}
     if path is not None:
-        file = Path(path)
-        if not file.is_file():
-            raise UsageError(f"settings file {path!r} does not exist")
-        text = file.read_text(encoding="utf-8")
-        try:
-            loaded = tomllib.loads(text) if file.suffix != ".json" else json.loads(text)
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
-            raise UsageError(f"settings file {path!r} is not valid: {error}") from None
-        if not isinstance(loaded, dict):
-            raise UsageError(f"settings file {path!r} must hold a table of setting names")
-        values.update(loaded)
+        values.update(_read_settings_file(path))
     values.update(overrides or {})
     try:
         return Settings.from_mapping(values)
     except CmsfError as error:
         where = f" in {path!r}" if path else ""
         raise UsageError(f"bad setting{where}: {error}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as error:
+        where = f" in {path!r}" if path else ""
+        raise UsageError(f"bad setting{where}: {type(error).__name__}: {error}") from None
+
+
+def _read_settings_file(path: str) -> dict[str, object]:
+    file = Path(path)
+    if not file.exists():
+        raise UsageError(f"settings file {path!r} does not exist")
+    if not file.is_file():
+        raise UsageError(f"settings file {path!r} is not a regular file")
+    try:
+        size = file.stat().st_size
+        if size > MAX_SETTINGS_BYTES:
+            raise UsageError(
+                f"settings file {path!r} is too big: expected at most "
+                f"{MAX_SETTINGS_BYTES:,} bytes, got {size:,}"
+            )
+        data = file.read_bytes()
+    except OSError as error:
+        raise UsageError(f"settings file {path!r} cannot be read: {error.strerror}") from None
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark, as some editors write
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"settings file {path!r} is not UTF-8 text: byte 0x{data[error.start]:02x} "
+            f"at offset {error.start:,}"
+        ) from None
+    kind = "JSON" if file.suffix.lower() == ".json" else "TOML"
+    try:
+        loaded: object = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except RecursionError:
+        raise UsageError(f"settings file {path!r} is not valid {kind}: nested too deep") from None
+    except ValueError as error:  # TOMLDecodeError, JSONDecodeError, a number too long
+        problem = str(error)
+        if "integer string conversion" in problem:
+            problem = f"a number has more than {sys.get_int_max_str_digits():,} digits"
+        raise UsageError(f"settings file {path!r} is not valid {kind}: {problem}") from None
+    if not isinstance(loaded, dict):
+        raise UsageError(f"settings file {path!r} must hold a table of setting names")
+    return loaded
 
 
 def _progress(stream: TextIO) -> Callable[[str, int, int | None], None] | None:
@@ -116,31 +228,50 @@ def _findings(crm: SqliteCrm, settings: Settings, as_of: datetime) -> Flagged:
     return flagged
 
 
+def _needs_attention(flagged: Flagged) -> Flagged:
+    """The members with a real mismatch: an informational finding alone (a status behind a
+    later activity under Once Only or Never, as designed) does not flag a member."""
+    return [(record, found) for record, found in flagged if any(not f.informational for f in found)]
+
+
 def _print_findings(flagged: Flagged, limit: int, out: TextIO) -> None:
-    """A summary by finding and status, the remedies once, then the members."""
+    """A summary by finding and status, the remedies once, then the members.
+
+    Informational findings are counted apart, as expected behaviour: they flag no member
+    and bring no remedy.
+    """
+    attention = _needs_attention(flagged)
     by_code: Counter[str] = Counter()
+    expected: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     remedies: dict[str, None] = {}
-    for record, found in flagged:
+    for _record, found in flagged:
         for finding in found:
-            by_code[finding.code.value] += 1
-            remedies.update(dict.fromkeys(finding.remedies))
+            if finding.informational:
+                expected[finding.code.value] += 1
+            else:
+                by_code[finding.code.value] += 1
+                remedies.update(dict.fromkeys(finding.remedies))
+    for record, _found in attention:
         by_status[record.member.status or "(none)"] += 1
     for code, n in by_code.most_common():
         out.write(f"  {code:<26} {n:>7,}\n")
+    for code, n in expected.most_common():
+        out.write(f"  {code:<26} {n:>7,}  (expected under the refresh mode; not flagged)\n")
     if by_status:
         out.write("  by status: " + ", ".join(f"{s} {n:,}" for s, n in by_status.most_common()))
         out.write("\n")
     if remedies:
         out.write("Remedies:\n" + "".join(f"  - {r}\n" for r in remedies))
-    shown = flagged if limit <= 0 else flagged[:limit]
+    shown = attention if limit <= 0 else attention[:limit]
     if shown:
         out.write("Flagged members:\n")
     for record, found in shown:
         for finding in found:
-            out.write(f"  [{finding.code.value}] {record.crm_campaign_id}: {finding.message}\n")
-    if len(shown) < len(flagged):
-        out.write(f"  ... and {len(flagged) - len(shown):,} more (--limit 0 shows all)\n")
+            if not finding.informational:
+                out.write(f"  [{finding.code.value}] {record.crm_campaign_id}: {finding.message}\n")
+    if len(shown) < len(attention):
+        out.write(f"  ... and {len(attention) - len(shown):,} more (--limit 0 shows all)\n")
 
 
 # ----------------------------------------------------------------------------- demo
@@ -157,7 +288,11 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         {"Campaign_Member_Refresh": args.refresh, "DaysToKeep_Email": args.days_to_keep},
     )
     path = Path(args.store)
+    if not path.parent.is_dir():
+        raise UsageError(f"--store {args.store!r}: folder {str(path.parent)!r} does not exist")
     if path.exists():
+        if not path.is_file():
+            raise UsageError(f"--store {args.store!r} is not a file; choose another --store")
         with SqliteCrm(path) as old:
             if old.get_meta("origin") != _DEMO_MARK:
                 raise UsageError(
@@ -166,15 +301,16 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     platform = build_platform(recipients=args.recipients, campaigns=args.campaigns)
-    out.write(
-        f"Demo: {args.campaigns} weekly campaigns to {args.recipients:,} recipients (half of "
-        f"them contacts in the CRM), synced once a day for {args.days} days into {path}\n"
-        f"Settings: Campaign_Member_Refresh = {settings.refresh_mode.value}, "
-        f"DaysToKeep_Email = {settings.days_to_keep}\n\n"
-    )
     imported = purged = 0
     with SqliteCrm(path) as crm:
         crm.set_meta("origin", _DEMO_MARK)
+        out.write(
+            f"Demo: {args.campaigns} weekly campaigns to {args.recipients:,} recipients (half of "
+            f"them contacts in the CRM), synced once a day for {args.days} days into {path}\n"
+            f"Settings: Campaign_Member_Refresh = {settings.refresh_mode.value}, "
+            f"DaysToKeep_Email = {settings.days_to_keep}\n\n"
+        )
+        out.flush()  # shown before the work starts, also through a pipe
         seed_crm(crm, platform, args.recipients)
         progress = _progress(sys.stderr)
         for day in range(1, args.days + 1):
@@ -186,7 +322,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         as_of = START + timedelta(days=args.days)
         _report_store(crm, as_of, out, imported=imported, purged=purged)
         flagged = _findings(crm, settings, as_of)
-        out.write(f"\nMembers that diagnose flags: {len(flagged):,}\n")
+        out.write(f"\nMembers that diagnose flags: {len(_needs_attention(flagged)):,}\n")
         _print_findings(flagged, args.limit, out)
     out.write(
         f"\nThe store is in {path}: try 'cmsf diagnose --store {path}' or "
@@ -227,14 +363,40 @@ def _report_store(
 # ----------------------------------------------------------------------------- sync
 
 
+_Command = Callable[[argparse.Namespace, TextIO], int]
+
+
+def _removing_a_new_store(command: _Command) -> _Command:
+    """Wrap a command so that a store it created is removed again when it fails."""
+
+    def run(args: argparse.Namespace, out: TextIO) -> int:
+        store = Path(args.store)
+        existed = store.exists()
+        try:
+            return command(args, out)
+        except BrokenPipeError:  # the work went through; only its report was not read
+            raise
+        except BaseException:
+            if not existed:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{store}{suffix}").unlink(missing_ok=True)
+            raise
+
+    run.__doc__ = command.__doc__
+    return run
+
+
+@_removing_a_new_store
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     """Sync a folder of exported platform data into the store."""
     from cmsf_core.sync import run_sync  # noqa: PLC0415
 
     settings = load_settings(args.settings)
     folder = Path(args.platform)
-    if not folder.is_dir():
+    if not folder.exists():
         raise UsageError(f"platform folder {args.platform!r} does not exist")
+    if not folder.is_dir():
+        raise UsageError(f"platform folder {args.platform!r} is not a folder")
     try:
         from cmsf_core.adapters.files import FilePlatform  # noqa: PLC0415
     except ImportError as error:  # pragma: no cover - the adapter ships with the package
@@ -252,6 +414,10 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
             progress=_progress(sys.stderr),
         )
         out.write(report.summary() + "\n")
+        if _is_date(args.as_of):
+            out.write(f"  --as-of {args.as_of} is read as {as_of:%Y-%m-%d %H:%M} UTC\n")
+        for note in _why_nothing(crm, report, settings):
+            out.write(f"  note: {note}\n")
     return EXIT_OK if report.ok else EXIT_ATTENTION
 
 
@@ -275,16 +441,136 @@ def _time_zones(values: Sequence[str] | None) -> dict[str, str]:
     return zones
 
 
+def _why_nothing(crm: SqliteCrm, report: SyncReport, settings: Settings) -> list[str]:
+    """Why a sync imported no records or left the store without members, from its plan."""
+    plan = report.plan
+    members = bool(plan.members_to_save) or bool(crm.all_members())
+    if plan.records_to_insert and members:
+        return []
+    notes: list[str] = []
+    skipped = plan.skipped
+    campaigns = {c.campaign_id: c for c in crm.platform_campaigns().values()}
+    campaigns.update((c.campaign_id, c) for c in plan.platform_campaigns)
+    filtered = skipped.get("campaigns filtered out", 0)
+    if filtered:
+        notes.append(
+            f"{filtered:,} campaign(s) left out by the campaign filter "
+            f"(Campaign_Filter_Start_Date {_when(settings.campaign_filter_start)}, "
+            f"Campaign_Filter_Tags {sorted(settings.campaign_filter_tags) or 'none'})"
+        )
+    if not campaigns and not filtered:
+        notes.append("the export holds no sent campaigns")
+    if not plan.records_to_insert:
+        notes.extend(_why_no_records(plan, settings, applied=report.applied))
+    links = bool(crm.links()) or bool(plan.links_to_create)
+    if campaigns and not links and not members:
+        notes.append(_why_no_members(campaigns.values(), settings))
+    return notes
+
+
+def _why_no_records(plan: SyncPlan, settings: Settings, *, applied: bool) -> list[str]:
+    from cmsf_core.domain.activity import ActivityType  # noqa: PLC0415 - keep --help fast
+
+    notes: list[str] = []
+    skipped = plan.skipped
+    if not settings.import_tracking:
+        notes.append("Import_Email_Tracking is off: no tracking records are imported")
+    old = skipped.get("older than retention", 0)
+    if old:
+        marks = [c.watermark for c in plan.checkpoints if c.watermark is not None]
+        hint = ""
+        if marks:
+            latest = max(marks)
+            hint = (
+                f"; the latest event read is {latest:%Y-%m-%d %H:%M} UTC: give an --as-of "
+                f"close to it (e.g. --as-of {(latest + timedelta(days=1)):%Y-%m-%d}) or a "
+                "larger DaysToKeep_Email"
+            )
+        moved = "; the watermark has moved past them: re-read them with --full" if applied else ""
+        notes.append(
+            f"{old:,} event(s) are older than DaysToKeep_Email ({settings.days_to_keep} days) "
+            f"before the sync's instant {plan.as_of:%Y-%m-%d %H:%M} UTC{hint}{moved}"
+        )
+    later = skipped.get("events after as_of", 0)
+    if later:
+        notes.append(
+            f"{later:,} event(s) are after the sync's instant {plan.as_of:%Y-%m-%d %H:%M} UTC "
+            "(--as-of): they are imported by a later sync"
+        )
+    not_imported = skipped.get("types not imported", 0)
+    if not_imported:
+        notes.append(f"{not_imported:,} event(s) are of types Email_Types_To_Import leaves out")
+    if plan.events_read and not (old or later or not_imported):
+        notes.append("every event read is already stored: nothing new to import")
+    if not plan.events_read and settings.import_tracking:
+        types = ", ".join(
+            t.value for t in sorted(settings.imported_types, key=list(ActivityType).index)
+        )
+        notes.append(
+            f"no tracking event was read (Email_Types_To_Import: {types or 'none'}); an "
+            "incremental sync reads only what is newer than each client's watermark"
+        )
+    return notes
+
+
+def _why_no_members(campaigns: Iterable[PlatformCampaign], settings: Settings) -> str:
+    sent = sorted(c.sent_at for c in campaigns)
+    span = f"sent {sent[0]:%Y-%m-%d}" + (f" to {sent[-1]:%Y-%m-%d}" if len(sent) > 1 else "")
+    start = f"no campaign members: none of the {len(sent):,} platform campaign(s) ({span}) is "
+    start += "linked to a CRM campaign, and "
+    since = settings.auto_create_campaigns_since
+    if not settings.auto_create_campaigns or since is None:
+        return start + (
+            "Auto_Create_Campaigns is off: turn it on with an Auto_Create_Campaigns_Since "
+            "before the send dates in a --settings file (docs/cli.md shows one)"
+        )
+    return start + (
+        f"Auto_Create_Campaigns_Since ({since:%Y-%m-%d %H:%M} UTC) is after their send dates "
+        "(creation is not retrospective)"
+    )
+
+
+def _when(value: datetime | None) -> str:
+    return "none" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def _is_date(text: str | None) -> bool:
+    return (
+        text is not None and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()) is not None
+    )
+
+
+_AS_OF_FORMS = (
+    "a date (2024-04-09, read as midnight UTC) or an ISO 8601 date-time with an offset "
+    "(2024-04-09T12:00:00+00:00 or 2024-04-09T12:00:00Z)"
+)
+_AS_OF_YEARS = (1970, 2999)
+
+
 def _parse_as_of(text: str | None) -> datetime:
+    """``--as-of``: now, a date (midnight UTC) or an ISO 8601 date-time with an offset."""
     if text is None:
         return datetime.now(UTC)
     try:
-        parsed = datetime.fromisoformat(text)
+        if _is_date(text):
+            day = date.fromisoformat(text.strip())
+            parsed = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"--as-of {text!r} is not an ISO 8601 date-time") from None
+        raise UsageError(f"--as-of: expected {_AS_OF_FORMS}, got {_shown(text)}") from None
     if parsed.tzinfo is None:
-        raise UsageError(f"--as-of {text!r} needs a UTC offset, e.g. {text}+00:00")
-    return parsed
+        raise UsageError(
+            f"--as-of {_shown(text)} needs a UTC offset: e.g. --as-of {parsed.isoformat()}+00:00"
+        )
+    low, high = _AS_OF_YEARS
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not low <= utc.year <= high:
+        raise UsageError(f"--as-of: expected a year from {low} to {high}, got {_shown(text)}")
+    return utc
 
 
 # ----------------------------------------------------------------------------- diagnose
@@ -297,9 +583,10 @@ def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     with _open_store(args.store, create=False) as crm:
         flagged = _findings(crm, settings, as_of)
         total = len(crm.all_members())
-    out.write(f"{len(flagged):,} of {total:,} campaign members flagged.\n")
+    attention = _needs_attention(flagged)
+    out.write(f"{len(attention):,} of {total:,} campaign members flagged.\n")
     _print_findings(flagged, args.limit, out)
-    return EXIT_ATTENTION if flagged else EXIT_OK
+    return EXIT_ATTENTION if attention else EXIT_OK
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -307,41 +594,101 @@ def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     """The same platform history under several settings, side by side."""
-    from cmsf_core.simulate import Variant, format_comparison, simulate  # noqa: PLC0415
+    from cmsf_core.simulate import format_comparison, simulate  # noqa: PLC0415
 
-    refreshes = args.refresh or ["Update Once", "Always"]
-    days = args.days_to_keep or [7, 180]
-    if len(days) == 1:
-        days = days * len(refreshes)
-    if len(refreshes) == 1:
-        refreshes = refreshes * len(days)
-    if len(refreshes) != len(days):
-        raise UsageError("give --refresh and --days-to-keep the same number of times")
-    variants = [
-        Variant(
-            f"{r} / {d} days",
-            load_settings(args.settings, {"Campaign_Member_Refresh": r, "DaysToKeep_Email": d}),
-        )
-        for r, d in zip(refreshes, days, strict=True)
-    ]
+    variants = _variants(args.settings, args.refresh, args.days_to_keep)
+    plot_path = _plot_target(args.plot) if args.plot else None
+    out.write(
+        f"Simulating {len(variants)} variant(s): {args.campaigns} weekly campaigns to "
+        f"{args.recipients:,} recipients, synced once a day for {args.days} days\n\n"
+    )
+    out.flush()  # the header shows before the work starts, also through a pipe
     results = simulate(
         variants, days=args.days, recipients=args.recipients, campaigns=args.campaigns
     )
     out.write(format_comparison(results) + "\n")
-    if args.plot:
+    if plot_path is not None:
         from cmsf_core.simulate import plot  # noqa: PLC0415
 
-        plot(results, args.plot)
+        plot(results, plot_path)
         out.write(f"plot written to {args.plot}\n")
     return EXIT_OK
+
+
+_FAQ_PAIRS = (("Update Once", 7), ("Always", 180))
+
+
+def _variants(
+    settings: str | None, refreshes: list[str] | None, days: list[int] | None
+) -> list[Variant]:
+    """The variants to simulate: ``--refresh`` and ``--days-to-keep`` paired in order.
+
+    Neither given: the FAQ pair (Update Once / 7 days, Always / 180 days).  One given: the
+    other comes from ``--settings`` (or the product default) for every variant.  Both
+    given: the same number of times each, or refused.
+    """
+    from cmsf_core.simulate import Variant  # noqa: PLC0415
+
+    load_settings(settings)  # the file on its own: a bad value is refused even if overridden
+    pairs: list[tuple[str | None, int | None]]
+    if refreshes is None and days is None:
+        pairs = list(_FAQ_PAIRS)
+    elif refreshes is None:
+        pairs = [(None, d) for d in days or ()]
+    elif days is None:
+        pairs = [(r, None) for r in refreshes]
+    elif len(refreshes) != len(days):
+        raise UsageError(
+            f"--refresh is given {len(refreshes)} time(s) and --days-to-keep "
+            f"{len(days)} time(s): give them the same number of times (paired in order), "
+            "or leave one out to take it from --settings for every variant"
+        )
+    else:
+        pairs = list(zip(refreshes, days, strict=True))
+    variants = []
+    for refresh, keep in pairs:
+        overrides: dict[str, object] = {}
+        if refresh is not None:
+            overrides["Campaign_Member_Refresh"] = refresh
+        if keep is not None:
+            overrides["DaysToKeep_Email"] = keep
+        chosen = load_settings(settings, overrides)
+        name = f"{chosen.refresh_mode.value} / {chosen.days_to_keep} days"
+        variants.append(Variant(name, chosen))
+    return variants
+
+
+def _plot_target(text: str) -> Path:
+    """The ``--plot`` file, checked before the simulation runs."""
+    import importlib.util  # noqa: PLC0415
+
+    target = Path(text)
+    if target.suffix.lower() != ".png":
+        raise UsageError(f"--plot: expected a file name ending in .png, got {_shown(text)}")
+    folder = target.parent
+    if not folder.is_dir():
+        raise UsageError(f"--plot {_shown(text)}: folder {str(folder)!r} does not exist")
+    if target.is_dir():
+        raise UsageError(f"--plot {_shown(text)} is a folder")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"--plot {_shown(text)} cannot be written (permission denied)")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--plot needs matplotlib: pip install 'cmsf_core[plot]'")
+    return target
 
 
 # ----------------------------------------------------------------------------- parser
 
 
+_AS_OF_HELP = (
+    "{what}: a date (2024-04-09 = midnight UTC) or an ISO 8601 date-time with an offset "
+    "(2024-04-09T12:00:00+02:00, or Z for UTC); default now"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``cmsf`` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cmsf",
         description=(
             "Campaign Monitor for Salesforce sync semantics on an embedded SQLite store. "
@@ -350,8 +697,9 @@ def build_parser() -> argparse.ArgumentParser:
             "purged after DaysToKeep_Email days."
         ),
         epilog=(
-            "Exit codes: 0 done; 1 done with refused writes (sync) or flagged members "
-            "(diagnose); 2 bad usage or input, nothing changed. "
+            "Exit codes: 0 done; 1 done with refused writes or skipped clients (sync) or flagged members "
+            "(diagnose); 2 bad usage or input, nothing changed; 3 internal error; "
+            "130 interrupted; 141 output closed early. Every error is one line on stderr. "
             "Settings files (TOML or JSON) use the product's setting names, e.g. "
             'Campaign_Member_Refresh = "Update Once" and DaysToKeep_Email = 7.'
         ),
@@ -367,12 +715,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--store", default="cmsf.db", help="SQLite file (default ./cmsf.db)")
     demo.add_argument("--refresh", default="Update Once", help="Campaign_Member_Refresh")
-    demo.add_argument("--days-to-keep", type=int, default=7, help="DaysToKeep_Email")
-    demo.add_argument("--days", type=int, default=20, help="days of daily syncs (20)")
-    demo.add_argument("--recipients", type=int, default=2000, help="per campaign (2000)")
-    demo.add_argument("--campaigns", type=int, default=3, help="weekly campaigns (3)")
+    demo.add_argument(
+        "--days-to-keep", type=_DAYS_TO_KEEP, default=7, help="DaysToKeep_Email, 0-36500 (7)"
+    )
+    demo.add_argument("--days", type=_DAYS, default=20, help="days of daily syncs, 1-3650 (20)")
+    demo.add_argument(
+        "--recipients", type=_RECIPIENTS, default=2000, help="per campaign, 1-100000 (2000)"
+    )
+    demo.add_argument("--campaigns", type=_CAMPAIGNS, default=3, help="weekly campaigns, 1-520 (3)")
     demo.add_argument("--settings", help="a TOML or JSON settings file")
-    demo.add_argument("--limit", type=int, default=10, help="flagged members shown (0: all)")
+    demo.add_argument("--limit", type=_LIMIT, default=10, help="flagged members shown (0: all; 10)")
     demo.set_defaults(run=cmd_demo)
 
     sync = commands.add_parser(
@@ -386,7 +738,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--full", action="store_true", help="a full sync instead of incremental")
     sync.add_argument("--dry-run", action="store_true", help="plan and report; write nothing")
     sync.add_argument("--settings", help="a TOML or JSON settings file")
-    sync.add_argument("--as-of", help="the sync's instant, ISO 8601 with offset (default now)")
+    sync.add_argument("--as-of", help=_AS_OF_HELP.format(what="the sync's instant"))
     sync.add_argument(
         "--time-zone",
         action="append",
@@ -402,15 +754,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--days-to-keep (given in order), and compare unsupported statuses, storage and "
         "purges.",
     )
-    simulate.add_argument("--refresh", action="append", help="Campaign_Member_Refresh (repeat)")
     simulate.add_argument(
-        "--days-to-keep", action="append", type=int, help="DaysToKeep_Email (repeat)"
+        "--refresh",
+        action="append",
+        help="Campaign_Member_Refresh (repeat: one variant each; as many times as "
+        "--days-to-keep, or leave one of the two out)",
     )
-    simulate.add_argument("--days", type=int, default=30, help="days of daily syncs (30)")
-    simulate.add_argument("--recipients", type=int, default=1000, help="per campaign (1000)")
-    simulate.add_argument("--campaigns", type=int, default=4, help="weekly campaigns (4)")
+    simulate.add_argument(
+        "--days-to-keep",
+        action="append",
+        type=_DAYS_TO_KEEP,
+        help="DaysToKeep_Email, 0-36500 (repeat, paired in order with --refresh)",
+    )
+    simulate.add_argument("--days", type=_DAYS, default=30, help="days of daily syncs, 1-3650 (30)")
+    simulate.add_argument(
+        "--recipients", type=_RECIPIENTS, default=1000, help="per campaign, 1-100000 (1000)"
+    )
+    simulate.add_argument(
+        "--campaigns", type=_CAMPAIGNS, default=4, help="weekly campaigns, 1-520 (4)"
+    )
     simulate.add_argument("--settings", help="a TOML or JSON settings file for the rest")
-    simulate.add_argument("--plot", help="write a PNG of status vs. rollups over time")
+    simulate.add_argument(
+        "--plot", help="write a PNG of status vs. rollups over time (the folder must exist)"
+    )
     simulate.set_defaults(run=cmd_simulate)
 
     diagnose = commands.add_parser(
@@ -419,26 +785,88 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose.add_argument("--store", required=True, help="SQLite file")
     diagnose.add_argument("--settings", help="a TOML or JSON settings file")
-    diagnose.add_argument("--as-of", help="instant for the retention check (default now)")
-    diagnose.add_argument("--limit", type=int, default=50, help="members shown (0: all)")
+    diagnose.add_argument(
+        "--as-of", help=_AS_OF_HELP.format(what="the instant for the retention check")
+    )
+    diagnose.add_argument("--limit", type=_LIMIT, default=50, help="members shown (0: all; 50)")
     diagnose.set_defaults(run=cmd_diagnose)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run ``cmsf``; returns the exit status."""
+    """Run ``cmsf``; returns the exit status.
+
+    Errors never escape: each is one line ``cmsf COMMAND: message`` on stderr and an exit
+    status (see the module's docstring).  ``CMSF_DEBUG=1`` re-raises unexpected errors.
+    """
     out = out or sys.stdout
-    parser = build_parser()
+    prog = "cmsf"
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse has printed its message
-        return EXIT_OK if exit_.code == 0 else EXIT_BAD_INPUT
-    run: Callable[[argparse.Namespace, TextIO], int] = args.run
-    try:
-        return run(args, out)
+        args, extra = build_parser().parse_known_args(argv)
+        prog = f"cmsf {args.command}"
+        if extra:
+            raise _ParseError(
+                prog, f"unrecognized arguments: {' '.join(extra)} (see '{prog} --help')"
+            )
+        run: Callable[[argparse.Namespace, TextIO], int] = args.run
+        status = run(args, out)
+        out.flush()
+    except SystemExit as exit_:  # --help and --version print and exit 0
+        return EXIT_OK if exit_.code in (0, None) else EXIT_BAD_INPUT
+    except _ParseError as error:
+        return _fail(error.prog, error.message, EXIT_BAD_INPUT)
     except CmsfError as error:
-        sys.stderr.write(f"cmsf {args.command}: {error}\n")
-        return EXIT_BAD_INPUT
+        return _fail(prog, str(error), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        return _fail(prog, "interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _silence(out)
+        return EXIT_PIPE_CLOSED
+    except RecursionError as error:  # before OSError/Exception: input nested too deep
+        if _debug():
+            raise
+        return _fail(prog, f"input nested too deep: {error}", EXIT_BAD_INPUT)
+    except OSError as error:
+        if _debug():
+            raise
+        where = f": {error.filename!r}" if error.filename else ""
+        return _fail(prog, f"{error.strerror or error}{where}", EXIT_BAD_INPUT)
+    except Exception as error:  # the last resort: one line, never a traceback
+        if _debug():
+            raise
+        return _fail(
+            prog,
+            f"internal error: {type(error).__name__}: {error} (set CMSF_DEBUG=1 for the traceback)",
+            EXIT_INTERNAL,
+        )
+    return status
+
+
+def _debug() -> bool:
+    return os.environ.get("CMSF_DEBUG", "") not in ("", "0")
+
+
+def _fail(prog: str, message: str, status: int) -> int:
+    try:
+        sys.stderr.write(f"{prog}: {_one_line(message)}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed too: the status still tells
+        pass
+    return status
+
+
+def _silence(out: TextIO) -> None:
+    """Point stdout at devnull so that the interpreter's final flush stays quiet.
+
+    This is what Python's documentation of ``SIGPIPE`` recommends.
+    """
+    if out is not sys.stdout:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - no file descriptor to redirect
+        pass
 
 
 def main_exit() -> None:

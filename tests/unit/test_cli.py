@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from cmsf_core.adapters.sqlite import SqliteCrm
 
@@ -205,3 +209,156 @@ def test_a_corrupt_export_file_is_refused_naming_it(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert target.name in result.stderr
     assert _store_state(tmp_path / "crm.db") == ([], [])
+
+
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "cli.md"
+
+
+def _walk_through() -> list[tuple[str, int, list[str]]]:
+    """The walk-through's commands: (command line, exit status, expected output lines)."""
+    text = DOCS.read_text(encoding="utf-8").split("## Walk-through", 1)[1]
+    steps: list[tuple[str, int, list[str]]] = []
+    for block in re.findall(r"```console\n(.*?)```", text, flags=re.DOTALL):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                command, status = line[2:].rsplit("# exit ", 1)
+                steps.append((command.strip(), int(status), []))
+            else:
+                steps[-1][2].append(line)
+    return steps
+
+
+def _shows(expected: list[str], actual: str) -> bool:
+    """Each expected line matches an output line, in order; '...' stands for any text."""
+    lines = iter(" ".join(line.split()) for line in actual.splitlines())
+    for want in expected:
+        pattern = ".*".join(re.escape(part) for part in " ".join(want.split()).split("..."))
+        if not any(re.fullmatch(pattern, line) for line in lines):
+            return False
+    return True
+
+
+def test_the_documented_walk_through_syncs_the_sample_export(tmp_path: Path) -> None:
+    """docs/cli.md's walk-through, run as written from a copy of the repository's test
+    data: each command gives its documented exit status and the output lines shown."""
+    steps = _walk_through()
+    shutil.copytree(EXPORT.parent, tmp_path / "tests" / "data")
+
+    assert len(steps) >= 6
+    for command, status, expected in steps:
+        program, *args = shlex.split(command)
+        assert program == "cmsf"
+        result = cmsf(*args, cwd=tmp_path)
+        assert result.returncode == status, (command, result.stderr)
+        assert _shows(expected, result.stdout), (command, result.stdout)
+    with SqliteCrm(tmp_path / "crm.db") as crm:
+        assert len(crm.all_members()) == 6
+
+
+def test_the_as_of_hint_for_a_naive_date_time_works_as_given(tmp_path: Path) -> None:
+    """A date-time without offset is refused with a suggestion; the suggestion is accepted."""
+    args = ("sync", "--store", "crm.db", "--platform", str(EXPORT), "--dry-run")
+    refused = cmsf(*args, "--as-of", "2024-04-09 10:00", cwd=tmp_path)
+    hint = refused.stderr.split("e.g. --as-of ", 1)[1].strip()
+    accepted = cmsf(*args, "--as-of", hint, cwd=tmp_path)
+
+    assert refused.returncode == 2
+    assert hint == "2024-04-09T10:00:00+00:00"
+    assert accepted.returncode == 0, accepted.stderr
+    assert "sync plan at 2024-04-09 10:00 UTC" in accepted.stdout
+
+
+def test_an_as_of_date_is_midnight_utc_and_z_is_utc(tmp_path: Path) -> None:
+    """--as-of 2024-04-09 is midnight UTC, said in the report; ...Z is accepted as UTC."""
+    args = ("sync", "--store", "crm.db", "--platform", str(EXPORT), "--dry-run")
+    day = cmsf(*args, "--as-of", "2024-04-09", cwd=tmp_path)
+    zulu = cmsf(*args, "--as-of", "2024-04-09T12:30:00Z", cwd=tmp_path)
+
+    assert day.returncode == 0, day.stderr
+    assert "sync plan at 2024-04-09 00:00 UTC" in day.stdout
+    assert "--as-of 2024-04-09 is read as 2024-04-09 00:00 UTC" in day.stdout
+    assert zulu.returncode == 0, zulu.stderr
+    assert "sync plan at 2024-04-09 12:30 UTC" in zulu.stdout
+
+
+def test_simulate_takes_an_option_given_alone_from_the_settings_for_every_variant(
+    tmp_path: Path,
+) -> None:
+    """--refresh twice without --days-to-keep: two variants, both with the file's days."""
+    settings = tmp_path / "s.toml"
+    settings.write_text("DaysToKeep_Email = 9\n", encoding="utf-8")
+
+    result = cmsf(
+        "simulate", "--refresh", "Always", "--refresh", "Never", "--settings", str(settings),
+        "--recipients", "10", "--campaigns", "1", "--days", "2",
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "/" in line)
+    assert header.split() == ["Always", "/", "9", "days", "Never", "/", "9", "days"]
+
+
+def test_a_sync_without_links_says_auto_create_is_off(tmp_path: Path) -> None:
+    """Records imported but no campaign member: the report says no campaign is linked and
+    Auto_Create_Campaigns is off."""
+    result = cmsf(
+        "sync", "--store", "crm.db", "--platform", str(EXPORT), "--as-of", AS_OF, cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "note: no campaign members" in result.stdout
+    assert "Auto_Create_Campaigns is off" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("settings", "as_of", "note"),
+    [
+        (
+            'Auto_Create_Campaigns = true\nAuto_Create_Campaigns_Since = "2025-01-01T00:00:00Z"\n',
+            AS_OF,
+            "Auto_Create_Campaigns_Since (2025-01-01 00:00 UTC) is after their send dates",
+        ),
+        (
+            'Campaign_Filter_Start_Date = "2025-01-01T00:00:00Z"\n',
+            AS_OF,
+            "2 campaign(s) left out by the campaign filter",
+        ),
+        ("", "2024-03-01", "are after the sync's instant 2024-03-01 00:00 UTC"),
+        ("Import_Email_Tracking = false\n", AS_OF, "Import_Email_Tracking is off"),
+        (
+            'Email_Types_To_Import = ["Spam complaint"]\n',
+            AS_OF,
+            "Email_Types_To_Import: Spam complaint",
+        ),
+    ],
+    ids=["auto-create-too-late", "campaign-filter", "as-of-too-early", "tracking-off", "types"],
+)
+def test_a_sync_that_imports_nothing_says_why(
+    tmp_path: Path, settings: str, as_of: str, note: str
+) -> None:
+    """Each reason a sync imports nothing is named in a note of its report."""
+    file = tmp_path / "s.toml"
+    file.write_text(settings, encoding="utf-8")
+
+    result = cmsf(
+        "sync", "--store", "crm.db", "--platform", str(EXPORT), "--settings", str(file),
+        "--as-of", as_of, "--dry-run",
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert note in result.stdout, result.stdout
+
+
+def test_simulate_with_days_to_keep_alone_keeps_the_default_refresh(tmp_path: Path) -> None:
+    """--days-to-keep twice without --refresh: two variants under the default Always."""
+    result = cmsf(
+        "simulate", "--days-to-keep", "7", "--days-to-keep", "30",
+        "--recipients", "10", "--campaigns", "1", "--days", "2",
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "/" in line)
+    assert header.split() == ["Always", "/", "7", "days", "Always", "/", "30", "days"]

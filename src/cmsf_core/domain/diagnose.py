@@ -61,6 +61,14 @@ def _remedy_refresh(settings: Settings) -> str:
     )
 
 
+def _remedy_follow_latest(settings: Settings) -> str:
+    return (
+        "Nothing to fix: this is how "
+        f"'{settings.refresh_mode.value}' works. Only if Status should follow the latest "
+        "activity, set Campaign_Member_Refresh to 'Always Update'."
+    )
+
+
 def _remedy_retention(settings: Settings, activity_type: ActivityType) -> str:
     days = settings.days_to_keep_for(activity_type)
     now = (
@@ -132,7 +140,7 @@ def diagnose(
                     f"Member {member.member_id}: Status is {member.status!r} but a later "
                     f"{latest.type.value} record ({latest.occurred_at:%Y-%m-%d %H:%M} UTC) maps "
                     f"to {label!r}; under '{settings.refresh_mode.value}' this is expected.",
-                    (_remedy_refresh(settings),),
+                    (_remedy_follow_latest(settings),),
                     informational=True,
                 )
             )
