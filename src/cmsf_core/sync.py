@@ -26,6 +26,7 @@ from typing import Any, cast
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import InvalidTypeError
 from cmsf_core.domain.planner import (
     ClientRead,
@@ -278,7 +279,7 @@ def _read_crm(
         touched.update(ref for ref, _cause in read.checkpoint.pending)
         for campaign_id, events in read.events.items():
             for event in events:
-                email = event.email.strip().casefold()
+                email = email_key(event.email)
                 touched.add(MemberRef(campaign_id, email))
                 emails.add(email)
     expired = tuple(crm.expired_records(retention_cutoffs(settings, as_of=as_of)))
@@ -286,9 +287,9 @@ def _read_crm(
     # Unmatched members whose email now has a contact or lead are matched (and so
     # refreshed) by this sync: they are touched like the others.
     unmatched = tuple(crm.unmatched_members())
-    emails.update(m.email.casefold() for m in unmatched)
+    emails.update(email_key(m.email) for m in unmatched)
     people = crm.find_people(emails)
-    touched.update(m.ref for m in unmatched if m.email.casefold() in people)
+    touched.update(m.ref for m in unmatched if email_key(m.email) in people)
     stored: Mapping[MemberRef, tuple[Activity, ...]]
     if full:
         client_ids = [r.client_id for r in reads]
@@ -303,7 +304,7 @@ def _read_crm(
     else:
         stored = crm.records_for(touched)
     members = dict(crm.members(touched))
-    missing = {m.email.casefold() for m in members.values() if m.person_id is None} - emails
+    missing = {email_key(m.email) for m in members.values() if m.person_id is None} - emails
     if missing:
         people = {**people, **crm.find_people(missing)}
     read_keys = _keys_read(reads)

@@ -1315,7 +1315,7 @@ class SalesforceCrm(CrmStore):
         return expired
 
     def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
-        """Contacts and leads by casefolded email; a contact carries its account."""
+        """Contacts and leads by normalised email; a contact carries its account."""
         fm = self.field_map
         wanted = {normalise_email(e) for e in emails}
         found: defaultdict[str, list[Person]] = defaultdict(list)

@@ -17,6 +17,7 @@ import attrs
 
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.checks import require_instance, require_text
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.settings import parse_label
@@ -44,17 +45,6 @@ __all__ = [
 ]
 
 
-def normalise_email(email: object, field: str = "email") -> str:
-    """The casefolded, stripped address used as a subscriber's identity."""
-    if not isinstance(email, str):
-        raise InvalidTypeError(field, "an email address (str)", email)
-    text = email.strip().casefold()
-    local, at, domain = text.partition("@")
-    if not at or not local or not domain or " " in text or len(text) > 254:
-        raise InvalidValueError(field, "an email address like name@example.com", email)
-    return text
-
-
 class MemberRef(NamedTuple):
     """A campaign member's identity: the platform campaign and the subscriber's email."""
 
@@ -63,7 +53,8 @@ class MemberRef(NamedTuple):
 
 
 def member_ref(campaign_id: str, email: str) -> MemberRef:
-    """The member of ``campaign_id`` for ``email`` (casefolded)."""
+    """The member of ``campaign_id`` for ``email`` (:func:`normalise_email`: trimmed,
+    NFC, lower-cased)."""
     return MemberRef(campaign_id, normalise_email(email))
 
 
@@ -322,9 +313,9 @@ class CampaignLink:
 class MemberRecord:
     """A CRM campaign member: its CRM campaign, the matched person (if any) and its state.
 
-    ``member.campaign_id`` is the platform campaign and ``member.member_id`` the casefolded
-    email.  ``person_id`` is ``None`` while no contact or lead has that email: the member is
-    kept unmatched and matched at a later sync.
+    ``member.campaign_id`` is the platform campaign and ``member.member_id`` the normalised
+    email (:func:`normalise_email`).  ``person_id`` is ``None`` while no contact or lead
+    has that email: the member is kept unmatched and matched at a later sync.
     """
 
     crm_campaign_id: str = attrs.field(validator=require_text("crm_campaign_id"))
