@@ -43,6 +43,7 @@ from cmsf_core.domain.records import (
     MemberRecord,
     MemberRef,
     PlatformCampaign,
+    SkippedRow,
     TrackingEvent,
     WriteResult,
 )
@@ -86,7 +87,9 @@ class SyncReport:
 
     ``opt_out_changes`` are the Email Opt Out changes, ``duplicates`` the emails several
     contacts and leads share, ``suppression_changes`` the suppression records created,
-    updated and removed (on a dry run: planned, not applied).
+    updated and removed (on a dry run: planned, not applied).  ``skipped_rows`` are the
+    malformed platform rows left out (each also a ``SYNC-SKIPPED-ROW`` maintenance
+    message when applied).
     """
 
     plan: SyncPlan
@@ -95,6 +98,7 @@ class SyncReport:
     opt_out_changes: tuple[OptOutChange, ...] = ()
     duplicates: tuple[DuplicateEmail, ...] = ()
     suppression_changes: tuple[CrmChange, ...] = ()
+    skipped_rows: tuple[SkippedRow, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -106,6 +110,8 @@ class SyncReport:
         head = "dry run: nothing applied" if not self.applied else "applied"
         lines = [self.plan.summary(), f"  {head}"]
         lines += [f"  refused: {r.kind.value}: {r.record}: {r.reason}" for r in self.plan.refusals]
+        if self.skipped_rows:
+            lines.append(f"  skipped platform rows: {len(self.skipped_rows)} (see the messages)")
         if self.opt_out_changes or self.duplicates or self.suppression_changes:
             lines.append(
                 f"  email opt out: {len(self.opt_out_changes)} changed, "
@@ -157,26 +163,28 @@ def run_sync(
         raise InvalidTypeError("settings", "a Settings", settings)
     as_of = ensure_utc(as_of, "as_of")
     report = progress or _noop
-    reads = _read_platform(crm, platform, settings, full=full, progress=report)
+    skipped: list[SkippedRow] = []  # malformed platform rows left out, reported below
+    reads = _read_platform(crm, platform, settings, full=full, progress=report, skipped=skipped)
     view = _read_crm(crm, reads, settings, as_of=as_of, full=full)
     plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
     windows = {read.client_id: read.read_since for read in reads}
     if dry_run:
         subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of, dry_run=True)
         report("planned", 1, 1)
-        return _report(plan, subscribers, applied=False)
+        return _report(plan, subscribers, applied=False, skipped=skipped)
     refused = Refusals()
     done: list[SubscriberSyncReport] = []
 
     def subscribers_then_commit() -> None:
         # Before the watermark moves: a crash here re-reads the same window next time.
+        crm.add_messages(tuple(row.message(plan.as_of) for row in skipped))
         done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of))
 
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         more = _apply(crm, plan, report, before_commit=subscribers_then_commit)
         if not more:
             report("applied", 1, 1)
-            return _report(plan, done[-1], applied=True, attempts=attempt)
+            return _report(plan, done[-1], applied=True, attempts=attempt, skipped=skipped)
         refused = Refusals(
             {**refused.inserts, **more.inserts},
             {**refused.deletes, **more.deletes},
@@ -187,12 +195,18 @@ def run_sync(
 
 
 def _report(
-    plan: SyncPlan, subscribers: SubscriberSyncReport, *, applied: bool, attempts: int = 1
+    plan: SyncPlan,
+    subscribers: SubscriberSyncReport,
+    *,
+    applied: bool,
+    attempts: int = 1,
+    skipped: Sequence[SkippedRow] = (),
 ) -> SyncReport:
     return SyncReport(
         plan,
         applied=applied,
         attempts=attempts,
+        skipped_rows=tuple(skipped),
         opt_out_changes=subscribers.opt_out.changes,
         duplicates=subscribers.opt_out.duplicates,
         suppression_changes=subscribers.suppression.changes,
@@ -203,7 +217,11 @@ def _report(
 
 
 def _read_stream(
-    platform: EmailPlatform, campaign_id: str, stream: ActivityType, since: datetime | None
+    platform: EmailPlatform,
+    campaign_id: str,
+    stream: ActivityType,
+    since: datetime | None,
+    skipped: list[SkippedRow],
 ) -> list[TrackingEvent]:
     events: list[TrackingEvent] = []
     page = 1
@@ -212,6 +230,7 @@ def _read_stream(
             campaign_id, stream, since=since, page=page, page_size=PAGE_SIZE
         )
         events.extend(result.results)
+        skipped.extend(result.skipped)
         if page >= result.number_of_pages:
             return events
         page += 1
@@ -237,6 +256,7 @@ def _read_platform(
     *,
     full: bool,
     progress: Progress,
+    skipped: list[SkippedRow],
 ) -> tuple[ClientRead, ...]:
     links = crm.links()
     reads = []
@@ -253,7 +273,7 @@ def _read_platform(
             events[campaign.campaign_id] = tuple(
                 event
                 for stream in _streams_for(campaign, settings, linked)
-                for event in _read_stream(platform, campaign.campaign_id, stream, since)
+                for event in _read_stream(platform, campaign.campaign_id, stream, since, skipped)
             )
             if settings.update_campaign_statistics:
                 summaries[campaign.campaign_id] = platform.campaign_summary(campaign.campaign_id)

@@ -33,7 +33,13 @@ from cmsf_core.adapters.files import (
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
-from cmsf_core.domain.records import CampaignSummary, PlatformCampaign, PlatformClient
+from cmsf_core.domain.records import (
+    CampaignSummary,
+    PlatformCampaign,
+    PlatformClient,
+    SkippedRow,
+    TrackingPage,
+)
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import (
     ImportSubscribers,
@@ -638,37 +644,6 @@ BAD_FILES: list[tuple[str, Callable[[Path], object], str, str | None]] = [
         None,
     ),
     (
-        _OPENS,
-        lambda p: _edit(p, _set_row(2, "EmailAddress", _DELETE)),
-        "Results[2]",
-        "EmailAddress",
-    ),
-    (_OPENS, lambda p: _edit(p, _set_row(1, "EmailAddress", "")), "Results[1]", "EmailAddress"),
-    (_OPENS, lambda p: _edit(p, _set_row(3, "Date", _DELETE)), "Results[3]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-02-30 10:00:00")), "Results[0]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "yesterday")), "Results[0]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-04-05")), "Results[0]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", 1712300000)), "Results[0]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", ["2024-04-05"])), "Results[0]", "Date"),
-    (
-        _OPENS,
-        lambda p: _edit(p, _set_row(0, "Date", "2024-04-05T09:12:00+10:00")),
-        "Results[0]",
-        "Date",
-    ),
-    (
-        f"campaigns/{APRIL}/bounces.json",
-        lambda p: _edit(p, _set_row(0, "BounceType", "Transient")),
-        "Results[0]",
-        "BounceType",
-    ),
-    (
-        f"campaigns/{APRIL}/clicks.json",
-        lambda p: _edit(p, _set_row(0, "URL", 42)),
-        "Results[0]",
-        "URL",
-    ),
-    (
         f"clients/{CYCLES}/campaigns.json",
         lambda p: _edit(p, _set_row(0, "SentDate", "28/03/2024 18:00")),
         "[0]",
@@ -728,6 +703,42 @@ BAD_FILES: list[tuple[str, Callable[[Path], object], str, str | None]] = [
         lambda p: _edit(p, _set_row(0, "SuppressionReason", _DELETE)),
         "Results[0]",
         "SuppressionReason",
+    ),
+]
+
+
+#: (file, how one row is broken, the row and the field the skipped-row notice must name)
+BAD_ROWS: list[tuple[str, Callable[[Path], object], str, str | None]] = [
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(2, "EmailAddress", _DELETE)),
+        "Results[2]",
+        "EmailAddress",
+    ),
+    (_OPENS, lambda p: _edit(p, _set_row(1, "EmailAddress", "")), "Results[1]", "EmailAddress"),
+    (_OPENS, lambda p: _edit(p, _set_row(3, "Date", _DELETE)), "Results[3]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-02-30 10:00:00")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "yesterday")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-04-05")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", 1712300000)), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", ["2024-04-05"])), "Results[0]", "Date"),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "Date", "2024-04-05T09:12:00+10:00")),
+        "Results[0]",
+        "Date",
+    ),
+    (
+        f"campaigns/{APRIL}/bounces.json",
+        lambda p: _edit(p, _set_row(0, "BounceType", "Transient")),
+        "Results[0]",
+        "BounceType",
+    ),
+    (
+        f"campaigns/{APRIL}/clicks.json",
+        lambda p: _edit(p, _set_row(0, "URL", 42)),
+        "Results[0]",
+        "URL",
     ),
 ]
 
@@ -845,3 +856,190 @@ def test_a_list_state_row_dated_as_the_current_api_dates_it_is_read(tmp_path: Pa
             assert renamed.subscriber_changes(
                 client.client_id, since=since
             ) == original.subscriber_changes(client.client_id, since=since)
+
+
+# ----------------------------------------------------------------------------- skipped rows
+
+
+def _stream_of(name: str) -> tuple[str, ActivityType]:
+    """The campaign and stream of ``campaigns/<id>/<stream>.json``."""
+    _campaigns, campaign, file = name.split("/")
+    stem = file.split(".")[0]
+    return campaign, next(t for t, s in STREAM_FILES.items() if s == stem)
+
+
+def _hawaiian(export: Path) -> None:
+    """Thames Cycles moved to Hawaii (UTC-10:00), for dates at the end of the calendar."""
+    _edit(
+        export / f"clients/{CYCLES}/details.json",
+        lambda d: {"BasicDetails": {**d["BasicDetails"], "TimeZone": "(GMT-10:00) Hawaii"}},
+    )
+
+
+_SPRING_OPENS = f"campaigns/{SPRING}/opens.json"
+_CLICKS = f"campaigns/{APRIL}/clicks.json"
+
+BAD_ROWS += [
+    # the edges of the calendar: 0001-01-01 in Sydney (+10:00) is before year 1 in UTC
+    (_OPENS, lambda p: _edit(p, _set_row(1, "Date", "0001-01-01 00:00:00")), "Results[1]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(1, "Date", "0001-01-01 09:59")), "Results[1]", "Date"),
+    # invisible characters in an address (DESIGN §8)
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "a\u200b@x.com")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "a@x.com\n")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "a\x00@x.com")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "\ufeffa@x.com")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "nobody")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    # a row that is no object
+    (_OPENS, lambda p: _edit(p, _set_row_value(2, "a row")), "Results[2]", None),
+    (_OPENS, lambda p: _edit(p, _set_row_value(2, None)), "Results[2]", None),
+    # wrong types in each field of a stream row
+    *(
+        (name, lambda p, f=field, v=value: _edit(p, _set_row(0, f, v)), "Results[0]", field)
+        for name, field in [
+            (_OPENS, "EmailAddress"),
+            (_OPENS, "Date"),
+            (_OPENS, "ListID"),
+            (_CLICKS, "URL"),
+            (_CLICKS, "EmailAddress"),
+            (f"campaigns/{APRIL}/bounces.json", "BounceType"),
+            (f"campaigns/{APRIL}/unsubscribes.json", "Date"),
+            (f"campaigns/{APRIL}/recipients.1.json", "EmailAddress"),
+        ]
+        for value in (42, 4.5, True, ["x"], {"x": 1})
+    ),
+]
+
+
+def _set_row_value(index: int, value: object) -> Callable[[Any], Any]:
+    def change(data: Any) -> Any:
+        data["Results"][index] = value
+        return data
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "record", "field"),
+    BAD_ROWS,
+    ids=[f"{n.rsplit('/', 1)[-1]}-{i}" for i, (n, *_rest) in enumerate(BAD_ROWS)],
+)
+def test_a_malformed_stream_row_is_skipped_and_named_while_the_rest_is_read(
+    export: Path,
+    name: str,
+    damage: Callable[[Path], object],
+    record: str,
+    field: str | None,
+) -> None:
+    """A bad tracking row is left out and named (file, row, field); its neighbours are read."""
+    campaign, stream = _stream_of(name)
+    whole, _pages = read_whole_stream(FilePlatform(export), campaign, stream)
+    damage(export / name)
+
+    events, pages = read_whole_stream(FilePlatform(export), campaign, stream, page_size=1)
+
+    skipped = [row for page in pages for row in page.skipped]
+    assert [(s.source, s.position, s.field) for s in skipped] == [(name, record, field)]
+    assert pages[0].skipped == tuple(skipped)  # all on the first page of the read
+    assert len(events) == len(whole) - 1
+    assert skipped[0].problem
+    assert str(skipped[0].message(utc(2024, 5, 1))).count("@x.com") <= 1
+
+
+def test_a_date_past_the_end_of_the_calendar_in_hawaii_is_skipped(export: Path) -> None:
+    """9999-12-31 23:59 at UTC-10:00 is past year 9999 in UTC: that row is skipped."""
+    _hawaiian(export)
+    _edit(export / _SPRING_OPENS, _set_row(0, "Date", "9999-12-31 23:59:00"))
+
+    events, pages = read_whole_stream(FilePlatform(export), SPRING, ActivityType.OPENED)
+
+    assert [(s.position, s.field, s.occurred_at) for s in pages[0].skipped] == [
+        ("Results[0]", "Date", None)
+    ]
+    assert len(events) == 1
+
+
+def test_a_skipped_row_with_a_good_date_is_reported_only_in_its_window(export: Path) -> None:
+    """A bad-email row dated before ``since`` is not reported again; an undated one is."""
+    _edit(export / _OPENS, _set_row(0, "EmailAddress", "a\u200b@x.com"))
+    _edit(export / _OPENS, _set_row(1, "Date", "0001-01-01 00:00:00"))
+    platform = FilePlatform(export)
+
+    _all, first = read_whole_stream(platform, APRIL, ActivityType.OPENED)
+    _later, later = read_whole_stream(platform, APRIL, ActivityType.OPENED, since=utc(2030, 1, 1))
+
+    dated = {s.position: s.occurred_at for s in first[0].skipped}
+    assert set(dated) == {"Results[0]", "Results[1]"}
+    assert dated["Results[0]"] is not None
+    assert dated["Results[1]"] is None
+    assert [s.position for s in later[0].skipped] == ["Results[1]"]
+
+
+def test_a_sync_skips_bad_rows_reports_them_and_imports_the_rest(export: Path) -> None:
+    """Two bad rows: the sync goes on, each becomes a SYNC-SKIPPED-ROW message and is counted."""
+    _edit(export / _OPENS, _set_row(1, "EmailAddress", "ava\u200b@example.com.au"))
+    _edit(export / _CLICKS, _set_row(0, "Date", "0001-01-01 00:00:00"))
+    crm = InMemoryCrm()
+    settings = Settings(auto_create_campaigns=True, auto_create_campaigns_since=utc(2024, 1, 1))
+
+    dry = run_sync(crm, FilePlatform(export), settings, as_of=utc(2024, 4, 10), dry_run=True)
+    assert len(dry.skipped_rows) == 2
+    assert crm.messages() == ()
+
+    report = run_sync(crm, FilePlatform(export), settings, as_of=utc(2024, 4, 10))
+
+    assert report.ok
+    assert crm.record_count() == 14  # the example's 16, less the two rows skipped
+    assert sorted((s.source, s.position, s.field) for s in report.skipped_rows) == [
+        (_CLICKS, "Results[0]", "Date"),
+        (_OPENS, "Results[1]", "EmailAddress"),
+    ]
+    assert "skipped platform rows: 2" in report.summary()
+    messages = [m for m in crm.messages() if m.code == "SYNC-SKIPPED-ROW"]
+    assert sorted(m.record or "" for m in messages) == [
+        f"{_CLICKS} Results[0]",
+        f"{_OPENS} Results[1]",
+    ]
+    assert all(m.severity.value == "Warning" for m in messages)
+    assert all("rows around it were synced" in m.guidance for m in messages)
+    assert "ava" not in " ".join(str(m) for m in messages)  # the address is not echoed
+
+
+def test_skipped_rows_default_to_none_for_other_adapters() -> None:
+    """A page built without skipped rows has none: adapters that never skip need no change."""
+    assert TrackingPage(()).skipped == ()
+
+
+def test_a_skipped_row_without_a_field_names_the_row_only() -> None:
+    """A row that is no object at all is reported without a field name."""
+    row = SkippedRow("campaigns/c1/opens.json", "Results[2]", None, "must be a JSON object")
+
+    message = row.message(utc(2024, 5, 1))
+
+    assert message.record == "campaigns/c1/opens.json Results[2]"
+    assert "field" not in message.guidance
+    assert "must be a JSON object" in message.guidance
