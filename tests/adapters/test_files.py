@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -1043,3 +1044,387 @@ def test_a_skipped_row_without_a_field_names_the_row_only() -> None:
     assert message.record == "campaigns/c1/opens.json Results[2]"
     assert "field" not in message.guidance
     assert "must be a JSON object" in message.guidance
+
+
+# ----------------------------------------------------------------------------- hostile files
+
+
+def _outside(export: Path) -> Path:
+    """A decoy beside the export: well-formed API files that must never be read."""
+    decoy = export.parent / "outside"
+    if not decoy.exists():
+        shutil.copytree(export / "campaigns" / APRIL, decoy)
+        shutil.copy(export / "clients" / BOOKS / "details.json", decoy / "details.json")
+        shutil.copy(export / "clients" / BOOKS / "campaigns.json", decoy / "campaigns.json")
+        shutil.copy(export / "clients.json", decoy / "clients.json")
+    return decoy
+
+
+def _client_id(value: Callable[[Path], str]) -> Callable[[Path], object]:
+    return lambda export: _edit(export / "clients.json", _set_row(0, "ClientID", value(export)))
+
+
+def _campaign_id(value: Callable[[Path], str]) -> Callable[[Path], object]:
+    return lambda export: _edit(
+        export / f"clients/{BOOKS}/campaigns.json", _set_row(0, "CampaignID", value(export))
+    )
+
+
+def _link_out(name: str, target: str) -> Callable[[Path], object]:
+    """Replace ``name`` by a symbolic link to ``target`` in the decoy outside the export."""
+
+    def damage(export: Path) -> None:
+        path = export / name
+        destination = _outside(export) / target
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        path.symlink_to(destination, target_is_directory=destination.is_dir())
+
+    return damage
+
+
+def _write_text(name: str, text: str | bytes) -> Callable[[Path], object]:
+    def damage(export: Path) -> None:
+        path = export / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+
+    return damage
+
+
+def _folder_instead(name: str) -> Callable[[Path], object]:
+    def damage(export: Path) -> None:
+        (export / name).unlink()
+        (export / name).mkdir()
+        (export / name / "inner.json").write_text("{}")
+
+    return damage
+
+
+def _dates_in(name: str, field: str, value: str) -> Callable[[Path], object]:
+    return lambda export: _edit(export / name, _set_row(0, field, value))
+
+
+_BOOKS_CAMPAIGNS = f"clients/{BOOKS}/campaigns.json"
+_CYCLES_CAMPAIGNS = f"clients/{CYCLES}/campaigns.json"
+_SUMMARY = f"campaigns/{APRIL}/summary.json"
+_DEEP = "[" * 100_000 + "]" * 100_000
+_LONG_NUMBER = '{"Recipients": ' + "9" * 5_000 + "}"
+
+
+def _truncate_file(name: str) -> Callable[[Path], object]:
+    return lambda export: _truncate(export / name)
+
+
+def _latin1_clients(export: Path) -> None:
+    text = (export / "clients.json").read_text().replace("Harbour Books", "Librairie du Quai é")
+    (export / "clients.json").write_bytes(text.encode("latin-1"))
+
+
+def _cycles_sent_at_the_end_of_time(export: Path) -> None:
+    _hawaiian(export)
+    _edit(export / _CYCLES_CAMPAIGNS, _set_row(0, "SentDate", "9999-12-31 23:59:00"))
+
+
+#: (what it is, how the export is damaged, the file, the record and field the error names)
+HOSTILE: list[tuple[str, Callable[[Path], object], str, str, str | None]] = [
+    (
+        "absolute ClientID",
+        _client_id(lambda e: str(_outside(e))),
+        "clients.json",
+        "[0]",
+        "ClientID",
+    ),
+    ("../ ClientID", _client_id(lambda _e: "../../outside"), "clients.json", "[0]", "ClientID"),
+    ("ClientID '..'", _client_id(lambda _e: ".."), "clients.json", "[0]", "ClientID"),
+    ("NUL in ClientID", _client_id(lambda _e: f"{BOOKS}\x00"), "clients.json", "[0]", "ClientID"),
+    (
+        "backslash ClientID",
+        _client_id(lambda _e: "..\\..\\outside"),
+        "clients.json",
+        "[0]",
+        "ClientID",
+    ),
+    (
+        "drive letter ClientID",
+        _client_id(lambda _e: "C:outside"),
+        "clients.json",
+        "[0]",
+        "ClientID",
+    ),
+    ("bidi mark in ClientID", _client_id(lambda _e: "a\u202eb"), "clients.json", "[0]", "ClientID"),
+    ("overlong ClientID", _client_id(lambda _e: "a" * 300), "clients.json", "[0]", "ClientID"),
+    (
+        "../ CampaignID",
+        _campaign_id(lambda _e: "../../../outside"),
+        _BOOKS_CAMPAIGNS,
+        "Results[0]",
+        "CampaignID",
+    ),
+    (
+        "absolute CampaignID",
+        _campaign_id(lambda e: str(_outside(e))),
+        _BOOKS_CAMPAIGNS,
+        "Results[0]",
+        "CampaignID",
+    ),
+    (
+        "NUL in CampaignID",
+        _campaign_id(lambda _e: "a\x00b"),
+        _BOOKS_CAMPAIGNS,
+        "Results[0]",
+        "CampaignID",
+    ),
+    (
+        "absolute ListID",
+        lambda e: _edit(e / f"clients/{BOOKS}/lists.json", _set_row(0, "ListID", "/etc")),
+        f"clients/{BOOKS}/lists.json",
+        "[0]",
+        "ListID",
+    ),
+    ("a stream linked out", _link_out(_OPENS, "opens.json"), _OPENS, "file", None),
+    (
+        "clients.json linked out",
+        _link_out("clients.json", "clients.json"),
+        "clients.json",
+        "file",
+        None,
+    ),
+    (
+        "details.json linked out",
+        _link_out(f"clients/{CYCLES}/details.json", "details.json"),
+        f"clients/{CYCLES}/details.json",
+        "file",
+        None,
+    ),
+    (
+        "a campaign folder linked out",
+        _link_out(f"campaigns/{APRIL}", "."),
+        f"campaigns/{APRIL}",
+        "file",
+        None,
+    ),
+    ("deep JSON", _write_text(_OPENS, _DEEP), _OPENS, "file", None),
+    ("a 5,000-digit number", _write_text(_SUMMARY, _LONG_NUMBER), _SUMMARY, "file", None),
+    ("NaN", _write_text(_SUMMARY, '{"Recipients": NaN}'), _SUMMARY, "file", None),
+    (
+        "Infinity",
+        _write_text(_OPENS, '{"Results": [], "PageNumber": -Infinity}'),
+        _OPENS,
+        "file",
+        None,
+    ),
+    (
+        "SentDate 0001-01-01 at +10:00",
+        _dates_in(_BOOKS_CAMPAIGNS, "SentDate", "0001-01-01 00:00:00"),
+        _BOOKS_CAMPAIGNS,
+        "Results[0]",
+        "SentDate",
+    ),
+    (
+        "SentDate 9999-12-31 at -10:00",
+        _cycles_sent_at_the_end_of_time,
+        _CYCLES_CAMPAIGNS,
+        "[0]",
+        "SentDate",
+    ),
+    (
+        "a list row dated 0001-01-01 at +10:00",
+        _dates_in(f"lists/{READERS}/active.json", "StateChangedDate", "0001-01-01 00:00:00"),
+        f"lists/{READERS}/active.json",
+        "Results[0]",
+        "StateChangedDate",
+    ),
+    ("not UTF-8", _latin1_clients, "clients.json", "byte ", None),
+    (
+        "UTF-16",
+        lambda e: (e / "clients.json").write_bytes("[]".encode("utf-16")),
+        "clients.json",
+        "byte 0",
+        None,
+    ),
+    ("a stream that is a folder", _folder_instead(_OPENS), _OPENS, "file", None),
+    ("a summary that is a folder", _folder_instead(_SUMMARY), _SUMMARY, "file", None),
+    (
+        "clients.json that is a folder",
+        _folder_instead("clients.json"),
+        "clients.json",
+        "file",
+        None,
+    ),
+    ("truncated JSON", _truncate_file(_OPENS), _OPENS, "line ", None),
+    ("empty file", _write_text(_OPENS, ""), _OPENS, "line 1", None),
+    (
+        "a zero-width space in a list member's address",
+        _dates_in(f"lists/{READERS}/active.json", "EmailAddress", "ava\u200b@example.com.au"),
+        f"lists/{READERS}/active.json",
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        "a tab in a suppressed address",
+        _dates_in(f"clients/{BOOKS}/suppressionlist.json", "EmailAddress", "ben\t@example.com"),
+        f"clients/{BOOKS}/suppressionlist.json",
+        "Results[0]",
+        "EmailAddress",
+    ),
+]
+
+#: Fields of the files whose rows are not skipped (clients, campaigns, lists, suppression,
+#: summaries): a wrong type is an error naming the file, the record and the field.
+_TYPED_FIELDS = [
+    ("clients.json", "[1]", "ClientID"),
+    ("clients.json", "[1]", "Name"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "CampaignID"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "Name"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "SentDate"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "Subject"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "Tags"),
+    (_CYCLES_CAMPAIGNS, "[0]", "SentDate"),
+    (f"clients/{BOOKS}/lists.json", "[0]", "ListID"),
+    (f"clients/{BOOKS}/lists.json", "[0]", "Name"),
+    (f"lists/{READERS}/active.json", "Results[0]", "EmailAddress"),
+    (f"lists/{READERS}/active.json", "Results[0]", "StateChangedDate"),
+    (f"lists/{READERS}/active.json", "Results[0]", "State"),
+    (f"clients/{BOOKS}/suppressionlist.json", "Results[0]", "EmailAddress"),
+    (f"clients/{BOOKS}/suppressionlist.json", "Results[0]", "Date"),
+]
+_WRONG_VALUES = (42, 4.5, ["x"], {"x": 1})
+
+HOSTILE += [
+    (
+        f"{field} = {value!r}",
+        lambda e, n=name, r=record, f=field, v=value: _edit(
+            e / n, _set_row(int(r.rsplit("[", 1)[1].rstrip("]")), f, v)
+        ),
+        name,
+        record,
+        field,
+    )
+    for name, record, field in _TYPED_FIELDS
+    for value in _WRONG_VALUES
+    if not (field == "Tags" and isinstance(value, list))  # ["x"] is a list of tags
+]
+HOSTILE += [
+    (
+        f"summary {field} = {value!r}",
+        lambda e, f=field, v=value: _edit(e / _SUMMARY, _set(f, v)),
+        _SUMMARY,
+        "summary",
+        field,
+    )
+    for field in ("Recipients", "Clicks", "Bounced")
+    for value in ("3", 4.5, True, -1, None, [3])
+]
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file opened through pathlib during the test, resolved."""
+    seen: list[Path] = []
+    real_open = Path.open
+
+    def spying_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        seen.append(self.resolve())
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spying_open)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("what", "damage", "name", "record", "field"),
+    HOSTILE,
+    ids=[what for what, *_rest in HOSTILE],
+)
+def test_a_hostile_export_is_one_platform_file_error_and_nothing_outside_is_read(
+    export: Path,
+    opened: list[Path],
+    what: str,
+    damage: Callable[[Path], object],
+    name: str,
+    record: str,
+    field: str | None,
+) -> None:
+    """Each hostile export is refused by one PlatformFileError naming file, record and field."""
+    _outside(export)
+    damage(export)
+    opened.clear()  # damaging the export read files; from here only the platform reads
+
+    with pytest.raises(PlatformFileError) as caught:
+        _read_everything(FilePlatform(export))
+
+    error = caught.value
+    assert error.path == export / name, what
+    assert error.record.startswith(record)
+    assert error.field == field
+    message = str(error)
+    assert name.rsplit("/", 1)[-1] in message
+    if field is not None:
+        assert repr(field) in message
+    root = export.resolve()
+    # (the zone database is read from the interpreter's own files: not an export's)
+    assert [p for p in opened if p.suffix == ".json" and not p.is_relative_to(root)] == []
+
+
+def test_a_file_larger_than_the_cap_is_refused_before_it_is_parsed(export: Path) -> None:
+    """A file over max_file_bytes is refused, naming the file and the cap."""
+    opens = export / _OPENS
+    opens.write_text(opens.read_text() + " " * 100_000)  # still valid JSON, only larger
+    platform = FilePlatform(export, max_file_bytes=50_000)
+
+    with pytest.raises(PlatformFileError, match="larger than 50,000 bytes") as caught:
+        read_whole_stream(platform, APRIL, ActivityType.OPENED)
+
+    assert caught.value.path == export / _OPENS
+
+
+@pytest.mark.parametrize("cap", [0, -1, 1.5, "1"])
+def test_the_file_size_cap_must_be_a_positive_int(export: Path, cap: object) -> None:
+    """max_file_bytes below 1 or not an int is refused naming the argument."""
+    with pytest.raises(InvalidValueError, match="'max_file_bytes'"):
+        FilePlatform(export, max_file_bytes=cap)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads unreadable files"
+)
+def test_an_unreadable_file_is_a_platform_file_error(export: Path) -> None:
+    """A file without read permission is refused naming it, not an OSError."""
+    path = export / _OPENS
+    path.chmod(0)
+    try:
+        with pytest.raises(PlatformFileError, match="cannot be read") as caught:
+            read_whole_stream(FilePlatform(export), APRIL, ActivityType.OPENED)
+    finally:
+        path.chmod(0o644)
+
+    assert caught.value.path == path
+
+
+def test_a_symbolic_link_inside_the_export_is_followed(export: Path) -> None:
+    """A link to another file of the same export is read: only leaving the folder is refused."""
+    opens = export / _OPENS
+    copy = export / "opens-copy.json"
+    shutil.move(opens, copy)
+    opens.symlink_to(copy)
+
+    events, _pages = read_whole_stream(FilePlatform(export), APRIL, ActivityType.OPENED)
+
+    assert len(events) == 4
+
+
+def test_a_symbolic_link_loop_is_a_platform_file_error(export: Path) -> None:
+    """A link that points at itself is refused naming the file."""
+    opens = export / _OPENS
+    opens.unlink()
+    opens.symlink_to(opens)
+
+    with pytest.raises(PlatformFileError) as caught:
+        read_whole_stream(FilePlatform(export), APRIL, ActivityType.OPENED)
+
+    assert caught.value.path == opens
