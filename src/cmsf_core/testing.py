@@ -1301,6 +1301,16 @@ class EmailPlatformContract:
                     if number < len(pages):
                         assert len(page.results) == size
 
+    def test_well_formed_streams_skip_no_rows(self) -> None:
+        """Every page of a well-formed stream reports no skipped rows (``skipped == ()``):
+        an adapter hands back only rows it could not read, on a read's first page."""
+        platform, _seed = self._standard()
+
+        for stream in ActivityType:
+            for size in self.page_sizes:
+                _events, pages = read_whole_stream(platform, CAMPAIGN, stream, page_size=size)
+                assert all(page.skipped == () for page in pages), (stream, size)
+
     def test_a_stream_is_served_oldest_first_across_pages(self) -> None:
         """Events come oldest first, also across page boundaries (late arrivals sorted)."""
         platform, _seed = self._standard()

@@ -3,14 +3,18 @@ and zero-width characters make an address invalid, on every route that keys by e
 
 from __future__ import annotations
 
+import sqlite3
 import unicodedata
+from contextlib import closing
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
+from cmsf_core.adapters.sqlite import SqliteCrm
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.emails import (
     check_email_text,
@@ -210,3 +214,27 @@ def test_a_sync_keeps_sharp_s_and_double_s_members_apart() -> None:
     members = {m.member.member_id: m for m in crm.members_of(["cmp-1"])}
     assert set(members) == {"straße@example.com", "strasse@example.com", NFC_E}
     assert members[NFC_E].member.engagement.opens == 1
+
+
+def test_a_store_keyed_by_casefold_is_rekeyed_once_when_opened(tmp_path: Path) -> None:
+    """People saved with casefolded keys are found by the new key after opening; once only."""
+    path = tmp_path / "old.db"
+    with SqliteCrm(path) as crm:
+        crm.add_person("Straße@Example.com", person_id="p1")
+        crm.add_person(NFD_E, person_id="p2")
+    with closing(sqlite3.connect(path)) as db:  # as an earlier release saved them
+        db.execute("UPDATE people SET email_key = lower(email)")
+        db.execute("UPDATE people SET email_key = 'strasse@example.com' WHERE person_id = 'p1'")
+        db.execute("DELETE FROM meta WHERE key = 'email_key'")
+        db.commit()
+
+    with SqliteCrm(path) as crm:
+        found = crm.find_people(["straße@example.com", "strasse@example.com", NFC_E])
+        assert {k: [p.person_id for p in v] for k, v in found.items()} == {
+            "straße@example.com": ["p1"],
+            NFC_E: ["p2"],
+        }
+        assert crm.get_meta("email_key") == "nfc-lower"  # not re-keyed at the next open
+    with closing(sqlite3.connect(path)) as db:
+        keys = dict(db.execute("SELECT person_id, email_key FROM people").fetchall())
+    assert keys == {"p1": "straße@example.com", "p2": NFC_E}
