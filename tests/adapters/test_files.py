@@ -1158,6 +1158,7 @@ HOSTILE: list[tuple[str, Callable[[Path], object], str, str, str | None]] = [
     ),
     ("bidi mark in ClientID", _client_id(lambda _e: "a\u202eb"), "clients.json", "[0]", "ClientID"),
     ("overlong ClientID", _client_id(lambda _e: "a" * 300), "clients.json", "[0]", "ClientID"),
+    ("device name ClientID", _client_id(lambda _e: "nul.json"), "clients.json", "[0]", "ClientID"),
     (
         "../ CampaignID",
         _campaign_id(lambda _e: "../../../outside"),

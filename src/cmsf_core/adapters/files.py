@@ -80,6 +80,10 @@ MAX_NUMBER_DIGITS = 20
 
 #: The longest id (``ClientID``, ``CampaignID``, ``ListID``) used as a file name, in bytes.
 _MAX_ID_BYTES = 200
+#: Names Windows reads as devices whatever the folder: never an id.
+_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)), *(f"LPT{n}" for n in range(10))}
+)
 
 #: The file name (without ``.json``) of each tracking stream: the API's endpoint names.
 STREAM_FILES: Mapping[ActivityType, str] = {
@@ -432,6 +436,8 @@ def _file_id(path: Path, record: str, row: Mapping[str, Any], field: str) -> str
         problem = f"holds the control character U+{ord(bad):04X}"
     elif len(value.encode("utf-8", "surrogatepass")) > _MAX_ID_BYTES:
         problem = f"is longer than {_MAX_ID_BYTES} bytes"
+    elif value.split(".")[0].upper() in _DEVICE_NAMES:
+        problem = f"is a device name on Windows ({value.split('.')[0].upper()})"
     if problem is not None:
         raise PlatformFileError(
             path,
