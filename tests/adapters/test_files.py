@@ -20,6 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the contracts
     pytest.register_assert_rewrite("cmsf_core.testing")
@@ -1429,3 +1431,97 @@ def test_a_symbolic_link_loop_is_a_platform_file_error(export: Path) -> None:
         read_whole_stream(FilePlatform(export), APRIL, ActivityType.OPENED)
 
     assert caught.value.path == opens
+
+
+# ----------------------------------------------------------------------------- fuzzing
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | st.sampled_from(["2024-04-05 09:12:00", "0001-01-01 00:00:00", "9999-12-31 23:59:59"]),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+#: A row with the API's field names, holding anything.
+_ROWS = st.fixed_dictionaries(
+    {},
+    optional=dict.fromkeys(
+        (
+            "EmailAddress",
+            "Date",
+            "ListID",
+            "URL",
+            "BounceType",
+            "CampaignID",
+            "Name",
+            "SentDate",
+            "Tags",
+            "ClientID",
+            "State",
+            "StateChangedDate",
+            "SuppressionReason",
+        ),
+        _JSON_VALUES,
+    ),
+)
+_FUZZED_FILES = [
+    "clients.json",
+    f"clients/{BOOKS}/campaigns.json",
+    f"clients/{BOOKS}/lists.json",
+    f"clients/{BOOKS}/suppressionlist.json",
+    f"clients/{CYCLES}/details.json",
+    _OPENS,
+    _SUMMARY,
+    f"lists/{READERS}/active.json",
+]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(_FUZZED_FILES),
+    content=st.one_of(
+        st.binary(max_size=64),
+        _JSON_VALUES.map(json.dumps),
+        st.lists(_ROWS, max_size=3).map(json.dumps),
+        st.lists(_ROWS, max_size=3).map(
+            lambda rows: json.dumps(_envelope(rows, 1, 1, 1000, len(rows)))
+        ),
+    ),
+)
+def test_any_content_in_any_file_is_read_or_refused_with_a_platform_file_error(
+    export: Path, name: str, content: str | bytes
+) -> None:
+    """Whatever a file holds, reading the export succeeds or raises PlatformFileError."""
+    path = export / name
+    original = path.read_bytes()
+    try:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        refused = _refusal(lambda: _read_what_is_listed(FilePlatform(export)))
+    finally:
+        path.write_bytes(original)
+    assert refused is None or str(refused.path).startswith(str(export))
+
+
+def _read_what_is_listed(platform: FilePlatform) -> None:
+    """Read every file the export's own lists lead to, as a sync would."""
+    for client in platform.clients():
+        for campaign in platform.sent_campaigns(client.client_id):
+            for stream in ActivityType:
+                read_whole_stream(platform, campaign.campaign_id, stream)
+            platform.campaign_summary(campaign.campaign_id)
+        platform.subscriber_changes(client.client_id, since=None)
+        platform.suppression_list(client.client_id)
+
+
+def _refusal(read: Callable[[], object]) -> PlatformFileError | None:
+    """The PlatformFileError ``read`` raised, or None; any other exception propagates."""
+    try:
+        read()
+    except PlatformFileError as error:
+        return error
+    return None
