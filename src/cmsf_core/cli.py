@@ -697,8 +697,8 @@ def build_parser() -> argparse.ArgumentParser:
             "purged after DaysToKeep_Email days."
         ),
         epilog=(
-            "Exit codes: 0 done; 1 done with refused writes or skipped clients (sync) or flagged members "
-            "(diagnose); 2 bad usage or input, nothing changed; 3 internal error; "
+            "Exit codes: 0 done; 1 done with refused writes or skipped clients or rows (sync) or "
+            "flagged members (diagnose); 2 bad usage or input, nothing changed; 3 internal error; "
             "130 interrupted; 141 output closed early. Every error is one line on stderr. "
             "Settings files (TOML or JSON) use the product's setting names, e.g. "
             'Campaign_Member_Refresh = "Update Once" and DaysToKeep_Email = 7.'

@@ -28,6 +28,7 @@ import attrs
 from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError
 from cmsf_core.adapters.errors import PlatformError
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import InvalidTypeError
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
 from cmsf_core.domain.planner import (
@@ -47,6 +48,7 @@ from cmsf_core.domain.records import (
     MemberRef,
     PlatformCampaign,
     PlatformClient,
+    SkippedRow,
     TrackingEvent,
     WriteResult,
 )
@@ -93,6 +95,8 @@ class SyncReport:
     updated and removed (on a dry run: planned, not applied).  ``skipped_clients`` holds a
     maintenance message for each platform client that could not be read (an unmappable
     time zone, a platform error): that client was skipped, the others synced.
+    ``skipped_rows`` are the malformed platform rows left out (each also a
+    ``SYNC-SKIPPED-ROW`` maintenance message when applied).
     """
 
     plan: SyncPlan
@@ -102,11 +106,13 @@ class SyncReport:
     duplicates: tuple[DuplicateEmail, ...] = ()
     suppression_changes: tuple[CrmChange, ...] = ()
     skipped_clients: tuple[MaintenanceMessage, ...] = ()
+    skipped_rows: tuple[SkippedRow, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when every client was read and every write went through."""
-        return not self.plan.refusals and not self.skipped_clients
+        """True when every client and every platform row was read and every write went
+        through; otherwise the maintenance messages say what to look at."""
+        return not self.plan.refusals and not self.skipped_clients and not self.skipped_rows
 
     def summary(self) -> str:
         """A readable summary: counts per kind of change, refusals, watermarks."""
@@ -114,6 +120,8 @@ class SyncReport:
         lines = [self.plan.summary(), f"  {head}"]
         lines += [f"  refused: {r.kind.value}: {r.record}: {r.reason}" for r in self.plan.refusals]
         lines += [f"  skipped {m.record}: {m.guidance}" for m in self.skipped_clients]
+        if self.skipped_rows:
+            lines.append(f"  skipped platform rows: {len(self.skipped_rows)} (see the messages)")
         if self.opt_out_changes or self.duplicates or self.suppression_changes:
             lines.append(
                 f"  email opt out: {len(self.opt_out_changes)} changed, "
@@ -165,28 +173,45 @@ def run_sync(
         raise InvalidTypeError("settings", "a Settings", settings)
     as_of = ensure_utc(as_of, "as_of")
     report = progress or _noop
-    reads, skipped = _read_platform(crm, platform, settings, full=full, progress=report, at=as_of)
+    skipped_rows: list[SkippedRow] = []  # malformed platform rows left out, reported below
+    reads, skipped_clients = _read_platform(
+        crm, platform, settings, full=full, progress=report, at=as_of, skipped=skipped_rows
+    )
     view = _read_crm(crm, reads, settings, as_of=as_of, full=full)
     plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
     windows = {read.client_id: read.read_since for read in reads}
     if dry_run:
         subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of, dry_run=True)
         report("planned", 1, 1)
-        return _report(plan, subscribers, applied=False, skipped=skipped)
-    if skipped:
-        crm.add_messages(skipped)
+        return _report(
+            plan,
+            subscribers,
+            applied=False,
+            skipped_clients=skipped_clients,
+            skipped_rows=skipped_rows,
+        )
+    if skipped_clients:
+        crm.add_messages(skipped_clients)
     refused = Refusals()
     done: list[SubscriberSyncReport] = []
 
     def subscribers_then_commit() -> None:
         # Before the watermark moves: a crash here re-reads the same window next time.
+        crm.add_messages(tuple(row.message(plan.as_of) for row in skipped_rows))
         done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of))
 
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         more = _apply(crm, plan, report, before_commit=subscribers_then_commit)
         if not more:
             report("applied", 1, 1)
-            return _report(plan, done[-1], applied=True, attempts=attempt, skipped=skipped)
+            return _report(
+                plan,
+                done[-1],
+                applied=True,
+                attempts=attempt,
+                skipped_clients=skipped_clients,
+                skipped_rows=skipped_rows,
+            )
         refused = Refusals(
             {**refused.inserts, **more.inserts},
             {**refused.deletes, **more.deletes},
@@ -202,16 +227,18 @@ def _report(
     *,
     applied: bool,
     attempts: int = 1,
-    skipped: tuple[MaintenanceMessage, ...] = (),
+    skipped_clients: tuple[MaintenanceMessage, ...] = (),
+    skipped_rows: Sequence[SkippedRow] = (),
 ) -> SyncReport:
     return SyncReport(
         plan,
         applied=applied,
         attempts=attempts,
+        skipped_rows=tuple(skipped_rows),
         opt_out_changes=subscribers.opt_out.changes,
         duplicates=subscribers.opt_out.duplicates,
         suppression_changes=subscribers.suppression.changes,
-        skipped_clients=skipped,
+        skipped_clients=skipped_clients,
     )
 
 
@@ -219,7 +246,11 @@ def _report(
 
 
 def _read_stream(
-    platform: EmailPlatform, campaign_id: str, stream: ActivityType, since: datetime | None
+    platform: EmailPlatform,
+    campaign_id: str,
+    stream: ActivityType,
+    since: datetime | None,
+    skipped: list[SkippedRow],
 ) -> list[TrackingEvent]:
     events: list[TrackingEvent] = []
     page = 1
@@ -228,6 +259,7 @@ def _read_stream(
             campaign_id, stream, since=since, page=page, page_size=PAGE_SIZE
         )
         events.extend(result.results)
+        skipped.extend(result.skipped)
         if page >= result.number_of_pages:
             return events
         page += 1
@@ -273,20 +305,25 @@ def _read_platform(
     full: bool,
     progress: Progress,
     at: datetime,
+    skipped: list[SkippedRow],
 ) -> tuple[tuple[ClientRead, ...], tuple[MaintenanceMessage, ...]]:
     """What each client holds; a client that cannot be read (an unmappable time zone, a
-    platform error) is skipped with a maintenance message, and the others are read."""
+    platform error) is skipped with a maintenance message, and the others are read.
+    Malformed rows the platform left out are added to ``skipped`` (for the clients read)."""
     links = crm.links()
     reads = []
-    skipped = []
+    skipped_clients: list[MaintenanceMessage] = []
     clients = platform.clients()
     for n, client in enumerate(clients, 1):
+        rows: list[SkippedRow] = []
         try:
-            reads.append(_read_client(crm, platform, settings, client, links, full, progress))
+            reads.append(_read_client(crm, platform, settings, client, links, full, progress, rows))
         except (UnmappableTimeZoneError, PlatformError) as error:
-            skipped.append(_skipped(client.client_id, error, at))
+            skipped_clients.append(_skipped(client.client_id, error, at))
+        else:
+            skipped.extend(rows)
         progress("reading clients", n, len(clients))
-    return tuple(reads), tuple(skipped)
+    return tuple(reads), tuple(skipped_clients)
 
 
 def _read_client(
@@ -297,6 +334,7 @@ def _read_client(
     links: Mapping[str, CampaignLink],
     full: bool,
     progress: Progress,
+    skipped: list[SkippedRow],
 ) -> ClientRead:
     """One client's campaigns, the events of the selected ones since its read window, and
     their summaries (when statistics are pushed)."""
@@ -311,7 +349,7 @@ def _read_client(
         events[campaign.campaign_id] = tuple(
             event
             for stream in _streams_for(campaign, settings, linked)
-            for event in _read_stream(platform, campaign.campaign_id, stream, since)
+            for event in _read_stream(platform, campaign.campaign_id, stream, since, skipped)
         )
         if settings.update_campaign_statistics:
             summaries[campaign.campaign_id] = platform.campaign_summary(campaign.campaign_id)
@@ -335,7 +373,7 @@ def _read_crm(
         touched.update(ref for ref, _cause in read.checkpoint.pending)
         for campaign_id, events in read.events.items():
             for event in events:
-                email = event.email.strip().casefold()
+                email = email_key(event.email)
                 touched.add(MemberRef(campaign_id, email))
                 emails.add(email)
     expired = tuple(crm.expired_records(retention_cutoffs(settings, as_of=as_of)))
@@ -343,9 +381,9 @@ def _read_crm(
     # Unmatched members whose email now has a contact or lead are matched (and so
     # refreshed) by this sync: they are touched like the others.
     unmatched = tuple(crm.unmatched_members())
-    emails.update(m.email.casefold() for m in unmatched)
+    emails.update(email_key(m.email) for m in unmatched)
     people = crm.find_people(emails)
-    touched.update(m.ref for m in unmatched if m.email.casefold() in people)
+    touched.update(m.ref for m in unmatched if email_key(m.email) in people)
     stored: Mapping[MemberRef, tuple[Activity, ...]]
     if full:
         client_ids = [r.client_id for r in reads]
@@ -360,7 +398,7 @@ def _read_crm(
     else:
         stored = crm.records_for(touched)
     members = dict(crm.members(touched))
-    missing = {m.email.casefold() for m in members.values() if m.person_id is None} - emails
+    missing = {email_key(m.email) for m in members.values() if m.person_id is None} - emails
     if missing:
         people = {**people, **crm.find_people(missing)}
     read_keys = _keys_read(reads)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -19,6 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the contracts
     pytest.register_assert_rewrite("cmsf_core.testing")
@@ -33,7 +36,13 @@ from cmsf_core.adapters.files import (
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
-from cmsf_core.domain.records import CampaignSummary, PlatformCampaign, PlatformClient
+from cmsf_core.domain.records import (
+    CampaignSummary,
+    PlatformCampaign,
+    PlatformClient,
+    SkippedRow,
+    TrackingPage,
+)
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import (
     ImportSubscribers,
@@ -638,37 +647,6 @@ BAD_FILES: list[tuple[str, Callable[[Path], object], str, str | None]] = [
         None,
     ),
     (
-        _OPENS,
-        lambda p: _edit(p, _set_row(2, "EmailAddress", _DELETE)),
-        "Results[2]",
-        "EmailAddress",
-    ),
-    (_OPENS, lambda p: _edit(p, _set_row(1, "EmailAddress", "")), "Results[1]", "EmailAddress"),
-    (_OPENS, lambda p: _edit(p, _set_row(3, "Date", _DELETE)), "Results[3]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-02-30 10:00:00")), "Results[0]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "yesterday")), "Results[0]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-04-05")), "Results[0]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", 1712300000)), "Results[0]", "Date"),
-    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", ["2024-04-05"])), "Results[0]", "Date"),
-    (
-        _OPENS,
-        lambda p: _edit(p, _set_row(0, "Date", "2024-04-05T09:12:00+10:00")),
-        "Results[0]",
-        "Date",
-    ),
-    (
-        f"campaigns/{APRIL}/bounces.json",
-        lambda p: _edit(p, _set_row(0, "BounceType", "Transient")),
-        "Results[0]",
-        "BounceType",
-    ),
-    (
-        f"campaigns/{APRIL}/clicks.json",
-        lambda p: _edit(p, _set_row(0, "URL", 42)),
-        "Results[0]",
-        "URL",
-    ),
-    (
         f"clients/{CYCLES}/campaigns.json",
         lambda p: _edit(p, _set_row(0, "SentDate", "28/03/2024 18:00")),
         "[0]",
@@ -728,6 +706,42 @@ BAD_FILES: list[tuple[str, Callable[[Path], object], str, str | None]] = [
         lambda p: _edit(p, _set_row(0, "SuppressionReason", _DELETE)),
         "Results[0]",
         "SuppressionReason",
+    ),
+]
+
+
+#: (file, how one row is broken, the row and the field the skipped-row notice must name)
+BAD_ROWS: list[tuple[str, Callable[[Path], object], str, str | None]] = [
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(2, "EmailAddress", _DELETE)),
+        "Results[2]",
+        "EmailAddress",
+    ),
+    (_OPENS, lambda p: _edit(p, _set_row(1, "EmailAddress", "")), "Results[1]", "EmailAddress"),
+    (_OPENS, lambda p: _edit(p, _set_row(3, "Date", _DELETE)), "Results[3]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-02-30 10:00:00")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "yesterday")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", "2024-04-05")), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", 1712300000)), "Results[0]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(0, "Date", ["2024-04-05"])), "Results[0]", "Date"),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "Date", "2024-04-05T09:12:00+10:00")),
+        "Results[0]",
+        "Date",
+    ),
+    (
+        f"campaigns/{APRIL}/bounces.json",
+        lambda p: _edit(p, _set_row(0, "BounceType", "Transient")),
+        "Results[0]",
+        "BounceType",
+    ),
+    (
+        f"campaigns/{APRIL}/clicks.json",
+        lambda p: _edit(p, _set_row(0, "URL", 42)),
+        "Results[0]",
+        "URL",
     ),
 ]
 
@@ -845,3 +859,670 @@ def test_a_list_state_row_dated_as_the_current_api_dates_it_is_read(tmp_path: Pa
             assert renamed.subscriber_changes(
                 client.client_id, since=since
             ) == original.subscriber_changes(client.client_id, since=since)
+
+
+# ----------------------------------------------------------------------------- skipped rows
+
+
+def _stream_of(name: str) -> tuple[str, ActivityType]:
+    """The campaign and stream of ``campaigns/<id>/<stream>.json``."""
+    _campaigns, campaign, file = name.split("/")
+    stem = file.split(".")[0]
+    return campaign, next(t for t, s in STREAM_FILES.items() if s == stem)
+
+
+def _hawaiian(export: Path) -> None:
+    """Thames Cycles moved to Hawaii (UTC-10:00), for dates at the end of the calendar."""
+    _edit(
+        export / f"clients/{CYCLES}/details.json",
+        lambda d: {"BasicDetails": {**d["BasicDetails"], "TimeZone": "(GMT-10:00) Hawaii"}},
+    )
+
+
+_SPRING_OPENS = f"campaigns/{SPRING}/opens.json"
+_CLICKS = f"campaigns/{APRIL}/clicks.json"
+
+BAD_ROWS += [
+    # the edges of the calendar: 0001-01-01 in Sydney (+10:00) is before year 1 in UTC
+    (_OPENS, lambda p: _edit(p, _set_row(1, "Date", "0001-01-01 00:00:00")), "Results[1]", "Date"),
+    (_OPENS, lambda p: _edit(p, _set_row(1, "Date", "0001-01-01 09:59")), "Results[1]", "Date"),
+    # invisible characters in an address (DESIGN §8)
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "a\u200b@x.com")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "a@x.com\n")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "a\x00@x.com")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "\ufeffa@x.com")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        _OPENS,
+        lambda p: _edit(p, _set_row(0, "EmailAddress", "nobody")),
+        "Results[0]",
+        "EmailAddress",
+    ),
+    # a row that is no object
+    (_OPENS, lambda p: _edit(p, _set_row_value(2, "a row")), "Results[2]", None),
+    (_OPENS, lambda p: _edit(p, _set_row_value(2, None)), "Results[2]", None),
+    # wrong types in each field of a stream row
+    *(
+        (name, lambda p, f=field, v=value: _edit(p, _set_row(0, f, v)), "Results[0]", field)
+        for name, field in [
+            (_OPENS, "EmailAddress"),
+            (_OPENS, "Date"),
+            (_OPENS, "ListID"),
+            (_CLICKS, "URL"),
+            (_CLICKS, "EmailAddress"),
+            (f"campaigns/{APRIL}/bounces.json", "BounceType"),
+            (f"campaigns/{APRIL}/unsubscribes.json", "Date"),
+            (f"campaigns/{APRIL}/recipients.1.json", "EmailAddress"),
+        ]
+        for value in (42, 4.5, True, ["x"], {"x": 1})
+    ),
+]
+
+
+def _set_row_value(index: int, value: object) -> Callable[[Any], Any]:
+    def change(data: Any) -> Any:
+        data["Results"][index] = value
+        return data
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "record", "field"),
+    BAD_ROWS,
+    ids=[f"{n.rsplit('/', 1)[-1]}-{i}" for i, (n, *_rest) in enumerate(BAD_ROWS)],
+)
+def test_a_malformed_stream_row_is_skipped_and_named_while_the_rest_is_read(
+    export: Path,
+    name: str,
+    damage: Callable[[Path], object],
+    record: str,
+    field: str | None,
+) -> None:
+    """A bad tracking row is left out and named (file, row, field); its neighbours are read."""
+    campaign, stream = _stream_of(name)
+    whole, _pages = read_whole_stream(FilePlatform(export), campaign, stream)
+    damage(export / name)
+
+    events, pages = read_whole_stream(FilePlatform(export), campaign, stream, page_size=1)
+
+    skipped = [row for page in pages for row in page.skipped]
+    assert [(s.source, s.position, s.field) for s in skipped] == [(name, record, field)]
+    assert pages[0].skipped == tuple(skipped)  # all on the first page of the read
+    assert len(events) == len(whole) - 1
+    assert skipped[0].problem
+    assert str(skipped[0].message(utc(2024, 5, 1))).count("@x.com") <= 1
+
+
+def test_a_date_past_the_end_of_the_calendar_in_hawaii_is_skipped(export: Path) -> None:
+    """9999-12-31 23:59 at UTC-10:00 is past year 9999 in UTC: that row is skipped."""
+    _hawaiian(export)
+    _edit(export / _SPRING_OPENS, _set_row(0, "Date", "9999-12-31 23:59:00"))
+
+    events, pages = read_whole_stream(FilePlatform(export), SPRING, ActivityType.OPENED)
+
+    assert [(s.position, s.field, s.occurred_at) for s in pages[0].skipped] == [
+        ("Results[0]", "Date", None)
+    ]
+    assert len(events) == 1
+
+
+def test_a_skipped_row_with_a_good_date_is_reported_only_in_its_window(export: Path) -> None:
+    """A bad-email row dated before ``since`` is not reported again; an undated one is."""
+    _edit(export / _OPENS, _set_row(0, "EmailAddress", "a\u200b@x.com"))
+    _edit(export / _OPENS, _set_row(1, "Date", "0001-01-01 00:00:00"))
+    platform = FilePlatform(export)
+
+    _all, first = read_whole_stream(platform, APRIL, ActivityType.OPENED)
+    _later, later = read_whole_stream(platform, APRIL, ActivityType.OPENED, since=utc(2030, 1, 1))
+
+    dated = {s.position: s.occurred_at for s in first[0].skipped}
+    assert set(dated) == {"Results[0]", "Results[1]"}
+    assert dated["Results[0]"] is not None
+    assert dated["Results[1]"] is None
+    assert [s.position for s in later[0].skipped] == ["Results[1]"]
+
+
+def test_a_sync_skips_bad_rows_reports_them_and_imports_the_rest(export: Path) -> None:
+    """Two bad rows: the sync goes on, each becomes a SYNC-SKIPPED-ROW message and is counted."""
+    _edit(export / _OPENS, _set_row(1, "EmailAddress", "ava\u200b@example.com.au"))
+    _edit(export / _CLICKS, _set_row(0, "Date", "0001-01-01 00:00:00"))
+    crm = InMemoryCrm()
+    settings = Settings(auto_create_campaigns=True, auto_create_campaigns_since=utc(2024, 1, 1))
+
+    dry = run_sync(crm, FilePlatform(export), settings, as_of=utc(2024, 4, 10), dry_run=True)
+    assert len(dry.skipped_rows) == 2
+    assert crm.messages() == ()
+
+    report = run_sync(crm, FilePlatform(export), settings, as_of=utc(2024, 4, 10))
+
+    assert not report.ok  # applied, with rows to look at: `cmsf sync` exits 1
+    assert report.applied
+    assert crm.record_count() == 14  # the example's 16, less the two rows skipped
+    assert sorted((s.source, s.position, s.field) for s in report.skipped_rows) == [
+        (_CLICKS, "Results[0]", "Date"),
+        (_OPENS, "Results[1]", "EmailAddress"),
+    ]
+    assert "skipped platform rows: 2" in report.summary()
+    messages = [m for m in crm.messages() if m.code == "SYNC-SKIPPED-ROW"]
+    assert sorted(m.record or "" for m in messages) == [
+        f"{_CLICKS} Results[0]",
+        f"{_OPENS} Results[1]",
+    ]
+    assert all(m.severity.value == "Warning" for m in messages)
+    assert all("rows around it were synced" in m.guidance for m in messages)
+    assert "ava" not in " ".join(str(m) for m in messages)  # the address is not echoed
+
+
+def test_skipped_rows_default_to_none_for_other_adapters() -> None:
+    """A page built without skipped rows has none: adapters that never skip need no change."""
+    assert TrackingPage(()).skipped == ()
+
+
+def test_a_skipped_row_without_a_field_names_the_row_only() -> None:
+    """A row that is no object at all is reported without a field name."""
+    row = SkippedRow("campaigns/c1/opens.json", "Results[2]", None, "must be a JSON object")
+
+    message = row.message(utc(2024, 5, 1))
+
+    assert message.record == "campaigns/c1/opens.json Results[2]"
+    assert "field" not in message.guidance
+    assert "must be a JSON object" in message.guidance
+
+
+# ----------------------------------------------------------------------------- hostile files
+
+
+def _outside(export: Path) -> Path:
+    """A decoy beside the export: well-formed API files that must never be read."""
+    decoy = export.parent / "outside"
+    if not decoy.exists():
+        shutil.copytree(export / "campaigns" / APRIL, decoy)
+        shutil.copy(export / "clients" / BOOKS / "details.json", decoy / "details.json")
+        shutil.copy(export / "clients" / BOOKS / "campaigns.json", decoy / "campaigns.json")
+        shutil.copy(export / "clients.json", decoy / "clients.json")
+    return decoy
+
+
+def _client_id(value: Callable[[Path], str]) -> Callable[[Path], object]:
+    return lambda export: _edit(export / "clients.json", _set_row(0, "ClientID", value(export)))
+
+
+def _campaign_id(value: Callable[[Path], str]) -> Callable[[Path], object]:
+    return lambda export: _edit(
+        export / f"clients/{BOOKS}/campaigns.json", _set_row(0, "CampaignID", value(export))
+    )
+
+
+def _link_out(name: str, target: str) -> Callable[[Path], object]:
+    """Replace ``name`` by a symbolic link to ``target`` in the decoy outside the export."""
+
+    def damage(export: Path) -> None:
+        path = export / name
+        destination = _outside(export) / target
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        path.symlink_to(destination, target_is_directory=destination.is_dir())
+
+    return damage
+
+
+def _write_text(name: str, text: str | bytes) -> Callable[[Path], object]:
+    def damage(export: Path) -> None:
+        path = export / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+
+    return damage
+
+
+def _folder_instead(name: str) -> Callable[[Path], object]:
+    def damage(export: Path) -> None:
+        (export / name).unlink()
+        (export / name).mkdir()
+        (export / name / "inner.json").write_text("{}")
+
+    return damage
+
+
+def _dates_in(name: str, field: str, value: str) -> Callable[[Path], object]:
+    return lambda export: _edit(export / name, _set_row(0, field, value))
+
+
+_BOOKS_CAMPAIGNS = f"clients/{BOOKS}/campaigns.json"
+_CYCLES_CAMPAIGNS = f"clients/{CYCLES}/campaigns.json"
+_SUMMARY = f"campaigns/{APRIL}/summary.json"
+_DEEP = "[" * 100_000 + "]" * 100_000
+_LONG_NUMBER = '{"Recipients": ' + "9" * 5_000 + "}"
+
+
+def _truncate_file(name: str) -> Callable[[Path], object]:
+    return lambda export: _truncate(export / name)
+
+
+def _latin1_clients(export: Path) -> None:
+    text = (export / "clients.json").read_text().replace("Harbour Books", "Librairie du Quai é")
+    (export / "clients.json").write_bytes(text.encode("latin-1"))
+
+
+def _cycles_sent_at_the_end_of_time(export: Path) -> None:
+    _hawaiian(export)
+    _edit(export / _CYCLES_CAMPAIGNS, _set_row(0, "SentDate", "9999-12-31 23:59:00"))
+
+
+#: (what it is, how the export is damaged, the file, the record and field the error names)
+HOSTILE: list[tuple[str, Callable[[Path], object], str, str, str | None]] = [
+    (
+        "absolute ClientID",
+        _client_id(lambda e: str(_outside(e))),
+        "clients.json",
+        "[0]",
+        "ClientID",
+    ),
+    ("../ ClientID", _client_id(lambda _e: "../../outside"), "clients.json", "[0]", "ClientID"),
+    ("ClientID '..'", _client_id(lambda _e: ".."), "clients.json", "[0]", "ClientID"),
+    ("NUL in ClientID", _client_id(lambda _e: f"{BOOKS}\x00"), "clients.json", "[0]", "ClientID"),
+    (
+        "backslash ClientID",
+        _client_id(lambda _e: "..\\..\\outside"),
+        "clients.json",
+        "[0]",
+        "ClientID",
+    ),
+    (
+        "drive letter ClientID",
+        _client_id(lambda _e: "C:outside"),
+        "clients.json",
+        "[0]",
+        "ClientID",
+    ),
+    ("bidi mark in ClientID", _client_id(lambda _e: "a\u202eb"), "clients.json", "[0]", "ClientID"),
+    ("overlong ClientID", _client_id(lambda _e: "a" * 300), "clients.json", "[0]", "ClientID"),
+    ("device name ClientID", _client_id(lambda _e: "nul.json"), "clients.json", "[0]", "ClientID"),
+    (
+        "../ CampaignID",
+        _campaign_id(lambda _e: "../../../outside"),
+        _BOOKS_CAMPAIGNS,
+        "Results[0]",
+        "CampaignID",
+    ),
+    (
+        "absolute CampaignID",
+        _campaign_id(lambda e: str(_outside(e))),
+        _BOOKS_CAMPAIGNS,
+        "Results[0]",
+        "CampaignID",
+    ),
+    (
+        "NUL in CampaignID",
+        _campaign_id(lambda _e: "a\x00b"),
+        _BOOKS_CAMPAIGNS,
+        "Results[0]",
+        "CampaignID",
+    ),
+    (
+        "absolute ListID",
+        lambda e: _edit(e / f"clients/{BOOKS}/lists.json", _set_row(0, "ListID", "/etc")),
+        f"clients/{BOOKS}/lists.json",
+        "[0]",
+        "ListID",
+    ),
+    ("a stream linked out", _link_out(_OPENS, "opens.json"), _OPENS, "file", None),
+    (
+        "clients.json linked out",
+        _link_out("clients.json", "clients.json"),
+        "clients.json",
+        "file",
+        None,
+    ),
+    (
+        "details.json linked out",
+        _link_out(f"clients/{CYCLES}/details.json", "details.json"),
+        f"clients/{CYCLES}/details.json",
+        "file",
+        None,
+    ),
+    (
+        "a campaign folder linked out",
+        _link_out(f"campaigns/{APRIL}", "."),
+        f"campaigns/{APRIL}",
+        "file",
+        None,
+    ),
+    ("deep JSON", _write_text(_OPENS, _DEEP), _OPENS, "file", None),
+    ("a 5,000-digit number", _write_text(_SUMMARY, _LONG_NUMBER), _SUMMARY, "file", None),
+    ("NaN", _write_text(_SUMMARY, '{"Recipients": NaN}'), _SUMMARY, "file", None),
+    (
+        "Infinity",
+        _write_text(_OPENS, '{"Results": [], "PageNumber": -Infinity}'),
+        _OPENS,
+        "file",
+        None,
+    ),
+    (
+        "SentDate 0001-01-01 at +10:00",
+        _dates_in(_BOOKS_CAMPAIGNS, "SentDate", "0001-01-01 00:00:00"),
+        _BOOKS_CAMPAIGNS,
+        "Results[0]",
+        "SentDate",
+    ),
+    (
+        "SentDate 9999-12-31 at -10:00",
+        _cycles_sent_at_the_end_of_time,
+        _CYCLES_CAMPAIGNS,
+        "[0]",
+        "SentDate",
+    ),
+    (
+        "a list row dated 0001-01-01 at +10:00",
+        _dates_in(f"lists/{READERS}/active.json", "StateChangedDate", "0001-01-01 00:00:00"),
+        f"lists/{READERS}/active.json",
+        "Results[0]",
+        "StateChangedDate",
+    ),
+    ("not UTF-8", _latin1_clients, "clients.json", "byte ", None),
+    (
+        "UTF-16",
+        lambda e: (e / "clients.json").write_bytes("[]".encode("utf-16")),
+        "clients.json",
+        "byte 0",
+        None,
+    ),
+    ("a stream that is a folder", _folder_instead(_OPENS), _OPENS, "file", None),
+    ("a summary that is a folder", _folder_instead(_SUMMARY), _SUMMARY, "file", None),
+    (
+        "clients.json that is a folder",
+        _folder_instead("clients.json"),
+        "clients.json",
+        "file",
+        None,
+    ),
+    ("truncated JSON", _truncate_file(_OPENS), _OPENS, "line ", None),
+    ("empty file", _write_text(_OPENS, ""), _OPENS, "line 1", None),
+    (
+        "a zero-width space in a list member's address",
+        _dates_in(f"lists/{READERS}/active.json", "EmailAddress", "ava\u200b@example.com.au"),
+        f"lists/{READERS}/active.json",
+        "Results[0]",
+        "EmailAddress",
+    ),
+    (
+        "a tab in a suppressed address",
+        _dates_in(f"clients/{BOOKS}/suppressionlist.json", "EmailAddress", "ben\t@example.com"),
+        f"clients/{BOOKS}/suppressionlist.json",
+        "Results[0]",
+        "EmailAddress",
+    ),
+]
+
+#: Fields of the files whose rows are not skipped (clients, campaigns, lists, suppression,
+#: summaries): a wrong type is an error naming the file, the record and the field.
+_TYPED_FIELDS = [
+    ("clients.json", "[1]", "ClientID"),
+    ("clients.json", "[1]", "Name"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "CampaignID"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "Name"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "SentDate"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "Subject"),
+    (_BOOKS_CAMPAIGNS, "Results[0]", "Tags"),
+    (_CYCLES_CAMPAIGNS, "[0]", "SentDate"),
+    (f"clients/{BOOKS}/lists.json", "[0]", "ListID"),
+    (f"clients/{BOOKS}/lists.json", "[0]", "Name"),
+    (f"lists/{READERS}/active.json", "Results[0]", "EmailAddress"),
+    (f"lists/{READERS}/active.json", "Results[0]", "StateChangedDate"),
+    (f"lists/{READERS}/active.json", "Results[0]", "State"),
+    (f"clients/{BOOKS}/suppressionlist.json", "Results[0]", "EmailAddress"),
+    (f"clients/{BOOKS}/suppressionlist.json", "Results[0]", "Date"),
+]
+_WRONG_VALUES = (42, 4.5, ["x"], {"x": 1})
+
+HOSTILE += [
+    (
+        f"{field} = {value!r}",
+        lambda e, n=name, r=record, f=field, v=value: _edit(
+            e / n, _set_row(int(r.rsplit("[", 1)[1].rstrip("]")), f, v)
+        ),
+        name,
+        record,
+        field,
+    )
+    for name, record, field in _TYPED_FIELDS
+    for value in _WRONG_VALUES
+    if not (field == "Tags" and isinstance(value, list))  # ["x"] is a list of tags
+]
+HOSTILE += [
+    (
+        f"summary {field} = {value!r}",
+        lambda e, f=field, v=value: _edit(e / _SUMMARY, _set(f, v)),
+        _SUMMARY,
+        "summary",
+        field,
+    )
+    for field in ("Recipients", "Clicks", "Bounced")
+    for value in ("3", 4.5, True, -1, None, [3])
+]
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file opened through pathlib during the test, resolved."""
+    seen: list[Path] = []
+    real_open = Path.open
+
+    def spying_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        seen.append(self.resolve())
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spying_open)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("what", "damage", "name", "record", "field"),
+    HOSTILE,
+    ids=[what for what, *_rest in HOSTILE],
+)
+def test_a_hostile_export_is_one_platform_file_error_and_nothing_outside_is_read(
+    export: Path,
+    opened: list[Path],
+    what: str,
+    damage: Callable[[Path], object],
+    name: str,
+    record: str,
+    field: str | None,
+) -> None:
+    """Each hostile export is refused by one PlatformFileError naming file, record and field."""
+    _outside(export)
+    damage(export)
+    opened.clear()  # damaging the export read files; from here only the platform reads
+
+    with pytest.raises(PlatformFileError) as caught:
+        _read_everything(FilePlatform(export))
+
+    error = caught.value
+    assert error.path == export / name, what
+    assert error.record.startswith(record)
+    assert error.field == field
+    message = str(error)
+    assert name.rsplit("/", 1)[-1] in message
+    if field is not None:
+        assert repr(field) in message
+    root = export.resolve()
+    # (the zone database is read from the interpreter's own files: not an export's)
+    assert [p for p in opened if p.suffix == ".json" and not p.is_relative_to(root)] == []
+
+
+def test_a_file_larger_than_the_cap_is_refused_before_it_is_parsed(export: Path) -> None:
+    """A file over max_file_bytes is refused, naming the file and the cap."""
+    opens = export / _OPENS
+    opens.write_text(opens.read_text() + " " * 100_000)  # still valid JSON, only larger
+    platform = FilePlatform(export, max_file_bytes=50_000)
+
+    with pytest.raises(PlatformFileError, match="larger than 50,000 bytes") as caught:
+        read_whole_stream(platform, APRIL, ActivityType.OPENED)
+
+    assert caught.value.path == export / _OPENS
+
+
+@pytest.mark.parametrize("cap", [0, -1, 1.5, "1"])
+def test_the_file_size_cap_must_be_a_positive_int(export: Path, cap: object) -> None:
+    """max_file_bytes below 1 or not an int is refused naming the argument."""
+    with pytest.raises(InvalidValueError, match="'max_file_bytes'"):
+        FilePlatform(export, max_file_bytes=cap)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads unreadable files"
+)
+def test_an_unreadable_file_is_a_platform_file_error(export: Path) -> None:
+    """A file without read permission is refused naming it, not an OSError."""
+    path = export / _OPENS
+    path.chmod(0)
+    try:
+        with pytest.raises(PlatformFileError, match="cannot be read") as caught:
+            read_whole_stream(FilePlatform(export), APRIL, ActivityType.OPENED)
+    finally:
+        path.chmod(0o644)
+
+    assert caught.value.path == path
+
+
+def test_a_symbolic_link_inside_the_export_is_followed(export: Path) -> None:
+    """A link to another file of the same export is read: only leaving the folder is refused."""
+    opens = export / _OPENS
+    copy = export / "opens-copy.json"
+    shutil.move(opens, copy)
+    opens.symlink_to(copy)
+
+    events, _pages = read_whole_stream(FilePlatform(export), APRIL, ActivityType.OPENED)
+
+    assert len(events) == 4
+
+
+def test_a_symbolic_link_loop_is_a_platform_file_error(export: Path) -> None:
+    """A link that points at itself is refused naming the file."""
+    opens = export / _OPENS
+    opens.unlink()
+    opens.symlink_to(opens)
+
+    with pytest.raises(PlatformFileError) as caught:
+        read_whole_stream(FilePlatform(export), APRIL, ActivityType.OPENED)
+
+    assert caught.value.path == opens
+
+
+# ----------------------------------------------------------------------------- fuzzing
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | st.sampled_from(["2024-04-05 09:12:00", "0001-01-01 00:00:00", "9999-12-31 23:59:59"]),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+#: A row with the API's field names, holding anything.
+_ROWS = st.fixed_dictionaries(
+    {},
+    optional=dict.fromkeys(
+        (
+            "EmailAddress",
+            "Date",
+            "ListID",
+            "URL",
+            "BounceType",
+            "CampaignID",
+            "Name",
+            "SentDate",
+            "Tags",
+            "ClientID",
+            "State",
+            "StateChangedDate",
+            "SuppressionReason",
+        ),
+        _JSON_VALUES,
+    ),
+)
+_FUZZED_FILES = [
+    "clients.json",
+    f"clients/{BOOKS}/campaigns.json",
+    f"clients/{BOOKS}/lists.json",
+    f"clients/{BOOKS}/suppressionlist.json",
+    f"clients/{CYCLES}/details.json",
+    _OPENS,
+    _SUMMARY,
+    f"lists/{READERS}/active.json",
+]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(_FUZZED_FILES),
+    content=st.one_of(
+        st.binary(max_size=64),
+        _JSON_VALUES.map(json.dumps),
+        st.lists(_ROWS, max_size=3).map(json.dumps),
+        st.lists(_ROWS, max_size=3).map(
+            lambda rows: json.dumps(_envelope(rows, 1, 1, 1000, len(rows)))
+        ),
+    ),
+)
+def test_any_content_in_any_file_is_read_or_refused_with_a_platform_file_error(
+    export: Path, name: str, content: str | bytes
+) -> None:
+    """Whatever a file holds, reading the export succeeds or raises PlatformFileError."""
+    path = export / name
+    original = path.read_bytes()
+    try:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        refused = _refusal(lambda: _read_what_is_listed(FilePlatform(export)))
+    finally:
+        path.write_bytes(original)
+    assert refused is None or str(refused.path).startswith(str(export))
+
+
+def _read_what_is_listed(platform: FilePlatform) -> None:
+    """Read every file the export's own lists lead to, as a sync would."""
+    for client in platform.clients():
+        for campaign in platform.sent_campaigns(client.client_id):
+            for stream in ActivityType:
+                read_whole_stream(platform, campaign.campaign_id, stream)
+            platform.campaign_summary(campaign.campaign_id)
+        platform.subscriber_changes(client.client_id, since=None)
+        platform.suppression_list(client.client_id)
+
+
+def _refusal(read: Callable[[], object]) -> PlatformFileError | None:
+    """The PlatformFileError ``read`` raised, or None; any other exception propagates."""
+    try:
+        read()
+    except PlatformFileError as error:
+        return error
+    return None

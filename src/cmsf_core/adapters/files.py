@@ -9,14 +9,21 @@ The platform's dates are naive local times of the client's time zone; they are l
 once, here, by :func:`localise`: a time in a DST gap is moved forward by the length of
 the gap, an ambiguous time in a DST fold is its first occurrence.
 
-A bad file raises :class:`PlatformFileError`, naming the file, the record and the field.
-Each file is read and parsed once.
+Every path is resolved inside the export folder: an id read from a file (``ClientID``,
+``CampaignID``, ``ListID``) that could leave it (a separator, ``..``, a drive, a control
+character) is refused, and so is a file that resolves outside the folder (a symbolic
+link).  A bad file raises :class:`PlatformFileError`, naming the file, the record and the
+field, whatever is wrong with it (not UTF-8, not JSON, nested too deep, a number too
+long, a date at the edge of the calendar, a folder where a file belongs, too large).
+A malformed row of a tracking stream is skipped instead and handed back on the page
+(:class:`~cmsf_core.domain.records.SkippedRow`).  Each file is read and parsed once.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -27,11 +34,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError, check_time_zones, lookup
 from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.emails import email_problem, normalise_email
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
 from cmsf_core.domain.records import (
     CampaignSummary,
     PlatformCampaign,
     PlatformClient,
+    SkippedRow,
     TrackingEvent,
     TrackingPage,
     check_page_request,
@@ -50,6 +59,8 @@ from cmsf_core.ports.platform import EmailPlatform
 
 __all__ = [
     "LIST_STATE_FILES",
+    "MAX_FILE_BYTES",
+    "MAX_NUMBER_DIGITS",
     "PAGE_SIZE_LIMIT",
     "STREAM_FILES",
     "FilePlatform",
@@ -61,6 +72,19 @@ __all__ = [
 
 #: The largest page the API serves (and so the largest ``page_size`` accepted).
 PAGE_SIZE_LIMIT = 1000
+
+#: The largest file read (256 MiB; a 1,000-row page of the API is about 200 KB).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+#: The most digits a JSON integer may have (counts fit; a 5,000-digit number is refused).
+MAX_NUMBER_DIGITS = 20
+
+#: The longest id (``ClientID``, ``CampaignID``, ``ListID``) used as a file name, in bytes.
+_MAX_ID_BYTES = 200
+#: Names Windows reads as devices whatever the folder: never an id.
+_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)), *(f"LPT{n}" for n in range(10))}
+)
 
 #: The file name (without ``.json``) of each tracking stream: the API's endpoint names.
 STREAM_FILES: Mapping[ActivityType, str] = {
@@ -108,6 +132,8 @@ _SAMPLE_DATES = (datetime(2024, 1, 15, 12, tzinfo=UTC), datetime(2024, 7, 15, 12
 
 #: A subscriber on a list: (email as written, state, when the state changed, date added).
 _Member = tuple[str, SubscriberState, datetime, datetime | None]
+#: A tracking stream as read: its events (oldest first) and the rows skipped.
+_Stream = tuple[tuple[TrackingEvent, ...], tuple[SkippedRow, ...]]
 
 
 class PlatformFileError(CmsfError, ValueError):
@@ -121,6 +147,7 @@ class PlatformFileError(CmsfError, ValueError):
         self.path = path
         self.record = record
         self.field = field
+        self.problem = problem
         where = f"{path}: {record}" + (f": field {field!r}" if field else "")
         super().__init__(f"{where}: {problem}")
 
@@ -257,23 +284,113 @@ def _envelope_record(index: int) -> str:
     return f"Results[{index}]"
 
 
-class _Json:
-    """Files read once and kept parsed, with helpers raising :class:`PlatformFileError`."""
+class _NumberError(ValueError):
+    """A JSON integer with more digits than :data:`MAX_NUMBER_DIGITS`."""
 
-    def __init__(self) -> None:
+
+def _integer(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_NUMBER_DIGITS:
+        raise _NumberError(
+            f"holds a number of {digits} digits (at most {MAX_NUMBER_DIGITS} are read)"
+        )
+    return int(text)
+
+
+def _constant(name: str) -> object:
+    raise _NumberError(f"holds {name}, which is not JSON")
+
+
+class _Json:
+    """Files read once and kept parsed, with helpers raising :class:`PlatformFileError`.
+
+    Only files that resolve inside ``root`` (after symbolic links) are read, each of at
+    most ``max_bytes``.
+    """
+
+    def __init__(self, root: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
         self._cache: dict[Path, Any] = {}
+        self.root = root.resolve()
+        self.max_bytes = max_bytes
+
+    def inside(self, path: Path) -> Path:
+        """``path`` if it resolves inside the root, else :class:`PlatformFileError`."""
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError, ValueError) as error:  # a loop, a NUL, ...
+            raise PlatformFileError(path, "file", None, f"cannot be resolved ({error})") from None
+        if not resolved.is_relative_to(self.root):
+            raise PlatformFileError(
+                path,
+                "file",
+                None,
+                f"resolves outside the export folder {str(self.root)!r} (a symbolic link?); "
+                "only files inside it are read",
+            )
+        return resolved
+
+    def exists(self, path: Path) -> bool:
+        """Whether ``path`` exists (inside the root: a link out is an error, not absent)."""
+        try:
+            if not path.exists() and not path.is_symlink():
+                return False
+        except (OSError, ValueError) as error:
+            raise PlatformFileError(path, "file", None, f"cannot be read ({error})") from None
+        self.inside(path)
+        return True
+
+    def children(self, folder: Path) -> list[Path]:
+        """The entries of ``folder`` (none if it is missing), once it is known inside."""
+        if not self.exists(folder):
+            return []
+        try:
+            return list(folder.iterdir()) if folder.is_dir() else []
+        except OSError as error:
+            raise PlatformFileError(folder, "folder", None, f"cannot be read ({error})") from None
 
     def load(self, path: Path) -> Any:
+        """The parsed JSON of ``path``; every way of failing is a :class:`PlatformFileError`."""
         if path in self._cache:
             return self._cache[path]
+        data = self._parse(path, self._read(path))
+        self._cache[path] = data
+        return data
+
+    def _read(self, path: Path) -> bytes:
+        if not self.exists(path):
+            raise PlatformFileError(path, "file", None, "the file is missing")
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            if path.is_dir():
+                raise PlatformFileError(path, "file", None, "is a folder, not a JSON file")
+            with path.open("rb") as stream:
+                raw = stream.read(self.max_bytes + 1)
         except FileNotFoundError:
             raise PlatformFileError(path, "file", None, "the file is missing") from None
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
             raise PlatformFileError(path, "file", None, f"cannot be read ({error})") from None
+        if len(raw) > self.max_bytes:
+            raise PlatformFileError(
+                path,
+                "file",
+                None,
+                f"is larger than {self.max_bytes:,} bytes, the most read from one file; "
+                "export the stream in pages (name.1.json, name.2.json, ...)",
+            )
+        return raw
+
+    def _parse(self, path: Path, raw: bytes) -> Any:
         try:
-            data = json.loads(text)
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise PlatformFileError(
+                path,
+                f"byte {error.start}",
+                None,
+                f"is not UTF-8 text (got {shown(raw[error.start : error.start + 4])}); "
+                "the API answers in UTF-8",
+            ) from None
+        try:
+            return json.loads(text, parse_int=_integer, parse_constant=_constant)
         except json.JSONDecodeError as error:
             raise PlatformFileError(
                 path,
@@ -281,8 +398,12 @@ class _Json:
                 None,
                 f"not valid JSON ({error.msg}); is the file truncated?",
             ) from None
-        self._cache[path] = data
-        return data
+        except RecursionError:
+            raise PlatformFileError(
+                path, "file", None, "nests too deep to read (the API's answers nest a few levels)"
+            ) from None
+        except ValueError as error:  # _NumberError, or a limit of the interpreter
+            raise PlatformFileError(path, "file", None, str(error)) from None
 
 
 def _kind(value: object) -> str:
@@ -318,6 +439,53 @@ def _optional_text(path: Path, record: str, row: Mapping[str, Any], field: str) 
     return value.strip() or None
 
 
+def _file_id(path: Path, record: str, row: Mapping[str, Any], field: str) -> str:
+    """An id that names a folder of the export (``ClientID``, ``CampaignID``, ``ListID``):
+    one plain path segment, so that the path built from it stays inside the folder."""
+    value = _text(path, record, row, field)
+    problem = None
+    if value in {".", ".."}:
+        problem = f"is {value!r}, which names a folder, not an id"
+    elif "/" in value or "\\" in value:
+        problem = "holds a path separator ('/' or '\\')"
+    elif ":" in value:
+        problem = "holds ':' (a drive letter or stream name)"
+    elif any(unicodedata.category(c)[0] in "CZ" and c != " " for c in value):
+        bad = next(c for c in value if unicodedata.category(c)[0] in "CZ" and c != " ")
+        problem = f"holds the control character U+{ord(bad):04X}"
+    elif len(value.encode("utf-8", "surrogatepass")) > _MAX_ID_BYTES:
+        problem = f"is longer than {_MAX_ID_BYTES} bytes"
+    elif value.split(".")[0].upper() in _DEVICE_NAMES:
+        problem = f"is a device name on Windows ({value.split('.')[0].upper()})"
+    if problem is not None:
+        raise PlatformFileError(
+            path,
+            record,
+            field,
+            f"must be an id usable as a file name: {problem} (got {shown(value)})",
+        )
+    return value
+
+
+def _email(path: Path, record: str, row: Mapping[str, Any], field: str) -> str:
+    """A row's address, trimmed, if it is one (DESIGN §8); the error does not echo it."""
+    value = _text(path, record, row, field)
+    problem = email_problem(row[field])  # before trimming: a tab or newline is no space
+    if problem is None:
+        try:
+            normalise_email(value, field)
+        except CmsfError:
+            pass
+        else:
+            return value
+    raise PlatformFileError(
+        path,
+        record,
+        field,
+        "must be an email address like name@example.com" + (f" ({problem})" if problem else ""),
+    )
+
+
 def _local(path: Path, record: str, row: Mapping[str, Any], field: str, zone: tzinfo) -> datetime:
     if field not in row or row[field] is None:
         raise PlatformFileError(path, record, field, "is missing")
@@ -329,6 +497,13 @@ def _local(path: Path, record: str, row: Mapping[str, Any], field: str, zone: tz
     except CmsfError:
         raise PlatformFileError(
             path, record, field, f"must be {_DATE_EXAMPLE} (got {shown(row[field])})"
+        ) from None
+    except (OverflowError, ValueError):  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        raise PlatformFileError(
+            path,
+            record,
+            field,
+            f"is outside the calendar once localised to UTC (got {shown(row[field])})",
         ) from None
 
 
@@ -344,17 +519,17 @@ def _count(path: Path, record: str, value: object, field: str) -> int:
     return value
 
 
-def _page_files(folder: Path, stem: str) -> list[Path]:
+def _page_files(json_files: _Json, folder: Path, stem: str) -> list[Path]:
     """``stem.json``, or ``stem.1.json`` .. ``stem.N.json``, or nothing."""
     single = folder / f"{stem}.json"
     numbered: dict[int, Path] = {}
-    if folder.is_dir():
-        pattern = re.compile(rf"^{re.escape(stem)}\.(\d+)\.json$")
-        for child in folder.iterdir():
-            found = pattern.match(child.name)
-            if found:
-                numbered[int(found.group(1))] = child
-    if numbered and single.exists():
+    pattern = re.compile(rf"^{re.escape(stem)}\.(\d{{1,9}})\.json$")
+    for child in json_files.children(folder):
+        found = pattern.match(child.name)
+        if found:
+            numbered[int(found.group(1))] = child
+    has_single = json_files.exists(single)
+    if numbered and has_single:
         raise PlatformFileError(
             single,
             "file",
@@ -362,7 +537,7 @@ def _page_files(folder: Path, stem: str) -> list[Path]:
             f"{stem}.json and numbered pages {stem}.<n>.json both exist; keep one form",
         )
     if not numbered:
-        return [single] if single.exists() else []
+        return [single] if has_single else []
     expected = list(range(1, len(numbered) + 1))
     if sorted(numbered) != expected:
         missing = sorted(set(range(1, max(numbered) + 1)) - set(numbered))
@@ -433,7 +608,8 @@ class FilePlatform(EmailPlatform):
     ``time_zones`` overrides a client's time zone (``{client_id: "Australia/Sydney"}``);
     its ``details.json`` is then not read.  The subscriber commands of :meth:`execute`
     change the list states this object serves, in memory, stamped with ``clock()``;
-    the files are never written.
+    the files are never written.  Only files inside ``folder`` are read, each of at most
+    ``max_file_bytes`` (:data:`MAX_FILE_BYTES`).
     """
 
     def __init__(
@@ -442,6 +618,7 @@ class FilePlatform(EmailPlatform):
         *,
         time_zones: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_file_bytes: int = MAX_FILE_BYTES,
     ) -> None:
         self.folder = Path(folder)
         self.clock = clock
@@ -449,11 +626,13 @@ class FilePlatform(EmailPlatform):
             raise PlatformFileError(self.folder, "folder", None, "is not a folder")
         self._time_zones = check_time_zones(time_zones)
         self._unmapped: dict[str, str] = {}  # client id -> the TimeZone no zone fits
-        self._json = _Json()
+        if type(max_file_bytes) is not int or max_file_bytes < 1:
+            raise InvalidValueError("max_file_bytes", "a number of bytes >= 1", max_file_bytes)
+        self._json = _Json(self.folder, max_file_bytes)
         self._clients: dict[str, PlatformClient] | None = None
         self._campaigns: dict[str, tuple[PlatformCampaign, ...]] = {}
         self._campaign_owner: dict[str, PlatformCampaign] | None = None
-        self._streams: dict[tuple[str, ActivityType], tuple[TrackingEvent, ...]] = {}
+        self._streams: dict[tuple[str, ActivityType], _Stream] = {}
         self._summaries: dict[str, CampaignSummary] = {}
         self._lists: dict[str, dict[str, dict[str, _Member]]] = {}
         self._list_names: dict[str, dict[str, str]] = {}
@@ -476,7 +655,7 @@ class FilePlatform(EmailPlatform):
             for index, raw in enumerate(rows):
                 record = f"[{index}]"
                 row = _object(path, record, raw)
-                client_id = _text(path, record, row, "ClientID")
+                client_id = _file_id(path, record, row, "ClientID")
                 name = _text(path, record, row, "Name")
                 clients[client_id] = PlatformClient(client_id, name, self._zone_name(client_id))
             self._clients = clients
@@ -528,7 +707,7 @@ class FilePlatform(EmailPlatform):
 
     def _read_campaigns(self, client_id: str) -> tuple[PlatformCampaign, ...]:
         folder = self.folder / "clients" / client_id
-        files = _page_files(folder, "campaigns")
+        files = _page_files(self._json, folder, "campaigns")
         if not files:
             raise PlatformFileError(folder / "campaigns.json", "file", None, "the file is missing")
         rows: Iterator[tuple[Path, int, Any]]
@@ -544,7 +723,7 @@ class FilePlatform(EmailPlatform):
         for path, index, raw in rows:
             record = label.format(index)
             row = _object(path, record, raw)
-            campaign_id = _text(path, record, row, "CampaignID")
+            campaign_id = _file_id(path, record, row, "CampaignID")
             name = _text(path, record, row, "Name")
             sent_at = _local(path, record, row, "SentDate", zone)
             subject = _optional_text(path, record, row, "Subject") or ""
@@ -586,19 +765,61 @@ class FilePlatform(EmailPlatform):
 
     # -- tracking ------------------------------------------------------------------------
 
-    def _stream(self, campaign_id: str, stream: ActivityType) -> tuple[TrackingEvent, ...]:
+    def _stream(self, campaign_id: str, stream: ActivityType) -> _Stream:
+        """The stream's events, oldest first, and its malformed rows, skipped: a bad row
+        is reported and left out; a bad file (its envelope, its JSON) is an error."""
         key = (campaign_id, stream)
         if key not in self._streams:
             campaign = self._campaign(campaign_id)
             zone = self._zone(campaign.client_id)
-            files = _page_files(self.folder / "campaigns" / campaign_id, STREAM_FILES[stream])
-            events = [
-                self._event(path, _envelope_record(index), raw, stream, campaign, zone)
-                for path, index, raw in _paged_rows(self._json, files)
-            ]
+            files = _page_files(
+                self._json, self.folder / "campaigns" / campaign_id, STREAM_FILES[stream]
+            )
+            events = []
+            skipped = []
+            for path, index, raw in _paged_rows(self._json, files):
+                record = _envelope_record(index)
+                try:
+                    events.append(self._event(path, record, raw, stream, campaign, zone))
+                except PlatformFileError as error:
+                    when = self._row_instant(path, record, raw, stream, campaign, zone)
+                    skipped.append(
+                        SkippedRow(
+                            self._source(path),
+                            record,
+                            error.field,
+                            error.problem,
+                            occurred_at=when,
+                        )
+                    )
             events.sort(key=lambda e: e.occurred_at)  # stable: file order within a minute
-            self._streams[key] = tuple(events)
+            self._streams[key] = (tuple(events), tuple(skipped))
         return self._streams[key]
+
+    def _source(self, path: Path) -> str:
+        """``path`` relative to the export folder, with ``/`` separators."""
+        try:
+            return path.relative_to(self.folder).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _row_instant(
+        self,
+        path: Path,
+        record: str,
+        raw: object,
+        stream: ActivityType,
+        campaign: PlatformCampaign,
+        zone: tzinfo,
+    ) -> datetime | None:
+        """The instant of a skipped row, when its date can be read (else ``None``)."""
+        try:
+            row = _object(path, record, raw)
+            if stream is ActivityType.SENT and row.get("Date") is None:
+                return campaign.sent_at
+            return _local(path, record, row, "Date", zone)
+        except PlatformFileError:
+            return None
 
     def _event(
         self,
@@ -610,7 +831,7 @@ class FilePlatform(EmailPlatform):
         zone: tzinfo,
     ) -> TrackingEvent:
         row = _object(path, record, raw)
-        email = _text(path, record, row, "EmailAddress")
+        email = _email(path, record, row, "EmailAddress")
         if stream is ActivityType.SENT and row.get("Date") is None:
             occurred_at = campaign.sent_at  # recipients rows carry no date: the send's
         else:
@@ -641,19 +862,27 @@ class FilePlatform(EmailPlatform):
     ) -> TrackingPage:
         check_page_request(page, page_size, PAGE_SIZE_LIMIT)
         stream = ActivityType.parse(stream, "stream")
-        events = self._stream(campaign_id, stream)
+        events, skipped = self._stream(campaign_id, stream)
         skip = 0  # the stream is sorted: the events before ``since`` are a prefix
-        if since is not None:
-            start = ensure_utc(since, "since")
+        start = None if since is None else ensure_utc(since, "since")
+        if start is not None:
             skip = bisect_left(events, start, key=lambda e: e.occurred_at)
         total = len(events) - skip
         first = skip + (page - 1) * page_size
+        # The skipped rows of the read ride on its first page: those dated in the window
+        # read, and those whose date could not be read (at every read, until corrected).
+        reported = tuple(
+            row
+            for row in skipped
+            if page == 1 and (start is None or row.occurred_at is None or row.occurred_at >= start)
+        )
         return TrackingPage(
             events[first : first + page_size],
             page_number=page,
             page_size=page_size,
             number_of_pages=max(1, -(-total // page_size)),
             total_number_of_records=total,
+            skipped=reported,
         )
 
     def campaign_summary(self, campaign_id: str) -> CampaignSummary:
@@ -681,7 +910,7 @@ class FilePlatform(EmailPlatform):
         zone = self._zone(client_id)
         path = self.folder / "clients" / client_id / "lists.json"
         names: dict[str, str] = {}
-        if path.exists():
+        if self._json.exists(path):
             rows = self._json.load(path)
             if not isinstance(rows, list):
                 raise PlatformFileError(
@@ -690,16 +919,18 @@ class FilePlatform(EmailPlatform):
             for index, raw in enumerate(rows):
                 record = f"[{index}]"
                 row = _object(path, record, raw)
-                names[_text(path, record, row, "ListID")] = _text(path, record, row, "Name")
+                names[_file_id(path, record, row, "ListID")] = _text(path, record, row, "Name")
         states: dict[str, dict[str, _Member]] = {}
         for list_id in names:
             members: dict[str, _Member] = {}
             folder = self.folder / "lists" / list_id
             for stem, file_state in LIST_STATE_FILES.items():
-                for page, index, raw in _paged_rows(self._json, _page_files(folder, stem)):
+                for page, index, raw in _paged_rows(
+                    self._json, _page_files(self._json, folder, stem)
+                ):
                     record = _envelope_record(index)
                     row = _object(page, record, raw)
-                    email = _text(page, record, row, "EmailAddress")
+                    email = _email(page, record, row, "EmailAddress")
                     # The current API names it StateChangedDate; older answers, Date.
                     dated = "StateChangedDate" if row.get("StateChangedDate") else "Date"
                     changed = _local(page, record, row, dated, zone)
@@ -771,12 +1002,12 @@ class FilePlatform(EmailPlatform):
         if client_id not in self._suppressed:
             self._known_client(client_id)
             zone = self._zone(client_id)
-            files = _page_files(self.folder / "clients" / client_id, "suppressionlist")
+            files = _page_files(self._json, self.folder / "clients" / client_id, "suppressionlist")
             entries = []
             for path, index, raw in _paged_rows(self._json, files):
                 record = _envelope_record(index)
                 row = dict(_object(path, record, raw))
-                _text(path, record, row, "EmailAddress")
+                _email(path, record, row, "EmailAddress")
                 row["Date"] = _local(path, record, row, "Date", zone)
                 try:
                     entries.append(SuppressedEmail.from_api(row, zone))

@@ -266,7 +266,7 @@ class InMemoryPlatform(EmailPlatform):
         return CampaignSummary(
             recipients=len(streams[ActivityType.SENT]),
             total_opened=len(streams[ActivityType.OPENED]),
-            unique_opened=len({e.email.casefold() for e in streams[ActivityType.OPENED]}),
+            unique_opened=len({email_key(e.email) for e in streams[ActivityType.OPENED]}),
             clicks=len(streams[ActivityType.CLICKED]),
             bounced=len(streams[ActivityType.BOUNCED]),
             unsubscribed=len(streams[ActivityType.UNSUBSCRIBED]),

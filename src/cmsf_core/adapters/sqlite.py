@@ -50,6 +50,7 @@ from cmsf_core.domain.subscribers import (
     RemoveSuppressionRecord,
     SuppressionRecord,
     UpdateSuppressionRecord,
+    email_key,
 )
 from cmsf_core.ports.crm import CrmStore
 
@@ -153,6 +154,9 @@ _ADDED_INDEX = (
     f"CREATE INDEX IF NOT EXISTS {_ADDED_INDEX_NAME} ON people (account_id) "
     "WHERE account_id IS NOT NULL"
 )
+#: ``meta`` entry naming the form of ``people.email_key`` (see :meth:`SqliteCrm._rekey_people`).
+_EMAIL_KEY_META = "email_key"
+_EMAIL_KEY_FORM = "nfc-lower"
 _PEOPLE_COLUMNS = "person_id, kind, email, email_key, last_modified, email_opt_out, account_id"
 
 
@@ -243,6 +247,7 @@ class SqliteCrm(CrmStore):
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         self._migrate()
+        self._rekey_people()
 
     def _migrate(self) -> None:
         """Bring a store made by an earlier release up to the current schema.  Nothing is
@@ -257,6 +262,28 @@ class SqliteCrm(CrmStore):
                 if column not in self._columns(table):
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             db.execute(_ADDED_INDEX)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _rekey_people(self) -> None:
+        """Re-key the people of a store saved when emails were compared casefolded (before
+        DESIGN §8's trimmed, NFC, lower-cased form), once: ``meta.email_key`` records it."""
+        db = self._db
+        done = db.execute("SELECT value FROM meta WHERE key = ?", (_EMAIL_KEY_META,)).fetchone()
+        if done is not None and done[0] == _EMAIL_KEY_FORM:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute("SELECT person_id, email, email_key FROM people").fetchall()
+            db.executemany(
+                "UPDATE people SET email_key = ? WHERE person_id = ?",
+                [(email_key(e), pid) for pid, e, key in rows if email_key(e) != key],
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (_EMAIL_KEY_META, _EMAIL_KEY_FORM)
+            )
         except BaseException:
             db.execute("ROLLBACK")
             raise

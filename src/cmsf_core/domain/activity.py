@@ -15,6 +15,7 @@ from typing import NamedTuple
 import attrs
 
 from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.timeutil import ensure_utc
 
@@ -73,9 +74,9 @@ _MINUTE = timedelta(minutes=1)
 class ActivityKey(NamedTuple):
     """The stable identity of a tracking record (DESIGN §4).
 
-    ``subject`` is the casefolded email, or the member id when the record carries no
-    email; ``minute`` counts whole minutes since the Unix epoch (UTC), the precision
-    Campaign Monitor reports.
+    ``subject`` is the email's comparison key (trimmed, NFC, lower-cased), or the
+    member id when the record carries no email; ``minute`` counts whole minutes since
+    the Unix epoch (UTC), the precision Campaign Monitor reports.
     """
 
     client_id: str
@@ -142,7 +143,7 @@ class Activity:
             self.client_id,
             self.campaign_id,
             self.type,
-            self.email.casefold() if self.email is not None else self.member_id,
+            email_key(self.email) if self.email is not None else self.member_id,
             self.list_id,
             (self.occurred_at - _EPOCH) // _MINUTE,
             self.detail,

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType, number_occurrences
+from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.engagement import rollup
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
@@ -118,7 +119,7 @@ class CrmView:
     - ``members``/``stored``: the touched members and every record stored for each;
     - ``expired``: stored records older than their retention cutoff;
     - ``existing_keys``: which keys of the records read are stored already;
-    - ``people``: contacts and leads by casefolded email, for matching;
+    - ``people``: contacts and leads by email key (trimmed, NFC, lower-cased), for matching;
     - ``unmatched``: members still waiting for a contact or lead;
     On a full sync ``stored`` must hold every record the integration loaded for the
     clients read (grouped by member, linked or not): what the platform no longer
@@ -328,7 +329,7 @@ def _best_person(people: Iterable[Person]) -> Person | None:
 def event_records(
     client_id: str, campaign_id: str, events: Iterable[TrackingEvent]
 ) -> tuple[Activity, ...]:
-    """The records a campaign's events become: emails casefolded, identical events of one
+    """The records a campaign's events become: emails normalised, identical events of one
     minute numbered in read order."""
     activities = []
     for event in events:
@@ -615,7 +616,7 @@ def _refresh_members(
     known = {record.ref: record for record in view.unmatched}
     known.update(view.members)
     for record in view.unmatched:
-        if record.ref not in p.causes and record.email.casefold() in view.people:
+        if record.ref not in p.causes and email_key(record.email) in view.people:
             p.causes.setdefault(record.ref, set())  # a contact or lead appeared: match it
 
     saved: list[MemberRecord] = []
@@ -651,7 +652,7 @@ def _refresh_members(
             member = _refresh_incremental(member, stored, causes, settings, default)
         person_id = before.person_id
         if person_id is None:
-            best = _best_person(view.people.get(before.email.casefold(), ()))
+            best = _best_person(view.people.get(email_key(before.email), ()))
             person_id = best.person_id if best is not None else None
         after = attrs.evolve(before, member=member, person_id=person_id)
         if after == known.get(ref):

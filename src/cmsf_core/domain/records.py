@@ -17,13 +17,16 @@ import attrs
 
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.checks import require_instance, require_text
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.maintenance import MaintenanceMessage, Severity, masked_repr
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.settings import parse_label
 from cmsf_core.domain.status import RefreshCause
 from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
 
 __all__ = [
+    "SKIPPED_ROW_CODE",
     "CampaignLink",
     "CampaignSummary",
     "Checkpoint",
@@ -35,6 +38,7 @@ __all__ = [
     "PersonKind",
     "PlatformCampaign",
     "PlatformClient",
+    "SkippedRow",
     "TrackingEvent",
     "TrackingPage",
     "WriteResult",
@@ -42,17 +46,6 @@ __all__ = [
     "member_ref",
     "normalise_email",
 ]
-
-
-def normalise_email(email: object, field: str = "email") -> str:
-    """The casefolded, stripped address used as a subscriber's identity."""
-    if not isinstance(email, str):
-        raise InvalidTypeError(field, "an email address (str)", email)
-    text = email.strip().casefold()
-    local, at, domain = text.partition("@")
-    if not at or not local or not domain or " " in text or len(text) > 254:
-        raise InvalidValueError(field, "an email address like name@example.com", email)
-    return text
 
 
 class MemberRef(NamedTuple):
@@ -63,7 +56,8 @@ class MemberRef(NamedTuple):
 
 
 def member_ref(campaign_id: str, email: str) -> MemberRef:
-    """The member of ``campaign_id`` for ``email`` (casefolded)."""
+    """The member of ``campaign_id`` for ``email`` (:func:`normalise_email`: trimmed,
+    NFC, lower-cased)."""
     return MemberRef(campaign_id, normalise_email(email))
 
 
@@ -155,15 +149,64 @@ def check_page_request(page: object, page_size: object, limit: int) -> None:
         raise InvalidValueError("page", ">= 1", page)
 
 
+#: The support code of the maintenance message a skipped platform row becomes.
+SKIPPED_ROW_CODE = "SYNC-SKIPPED-ROW"
+
+
+def _row_instant(value: object) -> datetime | None:
+    return ensure_utc_or_none(value, "occurred_at")
+
+
+@attrs.frozen
+class SkippedRow:
+    """A platform row an adapter could not read and left out; the rows around it were read.
+
+    ``source`` is where the row lives (a file of an export, relative to its folder, or an
+    API endpoint), ``position`` where in it (``"Results[3]"``), ``field`` the API field at
+    fault (``None``: the whole row) and ``problem`` what is wrong with it.  ``occurred_at``
+    is the row's instant when it could be read (a bad email on a good date), else ``None``.
+    The row's values may hold an email: it is masked wherever the message is shown.
+
+    >>> from datetime import datetime, UTC
+    >>> row = SkippedRow("campaigns/c1/opens.json", "Results[3]", "Date", "must be a date")
+    >>> print(row.message(datetime(2024, 5, 1, 9, tzinfo=UTC)).record)
+    campaigns/c1/opens.json Results[3]
+    """
+
+    source: str = attrs.field(validator=require_text("source"))
+    position: str = attrs.field(validator=require_text("position"))
+    field: str | None = attrs.field(validator=require_text("field", optional=True))
+    problem: str = attrs.field(validator=require_text("problem"), repr=masked_repr)
+    occurred_at: datetime | None = attrs.field(default=None, kw_only=True, converter=_row_instant)
+
+    def message(self, at: datetime) -> MaintenanceMessage:
+        """The maintenance message (:data:`SKIPPED_ROW_CODE`, a warning) this row becomes."""
+        what = f"field {self.field!r} {self.problem}" if self.field else self.problem
+        return MaintenanceMessage(
+            SKIPPED_ROW_CODE,
+            Severity.WARNING,
+            f"{self.source} {self.position}",
+            f"This platform row was skipped: {what}. The rows around it were synced. "
+            "Correct the row where it comes from (or ask the platform's support) and sync "
+            "again; it is imported then.",
+            at,
+        )
+
+
 @attrs.frozen
 class TrackingPage:
-    """One page of a tracking stream, with Campaign Monitor's paging envelope."""
+    """One page of a tracking stream, with Campaign Monitor's paging envelope.
+
+    ``skipped`` holds the malformed rows the adapter left out of this read of the stream
+    (an adapter puts them all on the read's first page; default: none).
+    """
 
     results: tuple[TrackingEvent, ...]
     page_number: int = 1
     page_size: int = 1000
     number_of_pages: int = 1
     total_number_of_records: int = 0
+    skipped: tuple[SkippedRow, ...] = attrs.field(default=(), kw_only=True)
 
 
 @attrs.frozen
@@ -322,9 +365,9 @@ class CampaignLink:
 class MemberRecord:
     """A CRM campaign member: its CRM campaign, the matched person (if any) and its state.
 
-    ``member.campaign_id`` is the platform campaign and ``member.member_id`` the casefolded
-    email.  ``person_id`` is ``None`` while no contact or lead has that email: the member is
-    kept unmatched and matched at a later sync.
+    ``member.campaign_id`` is the platform campaign and ``member.member_id`` the normalised
+    email (:func:`normalise_email`).  ``person_id`` is ``None`` while no contact or lead
+    has that email: the member is kept unmatched and matched at a later sync.
     """
 
     crm_campaign_id: str = attrs.field(validator=require_text("crm_campaign_id"))

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 import attrs
 
 from cmsf_core.domain.checks import is_collection, require_text
+from cmsf_core.domain.emails import check_email_text, email_key
 from cmsf_core.domain.errors import (
     CmsfError,
     InvalidTypeError,
@@ -118,11 +119,6 @@ Validator = Callable[[Any, Any, Any], None]
 # ----------------------------------------------------------------------------- helpers
 
 
-def email_key(email: str) -> str:
-    """The form emails are compared in: surrounding spaces removed, casefolded."""
-    return email.strip().casefold()
-
-
 def _words(text: str) -> str:
     """Casefolded, with ``_`` and commas read as spaces and runs of spaces collapsed."""
     return " ".join(text.replace("_", " ").replace(",", " ").split()).casefold()
@@ -141,7 +137,7 @@ def _email(field: str) -> Callable[[object], str]:
     def convert(value: object) -> str:
         if not isinstance(value, str):
             raise InvalidTypeError(field, "an email address (str)", value)
-        email = value.strip()
+        email = check_email_text(value, field)
         if not email:
             raise InvalidValueError(field, "a non-empty email address", value)
         return email

@@ -86,7 +86,8 @@ class CrmStore(Protocol):
         ...
 
     def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
-        """Contacts and leads by casefolded email (with last-modified, for matching)."""
+        """Contacts and leads by normalised email (trimmed, NFC, lower-cased; not
+        casefolded), with last-modified, for matching."""
         ...
 
     def contacts_of_accounts(

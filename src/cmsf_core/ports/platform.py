@@ -2,6 +2,7 @@
 
 Adapters return the domain's values: aware datetimes (the platform's naive local times
 localised with the client's time zone), one :class:`TrackingPage` per page of a stream.
+Rows an adapter cannot read travel back as :class:`SkippedRow` values on the page.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from datetime import datetime
 from typing import Protocol
 
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.records import CampaignSummary, PlatformCampaign, PlatformClient, TrackingPage
+from cmsf_core.domain.records import (
+    CampaignSummary,
+    PlatformCampaign,
+    PlatformClient,
+    SkippedRow,
+    TrackingPage,
+)
 from cmsf_core.domain.subscribers import (
     CommandResult,
     ListMembership,
@@ -20,7 +27,7 @@ from cmsf_core.domain.subscribers import (
     SuppressedEmail,
 )
 
-__all__ = ["EmailPlatform"]
+__all__ = ["EmailPlatform", "SkippedRow"]
 
 
 class EmailPlatform(Protocol):
@@ -44,7 +51,13 @@ class EmailPlatform(Protocol):
         page_size: int,
     ) -> TrackingPage:
         """One page of a tracking stream (recipients, opens, clicks, bounces, unsubscribes,
-        spam) of events on or after ``since`` (``None``: all), oldest first."""
+        spam) of events on or after ``since`` (``None``: all), oldest first.
+
+        A malformed row (a bad email, an impossible date) is left out and handed back in
+        the first page's ``skipped`` (:class:`~cmsf_core.domain.records.SkippedRow`: where
+        it lives and what is wrong); the sync reports each as a maintenance message
+        (``SYNC-SKIPPED-ROW``) and goes on.  An adapter that never skips leaves it empty.
+        A malformed response as a whole (not JSON, the wrong shape) is an error."""
         ...
 
     def campaign_summary(self, campaign_id: str) -> CampaignSummary:

@@ -317,7 +317,7 @@ class SalesforceCrm(_Connection, CrmStore):
         return expired
 
     def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
-        """Contacts and leads (not converted ones: ``IsConverted = false``) by casefolded
+        """Contacts and leads (not converted ones: ``IsConverted = false``) by normalised
         email; a contact carries its account."""
         fm = self.field_map
         wanted = {normalise_email(e) for e in emails}
