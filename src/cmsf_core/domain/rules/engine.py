@@ -406,7 +406,9 @@ def plan_account_rule_changes(
         disable_triggers=disable_triggers,
         disable_bulk_triggers=disable_bulk_triggers,
     )
-    by_id = {r.record_id: r for r in records}
+    by_id: dict[str, RuleRecord] = {}
+    for contact in records:
+        by_id.setdefault(contact.record_id, contact)
     edits = []
     for person in reached:
         record = by_id[person.record_id]
