@@ -369,6 +369,7 @@ def run(
         "disable_triggers": False,
         "disable_bulk_triggers": False,
         "prevent_opted_out_list_add": False,
+        "unsubscribe_on_opt_out": False,
         **kw,
     }
     return plan_rule_changes(changes, lists, memberships, **settings)
@@ -391,6 +392,31 @@ def test_a_rule_never_adds_an_opted_out_record_when_prevention_is_on(
         for row in c.subscribers
     }
     assert not sent & opted_out
+
+
+@given(batches(), rule_sets())
+def test_a_change_that_checks_the_opt_out_never_adds_when_it_unsubscribes(
+    batch: tuple[list[RuleChange], dict[str, list[ListMembership]]], lists: list[ListRules]
+) -> None:
+    """With unsubscribe-on-opt-out, no import carries a record whose box the change ticks."""
+    changes, memberships = batch
+    ticking = {
+        c.after.person.email
+        for c in changes
+        if c.after
+        and c.after.person.email_opt_out
+        and (c.before is None or not c.before.person.email_opt_out)
+    }
+
+    plan = run(changes, lists, memberships, unsubscribe_on_opt_out=True)
+
+    sent = {
+        row.email
+        for c in plan.commands
+        if isinstance(c, ImportSubscribers)
+        for row in c.subscribers
+    }
+    assert not sent & ticking
 
 
 @given(batches(), rule_sets())

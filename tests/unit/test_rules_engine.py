@@ -13,6 +13,7 @@ import pytest
 
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
 from cmsf_core.domain.rules import (
+    OPTED_OUT_BY_CHANGE,
     AccountChange,
     Criterion,
     EvaluationTime,
@@ -75,6 +76,7 @@ def plan(
         "disable_triggers": False,
         "disable_bulk_triggers": False,
         "prevent_opted_out_list_add": False,
+        "unsubscribe_on_opt_out": False,
         **kw,
     }
     return plan_rule_changes(changes, [ListRules("L1", list(rules))], memberships or {}, **settings)
@@ -230,6 +232,36 @@ def test_an_opted_out_record_is_refused_when_prevention_is_on() -> None:
     assert allowed.commands
 
 
+def test_a_change_that_checks_the_opt_out_adds_nothing_when_it_unsubscribes() -> None:
+    """With unsubscribe-on-opt-out, the change ticking the box refuses every add."""
+    opted = attrs.evolve(ANN, email_opt_out=True)
+    ticking = RuleChange(rec(), rec(opted))
+
+    result = plan([ticking], [add_rule("on_create_and_every_edit")], unsubscribe_on_opt_out=True)
+
+    assert result.commands == ()
+    assert result.refused[0].message == OPTED_OUT_BY_CHANGE
+
+
+def test_a_record_created_opted_out_counts_as_ticking_the_box() -> None:
+    """A record inserted with the box checked is treated as checking it."""
+    opted = attrs.evolve(ANN, email_opt_out=True)
+
+    result = plan([RuleChange(None, rec(opted))], [add_rule()], unsubscribe_on_opt_out=True)
+
+    assert result.refused[0].message == OPTED_OUT_BY_CHANGE
+
+
+def test_an_opt_out_checked_earlier_does_not_refuse_without_prevention() -> None:
+    """Only the change that ticks the box refuses; later edits follow 'prevent'."""
+    opted = attrs.evolve(ANN, email_opt_out=True)
+    later = RuleChange(rec(opted), rec(opted))
+
+    result = plan([later], [add_rule("on_create_and_every_edit")], unsubscribe_on_opt_out=True)
+
+    assert [f.outcome for f in result.firings] == [RuleOutcome.ADDED]
+
+
 @pytest.mark.parametrize("state", ["Unsubscribed", "Bounced", "Deleted"])
 def test_a_rule_never_reactivates_an_inactive_subscriber(state: str) -> None:
     """Unsubscribed, Bounced and Deleted subscribers are kept as they are."""
@@ -351,6 +383,7 @@ def test_rules_of_several_lists_are_evaluated_each_on_its_list() -> None:
         disable_triggers=False,
         disable_bulk_triggers=False,
         prevent_opted_out_list_add=False,
+        unsubscribe_on_opt_out=False,
     )
 
     assert [c.list_id for c in result.commands] == ["L1", "L2"]
@@ -383,6 +416,7 @@ def test_bad_rules_memberships_and_changes_are_refused() -> None:
         "disable_triggers": False,
         "disable_bulk_triggers": False,
         "prevent_opted_out_list_add": False,
+        "unsubscribe_on_opt_out": False,
     }
     change = [RuleChange(None, rec())]
     cases: list[tuple[tuple[Any, Any, Any], type[Exception], str]] = [

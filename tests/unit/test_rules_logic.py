@@ -83,3 +83,9 @@ def test_logic_must_be_text_of_bounded_length_and_depth() -> None:
         parse_logic("1 AND " * 200 + "1", 1)
     with pytest.raises(InvalidValueError, match="nested parentheses"):
         parse_logic("(" * 60 + "1" + ")" * 60, 1)
+
+
+def test_evaluating_without_a_criterion_value_is_a_clear_error() -> None:
+    """A truth assignment missing a criterion names it."""
+    with pytest.raises(InvalidValueError, match="a value for criterion 2"):
+        evaluate(parse_logic("1 OR 2", 2), {1: False})

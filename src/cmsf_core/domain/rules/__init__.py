@@ -16,6 +16,7 @@ from cmsf_core.domain.rules.criteria import (
     is_blank,
 )
 from cmsf_core.domain.rules.engine import (
+    OPTED_OUT_BY_CHANGE,
     RuleAction,
     RuleFiring,
     RuleOutcome,
@@ -30,6 +31,7 @@ from cmsf_core.domain.rules.rules import EvaluationTime, ListRules, RuleKind, Su
 
 __all__ = [
     "OPERATORS_BY_TYPE",
+    "OPTED_OUT_BY_CHANGE",
     "AccountChange",
     "And",
     "Criterion",

@@ -44,6 +44,7 @@ from cmsf_core.domain.subscribers import (
 )
 
 __all__ = [
+    "OPTED_OUT_BY_CHANGE",
     "RuleAction",
     "RuleFiring",
     "RuleOutcome",
@@ -102,6 +103,12 @@ class RulePlan:
         """The adds refused because the record is opted out."""
         return tuple(f for f in self.firings if f.outcome is RuleOutcome.REFUSED)
 
+
+#: Why an add is refused when the change itself checks Email Opt Out.
+OPTED_OUT_BY_CHANGE = (
+    "Email Opt Out was checked by this change: the record is unsubscribed from every list, "
+    "not added to one."
+)
 
 _RECEIVING = frozenset({SubscriberState.ACTIVE, SubscriberState.UNCONFIRMED})
 
@@ -198,6 +205,7 @@ def _outcome(
     add: bool,
     state: SubscriberState | None,
     removing: bool,
+    ticked: bool,
     ctx: _Context,
 ) -> tuple[RuleOutcome, str | None]:
     """What one fired rule comes to, before any command is built."""
@@ -212,12 +220,30 @@ def _outcome(
     refusal = list_add_refusal(record.person, prevent_opted_out_list_add=ctx.prevent)
     if refusal is not None:
         return RuleOutcome.REFUSED, refusal
+    if ticked:
+        return RuleOutcome.REFUSED, OPTED_OUT_BY_CHANGE
     if state is not None and state not in _RECEIVING:
         return RuleOutcome.KEPT_INACTIVE, state.value
     return RuleOutcome.ADDED, None
 
 
-def _plan(changes: Iterable[RuleChange], ctx: _Context, *, retrospective: bool) -> RulePlan:
+def _ticks_opt_out(change: RuleChange) -> bool:
+    """Whether the change checks Email Opt Out (a record created checked counts)."""
+    after = change.after
+    return (
+        after is not None
+        and after.person.email_opt_out
+        and (change.before is None or not change.before.person.email_opt_out)
+    )
+
+
+def _plan(
+    changes: Iterable[RuleChange],
+    ctx: _Context,
+    *,
+    retrospective: bool,
+    unsubscribe_on_opt_out: bool = False,
+) -> RulePlan:
     firings: list[RuleFiring] = []
     adds: dict[str, dict[str, SubscriberImport]] = {}
     removes: dict[tuple[str, str], RemoveSubscriber] = {}
@@ -227,12 +253,13 @@ def _plan(changes: Iterable[RuleChange], ctx: _Context, *, retrospective: bool) 
             continue
         email = record.person.email or ""
         lists_of_email = ctx.states.get(email_key(email), {})
+        ticked = unsubscribe_on_opt_out and _ticks_opt_out(change)
         for held in ctx.lists:
             fired = [r for r in held.rules if _fires(r, change, ctx, retrospective=retrospective)]
             removing = any(not r.kind.adds for r in fired)
             for rule in fired:
                 state = lists_of_email.get(held.list_id)
-                outcome, message = _outcome(record, rule.kind.adds, state, removing, ctx)
+                outcome, message = _outcome(record, rule.kind.adds, state, removing, ticked, ctx)
                 if outcome is RuleOutcome.REMOVED:
                     key = (held.list_id, email_key(email))
                     removes.setdefault(key, RemoveSubscriber(held.list_id, email))
@@ -312,6 +339,7 @@ def plan_rule_changes(
     disable_triggers: bool,
     disable_bulk_triggers: bool,
     prevent_opted_out_list_add: bool,
+    unsubscribe_on_opt_out: bool,
     sms_enabled: bool = False,
     sms_country: str | None = None,
     queue_journeys: bool = True,
@@ -330,6 +358,12 @@ def plan_rule_changes(
     Unconfirmed subscriber.  ``subscriber_row(record)`` builds what is sent (default: the
     email alone); mobile numbers go through the SMS settings.  The plan is built whole or
     an error is raised.
+
+    Opted-out records: with ``prevent_opted_out_list_add`` an add for a record whose
+    Email Opt Out is checked is refused with the product's message; with
+    ``unsubscribe_on_opt_out`` an add for a record whose box this change checks is refused
+    too (the record is being unsubscribed from every list: those Unsubscribe commands come
+    from :func:`plan_record_changes` for the same batch).
     """
     _check_changes(changes)
     ctx = _context(
@@ -347,7 +381,7 @@ def plan_rule_changes(
     processed = records_to_process(
         changes, disable_triggers=disable_triggers, disable_bulk_triggers=disable_bulk_triggers
     )
-    plan = _plan(processed, ctx, retrospective=False)
+    plan = _plan(processed, ctx, retrospective=False, unsubscribe_on_opt_out=unsubscribe_on_opt_out)
     return attrs.evolve(plan, skipped=tuple(changes[len(processed) :]))
 
 

@@ -176,6 +176,8 @@ def parse_logic(text: object, count: int, *, field: str = "logic") -> Logic:
 def evaluate(logic: Logic, truth: Mapping[int, bool]) -> bool:
     """The value of ``logic`` when criterion ``n`` is ``truth[n]``."""
     if isinstance(logic, Number):
+        if logic.n not in truth:
+            raise InvalidValueError("truth", f"a value for criterion {logic.n}", sorted(truth))
         return truth[logic.n]
     if isinstance(logic, Not):
         return not evaluate(logic.operand, truth)
