@@ -6,7 +6,6 @@ from __future__ import annotations
 from cmsf_core.domain.rules.criteria import (
     OPERATORS_BY_TYPE,
     Criterion,
-    DateLiteral,
     ExactNumber,
     FieldType,
     FieldValue,
@@ -15,6 +14,7 @@ from cmsf_core.domain.rules.criteria import (
     criterion_text,
     is_blank,
 )
+from cmsf_core.domain.rules.dates import DateLiteral
 from cmsf_core.domain.rules.engine import (
     OPTED_OUT_BY_CHANGE,
     RuleAction,
