@@ -459,3 +459,14 @@ def test_account_field_names_the_account_field() -> None:
     """'Account.Industry' reads the account's Industry; 'Industry' reads the record."""
     assert Criterion("Account.Industry", "text", "is blank").account_field == "Industry"
     assert Criterion("Industry", "text", "is blank").account_field is None
+
+
+def test_local_days_follow_daylight_saving_changes() -> None:
+    """Around Paris's spring change, an instant's day and 'today' are read in local time."""
+    spring = datetime(2026, 3, 29, 22, 30, tzinfo=UTC)  # 00:30 CEST on 30 March
+    criterion = Criterion("CreatedDate", "datetime", "=", "TODAY")
+
+    assert criterion.matches(spring, as_of=spring, zone=PARIS)
+    assert Criterion("CreatedDate", "datetime", "=", "2026-03-30").matches(spring, zone=PARIS)
+    assert criterion.matches(spring, as_of=datetime(2026, 3, 30, 21, 59, tzinfo=UTC), zone=PARIS)
+    assert not criterion.matches(spring, as_of=datetime(2026, 3, 30, 22, 0, tzinfo=UTC), zone=PARIS)
