@@ -677,6 +677,180 @@ def _plot_target(text: str) -> Path:
     return target
 
 
+# ----------------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the primary sync on its schedule until stopped (SIGTERM: 0, SIGINT: 130)."""
+    from cmsf_core import service  # noqa: PLC0415 - keep --help fast
+
+    if args.turn_on or args.turn_off:
+        if args.platform is not None:
+            raise UsageError(
+                "--turn-on and --turn-off take no --platform: they only set the switch"
+            )
+        with _open_store(args.store, create=False) as crm:
+            service.set_sync_enabled(crm, bool(args.turn_on))
+        state = "on" if args.turn_on else "off"
+        out.write(f"the sync of {args.store} is turned {state}\n")
+        return EXIT_OK
+    if args.platform is None:
+        raise UsageError("--platform FOLDER is required (or --turn-on / --turn-off)")
+    settings = load_settings(args.settings)
+    zone = _org_zone(args.org_time_zone)
+    folder = Path(args.platform)
+    if not folder.is_dir():
+        raise UsageError(f"platform folder {args.platform!r} does not exist or is not a folder")
+    from cmsf_core.adapters.files import FilePlatform  # noqa: PLC0415
+
+    platform: EmailPlatform = FilePlatform(folder, time_zones=_time_zones(args.time_zone))
+    fake = _fake_clock(args.fake_clock, args.fake_until, out)
+    signals = _StopSignals()
+    clock = fake.now if fake else service.system_clock
+    sleep = fake.sleeper(signals.stopped) if fake else service.real_sleep(signals.stopped)
+    shown: list[object] = [None]
+
+    def on_wait(decision: object, now: datetime) -> None:
+        from cmsf_core.domain.service import ServiceDecision  # noqa: PLC0415
+
+        assert isinstance(decision, ServiceDecision)
+        key = (decision.next_check, decision.reason)
+        if key != shown[0]:
+            shown[0] = key
+            hint = ""
+            if not decision.runs and decision.reason == "the sync is turned off":
+                hint = f" (turn it on with 'cmsf run --store {args.store} --turn-on')"
+            _say(out, service.wait_line(decision, now, zone) + hint)
+
+    def on_run(run: service.ServiceRun) -> None:
+        shown[0] = None
+        _say(out, service.run_line(run, zone))
+
+    with service.hold_service_lock(args.store), _open_store(args.store, create=True) as crm:
+        _, clients = service.load_service_state(crm)
+        schedule = settings.import_schedule
+        full = ", full daily sync on" if settings.perform_full_daily_sync else ""
+        _say(
+            out,
+            f"serving {args.store} from {args.platform}: {schedule} in {zone}{full}; "
+            "stop with Ctrl-C or SIGTERM",
+        )
+        for line in service.clients_lines(clients, clock()):
+            _say(out, f"  {line}")
+        with signals:
+            outcome = service.run_service(
+                crm,
+                platform,
+                settings,
+                clock=clock,
+                sleep=sleep,
+                stop=signals.stopped,
+                tz=zone,
+                max_runs=args.max_runs,
+                on_run=on_run,
+                on_wait=on_wait,
+            )
+    runs = f"{outcome.runs:,} run(s), {outcome.failures:,} failed"
+    if signals.received == "SIGINT":
+        return _fail("cmsf run", f"interrupted after {runs}; the last sync finished first", 130)
+    if signals.received is not None:
+        _say(out, f"stopped on {signals.received} after {runs}; the store is consistent")
+        return EXIT_OK
+    _say(out, f"done: {runs}")
+    return EXIT_ATTENTION if outcome.not_ok else EXIT_OK
+
+
+def _say(out: TextIO, line: str) -> None:
+    out.write(line + "\n")
+    out.flush()
+
+
+def _org_zone(text: str) -> str:
+    from cmsf_core.domain.schedule import resolve_zone  # noqa: PLC0415
+
+    try:
+        resolve_zone(text, "--org-time-zone")
+    except CmsfError:
+        raise UsageError(
+            f"--org-time-zone: expected an IANA time zone such as Europe/London, got {_shown(text)}"
+        ) from None
+    return text.strip()
+
+
+class _StopSignals:
+    """While entered, SIGTERM and SIGINT ask the service to stop (after the current sync)."""
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def stopped(self) -> bool:
+        return self.received is not None
+
+    def _handle(self, number: int, _frame: object) -> None:
+        import signal  # noqa: PLC0415
+
+        self.received = signal.Signals(number).name
+
+    def __enter__(self) -> _StopSignals:
+        import signal  # noqa: PLC0415
+
+        for number in (signal.SIGTERM, signal.SIGINT):
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import signal  # noqa: PLC0415
+
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]  # as signal() gave it
+
+
+class _FakeClock:
+    """For tests only: a clock that a sleep moves forward at once, up to ``until``; there
+    it stops, and sleeping waits for real (in short slices) until a stop is asked."""
+
+    def __init__(self, start: datetime, until: datetime | None, out: TextIO) -> None:
+        self.current = start
+        self.until = until
+        self._out = out
+        self._told = False
+
+    def now(self) -> datetime:
+        return self.current
+
+    def sleeper(self, stop: Callable[[], bool]) -> Callable[[float], None]:
+        import time  # noqa: PLC0415
+
+        def sleep(seconds: float) -> None:
+            if self.until is not None and self.current >= self.until:
+                if not self._told:
+                    self._told = True
+                    _say(self._out, f"fake clock stopped at {self.until.isoformat()}; waiting")
+                time.sleep(0.05)
+                return
+            step = timedelta(seconds=max(seconds, 0.0))
+            if self.until is not None:
+                step = min(step, self.until - self.current)
+            self.current += step
+            if stop():
+                return
+
+        return sleep
+
+
+def _fake_clock(start: str | None, until: str | None, out: TextIO) -> _FakeClock | None:
+    if start is None:
+        if until is not None:
+            raise UsageError("--fake-until needs --fake-clock")
+        return None
+    begin = _parse_as_of(start)
+    end = _parse_as_of(until) if until is not None else None
+    if end is not None and end < begin:
+        raise UsageError("--fake-until must not be before --fake-clock")
+    return _FakeClock(begin, end, out)
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -790,6 +964,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose.add_argument("--limit", type=_LIMIT, default=50, help="members shown (0: all; 50)")
     diagnose.set_defaults(run=cmd_diagnose)
+
+    run = commands.add_parser(
+        "run",
+        help="run the sync on its schedule (Import_Frequency) until stopped",
+        description="Run the primary sync of a folder of exported platform data into the "
+        "store on the import schedule, with the daily full sync when "
+        "Perform_Full_Daily_Sync is on, until SIGTERM (exit 0) or Ctrl-C (exit 130); the "
+        "current sync finishes first. --turn-off / --turn-on set the store's sync switch.",
+    )
+    run.add_argument("--store", required=True, help="SQLite file (created if missing)")
+    run.add_argument("--platform", help="folder of exported platform data")
+    run.add_argument("--settings", help="a TOML or JSON settings file")
+    run.add_argument(
+        "--org-time-zone",
+        default="UTC",
+        metavar="Area/City",
+        help="the org's IANA time zone: the schedule's hours and days (default UTC)",
+    )
+    run.add_argument(
+        "--time-zone",
+        action="append",
+        metavar="CLIENT_ID=Area/City",
+        help="the IANA time zone of a client whose platform zone maps to none (repeatable)",
+    )
+    run.add_argument("--max-runs", type=_int_option(1, 1_000_000), help="stop after this many runs")
+    switch = run.add_mutually_exclusive_group()
+    switch.add_argument("--turn-off", action="store_true", help="turn the store's sync off")
+    switch.add_argument("--turn-on", action="store_true", help="turn the store's sync on")
+    run.add_argument("--fake-clock", help=argparse.SUPPRESS)  # tests only: docs/cli.md
+    run.add_argument("--fake-until", help=argparse.SUPPRESS)
+    run.set_defaults(run=cmd_run)
     return parser
 
 
