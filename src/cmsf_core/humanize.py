@@ -8,7 +8,7 @@ Each function takes the instant to count from (``now``) as an argument; none rea
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from cmsf_core.domain.errors import InvalidTypeError
 from cmsf_core.domain.timeutil import ensure_utc
@@ -79,7 +79,11 @@ def last_synced(value: datetime | None, now: datetime) -> str:
     >>> from datetime import datetime, UTC
     >>> last_synced(datetime(2024, 5, 1, 6, tzinfo=UTC), datetime(2024, 5, 1, 9, tzinfo=UTC))
     'last synced 3 hours ago'
+
+    A time after ``now`` (a clock set back) is given as it is, never as "in 3 hours".
     """
     if value is None:
         return "never synced"
+    if ensure_utc(value, "value") > ensure_utc(now, "now") + _NOW:  # a clock set back
+        return f"last synced at {value.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     return f"last synced {relative(value, now)}"

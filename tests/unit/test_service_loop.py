@@ -536,5 +536,6 @@ def test_durations_and_local_times_read_as_a_person_says_them() -> None:
     assert local_time(datetime(2024, 3, 31, 0, 59, tzinfo=UTC), LONDON) == "2024-03-31 00:59 GMT"
     assert local_time(datetime(2024, 3, 31, 1, 0, tzinfo=UTC), LONDON) == "2024-03-31 02:00 BST"
     assert last_synced(None, SPRING) == "never synced"
+    assert last_synced(SPRING, SPRING - timedelta(hours=1)) == "last synced at 2024-03-30 22:30 UTC"
     with pytest.raises(TypeError, match="'span' must be a timedelta"):
         duration(3)  # type: ignore[arg-type]
