@@ -683,6 +683,7 @@ def _plot_target(text: str) -> Path:
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     """Run the primary sync on its schedule until stopped (SIGTERM: 0, SIGINT: 130)."""
     from cmsf_core import service  # noqa: PLC0415 - keep --help fast
+    from cmsf_core.domain.service import ServiceDecision  # noqa: PLC0415
 
     if args.turn_on or args.turn_off:
         if args.platform is not None:
@@ -710,10 +711,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     sleep = fake.sleeper(signals.stopped) if fake else service.real_sleep(signals.stopped)
     shown: list[object] = [None]
 
-    def on_wait(decision: object, now: datetime) -> None:
-        from cmsf_core.domain.service import ServiceDecision  # noqa: PLC0415
-
-        assert isinstance(decision, ServiceDecision)
+    def on_wait(decision: ServiceDecision, now: datetime) -> None:
         key = (decision.next_check, decision.reason)
         if key != shown[0]:
             shown[0] = key
