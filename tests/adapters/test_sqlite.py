@@ -16,7 +16,7 @@ import pytest
 
 from cmsf_core import Settings
 from cmsf_core.adapters.memory import InMemoryCrm
-from cmsf_core.adapters.sqlite import SqliteCrm
+from cmsf_core.adapters.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteCrm
 from cmsf_core.demo import build_platform
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.records import PersonKind
@@ -76,7 +76,7 @@ _CHILD = textwrap.dedent(
     import sys
     from datetime import UTC, datetime, timedelta
     from cmsf_core import Activity, ActivityType
-    from cmsf_core.adapters.sqlite import SqliteCrm
+    from cmsf_core.adapters.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteCrm
 
     crm = SqliteCrm(sys.argv[1])
     at = datetime(2026, 3, 2, tzinfo=UTC)
@@ -113,8 +113,16 @@ def test_a_killed_writer_leaves_a_bulk_write_whole_or_absent(tmp_path: Path) -> 
         assert crm.record_count() in (0, count)
 
 
-#: The people table as the first release created it (no account column).
-_OLD_PEOPLE = """
+#: A store as the first release created it: no mark, no account column.
+_OLD_STORE = """
+CREATE TABLE records (key TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+    campaign_id TEXT NOT NULL, member_id TEXT NOT NULL, type TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL, email TEXT, list_id TEXT, detail TEXT,
+    occurrence INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE members (campaign_id TEXT NOT NULL, member_id TEXT NOT NULL,
+    crm_campaign_id TEXT NOT NULL, email TEXT NOT NULL, person_id TEXT, status TEXT,
+    activity TEXT, activity_date INTEGER, engagement TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, member_id)) WITHOUT ROWID;
 CREATE TABLE people (
     person_id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -124,16 +132,24 @@ CREATE TABLE people (
     email_opt_out INTEGER NOT NULL
 );
 CREATE INDEX people_by_email ON people (email_key);
+CREATE TABLE campaigns (campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL,
+    statuses TEXT NOT NULL, created_by_integration INTEGER NOT NULL, statistics TEXT);
+CREATE TABLE links (platform_campaign_id TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+    crm_campaign_id TEXT NOT NULL);
+CREATE TABLE checkpoints (client_id TEXT PRIMARY KEY, watermark INTEGER,
+    pending TEXT NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO people VALUES ('003OLD', 'Contact', 'Old@Example.com', 'old@example.com', 0, 1);
 """
 
 
 def test_a_store_made_before_accounts_is_migrated_when_opened(tmp_path: Path) -> None:
-    """A database whose people table has no account column opens: its contacts are kept
-    (with no account), contacts with accounts can be added, and reopening is a no-op."""
+    """An unmarked store of the first release (no account column) opens: it is marked,
+    its contacts are kept (with no account), contacts with accounts can be added, and
+    reopening is a no-op."""
     path = tmp_path / "old.db"
     with closing(sqlite3.connect(path)) as db:
-        db.executescript(_OLD_PEOPLE)
+        db.executescript(_OLD_STORE)
         db.commit()
 
     with SqliteCrm(path) as crm:
@@ -153,8 +169,13 @@ def test_a_store_made_before_accounts_is_migrated_when_opened(tmp_path: Path) ->
     with closing(sqlite3.connect(path)) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(people)")]
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        marks = (
+            db.execute("PRAGMA application_id").fetchone()
+            + db.execute("PRAGMA user_version").fetchone()
+        )
     assert columns[-1] == "account_id"
     assert "people_by_account" in indexes
+    assert marks == (APPLICATION_ID, SCHEMA_VERSION)
 
 
 def test_opening_a_current_store_writes_nothing(tmp_path: Path) -> None:
