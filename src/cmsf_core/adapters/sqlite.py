@@ -677,6 +677,22 @@ def _member(rows: _Rows, row: Sequence[Any]) -> MemberRecord:
     return rows.build(lambda: MemberRecord(crm_campaign_id, member, email, person_id))
 
 
+def _member_problem(
+    record: MemberRecord, campaigns: Mapping[str, CrmCampaign]
+) -> tuple[str, str] | None:
+    """What breaks the CRM's rules in a member read back: (column, problem), or None."""
+    campaign = campaigns.get(record.crm_campaign_id)
+    status = record.member.status
+    if campaign is None:
+        return (
+            "crm_campaign_id",
+            f"expected a campaign of this store (got {record.crm_campaign_id!r})",
+        )
+    if status is not None and not campaign.has_status(status):
+        return "status", f"expected a status of campaign {campaign.name!r} (got {status!r})"
+    return None
+
+
 def _engagement_json(engagement: Engagement) -> str:
     return json.dumps(attrs.astuple(engagement))
 
@@ -945,6 +961,8 @@ class SqliteCrm(CrmStore):
             if self._held:  # pragma: no cover - guarded by the thread lock
                 raise StoreBusyError(f"store {str(self.path)!r} is already held by a sync")
             self._begin(self.wait if wait is None else wait, dry_run=dry_run)
+            if not dry_run and str(self.path) != ":memory:":
+                _clear_leftovers(Path(self.path))
             self._held = True
             try:
                 if full and not dry_run:
@@ -1148,8 +1166,15 @@ class SqliteCrm(CrmStore):
         return tuple(self._records())
 
     def _members(self, where: str = "", params: Sequence[object] = ()) -> Iterator[MemberRecord]:
+        campaigns: Mapping[str, CrmCampaign] | None = None
         for row in self._db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members {where}", params):
-            yield _member(self._rows("members", campaign_id=row[0], member_id=row[1]), row)
+            rows = self._rows("members", campaign_id=row[0], member_id=row[1])
+            record = _member(rows, row)
+            campaigns = self.campaigns() if campaigns is None else campaigns
+            problem = _member_problem(record, campaigns)
+            if problem is not None:
+                raise rows.fail(*problem)
+            yield record
 
     def all_members(self) -> tuple[MemberRecord, ...]:
         """Every campaign member."""
@@ -1545,72 +1570,67 @@ class SqliteCrm(CrmStore):
 
     # -- integrity ---------------------------------------------------------------------
 
-    def _scan(self) -> Iterator[tuple[StoreProblem, str, tuple[str, ...], tuple[Any, ...]]]:
-        """Every row that cannot be read: the problem, and the row's table and key."""
+    def _scan(
+        self,
+    ) -> Iterator[tuple[StoreProblem | None, str, tuple[str, ...], tuple[Any, ...], object]]:
+        """Every row, read: (problem or None, table, key names, key, value read)."""
         for table, columns, key_count, read in _SCANS:
             names = tuple(name.strip() for name in columns.split(",")[:key_count])
             try:
                 rows_read = self._db.execute(f"SELECT {columns} FROM {table}").fetchall()
             except sqlite3.DatabaseError as error:
-                yield StoreProblem(table, "", "", f"cannot be read ({error})"), table, (), ()
+                problem = StoreProblem(table, "", "", f"cannot be read ({error})")
+                yield problem, table, (), (), None
                 continue
             for row in rows_read:
                 key = tuple(row[:key_count])
                 try:
-                    read(_Rows(str(self.path), table, dict(zip(names, key, strict=True))), row)
+                    value = read(
+                        _Rows(str(self.path), table, dict(zip(names, key, strict=True))), row
+                    )
                 except StoreCorruptError as error:
-                    found = StoreProblem(table, error.row, error.column, error.detail)
-                    yield found, table, names, key
+                    problem = StoreProblem(table, error.row, error.column, error.detail)
+                    yield problem, table, names, key, None
+                else:
+                    yield None, table, names, key, value
 
     def problems(self) -> list[StoreProblem]:
         """Everything wrong in the store, row by row (empty when it is consistent).
 
         The database's own integrity check; every value of every row read as the sync
-        reads it; every member's campaign and status; and every member's rollups against
-        its stored records (a member in a sync's journal is left out: the next sync
-        refreshes it).  Reads the whole store.
+        reads it; every member's campaign and status; and, when every tracking record
+        reads, every member's rollups against its stored records (a member in a sync's
+        journal is left out: the next sync refreshes it).  Reads the whole store.
         """
         found: list[StoreProblem] = [
             StoreProblem("(database)", "", "", str(row[0]))
             for row in self._db.execute("PRAGMA quick_check")
             if row[0] != "ok"
         ]
-        found += [problem for problem, *_ in self._scan()]
-        if found:
-            return found
-        campaigns = self.campaigns()
-        pending = {
-            MemberRef(*ref)
-            for (client_id,) in self._db.execute("SELECT client_id FROM checkpoints")
-            for ref, _cause in self.checkpoint(client_id).pending
-        }
+        read: defaultdict[str, list[Any]] = defaultdict(list)
+        broken: set[str] = set()
+        for problem, table, _names, _key, value in self._scan():
+            if problem is None:
+                read[table].append(value)
+            else:
+                found.append(problem)
+                broken.add(table)
+        campaigns = {c.campaign_id: c for c in read["campaigns"]}
+        pending = {MemberRef(*ref) for c in read["checkpoints"] for ref, _cause in c.pending}
         stored: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
-        for activity in self._records():
+        for activity in read["records"]:
             stored[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
-        for record in self._members():
+        for record in read["members"]:
             row = _row_name({"campaign_id": record.ref[0], "member_id": record.ref[1]})
-            campaign = campaigns.get(record.crm_campaign_id)
-            status = record.member.status
-            if campaign is None:
-                found.append(
-                    StoreProblem(
-                        "members",
-                        row,
-                        "crm_campaign_id",
-                        f"no such campaign {record.crm_campaign_id!r}",
-                    )
-                )
-            elif status is not None and not campaign.has_status(status):
-                found.append(
-                    StoreProblem(
-                        "members",
-                        row,
-                        "status",
-                        f"{status!r} is not a status of campaign {campaign.name!r}",
-                    )
-                )
+            problem_found = _member_problem(record, campaigns)
+            if problem_found is not None and "campaigns" not in broken:
+                found.append(StoreProblem("members", row, *problem_found))
             counted = rollup(stored.get(record.ref, ()))
-            if record.ref not in pending and counted != record.member.engagement:
+            if (
+                "records" not in broken
+                and record.ref not in pending
+                and counted != record.member.engagement
+            ):
                 found.append(
                     StoreProblem(
                         "members",
@@ -1625,10 +1645,20 @@ class SqliteCrm(CrmStore):
     def _drop_unreadable_loaded_rows(self) -> int:
         """Delete the rows of the integration's own tables that cannot be read (a full
         sync reloads them); rows of the CRM's own tables stay and are reported."""
-        doomed = [
-            (table, names, key)
-            for _problem, table, names, key in self._scan()
-            if table in _LOADED_TABLES and names
+        doomed: list[tuple[str, tuple[str, ...], tuple[Any, ...]]] = []
+        campaigns: dict[str, CrmCampaign] = {}
+        members: list[tuple[tuple[str, ...], tuple[Any, ...], MemberRecord]] = []
+        for problem, table, names, key, value in self._scan():
+            if problem is not None and table in _LOADED_TABLES and names:
+                doomed.append((table, names, key))
+            elif isinstance(value, CrmCampaign):
+                campaigns[value.campaign_id] = value
+            elif isinstance(value, MemberRecord):
+                members.append((names, key, value))
+        doomed += [
+            ("members", names, key)
+            for names, key, record in members
+            if _member_problem(record, campaigns) is not None
         ]
         with self._transaction() as db:
             for table, names, key in doomed:
