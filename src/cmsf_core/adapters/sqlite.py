@@ -495,11 +495,15 @@ def _probe(path: Path) -> int:
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
-    if header[24:28] == header[92:96] and pages and size < page_size * pages:
+    wal = header[18] == 2  # the write-ahead-log file format
+    # A checkpoint (or a transaction) cut short may write the header before the pages it
+    # grows the file by; the log or journal beside the file recovers them, so a short
+    # file is only truncated when there is neither.
+    logged = Path(f"{path}-wal").exists() or Path(f"{path}-journal").exists()
+    if header[24:28] == header[92:96] and pages and size < page_size * pages and not logged:
         raise _refuse(path, f"is truncated ({size:,} bytes of {page_size * pages:,})")
     application_id = int.from_bytes(header[68:72], "big")
     version = int.from_bytes(header[60:64], "big")
-    wal = header[18] == 2
     if application_id not in (0, APPLICATION_ID):
         raise _refuse(path, f"belongs to another application (application_id {application_id:#x})")
     if application_id == 0 or wal:
