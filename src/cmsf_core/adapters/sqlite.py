@@ -39,7 +39,7 @@ import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.engagement import Engagement, rollup
-from cmsf_core.domain.errors import CmsfError, InvalidValueError, shown
+from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
@@ -794,6 +794,13 @@ _LOADED_TABLES = frozenset(
 )
 
 
+def _seconds(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidTypeError(attribute.name, "a number of seconds", value)
+    if not 0 <= value < float("inf"):
+        raise InvalidValueError(attribute.name, "a number of seconds >= 0", value)
+
+
 @attrs.define
 class SqliteCrm(CrmStore):
     """The CRM port on a SQLite database file (``":memory:"`` for a throwaway store).
@@ -816,7 +823,7 @@ class SqliteCrm(CrmStore):
     create: bool = attrs.field(default=True, kw_only=True)
     lazy: bool = attrs.field(default=False, kw_only=True)
     origin: str | None = attrs.field(default=None, kw_only=True)
-    wait: float = attrs.field(default=DEFAULT_WAIT, kw_only=True)
+    wait: float = attrs.field(default=DEFAULT_WAIT, kw_only=True, validator=_seconds)
     _db: sqlite3.Connection = attrs.field(init=False)
     _pending: bool = attrs.field(init=False, default=False)
     _held: bool = attrs.field(init=False, default=False)
@@ -959,12 +966,13 @@ class SqliteCrm(CrmStore):
         holds a read snapshot only.  A full sync first drops the rows of the
         integration's own tables that cannot be read (the sync reloads them).
         """
-        if not self._local.acquire(timeout=self.wait if wait is None else wait):
+        limit = max(0.0, self.wait if wait is None else wait)
+        if not self._local.acquire(timeout=limit):
             raise StoreBusyError(f"another sync in this process holds store {str(self.path)!r}")
         try:
             if self._held:  # pragma: no cover - guarded by the thread lock
                 raise StoreBusyError(f"store {str(self.path)!r} is already held by a sync")
-            self._begin(self.wait if wait is None else wait, dry_run=dry_run)
+            self._begin(limit, dry_run=dry_run)
             if not dry_run and str(self.path) != ":memory:":
                 _clear_leftovers(Path(self.path))
             self._held = True
