@@ -5,6 +5,7 @@ a full sync repairs what it loaded, and the store remembers its last run's setti
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -474,3 +475,28 @@ def test_diagnose_options_override_the_remembered_run(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert "Campaign_Member_Refresh = Always" in diagnose.stdout
     assert "(--as-of)" in diagnose.stdout
+
+
+# ----------------------------------------------------------------------------- waiting
+
+
+@pytest.mark.parametrize("wait", [-1, float("nan"), float("inf")])
+def test_a_wait_that_is_not_a_number_of_seconds_is_refused(wait: float, tmp_path: Path) -> None:
+    """SqliteCrm(wait=...) must be a finite number of seconds >= 0; nothing is created."""
+    with pytest.raises(CmsfError, match="'wait' must be a number of seconds >= 0"):
+        SqliteCrm(tmp_path / "cmsf.db", wait=wait)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_lock_wait_in_the_environment_is_refused_in_one_line(tmp_path: Path) -> None:
+    """CMSF_LOCK_WAIT that is not a number of seconds: exit 2, the variable named."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cmsf_core", "sync", "--store", "crm.db", "--platform",
+         str(EXPORT), "--as-of", AS_OF],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "CMSF_LOCK_WAIT": "soon"},
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert "CMSF_LOCK_WAIT" in result.stderr
+    assert list(tmp_path.iterdir()) == []

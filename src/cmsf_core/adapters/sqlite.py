@@ -872,6 +872,14 @@ class SqliteCrm(CrmStore):
             (mode,) = self._db.execute("PRAGMA journal_mode").fetchone()
             if str(mode).lower() != "wal":
                 self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        except sqlite3.OperationalError as error:
+            self._db.close()
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreBusyError(
+                    f"store {str(path)!r} is busy: another process holds its write lock "
+                    f"({error}); nothing was changed, run again later"
+                ) from None
+            raise _refuse(path, f"cannot be opened as a cmsf store ({error})") from None
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise _refuse(path, f"cannot be opened as a cmsf store ({error})") from None
@@ -881,15 +889,19 @@ class SqliteCrm(CrmStore):
         path = Path(self.path)
         _clear_leftovers(path)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.creating")
-        db = sqlite3.connect(temporary, isolation_level=None)
         try:
-            db.execute("BEGIN IMMEDIATE")
-            _create(db)
-            if self.origin is not None:
-                db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
-            db.execute("COMMIT")
-        finally:
-            db.close()
+            db = sqlite3.connect(temporary, isolation_level=None)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                _create(db)
+                if self.origin is not None:
+                    db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        except (OSError, sqlite3.DatabaseError) as error:
+            temporary.unlink(missing_ok=True)
+            raise _refuse(path, f"cannot be created ({error})") from None
         try:
             os.link(temporary, path)  # fails if another process made the store meanwhile
         except FileExistsError:
