@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, cast
 
@@ -158,8 +159,13 @@ def run_sync(
     full: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    wait: float | None = None,
 ) -> SyncReport:
     """Run the primary sync at ``as_of``: incremental by default, ``full`` to realign.
+
+    The whole read-plan-apply holds the store's writer lock (``crm.sync_lock``): another
+    sync of the same store waits up to ``wait`` seconds (the store's default when None)
+    and then raises :class:`~cmsf_core.ports.crm.StoreBusyError`, having changed nothing.
 
     A full sync removes the tracking records the platform no longer reports (what the
     integration loaded; never contacts, leads or the CRM's own campaigns) and imports the
@@ -172,7 +178,33 @@ def run_sync(
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
     as_of = ensure_utc(as_of, "as_of")
-    report = progress or _noop
+    with _sync_lock(crm, wait=wait, dry_run=dry_run, full=full):
+        return _run_sync(
+            crm, platform, settings, as_of=as_of, full=full, dry_run=dry_run, report=progress
+        )
+
+
+def _sync_lock(
+    crm: CrmStore, *, wait: float | None, dry_run: bool, full: bool
+) -> AbstractContextManager[None]:
+    """The store's writer lock; none for a store that offers none (see the port)."""
+    lock = getattr(crm, "sync_lock", None)
+    if lock is None:
+        return nullcontext()
+    return cast(AbstractContextManager[None], lock(wait=wait, dry_run=dry_run, full=full))
+
+
+def _run_sync(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool,
+    dry_run: bool,
+    report: Progress | None,
+) -> SyncReport:
+    report = report or _noop
     skipped_rows: list[SkippedRow] = []  # malformed platform rows left out, reported below
     reads, skipped_clients = _read_platform(
         crm, platform, settings, full=full, progress=report, at=as_of, skipped=skipped_rows
