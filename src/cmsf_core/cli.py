@@ -4,9 +4,11 @@ Exit codes (stable, for scripts; ``docs/cli.md`` has the details):
 
 - 0: done; for ``sync`` every write went through; for ``diagnose`` nothing was flagged;
 - 1: done, with something to look at: ``sync`` had refused writes or skipped a client or
-  a platform row (see the maintenance messages), ``diagnose`` flagged members;
+  a platform row (see the maintenance messages), ``diagnose`` flagged members, ``check``
+  found problems in the store;
 - 2: bad usage or input: an unknown option, a bad number, a bad settings file, a missing
-  folder or store, unreadable platform data.  Nothing was changed;
+  folder or store, a file that is not a cmsf store, another sync holding the store,
+  unreadable platform data.  Nothing was changed;
 - 3: an internal error (a bug): one line on stderr, the traceback only with ``CMSF_DEBUG=1``;
 - 130: interrupted (Ctrl-C); the store holds what the last committed transaction left;
 - 141: standard output was closed early (``cmsf diagnose | head -2``); nothing more is written.
@@ -203,11 +205,21 @@ def _progress(stream: TextIO) -> Callable[[str, int, int | None], None] | None:
 
 
 def _open_store(path: str, *, create: bool) -> SqliteCrm:
-    from cmsf_core.adapters.sqlite import SqliteCrm  # noqa: PLC0415 - keep --help fast
+    """Open a store; ``create``: a missing one is made on its first write only (so that a
+    dry run or a refused sync leaves no file).  Anything that is not a cmsf store is
+    refused untouched.  ``CMSF_LOCK_WAIT`` (seconds) bounds the wait for another sync."""
+    from cmsf_core.adapters.sqlite import DEFAULT_WAIT, SqliteCrm  # noqa: PLC0415 - fast --help
 
-    if not create and not Path(path).is_file():
+    if not create and not Path(path).exists():
         raise UsageError(f"store {path!r} does not exist (run 'cmsf sync' or 'cmsf demo' first)")
-    return SqliteCrm(path)
+    text = os.environ.get("CMSF_LOCK_WAIT", "")
+    try:
+        wait = float(text) if text else DEFAULT_WAIT
+    except ValueError:
+        raise UsageError(f"CMSF_LOCK_WAIT must be a number of seconds (got {text!r})") from None
+    if not 0 <= wait < float("inf"):
+        raise UsageError(f"CMSF_LOCK_WAIT must be a number of seconds >= 0 (got {text!r})")
+    return SqliteCrm(path, create=create, lazy=create, wait=wait)
 
 
 Flagged = list[tuple["MemberRecord", tuple["Finding", ...]]]
@@ -291,9 +303,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     if not path.parent.is_dir():
         raise UsageError(f"--store {args.store!r}: folder {str(path.parent)!r} does not exist")
     if path.exists():
-        if not path.is_file():
-            raise UsageError(f"--store {args.store!r} is not a file; choose another --store")
-        with SqliteCrm(path) as old:
+        with SqliteCrm(path) as old:  # anything but a cmsf store is refused, untouched
             if old.get_meta("origin") != _DEMO_MARK:
                 raise UsageError(
                     f"{path} exists and was not made by 'cmsf demo'; choose another --store"
@@ -302,8 +312,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     platform = build_platform(recipients=args.recipients, campaigns=args.campaigns)
     imported = purged = 0
-    with SqliteCrm(path) as crm:
-        crm.set_meta("origin", _DEMO_MARK)
+    with SqliteCrm(path, origin=_DEMO_MARK) as crm:
         out.write(
             f"Demo: {args.campaigns} weekly campaigns to {args.recipients:,} recipients (half of "
             f"them contacts in the CRM), synced once a day for {args.days} days into {path}\n"
@@ -320,6 +329,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             if progress:
                 progress("syncing day by day", day, args.days)
         as_of = START + timedelta(days=args.days)
+        crm.remember_run(settings, as_of)
         _report_store(crm, as_of, out, imported=imported, purged=purged)
         flagged = _findings(crm, settings, as_of)
         out.write(f"\nMembers that diagnose flags: {len(_needs_attention(flagged)):,}\n")
@@ -413,6 +423,8 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
             dry_run=args.dry_run,
             progress=_progress(sys.stderr),
         )
+        if report.applied:
+            crm.remember_run(settings, as_of)
         out.write(report.summary() + "\n")
         if _is_date(args.as_of):
             out.write(f"  --as-of {args.as_of} is read as {as_of:%Y-%m-%d %H:%M} UTC\n")
@@ -578,15 +590,50 @@ def _parse_as_of(text: str | None) -> datetime:
 
 def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     """List members whose status and rollups disagree, with explanations and remedies."""
-    settings = load_settings(args.settings)
-    as_of = _parse_as_of(args.as_of)
     with _open_store(args.store, create=False) as crm:
+        settings, as_of, source = _diagnose_inputs(crm, args)
         flagged = _findings(crm, settings, as_of)
         total = len(crm.all_members())
     attention = _needs_attention(flagged)
     out.write(f"{len(attention):,} of {total:,} campaign members flagged.\n")
+    out.write(source)
     _print_findings(flagged, args.limit, out)
     return EXIT_ATTENTION if attention else EXIT_OK
+
+
+def _diagnose_inputs(crm: SqliteCrm, args: argparse.Namespace) -> tuple[Settings, datetime, str]:
+    """The settings and as-of to diagnose with: those given, else those of the store's
+    last sync or demo run, else the defaults and now; and a line saying which."""
+    last = crm.last_run()
+    if args.settings is not None or last is None:
+        settings, settings_from = load_settings(args.settings), args.settings or "defaults"
+    else:
+        settings, settings_from = last[0], "the store's last run"
+    if args.as_of is not None or last is None:
+        as_of, as_of_from = _parse_as_of(args.as_of), "--as-of" if args.as_of else "now"
+    else:
+        as_of, as_of_from = last[1], "the store's last run"
+    source = (
+        f"  settings: {settings_from} (Campaign_Member_Refresh = {settings.refresh_mode.value}, "
+        f"DaysToKeep_Email = {settings.days_to_keep}); "
+        f"as of {as_of:%Y-%m-%d %H:%M} UTC ({as_of_from}).\n"
+    )
+    return settings, as_of, source
+
+
+# ----------------------------------------------------------------------------- check
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    """Scan a whole store and list every row it cannot read or that disagrees."""
+    with _open_store(args.store, create=False) as crm:
+        problems = crm.problems()
+    if not problems:
+        out.write(f"{args.store}: consistent, no problems found.\n")
+        return EXIT_OK
+    out.write(f"{args.store}: {len(problems):,} problems found.\n")
+    out.writelines(f"  {problem}\n" for problem in problems)
+    return EXIT_ATTENTION
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -686,15 +733,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from cmsf_core.domain.service import ServiceDecision  # noqa: PLC0415
 
     if args.turn_on or args.turn_off:
-        if args.platform is not None:
-            raise UsageError(
-                "--turn-on and --turn-off take no --platform: they only set the switch"
-            )
-        with _open_store(args.store, create=False) as crm:
-            service.set_sync_enabled(crm, bool(args.turn_on))
-        state = "on" if args.turn_on else "off"
-        out.write(f"the sync of {args.store} is turned {state}\n")
-        return EXIT_OK
+        return _turn_sync(args, out)
     if args.platform is None:
         raise UsageError("--platform FOLDER is required (or --turn-on / --turn-off)")
     settings = load_settings(args.settings)
@@ -722,6 +761,12 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
     def on_run(run: service.ServiceRun) -> None:
         shown[0] = None
+        if run.report is not None:  # 'cmsf diagnose' takes its defaults from the last run
+            try:
+                crm.remember_run(settings, run.started)
+            except Exception as error:
+                if not service.is_store_busy(error):
+                    raise
         _say(out, service.run_line(run, zone))
 
     with service.hold_service_lock(args.store), _open_store(args.store, create=True) as crm:
@@ -756,6 +801,19 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     _say(out, f"done: {runs}")
     return EXIT_ATTENTION if outcome.not_ok else EXIT_OK
+
+
+def _turn_sync(args: argparse.Namespace, out: TextIO) -> int:
+    """``cmsf run --turn-on`` / ``--turn-off``: set the store's sync switch."""
+    from cmsf_core import service  # noqa: PLC0415
+
+    if args.platform is not None:
+        raise UsageError("--turn-on and --turn-off take no --platform: they only set the switch")
+    with _open_store(args.store, create=False) as crm:
+        service.set_sync_enabled(crm, bool(args.turn_on))
+    state = "on" if args.turn_on else "off"
+    out.write(f"the sync of {args.store} is turned {state}\n")
+    return EXIT_OK
 
 
 def _say(out: TextIO, line: str) -> None:
@@ -858,6 +916,40 @@ _AS_OF_HELP = (
 )
 
 
+def _add_run_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """The ``cmsf run`` subcommand's options."""
+    run = commands.add_parser(
+        "run",
+        help="run the sync on its schedule (Import_Frequency) until stopped",
+        description="Run the primary sync of a folder of exported platform data into the "
+        "store on the import schedule, with the daily full sync when "
+        "Perform_Full_Daily_Sync is on, until SIGTERM (exit 0) or Ctrl-C (exit 130); the "
+        "current sync finishes first. --turn-off / --turn-on set the store's sync switch.",
+    )
+    run.add_argument("--store", required=True, help="SQLite file (created if missing)")
+    run.add_argument("--platform", help="folder of exported platform data")
+    run.add_argument("--settings", help="a TOML or JSON settings file")
+    run.add_argument(
+        "--org-time-zone",
+        default="UTC",
+        metavar="Area/City",
+        help="the org's IANA time zone: the schedule's hours and days (default UTC)",
+    )
+    run.add_argument(
+        "--time-zone",
+        action="append",
+        metavar="CLIENT_ID=Area/City",
+        help="the IANA time zone of a client whose platform zone maps to none (repeatable)",
+    )
+    run.add_argument("--max-runs", type=_int_option(1, 1_000_000), help="stop after this many runs")
+    switch = run.add_mutually_exclusive_group()
+    switch.add_argument("--turn-off", action="store_true", help="turn the store's sync off")
+    switch.add_argument("--turn-on", action="store_true", help="turn the store's sync on")
+    run.add_argument("--fake-clock", help=argparse.SUPPRESS)  # tests only: docs/cli.md
+    run.add_argument("--fake-until", help=argparse.SUPPRESS)
+    run.set_defaults(run=cmd_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``cmsf`` argument parser."""
     parser = _Parser(
@@ -956,43 +1048,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="list members whose status and rollups disagree, with remedies",
     )
     diagnose.add_argument("--store", required=True, help="SQLite file")
-    diagnose.add_argument("--settings", help="a TOML or JSON settings file")
     diagnose.add_argument(
-        "--as-of", help=_AS_OF_HELP.format(what="the instant for the retention check")
+        "--settings", help="a TOML or JSON settings file (default: the store's last run's)"
+    )
+    diagnose.add_argument(
+        "--as-of",
+        help=_AS_OF_HELP.format(what="the instant for the retention check").replace(
+            "default now", "default: the store's last run, or now"
+        ),
     )
     diagnose.add_argument("--limit", type=_LIMIT, default=50, help="members shown (0: all; 50)")
     diagnose.set_defaults(run=cmd_diagnose)
 
-    run = commands.add_parser(
-        "run",
-        help="run the sync on its schedule (Import_Frequency) until stopped",
-        description="Run the primary sync of a folder of exported platform data into the "
-        "store on the import schedule, with the daily full sync when "
-        "Perform_Full_Daily_Sync is on, until SIGTERM (exit 0) or Ctrl-C (exit 130); the "
-        "current sync finishes first. --turn-off / --turn-on set the store's sync switch.",
+    check = commands.add_parser(
+        "check",
+        help="scan a store and list every row it cannot read (exit 0 clean, 1 problems)",
+        description="Scan the whole store: unreadable rows (table, row, column), members "
+        "whose status or rollups disagree with their campaign and records. Exit 0 when "
+        "consistent, 1 when problems are listed, 2 when the file is not a cmsf store.",
     )
-    run.add_argument("--store", required=True, help="SQLite file (created if missing)")
-    run.add_argument("--platform", help="folder of exported platform data")
-    run.add_argument("--settings", help="a TOML or JSON settings file")
-    run.add_argument(
-        "--org-time-zone",
-        default="UTC",
-        metavar="Area/City",
-        help="the org's IANA time zone: the schedule's hours and days (default UTC)",
-    )
-    run.add_argument(
-        "--time-zone",
-        action="append",
-        metavar="CLIENT_ID=Area/City",
-        help="the IANA time zone of a client whose platform zone maps to none (repeatable)",
-    )
-    run.add_argument("--max-runs", type=_int_option(1, 1_000_000), help="stop after this many runs")
-    switch = run.add_mutually_exclusive_group()
-    switch.add_argument("--turn-off", action="store_true", help="turn the store's sync off")
-    switch.add_argument("--turn-on", action="store_true", help="turn the store's sync on")
-    run.add_argument("--fake-clock", help=argparse.SUPPRESS)  # tests only: docs/cli.md
-    run.add_argument("--fake-until", help=argparse.SUPPRESS)
-    run.set_defaults(run=cmd_run)
+    check.add_argument("--store", required=True, help="SQLite file")
+    check.set_defaults(run=cmd_check)
+
+    _add_run_parser(commands)
     return parser
 
 

@@ -71,6 +71,7 @@ __all__ = [
     "ServiceStateError",
     "clients_lines",
     "hold_service_lock",
+    "is_store_busy",
     "load_service_state",
     "real_sleep",
     "run_line",
@@ -424,7 +425,7 @@ def _run_once(
         )
     except Exception as error:  # reported and retried at the next scheduled run
         finished = ensure_utc(clock(), "clock()")
-        busy = type(error).__name__ == "StoreBusyError"
+        busy = is_store_busy(error)
         if isinstance(error, PlatformError):
             rows = [_lost(row) for row in rows]
         reason = " ".join(f"{type(error).__name__}: {error}".split())
@@ -459,6 +460,58 @@ def _run_once(
         finished,
     )
     return ServiceRun(decision, started, finished, report, None, tuple(rows), message)
+
+
+def is_store_busy(error: BaseException) -> bool:
+    """Whether ``error`` says another sync holds the store (try again later)."""
+    from cmsf_core.ports.crm import StoreBusyError  # noqa: PLC0415
+
+    if isinstance(error, StoreBusyError):
+        return True
+    text = str(error).lower()
+    return type(error).__name__ == "OperationalError" and ("locked" in text or "busy" in text)
+
+
+def _persist(
+    crm: CrmStore,
+    meta: MetaStore,
+    state: ServiceState,
+    clients: Sequence[ConnectedClient],
+    pending: list[MaintenanceMessage],
+) -> bool:
+    """Save the state and the pending messages; False (all kept for later) when another
+    sync holds the store."""
+    try:
+        save_service_state(meta, state, clients)
+        if pending:
+            crm.add_messages(list(pending))
+            pending.clear()
+    except Exception as error:
+        if not is_store_busy(error):
+            raise
+        return False
+    return True
+
+
+def _busy_run(
+    decision: ServiceDecision,
+    clients: Sequence[ConnectedClient],
+    *,
+    clock: Callable[[], datetime],
+    started: datetime,
+) -> ServiceRun:
+    """A run not started because another sync held the store when it was to begin."""
+    finished = ensure_utc(clock(), "clock()")
+    reason = "another sync holds the store"
+    message = MaintenanceMessage(
+        STORE_BUSY,
+        Severity.WARNING,
+        _RECORD,
+        f"{_what(decision)} did not start at {started.isoformat()}: {reason}. The next "
+        "scheduled run retries it.",
+        finished,
+    )
+    return ServiceRun(decision, started, finished, None, reason, tuple(clients), message)
 
 
 def _positive_or_none(value: object, field: str) -> int | None:
@@ -504,6 +557,7 @@ def run_service(
         raise InvalidValueError("poll", "a number of seconds > 0", poll)
     store: MetaStore = meta if meta is not None else _meta_of(crm)
     state, clients = load_service_state(store)
+    pending: list[MaintenanceMessage] = []  # messages the store was too busy to take yet
     runs = failures = not_ok = 0
     while not stop():
         state = attrs.evolve(state, sync_enabled=sync_enabled(store))
@@ -527,19 +581,24 @@ def run_service(
             sleep(max(wait, 0.0))
             continue
         state = after_run(state, decision, started=now)
-        save_service_state(store, state, clients)  # served before it runs: never twice
-        run = _run_once(crm, platform, settings, decision, clients, clock=clock, started=now)
+        if _persist(crm, store, state, clients, pending):  # served before it runs: never twice
+            run = _run_once(crm, platform, settings, decision, clients, clock=clock, started=now)
+        else:
+            run = _busy_run(decision, clients, clock=clock, started=now)
         clients = run.clients
-        save_service_state(store, state, clients)
-        crm.add_messages([run.message])
+        pending.append(run.message)
+        _persist(crm, store, state, clients, pending)
         runs += 1
         failures += run.error is not None
         not_ok += not run.ok
         if on_run is not None:
             on_run(run)
         if limit is not None and runs >= limit:
-            return ServiceOutcome(runs, failures, not_ok, False, state, clients)
-    return ServiceOutcome(runs, failures, not_ok, True, state, clients)
+            break
+    stopped = limit is None or runs < limit
+    if pending:  # a last try; what the store still refuses is in the ServiceRun reports
+        _persist(crm, store, state, clients, pending)
+    return ServiceOutcome(runs, failures, not_ok, stopped, state, clients)
 
 
 def _meta_of(crm: object) -> MetaStore:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, cast
 
@@ -29,7 +30,7 @@ from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError
 from cmsf_core.adapters.errors import PlatformError
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.emails import email_key
-from cmsf_core.domain.errors import InvalidTypeError
+from cmsf_core.domain.errors import CmsfError, InvalidTypeError
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
 from cmsf_core.domain.planner import (
     ClientRead,
@@ -68,9 +69,11 @@ from cmsf_core.subscriber_sync import (
 )
 
 __all__ = [
+    "CHECKPOINT_REFUSED",
     "Progress",
     "RecordChangeReport",
     "SubscriberSyncReport",
+    "SyncAbortedError",
     "SyncReport",
     "add_to_list",
     "delete_records_by_hand",
@@ -86,6 +89,14 @@ PAGE_SIZE = 1000
 _MAX_ATTEMPTS = 50
 
 
+#: The support code of a client whose advanced checkpoint the CRM refused to save.
+CHECKPOINT_REFUSED = "SYNC-CHECKPOINT-REFUSED"
+
+
+class SyncAbortedError(CmsfError, RuntimeError):
+    """The CRM refused the sync's journal, its first write: no tracking data was applied."""
+
+
 @attrs.frozen
 class SyncReport:
     """What a sync did (or, on a dry run, would do).
@@ -96,7 +107,10 @@ class SyncReport:
     maintenance message for each platform client that could not be read (an unmappable
     time zone, a platform error): that client was skipped, the others synced.
     ``skipped_rows`` are the malformed platform rows left out (each also a
-    ``SYNC-SKIPPED-ROW`` maintenance message when applied).
+    ``SYNC-SKIPPED-ROW`` maintenance message when applied).  ``unsaved_checkpoints`` holds
+    a ``SYNC-CHECKPOINT-REFUSED`` message for each client whose advanced checkpoint the CRM
+    refused: its data is applied, its watermark did not move, and the next sync re-reads
+    the same window (which imports nothing twice).
     """
 
     plan: SyncPlan
@@ -107,12 +121,18 @@ class SyncReport:
     suppression_changes: tuple[CrmChange, ...] = ()
     skipped_clients: tuple[MaintenanceMessage, ...] = ()
     skipped_rows: tuple[SkippedRow, ...] = ()
+    unsaved_checkpoints: tuple[MaintenanceMessage, ...] = ()
 
     @property
     def ok(self) -> bool:
         """True when every client and every platform row was read and every write went
         through; otherwise the maintenance messages say what to look at."""
-        return not self.plan.refusals and not self.skipped_clients and not self.skipped_rows
+        return not (
+            self.plan.refusals
+            or self.skipped_clients
+            or self.skipped_rows
+            or self.unsaved_checkpoints
+        )
 
     def summary(self) -> str:
         """A readable summary: counts per kind of change, refusals, watermarks."""
@@ -120,6 +140,7 @@ class SyncReport:
         lines = [self.plan.summary(), f"  {head}"]
         lines += [f"  refused: {r.kind.value}: {r.record}: {r.reason}" for r in self.plan.refusals]
         lines += [f"  skipped {m.record}: {m.guidance}" for m in self.skipped_clients]
+        lines += [f"  not saved: {m.record}: {m.guidance}" for m in self.unsaved_checkpoints]
         if self.skipped_rows:
             lines.append(f"  skipped platform rows: {len(self.skipped_rows)} (see the messages)")
         if self.opt_out_changes or self.duplicates or self.suppression_changes:
@@ -158,8 +179,13 @@ def run_sync(
     full: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    wait: float | None = None,
 ) -> SyncReport:
     """Run the primary sync at ``as_of``: incremental by default, ``full`` to realign.
+
+    The whole read-plan-apply holds the store's writer lock (``crm.sync_lock``): another
+    sync of the same store waits up to ``wait`` seconds (the store's default when None)
+    and then raises :class:`~cmsf_core.ports.crm.StoreBusyError`, having changed nothing.
 
     A full sync removes the tracking records the platform no longer reports (what the
     integration loaded; never contacts, leads or the CRM's own campaigns) and imports the
@@ -172,7 +198,33 @@ def run_sync(
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
     as_of = ensure_utc(as_of, "as_of")
-    report = progress or _noop
+    with _sync_lock(crm, wait=wait, dry_run=dry_run, full=full):
+        return _run_sync(
+            crm, platform, settings, as_of=as_of, full=full, dry_run=dry_run, report=progress
+        )
+
+
+def _sync_lock(
+    crm: CrmStore, *, wait: float | None, dry_run: bool, full: bool
+) -> AbstractContextManager[None]:
+    """The store's writer lock; none for a store that offers none (see the port)."""
+    lock = getattr(crm, "sync_lock", None)
+    if lock is None:
+        return nullcontext()
+    return cast(AbstractContextManager[None], lock(wait=wait, dry_run=dry_run, full=full))
+
+
+def _run_sync(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool,
+    dry_run: bool,
+    report: Progress | None,
+) -> SyncReport:
+    report = report or _noop
     skipped_rows: list[SkippedRow] = []  # malformed platform rows left out, reported below
     reads, skipped_clients = _read_platform(
         crm, platform, settings, full=full, progress=report, at=as_of, skipped=skipped_rows
@@ -200,8 +252,9 @@ def run_sync(
         crm.add_messages(tuple(row.message(plan.as_of) for row in skipped_rows))
         done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of))
 
+    unsaved: list[MaintenanceMessage] = []
     for attempt in range(1, _MAX_ATTEMPTS + 1):
-        more = _apply(crm, plan, report, before_commit=subscribers_then_commit)
+        more = _apply(crm, plan, report, before_commit=subscribers_then_commit, unsaved=unsaved)
         if not more:
             report("applied", 1, 1)
             return _report(
@@ -211,6 +264,7 @@ def run_sync(
                 attempts=attempt,
                 skipped_clients=skipped_clients,
                 skipped_rows=skipped_rows,
+                unsaved_checkpoints=tuple(unsaved),
             )
         refused = Refusals(
             {**refused.inserts, **more.inserts},
@@ -229,6 +283,7 @@ def _report(
     attempts: int = 1,
     skipped_clients: tuple[MaintenanceMessage, ...] = (),
     skipped_rows: Sequence[SkippedRow] = (),
+    unsaved_checkpoints: tuple[MaintenanceMessage, ...] = (),
 ) -> SyncReport:
     return SyncReport(
         plan,
@@ -239,6 +294,7 @@ def _report(
         duplicates=subscribers.opt_out.duplicates,
         suppression_changes=subscribers.suppression.changes,
         skipped_clients=skipped_clients,
+        unsaved_checkpoints=unsaved_checkpoints,
     )
 
 
@@ -441,13 +497,23 @@ def _apply(
     progress: Progress,
     *,
     before_commit: Callable[[], None] = lambda: None,
+    unsaved: list[MaintenanceMessage] | None = None,
 ) -> Refusals | None:
     """Apply a plan in the crash-safe order; return new refusals to re-plan with, if any.
 
     Refused records and members are fed back to the planner; refused campaigns, statuses
-    and statistics are only reported (nothing else depends on them within this sync).
+    and statistics are only reported (nothing else depends on them within this sync).  A
+    refused journal stops the sync before anything else is written
+    (:class:`SyncAbortedError`): without it a crash could lose a pending refresh.  A
+    refused final checkpoint is reported in ``unsaved`` (and as a maintenance message).
     """
-    crm.save_checkpoints(plan.journal)
+    journal = crm.save_checkpoints(plan.journal)
+    if journal.failures:
+        refused = "; ".join(f"client {item}: {reason}" for item, reason in journal.failures)
+        raise SyncAbortedError(
+            f"the CRM refused to save the sync journal ({refused}); no tracking data was "
+            "applied, and the next sync reads the same window again"
+        )
     crm.save_platform_campaigns(plan.platform_campaigns)
     others = _other_refusals(
         RefusalKind.CREATE_CAMPAIGN,
@@ -474,8 +540,26 @@ def _apply(
     )
     crm.add_messages(plan.messages + tuple(r.message(plan.as_of) for r in others))
     before_commit()
-    crm.save_checkpoints(plan.checkpoints)
+    saved = crm.save_checkpoints(plan.checkpoints)
+    if saved.failures:
+        messages = [_unsaved(item, reason, plan.as_of) for item, reason in saved.failures]
+        crm.add_messages(messages)
+        if unsaved is not None:
+            unsaved.extend(messages)
     return None
+
+
+def _unsaved(client_id: object, reason: str, at: datetime) -> MaintenanceMessage:
+    """The maintenance message of a client whose advanced checkpoint was refused."""
+    return MaintenanceMessage(
+        CHECKPOINT_REFUSED,
+        Severity.WARNING,
+        f"client {client_id}",
+        f"the CRM refused to save this client's checkpoint ({reason}). Its data is applied; "
+        "its watermark did not move, so the next sync reads the same window again and "
+        "imports nothing twice.",
+        at,
+    )
 
 
 # ----------------------------------------------------------------------------- by hand

@@ -222,6 +222,10 @@ def _check(result: WriteResult, written: int | None = None) -> None:
 # ----------------------------------------------------------------------------- the CRM
 
 
+class _LockProbeError(Exception):
+    """Raised inside a sync lock by the contract, to see the lock released after it."""
+
+
 class CrmStoreContract:
     """The documented behaviour of every :class:`~cmsf_core.ports.crm.CrmStore` method.
 
@@ -275,6 +279,27 @@ class CrmStoreContract:
 
     def _settings(self, test: F) -> F:
         return _limited(self.property_examples, test)
+
+    # -- the writer lock -----------------------------------------------------------------
+
+    def test_the_sync_lock_is_released_when_the_sync_ends(self) -> None:
+        """sync_lock (when the store has one) can be taken again once released, also after
+        an error inside it, and writes made under it are kept."""
+        crm = self.make_crm()
+        lock = getattr(crm, "sync_lock", None)
+        if lock is None:
+            _skip(f"{type(crm).__name__} has no sync_lock(): run_sync takes no lock for it")
+        at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        message = MaintenanceMessage("SYNC-INSERT-RECORD", "Error", "record 1", "refused", at)
+        with lock(wait=1.0):
+            _check(crm.add_messages([message]))
+        try:
+            with lock(wait=1.0):
+                raise _LockProbeError
+        except _LockProbeError:
+            pass
+        with lock(wait=1.0, dry_run=True):
+            assert tuple(crm.messages()) == (message,)
 
     # -- checkpoints ---------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The SQLite store: the CRM contract, a sync equal to the in-memory one, crash safety,
-and the migration of a store made by an earlier release."""
+one writer at a time, and the migration of a store made by an earlier release."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from cmsf_core import Settings
 from cmsf_core.adapters.memory import InMemoryCrm
-from cmsf_core.adapters.sqlite import SqliteCrm
+from cmsf_core.adapters.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteCrm
 from cmsf_core.demo import build_platform
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.records import PersonKind
-from cmsf_core.ports.crm import CrmStore
+from cmsf_core.ports.crm import CrmStore, StoreBusyError
+from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.sync import run_sync
 from cmsf_core.testing import CrmStoreContract
 
@@ -113,8 +116,16 @@ def test_a_killed_writer_leaves_a_bulk_write_whole_or_absent(tmp_path: Path) -> 
         assert crm.record_count() in (0, count)
 
 
-#: The people table as the first release created it (no account column).
-_OLD_PEOPLE = """
+#: A store as the first release created it: no mark, no account column.
+_OLD_STORE = """
+CREATE TABLE records (key TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+    campaign_id TEXT NOT NULL, member_id TEXT NOT NULL, type TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL, email TEXT, list_id TEXT, detail TEXT,
+    occurrence INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE members (campaign_id TEXT NOT NULL, member_id TEXT NOT NULL,
+    crm_campaign_id TEXT NOT NULL, email TEXT NOT NULL, person_id TEXT, status TEXT,
+    activity TEXT, activity_date INTEGER, engagement TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, member_id)) WITHOUT ROWID;
 CREATE TABLE people (
     person_id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -124,16 +135,24 @@ CREATE TABLE people (
     email_opt_out INTEGER NOT NULL
 );
 CREATE INDEX people_by_email ON people (email_key);
+CREATE TABLE campaigns (campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL,
+    statuses TEXT NOT NULL, created_by_integration INTEGER NOT NULL, statistics TEXT);
+CREATE TABLE links (platform_campaign_id TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+    crm_campaign_id TEXT NOT NULL);
+CREATE TABLE checkpoints (client_id TEXT PRIMARY KEY, watermark INTEGER,
+    pending TEXT NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO people VALUES ('003OLD', 'Contact', 'Old@Example.com', 'old@example.com', 0, 1);
 """
 
 
 def test_a_store_made_before_accounts_is_migrated_when_opened(tmp_path: Path) -> None:
-    """A database whose people table has no account column opens: its contacts are kept
-    (with no account), contacts with accounts can be added, and reopening is a no-op."""
+    """An unmarked store of the first release (no account column) opens: it is marked,
+    its contacts are kept (with no account), contacts with accounts can be added, and
+    reopening is a no-op."""
     path = tmp_path / "old.db"
     with closing(sqlite3.connect(path)) as db:
-        db.executescript(_OLD_PEOPLE)
+        db.executescript(_OLD_STORE)
         db.commit()
 
     with SqliteCrm(path) as crm:
@@ -153,8 +172,13 @@ def test_a_store_made_before_accounts_is_migrated_when_opened(tmp_path: Path) ->
     with closing(sqlite3.connect(path)) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(people)")]
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        marks = (
+            db.execute("PRAGMA application_id").fetchone()
+            + db.execute("PRAGMA user_version").fetchone()
+        )
     assert columns[-1] == "account_id"
     assert "people_by_account" in indexes
+    assert marks == (APPLICATION_ID, SCHEMA_VERSION)
 
 
 def test_opening_a_current_store_writes_nothing(tmp_path: Path) -> None:
@@ -186,3 +210,143 @@ def test_a_contact_moved_to_another_account_is_found_there_only() -> None:
     crm.add_person("ann@example.com", person_id="003A", account_id="001B")
 
     assert list(crm.contacts_of_accounts(["001A", "001B"])) == ["001B"]
+
+
+# ----------------------------------------------------------------------------- one writer
+
+_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class _Hooked:
+    """A platform that runs ``hook`` the first time the sync asks for ``method``."""
+
+    def __init__(self, platform: Any, method: str, hook: Any) -> None:
+        self._platform = platform
+        self._method = method
+        self._hook = hook
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._platform, name)
+        if name != self._method or self._hook is None:
+            return found
+        hook, self._hook = self._hook, None
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            hook()
+            return found(*args, **kwargs)
+
+        return call
+
+
+def test_a_sync_started_while_another_reads_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """While one sync reads the platform, a second sync of the same store (another
+    connection, no wait) raises StoreBusyError; the first ends as a sync alone does."""
+    path = tmp_path / "cmsf.db"
+    platform = build_platform(recipients=60, campaigns=2)
+    settings = Settings(days_to_keep=7)
+    alone = InMemoryCrm()
+    _seed(alone)
+    run_sync(alone, platform, settings, as_of=_START + timedelta(days=9))
+    refused: list[BaseException] = []
+    with SqliteCrm(path) as first, SqliteCrm(path) as second:
+        _seed(first)
+
+        def second_sync() -> None:
+            try:
+                run_sync(second, platform, settings, as_of=_START + timedelta(days=9), wait=0)
+            except StoreBusyError as error:
+                refused.append(error)
+
+        hooked = cast(EmailPlatform, _Hooked(platform, "sent_campaigns", second_sync))
+        run_sync(first, hooked, settings, as_of=_START + timedelta(days=9))
+
+        assert len(refused) == 1
+        assert "another sync holds store" in str(refused[0])
+        assert _state(first) == _state(alone)
+
+
+def test_syncs_of_one_store_from_two_threads_at_the_same_as_of_both_succeed(
+    tmp_path: Path,
+) -> None:
+    """Two syncs at the same --as-of, each on its own connection, wait their turn: both
+    succeed (never the watermark error) and the store equals one sync's."""
+    path = tmp_path / "cmsf.db"
+    platform = build_platform(recipients=60, campaigns=2)
+    settings = Settings(days_to_keep=7)
+    with SqliteCrm(path) as crm:
+        _seed(crm)
+    alone = InMemoryCrm()
+    _seed(alone)
+    run_sync(alone, platform, settings, as_of=_START + timedelta(days=9))
+    errors: list[BaseException] = []
+
+    def sync(full: bool) -> None:
+        try:
+            with SqliteCrm(path) as crm:
+                run_sync(crm, platform, settings, as_of=_START + timedelta(days=9), full=full)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=sync, args=(full,)) for full in (False, True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    with SqliteCrm(path) as crm:
+        assert _state(crm) == _state(alone)
+
+
+def test_the_in_memory_store_admits_one_sync_at_a_time() -> None:
+    """While a sync holds the in-memory store, another raises StoreBusyError."""
+    crm = InMemoryCrm()
+    platform = build_platform(recipients=20, campaigns=1)
+    with crm.sync_lock(), pytest.raises(StoreBusyError, match="another sync"):
+        run_sync(crm, platform, Settings(), as_of=_START + timedelta(days=2), wait=0)
+    assert run_sync(crm, platform, Settings(), as_of=_START + timedelta(days=2)).applied
+
+
+def test_a_sync_failing_part_way_keeps_its_earlier_steps_and_a_rerun_converges(
+    tmp_path: Path,
+) -> None:
+    """An error after the records are written (in the subscriber part) leaves the steps
+    before it committed and the watermark unmoved, as before the writer lock; the next
+    sync converges to the state of an undisturbed one."""
+    path = tmp_path / "cmsf.db"
+    platform = build_platform(recipients=60, campaigns=2)
+    settings = Settings(days_to_keep=7)
+    as_of = _START + timedelta(days=9)
+    alone = InMemoryCrm()
+    _seed(alone)
+    run_sync(alone, platform, settings, as_of=as_of)
+
+    def fail() -> None:
+        raise RuntimeError("the platform went away")
+
+    with SqliteCrm(path) as crm:
+        _seed(crm)
+        broken = cast(EmailPlatform, _Hooked(platform, "subscriber_changes", fail))
+        with pytest.raises(RuntimeError, match="went away"):
+            run_sync(crm, broken, settings, as_of=as_of)
+        assert crm.record_count() == alone.record_count()
+        assert crm.checkpoint("client-1").watermark is None
+        run_sync(crm, platform, settings, as_of=as_of)
+        assert _state(crm) == _state(alone)
+
+
+def test_two_lazy_stores_racing_to_create_one_file_let_the_second_retry(
+    tmp_path: Path,
+) -> None:
+    """Two lazy stores of one missing path: the first write creates it; the other's
+    first write raises StoreBusyError (it read an empty store) and writes nothing."""
+    path = tmp_path / "cmsf.db"
+    with SqliteCrm(path, lazy=True) as first, SqliteCrm(path, lazy=True) as second:
+        first.add_person("jane@example.com", person_id="003A")
+        with pytest.raises(StoreBusyError, match="created store"):
+            second.add_person("joe@example.com", person_id="003B")
+    with SqliteCrm(path) as crm:
+        assert crm.find_people(["joe@example.com"]) == {}
+    assert not list(tmp_path.glob(".*.creating"))

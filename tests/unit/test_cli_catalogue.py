@@ -286,7 +286,7 @@ CASES = [
     Case(
         "store-is-a-folder",
         ["demo", *SMALL, "--store", "folder"],
-        says="not a file",
+        says="is a folder",
         setup=[_mkdir("folder")],
     ),
     Case("diagnose-missing-store", ["diagnose", "--store", "none.db"], says="does not exist"),

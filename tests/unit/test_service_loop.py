@@ -18,6 +18,7 @@ from cmsf_core.domain.records import PlatformCampaign
 from cmsf_core.domain.service import RunKind, ServiceDecision
 from cmsf_core.domain.settings import Settings
 from cmsf_core.humanize import duration, last_synced, local_time, relative
+from cmsf_core.ports.crm import StoreBusyError
 from cmsf_core.service import (
     RUN_FAILED,
     RUN_FINISHED,
@@ -82,10 +83,6 @@ class FlakyPlatform(InMemoryPlatform):
         if client_id in self.failing:
             raise PlatformError("invalid API key", code=100, status=401, operation="campaigns")
         return super().sent_campaigns(client_id)
-
-
-class StoreBusyError(CmsfError, RuntimeError):
-    """Stands for the store's busy error (the service knows it by name)."""
 
 
 def platform() -> FlakyPlatform:
@@ -539,3 +536,39 @@ def test_durations_and_local_times_read_as_a_person_says_them() -> None:
     assert last_synced(SPRING, SPRING - timedelta(hours=1)) == "last synced at 2024-03-30 22:30 UTC"
     with pytest.raises(TypeError, match="'span' must be a timedelta"):
         duration(3)  # type: ignore[arg-type]
+
+
+def test_a_store_held_by_another_sync_is_a_busy_run_that_is_recorded_later(
+    tmp_path: Path,
+) -> None:
+    """A sync by hand holds the store when the run is due: a SERVICE-STORE-BUSY run that
+    changed nothing; its message is written once the store is free, and the next run syncs."""
+    path = tmp_path / "s.db"
+    with SqliteCrm(path) as other, SqliteCrm(path, wait=0) as crm:
+        other.set_meta("origin", "a test")
+        clock = FakeClock(SPRING)
+        held = other.sync_lock(wait=0)
+        held.__enter__()
+
+        def sleep(seconds: float) -> None:
+            clock.sleep(seconds)
+            held.__exit__(None, None, None) if len(clock.slept) == 1 else None
+
+        runs: list[ServiceRun] = []
+        run_service(
+            crm,
+            platform(),
+            Settings(),
+            clock=clock,
+            sleep=sleep,
+            stop=lambda: False,
+            tz=LONDON,
+            max_runs=2,
+            on_run=runs.append,
+        )
+
+        assert runs[0].error == "another sync holds the store"
+        assert runs[0].message.code == STORE_BUSY
+        assert runs[1].ok
+        assert crm.record_count() == 1
+        assert [m.code for m in crm.messages()] == [STORE_BUSY, RUN_FINISHED]

@@ -33,8 +33,9 @@ from cmsf_core.domain.records import (
     MemberRecord,
     PersonKind,
     TrackingEvent,
+    WriteResult,
 )
-from cmsf_core.sync import SyncReport, delete_records_by_hand, run_sync
+from cmsf_core.sync import SyncAbortedError, SyncReport, delete_records_by_hand, run_sync
 
 CLIENT = "client-acme"
 OTHER_CLIENT = "client-acme-sydney"
@@ -812,3 +813,53 @@ def test_deleting_by_hand_changes_only_the_members_of_the_deleted_records() -> N
 
     assert dict(crm.campaigns()) == campaigns
     assert member(crm, "cmp-may", BOB) == bob
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+class CrmThatRefusesCheckpoints(InMemoryCrm):
+    """A CRM that refuses the sync's journal, or its final checkpoint, as an org can."""
+
+    def __init__(self, *, refuse_journal: bool) -> None:
+        super().__init__()
+        self.refuse_journal = refuse_journal
+        self.refusing = True
+
+    def save_checkpoints(self, checkpoints: Any) -> WriteResult:
+        """Refuse the first (journal) or the last (advanced watermark) save while refusing."""
+        checkpoints = tuple(checkpoints)
+        journal = all(c.pending for c in checkpoints) and any(c.pending for c in checkpoints)
+        if self.refusing and checkpoints and journal == self.refuse_journal:
+            return WriteResult(0, tuple((c.client_id, "UNABLE_TO_LOCK_ROW") for c in checkpoints))
+        return super().save_checkpoints(checkpoints)
+
+
+def test_a_refused_final_checkpoint_is_reported_and_the_next_sync_converges() -> None:
+    """The data is applied, the watermark stays, the report is not ok; the next sync
+    re-reads the window and imports nothing twice."""
+    crm = CrmThatRefusesCheckpoints(refuse_journal=False)
+    platform = newsletter()
+    report = sync(crm, platform, auto_create(), minutes(60))
+    assert report.applied
+    assert not report.ok
+    assert [m.code for m in report.unsaved_checkpoints] == ["SYNC-CHECKPOINT-REFUSED"]
+    assert "not saved: client" in report.summary()
+    assert "SYNC-CHECKPOINT-REFUSED" in {m.code for m in crm.messages()}
+    assert crm.checkpoint(CLIENT).watermark is None
+    assert statuses(crm, "cmp-may") == {ANN: "Clicked", BOB: "Opened", CAROL: "Sent"}
+    crm.refusing = False
+    again = sync(crm, platform, auto_create(), minutes(61))
+    assert again.ok
+    assert again.plan.records_to_insert == ()
+    assert crm.checkpoint(CLIENT).watermark == minutes(45)
+    assert crm.record_count() == 6
+
+
+def test_a_refused_journal_stops_the_sync_before_anything_is_written() -> None:
+    """Without its journal a crash could lose a refresh: the sync stops, nothing applied."""
+    crm = CrmThatRefusesCheckpoints(refuse_journal=True)
+    with pytest.raises(SyncAbortedError, match="refused to save the sync journal"):
+        sync(crm, newsletter(), auto_create(), minutes(60))
+    assert crm.record_count() == 0
+    assert crm.all_members() == ()

@@ -21,8 +21,10 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import attrs
@@ -62,7 +64,7 @@ from cmsf_core.domain.subscribers import (
     run_on_list,
 )
 from cmsf_core.domain.timeutil import ensure_utc
-from cmsf_core.ports.crm import CrmStore
+from cmsf_core.ports.crm import CrmStore, StoreBusyError
 from cmsf_core.ports.platform import EmailPlatform
 
 __all__ = ["InMemoryCrm", "InMemoryPlatform", "SimulatedCrashError"]
@@ -381,6 +383,24 @@ class InMemoryCrm(CrmStore):
         factory=lambda: itertools.count(1), init=False
     )
     writes: Counter[str] = attrs.field(factory=Counter, init=False)
+    _writer: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
+
+    @contextmanager
+    def sync_lock(
+        self, *, wait: float | None = None, dry_run: bool = False, full: bool = False
+    ) -> Iterator[None]:
+        """One sync at a time across threads: another waits up to ``wait`` seconds (30
+        when None), then :class:`~cmsf_core.ports.crm.StoreBusyError`."""
+        del dry_run, full
+        limit = 30.0 if wait is None else wait
+        if not self._writer.acquire(timeout=max(0.0, limit)):
+            raise StoreBusyError(
+                f"another sync holds this in-memory store (waited {limit:g} s); nothing was changed"
+            )
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     # -- seeding -----------------------------------------------------------------------
 

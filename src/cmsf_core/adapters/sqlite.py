@@ -2,9 +2,17 @@
 
 Every write method is one transaction, so a crash (or a killed process) leaves each
 bulk write either wholly applied or not at all; the sync's journal covers the gaps
-between writes.  Instants are stored as integer microseconds since the Unix epoch (UTC),
-record keys as their JSON text.  Indexes follow the port's reads: records by member, by
-client and by (type, time) for the retention purge.
+between writes.  A sync holds the store's write lock (:meth:`SqliteCrm.sync_lock`) for
+its whole read-plan-apply, so two syncs never interleave and a killed sync leaves the
+store as it was before it.  Instants are stored as integer microseconds since the Unix
+epoch (UTC), record keys as their JSON text.  Indexes follow the port's reads: records by
+member, by client and by (type, time) for the retention purge.
+
+The file marks itself as a cmsf store (``PRAGMA application_id``) with its schema version
+(``PRAGMA user_version``); any other file is refused before a byte of it is written
+(:class:`~cmsf_core.ports.crm.NotAStoreError`).  Every value read is checked: a row the
+library cannot read raises :class:`~cmsf_core.ports.crm.StoreCorruptError` naming the
+table, the row and the column, and :meth:`SqliteCrm.problems` lists them all.
 
     >>> from cmsf_core.adapters.sqlite import SqliteCrm
     >>> crm = SqliteCrm(":memory:")
@@ -14,19 +22,24 @@ client and by (type, time) for the retention purge.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import secrets
 import sqlite3
+import threading
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
-from cmsf_core.domain.engagement import Engagement
-from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.engagement import Engagement, rollup
+from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
@@ -43,6 +56,7 @@ from cmsf_core.domain.records import (
     WriteResult,
     normalise_email,
 )
+from cmsf_core.domain.settings import Settings, parse_label
 from cmsf_core.domain.status import RefreshCause
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
@@ -52,12 +66,39 @@ from cmsf_core.domain.subscribers import (
     UpdateSuppressionRecord,
     email_key,
 )
-from cmsf_core.ports.crm import CrmStore
+from cmsf_core.ports.crm import (
+    CrmStore,
+    NotAStoreError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+)
 
-__all__ = ["SqliteCrm"]
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "NotAStoreError",
+    "SqliteCrm",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreProblem",
+]
 
+#: ``PRAGMA application_id`` of a cmsf store: "CMSF" in ASCII.
+APPLICATION_ID = 0x434D5346
+#: ``PRAGMA user_version``: the schema version this release writes (1: the first marked
+#: schema; an unmarked store of an earlier release is version 0 and is migrated).
+SCHEMA_VERSION = 1
+#: How long a sync (or any write) waits for another writer by default, in seconds.
+DEFAULT_WAIT = 30.0
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
+_MAX_INSTANT = (datetime(9999, 12, 31, 23, 59, tzinfo=UTC) - _EPOCH) // _MICRO
+_MIN_INSTANT = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICRO
+_MAX_INT = 2**62
 _CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
 
 _SCHEMA = """
@@ -145,19 +186,39 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 """
 
+#: The tables (and their columns) every release of this store has had: an unmarked
+#: database holding all of them is a store of an earlier release, migrated when opened.
+_FIRST_RELEASE = {
+    "records": {"key", "client_id", "campaign_id", "member_id", "type", "occurred_at"},
+    "members": {"campaign_id", "member_id", "crm_campaign_id", "email", "engagement"},
+    "people": {"person_id", "kind", "email", "email_key", "last_modified", "email_opt_out"},
+    "campaigns": {"campaign_id", "name", "statuses", "created_by_integration", "statistics"},
+    "links": {"platform_campaign_id", "client_id", "crm_campaign_id"},
+    "checkpoints": {"client_id", "watermark", "pending"},
+    "meta": {"key", "value"},
+}
 #: Columns added after a store's first release: (table, column, declaration).  A store
 #: created before one of them is migrated when it is opened (``ALTER TABLE ... ADD``).
 _ADDED_COLUMNS = (("people", "account_id", "TEXT"),)
 #: The index on the added columns, created once they exist.
-_ADDED_INDEX_NAME = "people_by_account"
 _ADDED_INDEX = (
-    f"CREATE INDEX IF NOT EXISTS {_ADDED_INDEX_NAME} ON people (account_id) "
+    "CREATE INDEX IF NOT EXISTS people_by_account ON people (account_id) "
     "WHERE account_id IS NOT NULL"
 )
 #: ``meta`` entry naming the form of ``people.email_key`` (see :meth:`SqliteCrm._rekey_people`).
 _EMAIL_KEY_META = "email_key"
 _EMAIL_KEY_FORM = "nfc-lower"
 _PEOPLE_COLUMNS = "person_id, kind, email, email_key, last_modified, email_opt_out, account_id"
+_MEMBER_COLUMNS = (
+    "campaign_id, member_id, crm_campaign_id, email, person_id, status, activity, "
+    "activity_date, engagement"
+)
+_RECORD_COLUMNS = (
+    "client_id, campaign_id, member_id, type, occurred_at, email, list_id, detail, occurrence"
+)
+#: Meta keys of the last sync or demo run: its settings (product names) and its as-of.
+_LAST_SETTINGS = "last_run_settings"
+_LAST_AS_OF = "last_run_as_of"
 
 
 def _to_int(at: datetime) -> int:
@@ -185,6 +246,7 @@ def _key_text(key: ActivityKey) -> str:
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -192,76 +254,695 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
         yield items[start : start + _CHUNK]
 
 
-_RECORD_COLUMNS = (
-    "client_id, campaign_id, member_id, type, occurred_at, email, list_id, detail, occurrence"
-)
+# ----------------------------------------------------------------------------- reading rows
 
 
-def _activity(row: tuple[Any, ...]) -> Activity:
+class _BadValueError(ValueError):
+    """A column value that breaks its rule: ``expected`` says what the column holds."""
+
+    def __init__(self, expected: str) -> None:
+        self.expected = expected
+        super().__init__(expected)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise _BadValueError("non-empty text")
+    return value
+
+
+def _opt_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _integer(value: object, low: int, high: int, what: str) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise _BadValueError(what)
+    return value
+
+
+def _instant(value: object) -> datetime:
+    return _to_dt(_integer(value, _MIN_INSTANT, _MAX_INSTANT, "an instant (integer µs)"))
+
+
+def _opt_instant(value: object) -> datetime | None:
+    return None if value is None else _instant(value)
+
+
+def _flag(value: object) -> bool:
+    return bool(_integer(value, 0, 1, "0 or 1"))
+
+
+def _type_name(value: object) -> ActivityType:
+    if not isinstance(value, str) or value not in ActivityType.__members__:
+        raise _BadValueError("an activity type name (" + ", ".join(ActivityType.__members__) + ")")
+    return ActivityType[value]
+
+
+def _json(value: object) -> Any:
+    if not isinstance(value, str):
+        raise _BadValueError("JSON text")
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        raise _BadValueError("JSON text") from None
+
+
+def _engagement(value: object) -> Engagement:
+    counts = _json(value)
+    if (
+        not isinstance(counts, list)
+        or len(counts) != len(attrs.fields(Engagement))
+        or any(type(c) is not int or not 0 <= c <= _MAX_INT for c in counts)
+    ):
+        raise _BadValueError(f"a JSON list of {len(attrs.fields(Engagement))} counts >= 0")
+    return Engagement(*counts)
+
+
+def _statuses(value: object) -> tuple[MemberStatus, ...]:
+    rows = _json(value)
+    shape = "a JSON list of [label, is_default, has_responded, sort_order]"
+    if not isinstance(rows, list) or not rows:
+        raise _BadValueError(shape)
+    found = []
+    for row in rows:
+        if (
+            not isinstance(row, list)
+            or len(row) != 4
+            or type(row[1]) is not bool
+            or type(row[2]) is not bool
+            or type(row[3]) is not int
+        ):
+            raise _BadValueError(shape)
+        found.append(
+            MemberStatus(row[0], is_default=row[1], has_responded=row[2], sort_order=row[3])
+        )
+    return tuple(found)
+
+
+def _statistics(value: object) -> CampaignSummary | None:
+    if value is None:
+        return None
+    fields = _json(value)
+    names = {f.name for f in attrs.fields(CampaignSummary)}
+    if not isinstance(fields, dict) or not set(fields) <= names:
+        raise _BadValueError("a JSON object of campaign statistics")
+    return CampaignSummary(**fields)
+
+
+def _tags(value: object) -> list[str]:
+    tags = _json(value)
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise _BadValueError("a JSON list of tags")
+    return tags
+
+
+def _pending(value: object) -> list[tuple[tuple[str, str], RefreshCause]]:
+    rows = _json(value)
+    shape = "a JSON list of [[campaign_id, member_id], cause]"
+    if not isinstance(rows, list):
+        raise _BadValueError(shape)
+    found = []
+    for row in rows:
+        if not (
+            isinstance(row, list)
+            and len(row) == 2
+            and isinstance(row[0], list)
+            and len(row[0]) == 2
+            and all(isinstance(part, str) for part in row[0])
+            and row[1] in {c.value for c in RefreshCause}
+        ):
+            raise _BadValueError(shape)
+        found.append(((row[0][0], row[0][1]), RefreshCause(row[1])))
+    return found
+
+
+def _mask(text: str) -> str:
+    """An email in a message: its first character and its domain only."""
+    local, at, domain = text.partition("@")
+    return f"{local[:1]}***@{domain}" if at else text
+
+
+def _row_name(key: Mapping[str, object]) -> str:
+    parts = []
+    for name, value in key.items():
+        shown_value = _mask(value) if isinstance(value, str) else value
+        parts.append(f"{name}={shown_value!r}")
+    return ", ".join(parts)
+
+
+_READ_ERRORS = (CmsfError, KeyError, ValueError, TypeError, OverflowError, IndexError)
+
+
+@attrs.frozen
+class StoreProblem:
+    """One thing wrong in a store: where (table, row, column) and what."""
+
+    table: str
+    row: str
+    column: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"table {self.table!r}"
+        if self.row:
+            where += f", row ({self.row})"
+        if self.column:
+            where += f", column {self.column!r}"
+        return f"{where}: {self.problem}"
+
+
+class _Rows:
+    """Reads one row column by column; a bad value raises :class:`StoreCorruptError`."""
+
+    def __init__(self, path: str, table: str, key: Mapping[str, object]) -> None:
+        self.path = path
+        self.table = table
+        self.key = key
+
+    def fail(self, column: str, problem: str) -> StoreCorruptError:
+        found = StoreProblem(self.table, _row_name(self.key), column, problem)
+        return StoreCorruptError(
+            f"store {self.path!r} is damaged: {found}; run 'cmsf check --store' to list every "
+            "bad row (a full sync rebuilds the integration's own rows)",
+            table=self.table,
+            row=found.row,
+            column=column,
+            detail=problem,
+        )
+
+    def get(self, column: str, value: object, read: Callable[[object], T]) -> T:
+        try:
+            return read(value)
+        except _BadValueError as bad:
+            raise self.fail(column, f"expected {bad.expected} (got {shown(value)})") from None
+        except _READ_ERRORS as error:
+            raise self.fail(column, f"{error} (got {shown(value)})") from None
+
+    def build(self, make: Callable[[], T]) -> T:
+        try:
+            return make()
+        except _READ_ERRORS as error:
+            raise self.fail("", str(error)) from None
+
+
+def _guarded(method: Callable[P, T]) -> Callable[P, T]:
+    """Turn the database's own errors into the store's: busy, or damaged."""
+
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            store = args[0]
+            assert isinstance(store, SqliteCrm)
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreBusyError(
+                    f"store {str(store.path)!r} is busy: another process holds its write "
+                    f"lock ({error}); nothing was changed, run again later"
+                ) from None
+            raise StoreCorruptError(
+                f"store {str(store.path)!r} cannot be read as a cmsf store: {error}"
+            ) from None
+        except sqlite3.DatabaseError as error:
+            store = args[0]
+            assert isinstance(store, SqliteCrm)
+            if isinstance(error, sqlite3.IntegrityError):
+                raise
+            raise StoreCorruptError(f"store {str(store.path)!r} is damaged: {error}") from None
+
+    return run
+
+
+# ----------------------------------------------------------------------------- identity
+
+
+def _refuse(path: Path, why: str) -> NotAStoreError:
+    return NotAStoreError(f"store {str(path)!r} {why}; nothing was written to it")
+
+
+def _probe(path: Path) -> int:
+    """The schema version of the store at ``path`` (0: an unmarked store of an earlier
+    release), reading without writing a byte; refuse anything that is not a store."""
+    if path.is_dir():
+        raise _refuse(path, "is a folder, not a store file")
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+        size = path.stat().st_size
+    except OSError as error:
+        raise _refuse(path, f"cannot be read ({error.strerror})") from None
+    if size == 0:
+        raise _refuse(path, "is an empty file (0 bytes), not a cmsf store")
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise _refuse(path, "is not a SQLite database (no SQLite header), not a cmsf store")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    wal = header[18] == 2  # the write-ahead-log file format
+    # A checkpoint (or a transaction) cut short may write the header before the pages it
+    # grows the file by; the log or journal beside the file recovers them, so a short
+    # file is only truncated when there is neither.
+    logged = Path(f"{path}-wal").exists() or Path(f"{path}-journal").exists()
+    if header[24:28] == header[92:96] and pages and size < page_size * pages and not logged:
+        raise _refuse(path, f"is truncated ({size:,} bytes of {page_size * pages:,})")
+    application_id = int.from_bytes(header[68:72], "big")
+    version = int.from_bytes(header[60:64], "big")
+    if application_id not in (0, APPLICATION_ID):
+        raise _refuse(path, f"belongs to another application (application_id {application_id:#x})")
+    if application_id == 0 or wal:
+        # The header may be behind a write-ahead log: look inside without writing.
+        application_id, version, tables = _look_inside(path, wal=wal)
+        if application_id == 0 and not _is_first_release(tables):
+            names = ", ".join(sorted(tables)[:6]) or "none"
+            raise _refuse(path, f"is another application's SQLite database (tables: {names})")
+        if application_id not in (0, APPLICATION_ID):
+            raise _refuse(
+                path, f"belongs to another application (application_id {application_id:#x})"
+            )
+    if version > SCHEMA_VERSION:
+        raise _refuse(
+            path,
+            f"has schema version {version}, newer than this release knows ({SCHEMA_VERSION}); "
+            "upgrade cmsf_core",
+        )
+    return version
+
+
+def _look_inside(path: Path, *, wal: bool) -> tuple[int, int, dict[str, set[str]]]:
+    has_log = Path(f"{path}-wal").exists()
+    # Without a log the file is the whole database: open it immutable, so that SQLite
+    # creates no -shm/-wal beside it.  With one, a read-only open reads the log too.
+    mode = "mode=ro" if wal and has_log else "immutable=1"
+    uri = f"{path.resolve().as_uri()}?{mode}"
+    try:
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            (application_id,) = db.execute("PRAGMA application_id").fetchone()
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            names = [
+                str(row[0])
+                for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            ]
+            tables = {
+                name: {str(row[1]) for row in db.execute(f"PRAGMA table_info('{name}')")}
+                for name in names
+                if "'" not in name
+            }
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as error:
+        raise _refuse(path, f"is not a readable SQLite database ({error})") from None
+    return int(application_id), int(version), tables
+
+
+def _is_first_release(tables: Mapping[str, set[str]]) -> bool:
+    return all(columns <= tables.get(table, set()) for table, columns in _FIRST_RELEASE.items())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # pragma: no cover - another user's process: alive
+        return True
+    return True
+
+
+def _clear_leftovers(path: Path) -> None:
+    """Remove half-built stores of killed processes (``.<name>.<pid>.<token>.creating``)."""
+    for leftover in path.parent.glob(f".{path.name}.*.creating"):
+        pid = leftover.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _ddl(db: sqlite3.Connection) -> None:
+    """Create what is missing of the schema, inside the caller's transaction."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """A new store's schema and marks, inside the caller's transaction."""
+    _ddl(db)
+    db.execute(_ADDED_INDEX)
+    db.execute("INSERT INTO meta VALUES (?, ?)", (_EMAIL_KEY_META, _EMAIL_KEY_FORM))
+    _mark(db)
+
+
+def _mark(db: sqlite3.Connection) -> None:
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row[1]) for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
     client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
-    return Activity(
-        str(campaign_id),
-        str(member_id),
-        ActivityType[str(type_name)],
-        _to_dt(int(at)),
-        client_id=str(client_id),
-        email=email if email is None else str(email),
-        list_id=list_id if list_id is None else str(list_id),
-        detail=detail if detail is None else str(detail),
-        occurrence=int(occurrence),
+    values = (
+        rows.get("client_id", client_id, _text),
+        rows.get("campaign_id", campaign_id, _text),
+        rows.get("member_id", member_id, _text),
+        rows.get("type", type_name, _type_name),
+        rows.get("occurred_at", at, _instant),
+        rows.get("email", email, _opt_text),
+        rows.get("list_id", list_id, _opt_text),
+        rows.get("detail", detail, _opt_text),
+        rows.get("occurrence", occurrence, lambda v: _integer(v, 0, _MAX_INT, "a count >= 0")),
+    )
+    return rows.build(
+        lambda: Activity(
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            client_id=values[0],
+            email=values[5],
+            list_id=values[6],
+            detail=values[7],
+            occurrence=values[8],
+        )
     )
 
 
-def _person(row: tuple[Any, ...]) -> Person:
+def _person(rows: _Rows, row: Sequence[Any]) -> Person:
     person_id, kind, email, _key, modified, opt_out, account_id = row
-    return Person(
-        str(person_id),
-        PersonKind(kind),
-        str(email),
-        _to_dt(int(modified)),
-        email_opt_out=bool(opt_out),
-        account_id=None if account_id is None else str(account_id),
+    person_id = rows.get("person_id", person_id, _text)
+    kind = rows.get("kind", kind, lambda v: PersonKind(_text(v)))
+    email = rows.get("email", email, _text)
+    modified = rows.get("last_modified", modified, _instant)
+    opt_out = rows.get("email_opt_out", opt_out, _flag)
+    account_id = rows.get("account_id", account_id, _opt_text)
+    return rows.build(
+        lambda: Person(
+            person_id, kind, email, modified, email_opt_out=opt_out, account_id=account_id
+        )
     )
+
+
+def _label(value: object) -> str | None:
+    return None if value is None else parse_label(value, "status")
+
+
+def _member(rows: _Rows, row: Sequence[Any]) -> MemberRecord:
+    (
+        campaign_id,
+        member_id,
+        crm_campaign_id,
+        email,
+        person_id,
+        status,
+        activity,
+        activity_date,
+        engagement,
+    ) = row
+    campaign_id = rows.get("campaign_id", campaign_id, _text)
+    member_id = rows.get("member_id", member_id, _text)
+    crm_campaign_id = rows.get("crm_campaign_id", crm_campaign_id, _text)
+    email = rows.get("email", email, _text)
+    person_id = rows.get("person_id", person_id, _opt_text)
+    status = rows.get("status", status, _label)
+    activity = rows.get("activity", activity, lambda v: None if v is None else _type_name(v))
+    activity_date = rows.get("activity_date", activity_date, _opt_instant)
+    counts = rows.get("engagement", engagement, _engagement)
+    member = rows.build(
+        lambda: CampaignMember(
+            campaign_id,
+            member_id,
+            status=status,
+            activity=activity,
+            activity_date=activity_date,
+            engagement=counts,
+        )
+    )
+    return rows.build(lambda: MemberRecord(crm_campaign_id, member, email, person_id))
+
+
+def _member_problem(
+    record: MemberRecord, campaigns: Mapping[str, CrmCampaign]
+) -> tuple[str, str] | None:
+    """What breaks the CRM's rules in a member read back: (column, problem), or None."""
+    campaign = campaigns.get(record.crm_campaign_id)
+    status = record.member.status
+    if campaign is None:
+        return (
+            "crm_campaign_id",
+            f"expected a campaign of this store (got {record.crm_campaign_id!r})",
+        )
+    if status is not None and not campaign.has_status(status):
+        return "status", f"expected a status of campaign {campaign.name!r} (got {status!r})"
+    return None
 
 
 def _engagement_json(engagement: Engagement) -> str:
     return json.dumps(attrs.astuple(engagement))
 
 
+_CAMPAIGN_COLUMNS = "campaign_id, name, statuses, created_by_integration, statistics"
+_LINK_COLUMNS = "platform_campaign_id, client_id, crm_campaign_id"
+_PLATFORM_COLUMNS = "campaign_id, client_id, name, sent_at, tags, subject"
+_CHECKPOINT_COLUMNS = "client_id, watermark, pending"
+_SUPPRESSION_COLUMNS = "record_id, email, reason, suppressed_at"
+_MESSAGE_COLUMNS = "id, code, severity, record, guidance, occurred_at"
+
+
+def _any_text(value: object) -> str:
+    if not isinstance(value, str):
+        raise _BadValueError("text")
+    return value
+
+
+def _campaign(rows: _Rows, row: Sequence[Any]) -> CrmCampaign:
+    campaign_id = rows.get("campaign_id", row[0], _text)
+    name = rows.get("name", row[1], _text)
+    statuses = rows.get("statuses", row[2], _statuses)
+    created = rows.get("created_by_integration", row[3], _flag)
+    statistics = rows.get("statistics", row[4], _statistics)
+    return rows.build(
+        lambda: CrmCampaign(
+            campaign_id, name, statuses, created_by_integration=created, statistics=statistics
+        )
+    )
+
+
+def _link(rows: _Rows, row: Sequence[Any]) -> CampaignLink:
+    platform_campaign_id = rows.get("platform_campaign_id", row[0], _text)
+    client_id = rows.get("client_id", row[1], _text)
+    crm_campaign_id = rows.get("crm_campaign_id", row[2], _text)
+    return rows.build(lambda: CampaignLink(client_id, platform_campaign_id, crm_campaign_id))
+
+
+def _platform_campaign(rows: _Rows, row: Sequence[Any]) -> PlatformCampaign:
+    campaign_id = rows.get("campaign_id", row[0], _text)
+    client_id = rows.get("client_id", row[1], _text)
+    name = rows.get("name", row[2], _text)
+    sent_at = rows.get("sent_at", row[3], _instant)
+    tags = rows.get("tags", row[4], _tags)
+    subject = rows.get("subject", row[5], _any_text)
+    return rows.build(
+        lambda: PlatformCampaign(client_id, campaign_id, name, sent_at, tags, subject=subject)
+    )
+
+
+def _checkpoint(rows: _Rows, row: Sequence[Any]) -> Checkpoint:
+    client_id = rows.get("client_id", row[0], _text)
+    watermark = rows.get("watermark", row[1], _opt_instant)
+    pending = rows.get("pending", row[2], _pending)
+    return rows.build(lambda: Checkpoint(client_id, watermark, pending))
+
+
+def _suppression(rows: _Rows, row: Sequence[Any]) -> SuppressionRecord:
+    record_id = rows.get("record_id", row[0], _text)
+    email = rows.get("email", row[1], _text)
+    reason = rows.get("reason", row[2], _text)
+    at = rows.get("suppressed_at", row[3], _instant)
+    return rows.build(lambda: SuppressionRecord(record_id, email, reason, at))
+
+
+def _message(rows: _Rows, row: Sequence[Any]) -> MaintenanceMessage:
+    code = rows.get("code", row[1], _text)
+    severity = rows.get("severity", row[2], _text)
+    record = rows.get("record", row[3], lambda v: None if v is None else _any_text(v))
+    guidance = rows.get("guidance", row[4], _any_text)
+    at = rows.get("occurred_at", row[5], _instant)
+    return rows.build(lambda: MaintenanceMessage(code, severity, record, guidance, at))
+
+
+def _meta(rows: _Rows, row: Sequence[Any]) -> str:
+    return rows.get("value", row[1], _any_text)
+
+
+#: What a scan reads: table, columns (the key columns first), how many are the key, and
+#: how a row is read.  The integration's own tables are the ones a full sync reloads.
+_SCANS: tuple[tuple[str, str, int, Callable[[_Rows, Sequence[Any]], object]], ...] = (
+    ("records", f"key, {_RECORD_COLUMNS}", 1, lambda rows, row: _activity(rows, row[1:])),
+    ("members", _MEMBER_COLUMNS, 2, _member),
+    ("people", _PEOPLE_COLUMNS, 1, _person),
+    ("campaigns", _CAMPAIGN_COLUMNS, 1, _campaign),
+    ("links", _LINK_COLUMNS, 1, _link),
+    ("platform_campaigns", _PLATFORM_COLUMNS, 1, _platform_campaign),
+    ("checkpoints", _CHECKPOINT_COLUMNS, 1, _checkpoint),
+    ("suppression_records", _SUPPRESSION_COLUMNS, 1, _suppression),
+    ("messages", _MESSAGE_COLUMNS, 1, _message),
+    ("meta", "key, value", 1, _meta),
+)
+_LOADED_TABLES = frozenset(
+    {"records", "members", "platform_campaigns", "checkpoints", "suppression_records", "messages"}
+)
+
+
+def _seconds(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidTypeError(attribute.name, "a number of seconds", value)
+    if not 0 <= value < float("inf"):
+        raise InvalidValueError(attribute.name, "a number of seconds >= 0", value)
+
+
 @attrs.define
 class SqliteCrm(CrmStore):
     """The CRM port on a SQLite database file (``":memory:"`` for a throwaway store).
+
+    A missing file is created (``create=False`` refuses it instead), marked as a cmsf
+    store from its first byte: it is built under a temporary name and moved into place
+    whole, with ``origin`` (which tool made it) in its metadata.  ``lazy`` creates it on
+    the first write only, so that a dry run or a refused sync leaves no file behind.  An
+    existing file that is not a cmsf store raises
+    :class:`~cmsf_core.ports.crm.NotAStoreError` without a byte of it written; an
+    unmarked store of an earlier release is migrated.  ``wait`` is how many seconds a
+    write waits for another writer (a sync in another process) before
+    :class:`~cmsf_core.ports.crm.StoreBusyError`.
 
     Seeding helpers mirror :class:`~cmsf_core.adapters.memory.InMemoryCrm`'s.  Close it
     with :meth:`close` (or use it as a context manager).
     """
 
     path: str | Path
+    create: bool = attrs.field(default=True, kw_only=True)
+    lazy: bool = attrs.field(default=False, kw_only=True)
+    origin: str | None = attrs.field(default=None, kw_only=True)
+    wait: float = attrs.field(default=DEFAULT_WAIT, kw_only=True, validator=_seconds)
     _db: sqlite3.Connection = attrs.field(init=False)
+    _pending: bool = attrs.field(init=False, default=False)
+    _held: bool = attrs.field(init=False, default=False)
+    _local: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     def __attrs_post_init__(self) -> None:
-        self._db = sqlite3.connect(str(self.path), isolation_level=None)
-        if str(self.path) != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
-        self._rekey_people()
+        if str(self.path) == ":memory:":
+            self._db = self._fresh_in_memory()
+            return
+        path = Path(self.path)
+        if not path.parent.is_dir():
+            raise _refuse(path, f"is in a folder that does not exist ({str(path.parent)!r})")
+        if path.exists() or path.is_symlink():
+            self._open_existing(path)
+        elif not self.create:
+            raise _refuse(path, "does not exist")
+        elif self.lazy:
+            self._db = self._fresh_in_memory()
+            self._pending = True
+        else:
+            self._materialise(racing_is_busy=False)
+
+    # -- opening and creating ------------------------------------------------------------
+
+    def _connect(self, name: str) -> sqlite3.Connection:
+        db = sqlite3.connect(name, isolation_level=None, timeout=self.wait)
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    def _fresh_in_memory(self) -> sqlite3.Connection:
+        db = self._connect(":memory:")
+        db.execute("BEGIN")
+        _create(db)
+        if self.origin is not None:
+            db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
+        db.execute("COMMIT")
+        return db
+
+    def _open_existing(self, path: Path) -> None:
+        version = _probe(path)
+        self._db = self._connect(str(path))
+        try:
+            if version < SCHEMA_VERSION or not self._schema_is_current():
+                self._migrate()
+            self._rekey_people()
+            (mode,) = self._db.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        except sqlite3.OperationalError as error:
+            self._db.close()
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreBusyError(
+                    f"store {str(path)!r} is busy: another process holds its write lock "
+                    f"({error}); nothing was changed, run again later"
+                ) from None
+            raise _refuse(path, f"cannot be opened as a cmsf store ({error})") from None
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise _refuse(path, f"cannot be opened as a cmsf store ({error})") from None
+
+    def _materialise(self, *, racing_is_busy: bool) -> None:
+        """Build a new store under a temporary name and move it into place whole."""
+        path = Path(self.path)
+        _clear_leftovers(path)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.creating")
+        try:
+            db = sqlite3.connect(temporary, isolation_level=None)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                _create(db)
+                if self.origin is not None:
+                    db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        except (OSError, sqlite3.DatabaseError) as error:
+            temporary.unlink(missing_ok=True)
+            raise _refuse(path, f"cannot be created ({error})") from None
+        try:
+            os.link(temporary, path)  # fails if another process made the store meanwhile
+        except FileExistsError:
+            temporary.unlink(missing_ok=True)
+            if racing_is_busy:
+                raise StoreBusyError(
+                    f"another process created store {str(path)!r} while this one was "
+                    "reading; nothing was written, run again"
+                ) from None
+            self._open_existing(path)
+            return
+        except OSError:  # pragma: no cover - a file system without hard links
+            if path.exists():
+                temporary.unlink(missing_ok=True)
+                raise StoreBusyError(
+                    f"another process created store {str(path)!r} meanwhile; run again"
+                ) from None
+            os.replace(temporary, path)
+        else:
+            temporary.unlink(missing_ok=True)
+        self._db = self._connect(str(path))
+        self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
 
     def _migrate(self) -> None:
-        """Bring a store made by an earlier release up to the current schema.  Nothing is
-        written when it is current; otherwise one transaction adds what is missing,
-        checking again inside it (another process may have just done it)."""
-        if self._schema_is_current():
-            return
+        """Bring a store made by an earlier release up to the current schema in one
+        transaction, checking again inside it (another process may have just done it)."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            _ddl(db)
             for table, column, declaration in _ADDED_COLUMNS:
-                if column not in self._columns(table):
+                if column not in _columns(db, table):
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             db.execute(_ADDED_INDEX)
+            _mark(db)
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -289,15 +970,13 @@ class SqliteCrm(CrmStore):
             raise
         db.execute("COMMIT")
 
-    def _columns(self, table: str) -> set[str]:
-        return {str(row[1]) for row in self._db.execute(f"PRAGMA table_info({table})")}
-
     def _schema_is_current(self) -> bool:
-        if any(column not in self._columns(table) for table, column, _ in _ADDED_COLUMNS):
+        db = self._db
+        if any(column not in _columns(db, table) for table, column, _ in _ADDED_COLUMNS):
             return False
-        (indexed,) = self._db.execute(
+        (indexed,) = db.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?",
-            (_ADDED_INDEX_NAME,),
+            ("people_by_account",),
         ).fetchone()
         return bool(indexed)
 
@@ -311,19 +990,103 @@ class SqliteCrm(CrmStore):
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _write(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
-        """Run one statement over many rows in one transaction; return the rows changed."""
+    # -- the writer lock -------------------------------------------------------------------
+
+    @contextmanager
+    def sync_lock(
+        self, *, wait: float | None = None, dry_run: bool = False, full: bool = False
+    ) -> Iterator[None]:
+        """Hold the store's write lock (``BEGIN IMMEDIATE``) for one whole sync.
+
+        Another process's sync waits up to ``wait`` seconds (``self.wait`` when None)
+        and then raises :class:`~cmsf_core.ports.crm.StoreBusyError`.  The sync's steps
+        become savepoints of this one transaction, committed when the sync ends, also
+        when it ends in an error (each step stays as durable as its own transaction
+        was); a killed process leaves the store as it was before the sync.  A dry run
+        holds a read snapshot only.  A full sync first drops the rows of the
+        integration's own tables that cannot be read (the sync reloads them).
+        """
+        limit = max(0.0, self.wait if wait is None else wait)
+        if not self._local.acquire(timeout=limit):
+            raise StoreBusyError(f"another sync in this process holds store {str(self.path)!r}")
+        try:
+            if self._held:  # pragma: no cover - guarded by the thread lock
+                raise StoreBusyError(f"store {str(self.path)!r} is already held by a sync")
+            self._begin(limit, dry_run=dry_run)
+            if not dry_run and str(self.path) != ":memory:":
+                _clear_leftovers(Path(self.path))
+            self._held = True
+            try:
+                if full and not dry_run:
+                    self._drop_unreadable_loaded_rows()
+                yield
+            finally:
+                self._held = False
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK" if dry_run else "COMMIT")
+        finally:
+            self._local.release()
+
+    def _begin(self, wait: float, *, dry_run: bool) -> None:
         db = self._db
+        started = datetime.now(UTC)
+        db.execute(f"PRAGMA busy_timeout = {max(0, int(wait * 1000))}")
+        try:
+            db.execute("BEGIN" if dry_run else "BEGIN IMMEDIATE")
+            if dry_run:
+                db.execute("SELECT count(*) FROM meta").fetchone()  # take the snapshot now
+        except sqlite3.OperationalError as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            raise StoreBusyError(
+                f"another sync holds store {str(self.path)!r} since before "
+                f"{started:%Y-%m-%d %H:%M:%S} UTC (waited {wait:g} s); nothing was changed, "
+                "run again when it has finished"
+            ) from None
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {max(0, int(self.wait * 1000))}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write: its own transaction, or a savepoint of the sync holding the store."""
+        if self._pending:
+            placeholder = self._db
+            self._materialise(racing_is_busy=True)
+            placeholder.close()
+            self._pending = False
+            if self._held:
+                self._db.execute("BEGIN IMMEDIATE")
+        db = self._db
+        if self._held:
+            db.execute("SAVEPOINT write")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK TO write")
+                db.execute("RELEASE write")
+                raise
+            db.execute("RELEASE write")
+            return
         db.execute("BEGIN IMMEDIATE")
         try:
-            before = db.total_changes
-            db.executemany(sql, rows)
-            changed = db.total_changes - before
+            yield db
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        return changed
+
+    def _write(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
+        """Run one statement over many rows in one transaction; return the rows changed."""
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(sql, rows)
+            return db.total_changes - before
+
+    def _rows(self, table: str, **key: object) -> _Rows:
+        return _Rows(str(self.path), table, key)
 
     # -- seeding ---------------------------------------------------------------------
 
@@ -396,11 +1159,46 @@ class SqliteCrm(CrmStore):
     def get_meta(self, key: str) -> str | None:
         """A value of the store's own metadata (which tool made it, ...)."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else self._rows("meta", key=key).get("value", row[0], _text)
 
     def set_meta(self, key: str, value: str) -> None:
         """Set a value of the store's own metadata."""
         self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, value)])
+
+    def remember_run(self, settings: Settings, as_of: datetime) -> None:
+        """Record the settings (by their product names) and the as-of of a sync or demo
+        run, for :meth:`last_run` (``cmsf diagnose`` uses them by default)."""
+        self._write(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [
+                (_LAST_SETTINGS, json.dumps(settings.to_mapping(), default=str)),
+                (_LAST_AS_OF, as_of.astimezone(UTC).isoformat()),
+            ],
+        )
+
+    def last_run(self) -> tuple[Settings, datetime] | None:
+        """The settings and as-of of the last run recorded by :meth:`remember_run`."""
+        settings_text = self.get_meta(_LAST_SETTINGS)
+        as_of_text = self.get_meta(_LAST_AS_OF)
+        if settings_text is None or as_of_text is None:
+            return None
+
+        def settings(value: object) -> Settings:
+            mapping = _json(value)
+            if not isinstance(mapping, dict):
+                raise _BadValueError("a JSON object of settings by product name")
+            return Settings.from_mapping(mapping)
+
+        def instant(value: object) -> datetime:
+            at = datetime.fromisoformat(_text(value))
+            if at.tzinfo is None:
+                raise _BadValueError("an ISO 8601 instant with a UTC offset")
+            return at
+
+        return (
+            self._rows("meta", key=_LAST_SETTINGS).get("value", settings_text, settings),
+            self._rows("meta", key=_LAST_AS_OF).get("value", as_of_text, instant),
+        )
 
     # -- inspection --------------------------------------------------------------------
 
@@ -409,15 +1207,30 @@ class SqliteCrm(CrmStore):
         (count,) = self._db.execute("SELECT count(*) FROM records").fetchone()
         return int(count)
 
+    def _records(self, where: str = "", params: Sequence[object] = ()) -> Iterator[Activity]:
+        for key, *row in self._db.execute(
+            f"SELECT key, {_RECORD_COLUMNS} FROM records {where}", params
+        ):
+            yield _activity(self._rows("records", key=key), row)
+
     def all_records(self) -> tuple[Activity, ...]:
         """Every stored tracking record."""
-        return tuple(
-            _activity(row) for row in self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM records")
-        )
+        return tuple(self._records())
+
+    def _members(self, where: str = "", params: Sequence[object] = ()) -> Iterator[MemberRecord]:
+        campaigns: Mapping[str, CrmCampaign] | None = None
+        for row in self._db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members {where}", params):
+            rows = self._rows("members", campaign_id=row[0], member_id=row[1])
+            record = _member(rows, row)
+            campaigns = self.campaigns() if campaigns is None else campaigns
+            problem = _member_problem(record, campaigns)
+            if problem is not None:
+                raise rows.fail(*problem)
+            yield record
 
     def all_members(self) -> tuple[MemberRecord, ...]:
         """Every campaign member."""
-        return tuple(self._member(row) for row in self._db.execute("SELECT * FROM members"))
+        return tuple(self._members())
 
     def member(self, campaign_id: str, email: str) -> MemberRecord | None:
         """The member of a platform campaign with that email, if any."""
@@ -433,83 +1246,35 @@ class SqliteCrm(CrmStore):
         ).fetchone()
         if row is None:
             return Checkpoint(client_id)
-        watermark, pending = row
-        return Checkpoint(
-            client_id,
-            None if watermark is None else _to_dt(watermark),
-            [((ref[0], ref[1]), RefreshCause(cause)) for ref, cause in json.loads(pending)],
-        )
+        return _checkpoint(self._rows("checkpoints", client_id=client_id), (client_id, *row))
 
     def campaigns(self) -> Mapping[str, CrmCampaign]:
         found = {}
-        for campaign_id, name, statuses, created, statistics in self._db.execute(
-            "SELECT * FROM campaigns"
-        ):
-            found[campaign_id] = CrmCampaign(
-                campaign_id,
-                name,
-                tuple(
-                    MemberStatus(label, is_default=d, has_responded=r, sort_order=o)
-                    for label, d, r, o in json.loads(statuses)
-                ),
-                created_by_integration=bool(created),
-                statistics=None
-                if statistics is None
-                else CampaignSummary(**json.loads(statistics)),
-            )
+        for row in self._db.execute(f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns"):
+            campaign = _campaign(self._rows("campaigns", campaign_id=row[0]), row)
+            found[campaign.campaign_id] = campaign
         return found
 
     def links(self) -> Mapping[str, CampaignLink]:
-        return {
-            pid: CampaignLink(cid, pid, crm_id)
-            for pid, cid, crm_id in self._db.execute("SELECT * FROM links")
-        }
+        found = {}
+        for row in self._db.execute(f"SELECT {_LINK_COLUMNS} FROM links"):
+            link = _link(self._rows("links", platform_campaign_id=row[0]), row)
+            found[link.platform_campaign_id] = link
+        return found
 
     def platform_campaigns(self) -> Mapping[str, PlatformCampaign]:
-        return {
-            campaign_id: PlatformCampaign(
-                client_id, campaign_id, name, _to_dt(sent_at), json.loads(tags), subject=subject
-            )
-            for campaign_id, client_id, name, sent_at, tags, subject in self._db.execute(
-                "SELECT * FROM platform_campaigns"
-            )
-        }
-
-    def _member(self, row: tuple[Any, ...]) -> MemberRecord:
-        (
-            campaign_id,
-            member_id,
-            crm_campaign_id,
-            email,
-            person_id,
-            status,
-            activity,
-            activity_date,
-            engagement,
-        ) = row
-        member = CampaignMember(
-            str(campaign_id),
-            str(member_id),
-            status=status,
-            activity=None if activity is None else ActivityType[str(activity)],
-            activity_date=None if activity_date is None else _to_dt(int(activity_date)),
-            engagement=Engagement(*json.loads(str(engagement))),
-        )
-        return MemberRecord(
-            str(crm_campaign_id),
-            member,
-            str(email),
-            None if person_id is None else str(person_id),
-        )
+        found = {}
+        for row in self._db.execute(f"SELECT {_PLATFORM_COLUMNS} FROM platform_campaigns"):
+            campaign = _platform_campaign(self._rows("platform_campaigns", campaign_id=row[0]), row)
+            found[campaign.campaign_id] = campaign
+        return found
 
     def members(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, MemberRecord]:
         found: dict[MemberRef, MemberRecord] = {}
-        wanted = list(refs)
-        for chunk in _chunks(wanted):
+        for chunk in _chunks(list(refs)):
             clause = " OR ".join(["(campaign_id = ? AND member_id = ?)"] * len(chunk))
             params = [part for ref in chunk for part in ref]
-            for row in self._db.execute(f"SELECT * FROM members WHERE {clause}", params):
-                record = self._member(row)
+            for record in self._members(f"WHERE {clause}", params):
                 found[record.ref] = record
         return found
 
@@ -517,29 +1282,18 @@ class SqliteCrm(CrmStore):
         found: list[MemberRecord] = []
         for chunk in _chunks(list(campaign_ids)):
             marks = ",".join("?" * len(chunk))
-            found.extend(
-                self._member(row)
-                for row in self._db.execute(
-                    f"SELECT * FROM members WHERE campaign_id IN ({marks})", list(chunk)
-                )
-            )
+            found.extend(self._members(f"WHERE campaign_id IN ({marks})", list(chunk)))
         return found
 
     def unmatched_members(self) -> Sequence[MemberRecord]:
-        return [
-            self._member(row)
-            for row in self._db.execute("SELECT * FROM members WHERE person_id IS NULL")
-        ]
+        return list(self._members("WHERE person_id IS NULL"))
 
     def records_for(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, tuple[Activity, ...]]:
         grouped: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
         for chunk in _chunks(list(refs)):
             clause = " OR ".join(["(campaign_id = ? AND member_id = ?)"] * len(chunk))
             params = [part for ref in chunk for part in ref]
-            for row in self._db.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM records WHERE {clause}", params
-            ):
-                activity = _activity(row)
+            for activity in self._records(f"WHERE {clause}", params):
                 grouped[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
         return {ref: tuple(found) for ref, found in grouped.items()}
 
@@ -547,13 +1301,7 @@ class SqliteCrm(CrmStore):
         found: list[Activity] = []
         for chunk in _chunks(list(client_ids)):
             marks = ",".join("?" * len(chunk))
-            found.extend(
-                _activity(row)
-                for row in self._db.execute(
-                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE client_id IN ({marks})",
-                    list(chunk),
-                )
-            )
+            found.extend(self._records(f"WHERE client_id IN ({marks})", list(chunk)))
         return found
 
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
@@ -575,25 +1323,23 @@ class SqliteCrm(CrmStore):
         for activity_type, cutoff in cutoffs.items():
             limit = _to_int(cutoff) if cutoff.year < 9999 else 2**62
             found.extend(
-                _activity(row)
-                for row in self._db.execute(
-                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE type = ? AND occurred_at < ?",
-                    (activity_type.name, limit),
-                )
+                self._records("WHERE type = ? AND occurred_at < ?", (activity_type.name, limit))
             )
         return found
+
+    def _people(self, where: str, params: Sequence[object]) -> Iterator[Person]:
+        for row in self._db.execute(f"SELECT {_PEOPLE_COLUMNS} FROM people {where}", params):
+            yield _person(self._rows("people", person_id=row[0]), row)
 
     def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
         keys = sorted({normalise_email(e) for e in emails})
         grouped: defaultdict[str, list[Person]] = defaultdict(list)
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                f"SELECT {_PEOPLE_COLUMNS} FROM people WHERE email_key IN ({marks}) "
-                "ORDER BY person_id",
-                list(chunk),
+            for person in self._people(
+                f"WHERE email_key IN ({marks}) ORDER BY person_id", list(chunk)
             ):
-                grouped[str(row[3])].append(_person(row))
+                grouped[normalise_email(person.email)].append(person)
         return {key: tuple(people) for key, people in grouped.items()}
 
     def contacts_of_accounts(
@@ -602,24 +1348,22 @@ class SqliteCrm(CrmStore):
         grouped: defaultdict[str, list[Person]] = defaultdict(list)
         for chunk in _chunks(sorted(set(account_ids))):
             marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                f"SELECT {_PEOPLE_COLUMNS} FROM people "
+            for person in self._people(
                 f"WHERE account_id IN ({marks}) AND kind = ? ORDER BY person_id",
                 [*chunk, PersonKind.CONTACT.value],
             ):
-                grouped[str(row[6])].append(_person(row))
+                grouped[str(person.account_id)].append(person)
         return {account: tuple(people) for account, people in grouped.items()}
 
     def suppression_records(self) -> Sequence[SuppressionRecord]:
         return [
-            SuppressionRecord(record_id, email, reason, _to_dt(at))
-            for record_id, email, reason, at in self._db.execute(
-                "SELECT record_id, email, reason, suppressed_at FROM suppression_records "
-                "ORDER BY seq"
+            _suppression(self._rows("suppression_records", record_id=row[0]), row)
+            for row in self._db.execute(
+                f"SELECT {_SUPPRESSION_COLUMNS} FROM suppression_records ORDER BY seq"
             )
         ]
 
-    # -- writes ------------------------------------------------------------------------
+        # -- writes ------------------------------------------------------------------------
 
     def set_opt_out(self, changes: Sequence[OptOutChange]) -> WriteResult:
         ids = [c.record_id for c in changes]
@@ -647,11 +1391,9 @@ class SqliteCrm(CrmStore):
             CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
         ],
     ) -> WriteResult:
-        db = self._db
         failures: list[tuple[object, str]] = []
         written = 0
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             for change in changes:
                 if isinstance(change, RemoveSuppressionRecord):
                     cursor = db.execute(
@@ -690,10 +1432,6 @@ class SqliteCrm(CrmStore):
                         ),
                     )
                     written += 1
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return WriteResult(written, tuple(failures))
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
@@ -752,9 +1490,7 @@ class SqliteCrm(CrmStore):
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
     ) -> WriteResult:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO campaigns VALUES (?, ?, ?, ?, ?)",
                 [self._campaign_row(c) for c in campaigns],
@@ -763,10 +1499,6 @@ class SqliteCrm(CrmStore):
                 "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
                 [(k.platform_campaign_id, k.client_id, k.crm_campaign_id) for k in links],
             )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return WriteResult(len(campaigns) + len(links))
 
     def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
@@ -880,12 +1612,113 @@ class SqliteCrm(CrmStore):
 
     def messages(self) -> Sequence[MaintenanceMessage]:
         return [
-            MaintenanceMessage(code, severity, record, guidance, _to_dt(at))
-            for code, severity, record, guidance, at in self._db.execute(
-                "SELECT code, severity, record, guidance, occurred_at FROM messages ORDER BY id"
-            )
+            _message(self._rows("messages", id=row[0]), row)
+            for row in self._db.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages ORDER BY id")
         ]
 
     def delete_messages(self) -> int:
         """The maintenance page's "delete messages": clear the log; returns how many went."""
         return self._write("DELETE FROM messages", [()])
+
+    # -- integrity ---------------------------------------------------------------------
+
+    def _scan(
+        self,
+    ) -> Iterator[tuple[StoreProblem | None, str, tuple[str, ...], tuple[Any, ...], object]]:
+        """Every row, read: (problem or None, table, key names, key, value read)."""
+        for table, columns, key_count, read in _SCANS:
+            names = tuple(name.strip() for name in columns.split(",")[:key_count])
+            try:
+                rows_read = self._db.execute(f"SELECT {columns} FROM {table}").fetchall()
+            except sqlite3.DatabaseError as error:
+                problem = StoreProblem(table, "", "", f"cannot be read ({error})")
+                yield problem, table, (), (), None
+                continue
+            for row in rows_read:
+                key = tuple(row[:key_count])
+                try:
+                    value = read(
+                        _Rows(str(self.path), table, dict(zip(names, key, strict=True))), row
+                    )
+                except StoreCorruptError as error:
+                    problem = StoreProblem(table, error.row, error.column, error.detail)
+                    yield problem, table, names, key, None
+                else:
+                    yield None, table, names, key, value
+
+    def problems(self) -> list[StoreProblem]:
+        """Everything wrong in the store, row by row (empty when it is consistent).
+
+        The database's own integrity check; every value of every row read as the sync
+        reads it; every member's campaign and status; and, when every tracking record
+        reads, every member's rollups against its stored records (a member in a sync's
+        journal is left out: the next sync refreshes it).  Reads the whole store.
+        """
+        found: list[StoreProblem] = [
+            StoreProblem("(database)", "", "", str(row[0]))
+            for row in self._db.execute("PRAGMA quick_check")
+            if row[0] != "ok"
+        ]
+        read: defaultdict[str, list[Any]] = defaultdict(list)
+        broken: set[str] = set()
+        for problem, table, _names, _key, value in self._scan():
+            if problem is None:
+                read[table].append(value)
+            else:
+                found.append(problem)
+                broken.add(table)
+        campaigns = {c.campaign_id: c for c in read["campaigns"]}
+        pending = {MemberRef(*ref) for c in read["checkpoints"] for ref, _cause in c.pending}
+        stored: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
+        for activity in read["records"]:
+            stored[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
+        for record in read["members"]:
+            row = _row_name({"campaign_id": record.ref[0], "member_id": record.ref[1]})
+            problem_found = _member_problem(record, campaigns)
+            if problem_found is not None and "campaigns" not in broken:
+                found.append(StoreProblem("members", row, *problem_found))
+            counted = rollup(stored.get(record.ref, ()))
+            if (
+                "records" not in broken
+                and record.ref not in pending
+                and counted != record.member.engagement
+            ):
+                found.append(
+                    StoreProblem(
+                        "members",
+                        row,
+                        "engagement",
+                        f"rollups {list(attrs.astuple(record.member.engagement))} disagree "
+                        f"with the stored records {list(attrs.astuple(counted))}",
+                    )
+                )
+        return found
+
+    def _drop_unreadable_loaded_rows(self) -> int:
+        """Delete the rows of the integration's own tables that cannot be read (a full
+        sync reloads them); rows of the CRM's own tables stay and are reported."""
+        doomed: list[tuple[str, tuple[str, ...], tuple[Any, ...]]] = []
+        campaigns: dict[str, CrmCampaign] = {}
+        members: list[tuple[tuple[str, ...], tuple[Any, ...], MemberRecord]] = []
+        for problem, table, names, key, value in self._scan():
+            if problem is not None and table in _LOADED_TABLES and names:
+                doomed.append((table, names, key))
+            elif isinstance(value, CrmCampaign):
+                campaigns[value.campaign_id] = value
+            elif isinstance(value, MemberRecord):
+                members.append((names, key, value))
+        doomed += [
+            ("members", names, key)
+            for names, key, record in members
+            if _member_problem(record, campaigns) is not None
+        ]
+        with self._transaction() as db:
+            for table, names, key in doomed:
+                clause = " AND ".join(f"{name} = ?" for name in names)
+                db.execute(f"DELETE FROM {table} WHERE {clause}", key)
+        return len(doomed)
+
+
+for _name, _method in list(vars(SqliteCrm).items()):
+    if callable(_method) and not _name.startswith("_") and _name not in {"close", "sync_lock"}:
+        setattr(SqliteCrm, _name, _guarded(_method))

@@ -8,10 +8,12 @@ history stored.  Writes are bulk and report per-item failures in a
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Protocol
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.errors import CmsfError
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
     CampaignLink,
@@ -33,11 +35,60 @@ from cmsf_core.domain.subscribers import (
     UpdateSuppressionRecord,
 )
 
-__all__ = ["CrmStore"]
+__all__ = ["CrmStore", "NotAStoreError", "StoreBusyError", "StoreCorruptError", "StoreError"]
+
+
+class StoreError(CmsfError):
+    """A store that cannot be used as it is: busy, not a store, or damaged."""
+
+
+class StoreBusyError(StoreError, RuntimeError):
+    """Another sync holds the store's write lock longer than this one would wait.
+
+    Nothing was changed; run again once the other sync has finished.
+    """
+
+
+class NotAStoreError(StoreError, ValueError):
+    """The path is not a store of this library (another application's database, an empty
+    or text file, a truncated store, a folder, a missing folder, or a newer schema).
+
+    The file is left byte for byte as it was.
+    """
+
+
+class StoreCorruptError(StoreError, ValueError):
+    """A row of the store cannot be read; the message names the table, row and column."""
+
+    def __init__(
+        self, message: str, *, table: str = "", row: str = "", column: str = "", detail: str = ""
+    ) -> None:
+        self.table = table
+        self.row = row
+        self.column = column
+        self.detail = detail or message
+        super().__init__(message)
 
 
 class CrmStore(Protocol):
     """What the sync reads from and writes to the CRM."""
+
+    # -- the writer lock -----------------------------------------------------------------
+
+    def sync_lock(
+        self, *, wait: float | None = None, dry_run: bool = False, full: bool = False
+    ) -> AbstractContextManager[None]:
+        """Hold the store for one sync: one writer at a time and a consistent read.
+
+        A second sync waits up to ``wait`` seconds (the store's default when None), then
+        raises :class:`StoreBusyError`.  ``dry_run`` promises no write; ``full`` tells the
+        store that the integration's own data is about to be reloaded.  This default holds
+        nothing: a Salesforce org offers no such lock, so a store without one (like
+        :class:`~cmsf_core.adapters.salesforce.SalesforceCrm`) relies on one scheduler
+        running one sync at a time.
+        """
+        del wait, dry_run, full
+        return nullcontext()
 
     # -- reads -------------------------------------------------------------------------
 
