@@ -1,8 +1,10 @@
-"""The ``cmsf`` command: demo, sync, simulate and diagnose on the embedded SQLite store.
+"""The ``cmsf`` command: demo, sync, run, simulate, diagnose and check on the embedded
+SQLite store.
 
 Exit codes (stable, for scripts; ``docs/cli.md`` has the details):
 
 - 0: done; for ``sync`` every write went through; for ``diagnose`` nothing was flagged;
+  for ``run``, stopped by SIGTERM after finishing its current sync;
 - 1: done, with something to look at: ``sync`` had refused writes or skipped a client or
   a platform row (see the maintenance messages), ``diagnose`` flagged members, ``check``
   found problems in the store;
@@ -962,8 +964,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Exit codes: 0 done; 1 done with refused writes or skipped clients or rows (sync) or "
-            "flagged members (diagnose); 2 bad usage or input, nothing changed; 3 internal error; "
-            "130 interrupted; 141 output closed early. Every error is one line on stderr. "
+            "flagged members (diagnose) or problems (check); 2 bad usage or input, nothing "
+            "changed; 3 internal error; 130 interrupted; 141 output closed early; run stops "
+            "with 0 on SIGTERM. Every error is one line on stderr. "
             "Settings files (TOML or JSON) use the product's setting names, e.g. "
             'Campaign_Member_Refresh = "Update Once" and DaysToKeep_Email = 7.'
         ),
