@@ -362,3 +362,31 @@ def test_simulate_with_days_to_keep_alone_keeps_the_default_refresh(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if "/" in line)
     assert header.split() == ["Always", "/", "7", "days", "Always", "/", "30", "days"]
+
+
+def _documented_section(page: str, command: str) -> str:
+    start = page.index(f"## `cmsf {command}`")
+    end = page.find("\n## ", start + 1)
+    return page[start : end if end != -1 else len(page)]
+
+
+def test_docs_cli_page_documents_every_command_and_option() -> None:
+    """docs/cli.md has a section for every command, naming each of its options."""
+    import argparse  # noqa: PLC0415 - only this test reads the parser's inside
+
+    from cmsf_core.cli import build_parser  # noqa: PLC0415
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, sub in commands.choices.items():
+        if f"## `cmsf {name}`" not in page:
+            missing.append(f"section for {name}")
+            continue
+        section = _documented_section(page, name)
+        for action in sub._actions:
+            options = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
+            if options and not any(f"`{o}" in section for o in options):
+                missing.append(f"{name} {options[0]}")
+    assert not missing, f"docs/cli.md lacks: {missing}"
