@@ -27,7 +27,8 @@ import re
 import sys
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -375,30 +376,6 @@ def _report_store(
 # ----------------------------------------------------------------------------- sync
 
 
-_Command = Callable[[argparse.Namespace, TextIO], int]
-
-
-def _removing_a_new_store(command: _Command) -> _Command:
-    """Wrap a command so that a store it created is removed again when it fails."""
-
-    def run(args: argparse.Namespace, out: TextIO) -> int:
-        store = Path(args.store)
-        existed = store.exists()
-        try:
-            return command(args, out)
-        except BrokenPipeError:  # the work went through; only its report was not read
-            raise
-        except BaseException:
-            if not existed:
-                for suffix in ("", "-wal", "-shm", "-journal"):
-                    Path(f"{store}{suffix}").unlink(missing_ok=True)
-            raise
-
-    run.__doc__ = command.__doc__
-    return run
-
-
-@_removing_a_new_store
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     """Sync a folder of exported platform data into the store."""
     from cmsf_core.sync import run_sync  # noqa: PLC0415
@@ -415,7 +392,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"the file platform adapter is unavailable: {error}") from None
     platform: EmailPlatform = FilePlatform(folder, time_zones=_time_zones(args.time_zone))
     as_of = _parse_as_of(args.as_of)
-    with _open_store(args.store, create=True) as crm:
+    with _open_store(args.store, create=True) as crm, _removed_on_failure(crm):
         report = run_sync(
             crm,
             platform,
@@ -433,6 +410,23 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         for note in _why_nothing(crm, report, settings):
             out.write(f"  note: {note}\n")
     return EXIT_OK if report.ok else EXIT_ATTENTION
+
+
+@contextmanager
+def _removed_on_failure(crm: SqliteCrm) -> Iterator[None]:
+    """Remove the store again if this sync created it and then failed or was interrupted,
+    so that exit 2 keeps meaning "nothing changed".  A store another process created
+    meanwhile (two first syncs racing) is never this sync's to remove."""
+    try:
+        yield
+    except BrokenPipeError:  # the work went through; only its report was not read
+        raise
+    except BaseException:
+        if crm.made_here:
+            crm.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{crm.path}{suffix}").unlink(missing_ok=True)
+        raise
 
 
 def _time_zones(values: Sequence[str] | None) -> dict[str, str]:

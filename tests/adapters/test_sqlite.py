@@ -350,3 +350,43 @@ def test_two_lazy_stores_racing_to_create_one_file_let_the_second_retry(
     with SqliteCrm(path) as crm:
         assert crm.find_people(["joe@example.com"]) == {}
     assert not list(tmp_path.glob(".*.creating"))
+
+
+def test_only_the_store_that_created_the_file_says_it_made_it(tmp_path: Path) -> None:
+    """``made_here`` is true for the lazy store whose first write made the file, and false
+    for the one that lost the race and for a store opened later."""
+    path = tmp_path / "cmsf.db"
+    with SqliteCrm(path, lazy=True) as first, SqliteCrm(path, lazy=True) as second:
+        assert not first.made_here
+        first.add_person("jane@example.com", person_id="003A")
+        assert first.made_here
+        with pytest.raises(StoreBusyError):
+            second.add_person("joe@example.com", person_id="003B")
+        assert not second.made_here
+    with SqliteCrm(path) as later:
+        assert not later.made_here
+
+
+def test_a_sync_that_loses_the_race_to_create_a_store_never_removes_it(tmp_path: Path) -> None:
+    """Two first syncs of a missing store: the one refused because the other created the
+    file meanwhile leaves that file in place (it removes only a store it made itself)."""
+    from cmsf_core import cli  # noqa: PLC0415 - the command's own clean-up is under test
+
+    path = tmp_path / "cmsf.db"
+    with SqliteCrm(path, lazy=True) as loser, SqliteCrm(path, lazy=True) as winner:
+        winner.add_person("jane@example.com", person_id="003A")
+        with pytest.raises(StoreBusyError), cli._removed_on_failure(loser):
+            loser.add_person("joe@example.com", person_id="003B")
+    assert path.exists()
+    with SqliteCrm(path) as crm:
+        assert set(crm.find_people(["jane@example.com"])) == {"jane@example.com"}
+    made = tmp_path / "made.db"
+
+    def fail_after_creating(crm: SqliteCrm) -> None:
+        with cli._removed_on_failure(crm):
+            crm.add_person("ann@example.com", person_id="003C")
+            raise RuntimeError("the sync failed after creating its store")
+
+    with SqliteCrm(made, lazy=True) as crm, pytest.raises(RuntimeError, match="failed after"):
+        fail_after_creating(crm)
+    assert not made.exists()

@@ -832,6 +832,7 @@ class SqliteCrm(CrmStore):
     _db: sqlite3.Connection = attrs.field(init=False)
     _pending: bool = attrs.field(init=False, default=False)
     _held: bool = attrs.field(init=False, default=False)
+    _made_here: bool = attrs.field(init=False, default=False)
     _local: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     def __attrs_post_init__(self) -> None:
@@ -928,6 +929,7 @@ class SqliteCrm(CrmStore):
             os.replace(temporary, path)
         else:
             temporary.unlink(missing_ok=True)
+        self._made_here = True
         self._db = self._connect(str(path))
         self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
 
@@ -983,6 +985,11 @@ class SqliteCrm(CrmStore):
     def close(self) -> None:
         """Close the database connection."""
         self._db.close()
+
+    @property
+    def made_here(self) -> bool:
+        """Whether this object created the store file (not another process, not earlier)."""
+        return self._made_here
 
     def __enter__(self) -> SqliteCrm:
         return self
