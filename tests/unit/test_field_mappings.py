@@ -504,3 +504,20 @@ def test_a_select_many_value_is_sent_as_its_key_repeated() -> None:
     ]
     with pytest.raises(InvalidTypeError, match=r"custom_fields\[\[Tags\]\]"):
         SubscriberImport("a@example.com", "", {"[Tags]": (1, 2)})
+
+
+def test_crm_values_read_back_as_text_compare_by_what_they_mean() -> None:
+    """ISO text is its date or instant, numbers compare by value, bools by identity."""
+    at = datetime(2026, 4, 1, 9, tzinfo=UTC)
+    assert fm.same_crm_value("2026-04-01T09:00:00.000+0000", at)
+    assert fm.same_crm_value("2026-04-01T09:00:00Z", at)
+    assert fm.same_crm_value("2026-04-01T11:00:00+02:00", at)
+    assert not fm.same_crm_value("2026-04-01T09:00:00", at)
+    assert not fm.same_crm_value("soon", at)
+    assert fm.same_crm_value("2026-04-01", date(2026, 4, 1))
+    assert not fm.same_crm_value("2026-04-01T00:00:00", date(2026, 4, 1))
+    assert fm.same_crm_value(12.0, 12)
+    assert not fm.same_crm_value(True, 1)
+    assert not fm.same_crm_value(1, True)
+    assert fm.same_crm_value(True, True)
+    assert not fm.same_crm_value("12", 12)

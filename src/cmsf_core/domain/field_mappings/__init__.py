@@ -23,6 +23,7 @@ from cmsf_core.domain.field_mappings.plan import (
     mapped_custom_fields,
     plan_crm_fields,
     platform_fields_to_create,
+    same_crm_value,
 )
 from cmsf_core.domain.field_mappings.values import (
     COMPATIBLE_TYPES,
@@ -66,6 +67,7 @@ __all__ = [
     "plan_crm_fields",
     "platform_fields_to_create",
     "platform_key",
+    "same_crm_value",
     "to_crm_value",
     "to_platform_value",
 ]

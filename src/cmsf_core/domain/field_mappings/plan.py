@@ -5,7 +5,7 @@ the new subscriber rule creates.  Every function is pure; time is ``as_of``."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import cast
 
 import attrs
@@ -45,6 +45,7 @@ __all__ = [
     "mapped_custom_fields",
     "plan_crm_fields",
     "platform_fields_to_create",
+    "same_crm_value",
 ]
 
 #: Support code of a mapped value that could not be converted (the field is left alone).
@@ -244,12 +245,46 @@ def _convert_all(
     return values
 
 
-def _same(held: object, value: CrmValue) -> bool:
+def same_crm_value(held: object, value: CrmValue) -> bool:
+    """Whether a CRM field holding ``held`` (as a store reads it) already holds ``value``:
+    blank text is blank, a multi-select read as a tuple is its ``;`` list, a date or
+    date-time read as ISO text is that date or instant, and numbers compare by value
+    (Salesforce answers ``3.0`` for a whole number).
+
+    >>> same_crm_value("2026-04-01", date(2026, 4, 1)), same_crm_value(3.0, 3)
+    (True, True)
+    """
     if isinstance(held, tuple):
         held = ";".join(held) or None
     if isinstance(held, str) and not held.strip():
         held = None
+    if isinstance(held, str) and isinstance(value, datetime):
+        return _instant(held) == value
+    if isinstance(held, str) and isinstance(value, date):
+        return held[:10] == value.isoformat() and len(held) == 10
+    numbers = (int, float)
+    if (
+        isinstance(held, numbers)
+        and isinstance(value, numbers)
+        and not isinstance(held, bool)
+        and not isinstance(value, bool)
+    ):
+        return held == value
     return held == value and type(held) is type(value)
+
+
+def _instant(text: str) -> datetime | None:
+    """ISO text of an instant (``+0000`` and ``Z`` offsets too), or ``None``."""
+    text = text.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    elif len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.utcoffset() is not None else None
 
 
 def _new_record(
@@ -344,7 +379,7 @@ def plan_crm_fields(
             )
             held = current.get(person.record_id)
             for name, value in mapped.items():
-                if held is not None and _same(_value(held, name), value):
+                if held is not None and same_crm_value(_value(held, name), value):
                     continue
                 updates.setdefault(person.record_id, (person.kind, {}))[1].setdefault(name, value)
     return CrmFieldPlan(
