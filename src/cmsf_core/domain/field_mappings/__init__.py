@@ -37,6 +37,7 @@ from cmsf_core.domain.field_mappings.values import (
     NewSubscriberRule,
     PlatformField,
     PlatformFieldType,
+    generated_name,
     platform_key,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "PlatformSubscriber",
     "PlatformValue",
     "conversion_message",
+    "generated_name",
     "mapped_custom_fields",
     "plan_crm_fields",
     "platform_fields_to_create",

@@ -28,6 +28,7 @@ __all__ = [
     "NewSubscriberRule",
     "PlatformField",
     "PlatformFieldType",
+    "generated_name",
     "platform_key",
 ]
 
@@ -149,6 +150,17 @@ def platform_key(name: str) -> str:
     return f"[{_KEY_DROP.sub('', name)}]"
 
 
+def generated_name(crm_field: str) -> str:
+    """The platform field name a mapping generates from a CRM field's API name: without
+    a custom field's ``__c`` and with ``_`` read as spaces (the name can be given instead).
+
+    >>> generated_name("Renewal_Date__c"), generated_name("Industry")
+    ('Renewal Date', 'Industry')
+    """
+    name = crm_field[:-3] if crm_field.casefold().endswith("__c") else crm_field
+    return " ".join(name.replace("_", " ").split()) or crm_field
+
+
 def _to_options(value: object) -> tuple[str, ...]:
     if not is_collection(value):
         raise InvalidTypeError("options", "a sequence of option texts", value)
@@ -252,9 +264,10 @@ class FieldMapping:
         platform_type: PlatformFieldType | str | None = None,
         options: tuple[str, ...] = (),
     ) -> FieldMapping:
-        """A CRM -> platform mapping and the platform field it plans: named like the CRM
-        field (or ``platform_name``), of the CRM type's default platform type (or
-        ``platform_type``); a checkbox's field gets the options Yes and No.
+        """A CRM -> platform mapping and the platform field it plans: named after the CRM
+        field (:func:`generated_name`) or ``platform_name``, of the CRM type's default
+        platform type (or ``platform_type``); a checkbox's field gets the options Yes and
+        No.
 
         >>> m = FieldMapping.crm_to_platform("list-1", "Contact", "Industry", "picklist",
         ...     options=("Banking", "Retail"))
@@ -270,7 +283,7 @@ class FieldMapping:
         )
         if crm is FieldType.BOOLEAN and data_type is PlatformFieldType.SELECT_ONE and not options:
             options = BOOLEAN_OPTIONS
-        field = PlatformField(platform_name or crm_field, data_type, options)
+        field = PlatformField(platform_name or generated_name(crm_field), data_type, options)
         return cls(list_id, Direction.TO_PLATFORM, kind, crm_field, crm, field)
 
     @classmethod
