@@ -104,6 +104,12 @@ def test_a_mapping_refuses_incompatible_types_and_bad_parts() -> None:
         FieldMapping(L, "sideways", "Lead", "X", "text", PlatformField("X", "Text"))
     with pytest.raises(UnknownChoiceError, match="direction"):
         FieldMapping(L, 3, "Lead", "X", "text", PlatformField("X", "Text"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="options of 'Industry'"):
+        FieldMapping.crm_to_platform(L, "Contact", "Industry", "picklist")
+    empty = PlatformField("Industry", "MultiSelectOne")
+    assert (
+        FieldMapping.platform_to_crm(L, empty, "Contact", "Industry", "picklist").crm_options == ()
+    )
     mapping = FieldMapping(L, "platform -> CRM", "lead", "X", "text", PlatformField("X", "Text"))
     assert mapping.direction is Direction.TO_CRM
     assert mapping.kind is RecordKind.LEAD
@@ -350,6 +356,8 @@ def test_a_records_mapped_values_become_its_custom_fields() -> None:
     (message,) = got.messages
     assert message.code == FIELD_VALUE_NOT_CONVERTED
     assert message.record == "Contact 003A"
+    by_name = mapped_custom_fields("003A", "contact", {"Score": "x"}, lists, zone=UTC, as_of=AS_OF)  # type: ignore[arg-type]
+    assert by_name.messages[0].record == "Contact 003A"
     assert "'Score'" in message.guidance
     assert "'lots'" in message.guidance
     with pytest.raises(InvalidTypeError, match="values"):

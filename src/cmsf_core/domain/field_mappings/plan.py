@@ -213,12 +213,13 @@ def mapped_custom_fields(
     at = ensure_utc(as_of, "as_of")
     sent: dict[str, PlatformValue] = {}
     messages: list[MaintenanceMessage] = []
-    for mapping in lists.of(Direction.TO_PLATFORM, RecordKind.parse(kind)):
+    parsed = RecordKind.parse(kind)
+    for mapping in lists.of(Direction.TO_PLATFORM, parsed):
         raw = _value(values, mapping.crm_field)
         try:
             converted = to_platform_value(cast(FieldValue, raw), mapping, zone=zone)
         except FieldConversionError as error:
-            messages.append(conversion_message(f"{kind.value} {record_id}", error, at))
+            messages.append(conversion_message(f"{parsed.value} {record_id}", error, at))
             continue
         if converted is not None:
             sent[mapping.platform_field.key] = converted

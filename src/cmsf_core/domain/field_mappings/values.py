@@ -251,6 +251,13 @@ class FieldMapping:
                 f"for a {self.crm_type.value} CRM field",
                 self.platform_field.data_type.value,
             )
+        selects = (PlatformFieldType.SELECT_ONE, PlatformFieldType.SELECT_MANY)
+        field = self.platform_field
+        to_platform = self.direction is Direction.TO_PLATFORM
+        if to_platform and field.data_type in selects and not field.options:
+            raise InvalidValueError(
+                f"options of {field.name!r}", "the options of a select field", ()
+            )
 
     @classmethod
     def crm_to_platform(
