@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import cast
 
@@ -259,8 +259,3 @@ def list_mappings(mappings: object, field: str = "mappings") -> ListFieldMapping
     if mappings is not None and not isinstance(mappings, ListFieldMappings):
         raise InvalidTypeError(field, "a ListFieldMappings or None", mappings)
     return mappings
-
-
-def as_people(values: Sequence[object]) -> list[Person]:
-    """CRM records (either shape) as the subscriber rules' :class:`Person`."""
-    return [_person(v) for v in values]

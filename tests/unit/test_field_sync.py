@@ -291,3 +291,20 @@ def test_in_memory_stores_refuse_what_salesforce_refuses() -> None:
     assert crm.field_values("Contact", ["003A"], ["renewal"]) == {
         "003A": {"renewal": date(2026, 1, 1)}
     }  # type: ignore[arg-type]
+
+
+def test_lists_mapped_only_to_the_platform_are_not_read_and_clean_syncs_log_nothing() -> None:
+    """A list with no platform -> CRM mapping and no rule is skipped; writes that all go
+    through add nothing to the maintenance log."""
+    crm, platform, outbound = _setup()
+    inbound = FieldMapping.platform_to_crm("list-2", TIER, "Contact", "Tier__c", "text")
+    platform.add_list(C, "list-2")
+    platform.create_custom_field(C, "list-2", TIER)
+    platform.set_membership(C, "list-2", "ann@example.com", "Active", at=T0)
+    platform.set_subscriber_values(C, "list-2", "ann@example.com", {"[Tier]": "Gold"})
+    config = FieldMappingConfig({C: [outbound, ListFieldMappings("list-2", [inbound])]})
+    done = sync_field_mappings(crm, platform, config, [C], as_of=T0)
+    assert [dict(u.values) for u in done.plan.updates] == [{"Tier__c": "Gold"}]
+    assert done.failures == ()
+    assert not crm.messages()
+    assert sync_field_mappings(crm, platform, config, [C], as_of=T0).plan.updates == ()
