@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 import attrs
 
 from cmsf_core.domain import records
 from cmsf_core.domain.checks import is_collection
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.field_mappings import ListFieldMappings
 from cmsf_core.domain.limits import Job
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity, mask_email, mask_emails
 from cmsf_core.domain.records import PersonKind, WriteResult
@@ -68,6 +69,7 @@ from cmsf_core.domain.subscribers import (
     to_subscriber_import,
 )
 from cmsf_core.domain.timeutil import ensure_utc
+from cmsf_core.field_sync import FieldMappingConfig, check_as_of, list_mappings, mapped_rows
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
 
@@ -360,6 +362,10 @@ def add_to_list(
     settings: Settings,
     *,
     subscriber: SubscriberImport | ImportRow | None = None,
+    mappings: ListFieldMappings | None = None,
+    crm: CrmStore | None = None,
+    zone: tzinfo = UTC,
+    as_of: datetime | None = None,
 ) -> CommandResult:
     """Add a contact or lead to a list (an import of one row, never resubscribing).
 
@@ -370,6 +376,11 @@ def add_to_list(
     is converted to E.164 for the SMS country) or a ready
     :class:`~cmsf_core.domain.subscribers.SubscriberImport`.  With SMS off neither the
     mobile number nor the consent to send SMS is sent.  Its email must be the person's.
+
+    ``mappings`` (the list's field mappings) adds the mapped custom fields, read from
+    ``crm`` and converted in the org's ``zone``; a value that cannot be converted is left
+    out and written to the maintenance log, dated ``as_of``
+    (``docs/field-mappings.md``).
     """
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
@@ -377,6 +388,8 @@ def add_to_list(
     if person.email is None:
         raise InvalidValueError("person.email", "an email to add to the list", None)
     row = _list_add_row(person.email, subscriber, settings)
+    if mappings is not None:
+        row = _with_mapped_fields(row, person, mappings, crm, zone, as_of)
     command = ImportSubscribers(
         list_id,
         (row,),
@@ -412,6 +425,30 @@ def _list_add_row(
     return row
 
 
+def _with_mapped_fields(
+    row: SubscriberImport,
+    person: Person,
+    mappings: ListFieldMappings,
+    crm: CrmStore | None,
+    zone: tzinfo,
+    as_of: datetime | None,
+) -> SubscriberImport:
+    """``row`` with the list's mapped fields of ``person`` (the messages logged)."""
+    list_mappings(mappings)
+    if crm is None:
+        raise InvalidValueError("crm", "the CRM store to read the mapped fields from", None)
+    (mapped,), messages = mapped_rows(
+        crm,
+        [(ImportRow(row.email, record_id=person.record_id), person)],
+        mappings,
+        zone=zone,
+        as_of=check_as_of(as_of),
+    )
+    if messages:
+        crm.add_messages(messages)
+    return attrs.evolve(row, custom_fields={**row.custom_fields, **mapped.custom_fields})
+
+
 # ----------------------------------------------------------------------------- import wizard
 
 
@@ -429,6 +466,8 @@ class ImportReport:
     results: tuple[CommandResult, ...] = ()
     outcomes: tuple[ImportOutcome, ...] = ()
     refused: tuple[ListAddRefusal, ...] = ()
+    #: Mapped field values that could not be converted (left out of their rows).
+    messages: tuple[MaintenanceMessage, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -460,6 +499,10 @@ def run_import(
     refresh_type: ImportRefreshType | str,
     people: Iterable[Person | records.Person] = (),
     dry_run: bool = False,
+    mappings: ListFieldMappings | None = None,
+    crm: CrmStore | None = None,
+    zone: tzinfo = UTC,
+    as_of: datetime | None = None,
 ) -> ImportReport:
     """One import-wizard run of ``rows`` into ``client_id``'s list ``list_id``.
 
@@ -478,6 +521,11 @@ def run_import(
     is validated before anything is read or sent (a bad mobile number in any row refuses
     the whole run, naming the row): nothing is half-applied.  ``dry_run`` reads and
     plans, and sends nothing.
+
+    ``mappings`` (the list's field mappings) adds to each row whose record is in
+    ``people`` its mapped custom fields, read from ``crm`` and converted in the org's
+    ``zone``; a value that cannot be converted is left out, reported in ``messages`` and
+    (unless ``dry_run``) written to the maintenance log, dated ``as_of``.
     """
     _check_ids(client_id, settings)
     if not isinstance(list_id, str) or not list_id.strip():
@@ -503,6 +551,10 @@ def run_import(
         else:
             refused.append(attrs.evolve(refusal, email=row.email))
 
+    messages: tuple[MaintenanceMessage, ...] = ()
+    if mappings is not None:
+        sent, messages = _mapped_import_rows(sent, records_by_id, mappings, crm, zone, as_of)
+
     def plan(current: Mapping[str, SubscriberState], suppressed: Iterable[str] = ()) -> ImportPlan:
         return plan_import(
             list_id,
@@ -527,12 +579,36 @@ def run_import(
     untouched -= {email_key(row.email) for row in sent}
     held = {e: state for e, state in current.items() if email_key(e) not in untouched}
     planned = plan(held, suppressed)
+    if messages and crm is not None and not dry_run:
+        crm.add_messages(messages)
     if dry_run or not planned.commands:
-        return ImportReport(planned, refused=tuple(refused))
+        return ImportReport(planned, refused=tuple(refused), messages=messages)
     results = tuple(platform.execute(client_id, planned.commands))
     outcomes = _outcomes(results, planned.kept_inactive)
     _log_failures(f"import into list {list_id}", outcomes)
-    return ImportReport(planned, results, outcomes, tuple(refused))
+    return ImportReport(planned, results, outcomes, tuple(refused), messages)
+
+
+def _mapped_import_rows(
+    rows: list[ImportRow],
+    people: Mapping[str, Person],
+    mappings: ListFieldMappings,
+    crm: CrmStore | None,
+    zone: tzinfo,
+    as_of: datetime | None,
+) -> tuple[list[ImportRow], tuple[MaintenanceMessage, ...]]:
+    """The rows with their records' mapped fields (rows without a record as they are)."""
+    list_mappings(mappings)
+    if crm is None:
+        raise InvalidValueError("crm", "the CRM store to read the mapped fields from", None)
+    at = check_as_of(as_of)
+    known = [(i, r) for i, r in enumerate(rows) if r.record_id in people]
+    pairs = [(r, people[r.record_id or ""]) for _i, r in known]
+    mapped, messages = mapped_rows(crm, pairs, mappings, zone=zone, as_of=at)
+    out = list(rows)
+    for (index, _row), row in zip(known, mapped, strict=True):
+        out[index] = row
+    return out, messages
 
 
 # ----------------------------------------------------------------------------- account trigger
@@ -580,6 +656,8 @@ def handle_account_changes(
     *,
     subscriber_row: Callable[[Person], ImportRow] | None = None,
     dry_run: bool = False,
+    field_mappings: FieldMappingConfig | None = None,
+    as_of: datetime | None = None,
 ) -> AccountChangeReport:
     """Handle one trigger batch of account changes on ``client_id``'s lists.
 
@@ -591,8 +669,14 @@ def handle_account_changes(
     no journey.  Nobody is added to a list and nobody inactive is reactivated.  With
     "prevent contacts or leads being added to lists" on, an opted-out contact is not sent
     (``refused``).  Mobile numbers and consents follow the SMS settings; every row is
-    checked before anything is sent.  Without ``subscriber_row`` the contacts reached
-    are only reported.  ``dry_run`` reads and plans, and sends nothing.
+    checked before anything is sent.  Without ``subscriber_row`` (or ``field_mappings``)
+    the contacts reached are only reported.  ``dry_run`` reads and plans, and sends
+    nothing.
+
+    ``field_mappings`` replaces the row function where a list has mappings: each list's
+    mapped fields are read from the CRM and converted (the row of ``subscriber_row``, or
+    the email alone, gets them); values that cannot be converted are left out and logged,
+    dated ``as_of`` (``docs/field-mappings.md``).
     """
     _check_ids(client_id, settings)
     ids = _account_ids(account_ids)
@@ -620,8 +704,10 @@ def handle_account_changes(
         disable_bulk_triggers=settings.disable_bulk_triggers,
     )
     report = AccountChangeReport(accounts, skipped, reached)
-    if subscriber_row is None or not reached:
+    if (subscriber_row is None and field_mappings is None) or not reached:
         return report
+    if subscriber_row is None:
+        subscriber_row = _email_row
 
     refused: list[ListAddRefusal] = []
     rows: list[ImportRow] = []
@@ -645,9 +731,14 @@ def handle_account_changes(
                 held[row.email] = membership.state
     commands: list[ImportSubscribers] = []
     for list_id, (list_rows, held) in per_list.items():
+        sent_rows = list_rows
+        if field_mappings is not None:
+            sent_rows = _account_rows(
+                crm, client_id, list_id, list_rows, reached, field_mappings, as_of, dry_run
+            )
         plan = plan_import(
             list_id,
-            list_rows,
+            sent_rows,
             held,
             refresh_type=ImportRefreshType.ADD_UPDATE,
             resubscribe_deleted_via_import_wizard=False,
@@ -683,3 +774,32 @@ def _mapped_row(
         row, sms_enabled=settings.sms_enabled, sms_country=settings.sms_country, field=field
     )
     return row
+
+
+def _email_row(person: Person) -> ImportRow:
+    """A contact's row when only field mappings say what to send: its email."""
+    return ImportRow(person.email or "", record_id=person.record_id)
+
+
+def _account_rows(
+    crm: CrmStore,
+    client_id: str,
+    list_id: str,
+    rows: list[ImportRow],
+    reached: Sequence[Person],
+    config: FieldMappingConfig,
+    as_of: datetime | None,
+    dry_run: bool,
+) -> list[ImportRow]:
+    """The rows for one list, with its mapped fields when it has mappings."""
+    if not isinstance(config, FieldMappingConfig):
+        raise InvalidTypeError("field_mappings", "a FieldMappingConfig", config)
+    mappings = config.of_list(client_id, list_id)
+    if mappings is None:
+        return rows
+    by_email = {email_key(p.email): p for p in reached if p.email is not None}
+    pairs = [(row, by_email[email_key(row.email)]) for row in rows]
+    mapped, messages = mapped_rows(crm, pairs, mappings, zone=config.zone, as_of=check_as_of(as_of))
+    if messages and not dry_run:
+        crm.add_messages(messages)
+    return list(mapped)

@@ -31,6 +31,7 @@ from cmsf_core.adapters.errors import PlatformError
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError
+from cmsf_core.domain.field_mappings import CrmFieldPlan
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
 from cmsf_core.domain.planner import (
     ClientRead,
@@ -58,6 +59,7 @@ from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
 from cmsf_core.domain.subscribers import CrmChange, DuplicateEmail, OptOutChange
 from cmsf_core.domain.timeutil import ensure_utc
+from cmsf_core.field_sync import FieldMappingConfig, sync_field_mappings
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.subscriber_sync import (
@@ -122,6 +124,8 @@ class SyncReport:
     skipped_clients: tuple[MaintenanceMessage, ...] = ()
     skipped_rows: tuple[SkippedRow, ...] = ()
     unsaved_checkpoints: tuple[MaintenanceMessage, ...] = ()
+    #: The field mappings' CRM updates and new subscribers (``run_sync(field_mappings=)``).
+    field_changes: CrmFieldPlan = attrs.field(factory=CrmFieldPlan)
 
     @property
     def ok(self) -> bool:
@@ -180,6 +184,7 @@ def run_sync(
     dry_run: bool = False,
     progress: Progress | None = None,
     wait: float | None = None,
+    field_mappings: FieldMappingConfig | None = None,
 ) -> SyncReport:
     """Run the primary sync at ``as_of``: incremental by default, ``full`` to realign.
 
@@ -193,14 +198,23 @@ def run_sync(
     reads and plans but writes nothing (the subscriber changes are planned and reported).
 
     After the tracking data is applied, the subscriber part runs for every client over the
-    window read for it (:func:`~cmsf_core.subscriber_sync.sync_subscribers`).
+    window read for it (:func:`~cmsf_core.subscriber_sync.sync_subscribers`), then, with
+    ``field_mappings``, the platform -> CRM field mappings and the new subscriber rule
+    (:func:`~cmsf_core.field_sync.sync_field_mappings`).
     """
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
     as_of = ensure_utc(as_of, "as_of")
     with _sync_lock(crm, wait=wait, dry_run=dry_run, full=full):
         return _run_sync(
-            crm, platform, settings, as_of=as_of, full=full, dry_run=dry_run, report=progress
+            crm,
+            platform,
+            settings,
+            as_of=as_of,
+            full=full,
+            dry_run=dry_run,
+            report=progress,
+            field_mappings=field_mappings,
         )
 
 
@@ -223,6 +237,7 @@ def _run_sync(
     full: bool,
     dry_run: bool,
     report: Progress | None,
+    field_mappings: FieldMappingConfig | None,
 ) -> SyncReport:
     report = report or _noop
     skipped_rows: list[SkippedRow] = []  # malformed platform rows left out, reported below
@@ -232,8 +247,18 @@ def _run_sync(
     view = _read_crm(crm, reads, settings, as_of=as_of, full=full)
     plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
     windows = {read.client_id: read.read_since for read in reads}
+    fields: list[CrmFieldPlan] = [CrmFieldPlan()]
+
+    def sync_fields(dry: bool) -> None:
+        if field_mappings is not None:
+            done_fields = sync_field_mappings(
+                crm, platform, field_mappings, windows, as_of=as_of, dry_run=dry
+            )
+            fields.append(done_fields.plan)
+
     if dry_run:
         subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of, dry_run=True)
+        sync_fields(True)
         report("planned", 1, 1)
         return _report(
             plan,
@@ -241,6 +266,7 @@ def _run_sync(
             applied=False,
             skipped_clients=skipped_clients,
             skipped_rows=skipped_rows,
+            field_changes=fields[-1],
         )
     if skipped_clients:
         crm.add_messages(skipped_clients)
@@ -251,6 +277,7 @@ def _run_sync(
         # Before the watermark moves: a crash here re-reads the same window next time.
         crm.add_messages(tuple(row.message(plan.as_of) for row in skipped_rows))
         done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of))
+        sync_fields(False)
 
     unsaved: list[MaintenanceMessage] = []
     for attempt in range(1, _MAX_ATTEMPTS + 1):
@@ -265,6 +292,7 @@ def _run_sync(
                 skipped_clients=skipped_clients,
                 skipped_rows=skipped_rows,
                 unsaved_checkpoints=tuple(unsaved),
+                field_changes=fields[-1],
             )
         refused = Refusals(
             {**refused.inserts, **more.inserts},
@@ -284,6 +312,7 @@ def _report(
     skipped_clients: tuple[MaintenanceMessage, ...] = (),
     skipped_rows: Sequence[SkippedRow] = (),
     unsaved_checkpoints: tuple[MaintenanceMessage, ...] = (),
+    field_changes: CrmFieldPlan | None = None,
 ) -> SyncReport:
     return SyncReport(
         plan,
@@ -295,6 +324,7 @@ def _report(
         suppression_changes=subscribers.suppression.changes,
         skipped_clients=skipped_clients,
         unsaved_checkpoints=unsaved_checkpoints,
+        field_changes=field_changes or CrmFieldPlan(),
     )
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import attrs
@@ -45,6 +45,13 @@ import attrs
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
+from cmsf_core.domain.field_mappings import (
+    CreatePerson,
+    CrmValue,
+    FieldUpdate,
+    PlatformField,
+    same_crm_value,
+)
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
@@ -71,6 +78,7 @@ from cmsf_core.domain.subscribers import (
     MarkDeleted,
     OptOutChange,
     PlatformCommand,
+    RecordKind,
     RemoveSuppressionRecord,
     SubscriberImport,
     SubscriberState,
@@ -948,6 +956,107 @@ class CrmStoreContract:
         assert [item for item, _reason in result.failures] == ["a0S000000000009"]
         assert [r.email for r in crm.suppression_records()] == [BOB]
 
+    # -- contact and lead fields (field mappings) ------------------------------------------
+
+    def test_updated_fields_are_read_back_with_their_types(self) -> None:
+        """update_fields then field_values: every value type comes back as written, and
+        field names ignore case (as Salesforce's API names do)."""
+        crm = self.make_crm()
+        ann = self.add_person(crm, ANN, person_id="003000000000001")
+        values: dict[str, CrmValue] = {
+            "Industry": "Banking",
+            "Score__c": 12,
+            "Rate__c": 2.5,
+            "Active__c": True,
+            "Renewal__c": date(2026, 4, 1),
+            "Seen__c": T0,
+            "Tags__c": "VIP;Gold",
+        }
+        update = FieldUpdate(ann.person_id, RecordKind.CONTACT, values)
+
+        result = crm.update_fields([update])
+
+        assert result.ok
+        assert result.written == 1
+        read = crm.field_values(RecordKind.CONTACT, [ann.person_id], [*values, "industry", "X"])
+        got = dict(read[ann.person_id])
+        assert set(got) == {*values, "industry", "X"}
+        assert (got["industry"], got["X"]) == ("Banking", None)
+        for name, value in values.items():  # a date may come back as its ISO text
+            assert same_crm_value(got[name], value), (name, got[name], value)
+
+    def test_field_values_skip_missing_records_and_the_other_kind(self) -> None:
+        """A record that does not exist, or is a lead when contacts are asked, is absent."""
+        crm = self.make_crm()
+        lead = self.add_person(crm, BOB, person_id="00Q000000000001", kind=PersonKind.LEAD)
+
+        read = crm.field_values(RecordKind.CONTACT, [lead.person_id, "003000000000009"], ["X"])
+
+        assert dict(read) == {}
+        assert crm.field_values(RecordKind.LEAD, [lead.person_id], ["Email"]) == {
+            lead.person_id: {"Email": BOB}
+        }
+
+    def test_a_refused_field_update_fails_per_record_and_changes_none_of_its_fields(
+        self,
+    ) -> None:
+        """A missing record or a field the CRM refuses fails that record only."""
+        crm = self.make_crm()
+        ann = self.add_person(crm, ANN, person_id="003000000000001")
+        bob = self.add_person(crm, BOB, person_id="003000000000002")
+
+        result = crm.update_fields(
+            [
+                FieldUpdate("003000000000009", RecordKind.CONTACT, {"Industry": "Banking"}),
+                FieldUpdate(ann.person_id, RecordKind.CONTACT, {"Industry": "A", "Bad Name": 1}),
+                FieldUpdate(bob.person_id, RecordKind.CONTACT, {"Industry": "Retail"}),
+            ]
+        )
+
+        assert sorted(str(item) for item, _reason in result.failures) == [
+            "003000000000001",
+            "003000000000009",
+        ]
+        read = crm.field_values(RecordKind.CONTACT, [ann.person_id, bob.person_id], ["Industry"])
+        assert {pid: dict(v) for pid, v in read.items()} == {
+            ann.person_id: {"Industry": None},
+            bob.person_id: {"Industry": "Retail"},
+        }
+
+    def test_created_people_are_found_by_email_with_their_fields(self) -> None:
+        """A created lead is found by its email afterwards, with the fields it was given."""
+        crm = self.make_crm()
+        lead = CreatePerson(
+            RecordKind.LEAD,
+            CAROL,
+            "list-1",
+            {"Email": CAROL, "LastName": "Carol", "Company": "Acme", "Score__c": 3},
+        )
+
+        result = crm.create_people([lead])
+
+        assert result.ok
+        assert result.written == 1
+        (person,) = crm.find_people([CAROL])[normalise_email(CAROL)]
+        assert person.kind is PersonKind.LEAD
+        read = crm.field_values(RecordKind.LEAD, [person.person_id], ["Company", "Score__c"])
+        assert read[person.person_id]["Company"] == "Acme"
+        assert same_crm_value(read[person.person_id]["Score__c"], 3)
+
+    def test_creating_a_record_without_a_required_field_is_refused_by_email(self) -> None:
+        """A lead without Company (or a contact without LastName) is not created."""
+        crm = self.make_crm()
+        lead = CreatePerson(RecordKind.LEAD, CAROL, "list-1", {"Email": CAROL, "LastName": "C"})
+        contact = CreatePerson(RecordKind.CONTACT, BOB, "list-1", {"Email": BOB, "LastName": "B"})
+
+        result = crm.create_people([lead, contact])
+
+        assert result.written == 1
+        ((item, reason),) = result.failures
+        assert item == CAROL
+        assert "Company" in reason
+        assert normalise_email(CAROL) not in crm.find_people([CAROL])
+
 
 # ----------------------------------------------------------------------------- strategies
 
@@ -1662,3 +1771,74 @@ class EmailPlatformContract:
         assert [m.state for m in platform.lists_for_email(OTHER_CLIENT, ANN)] == [
             SubscriberState.ACTIVE
         ]
+
+    # -- custom fields (field mappings) -----------------------------------------------------
+
+    def test_a_created_custom_field_is_listed_with_its_key_type_and_options(self) -> None:
+        """create_custom_field returns the field with the platform's key; custom_fields
+        lists it."""
+        platform, _seed = self._standard()
+        wanted = PlatformField("Favourite colour", "MultiSelectMany", ("Red", "Blue"))
+
+        created = platform.create_custom_field(CLIENT, "list-1", wanted)
+
+        assert created.key == "[Favouritecolour]"
+        assert created in platform.custom_fields(CLIENT, "list-1")
+        assert (created.name, created.data_type, created.options) == (
+            wanted.name,
+            wanted.data_type,
+            wanted.options,
+        )
+
+    def test_creating_a_field_the_list_has_is_an_error(self) -> None:
+        """A second field of the same name is refused."""
+        platform, _seed = self._standard()
+        platform.create_custom_field(CLIENT, "list-1", PlatformField("Notes", "Text"))
+
+        try:
+            platform.create_custom_field(CLIENT, "list-1", PlatformField("Notes", "Text"))
+        except CmsfError:
+            pass
+        else:
+            raise AssertionError("a second field named 'Notes' was created")
+
+    def test_custom_fields_of_a_list_not_the_clients_is_an_error(self) -> None:
+        """A list that is not the client's has no fields to serve: an error."""
+        platform, _seed = self._standard()
+
+        for read in (platform.custom_fields, platform.subscriber_values):
+            try:
+                read(CLIENT, "list-au")
+            except CmsfError:
+                continue
+            raise AssertionError(f"{read.__name__} served a list of another client")
+
+    def test_imported_custom_field_values_are_served_on_active_subscribers(self) -> None:
+        """Values sent by an import come back by key; a select-many field's as a tuple."""
+        platform, _seed = self._standard()
+        tags = platform.create_custom_field(
+            CLIENT, "list-1", PlatformField("Tags", "MultiSelectMany", ("VIP", "Gold"))
+        )
+        city = platform.create_custom_field(CLIENT, "list-1", PlatformField("City", "Text"))
+        row = SubscriberImport(ANN, "Ann", {tags.key: ("VIP", "Gold"), city.key: "Paris"})
+
+        (result,) = platform.execute(CLIENT, [ImportSubscribers("list-1", (row,), False)])
+
+        assert result.ok
+        served = {email_key(s.email): s for s in platform.subscriber_values(CLIENT, "list-1")}
+        ann = served[email_key(ANN)]
+        assert ann.name == "Ann"
+        assert dict(ann.custom_fields) == {tags.key: ("VIP", "Gold"), city.key: "Paris"}
+
+    def test_subscriber_values_serve_only_active_subscribers(self) -> None:
+        """Unsubscribed, Bounced and Deleted subscribers are not served."""
+        platform, seed = self._standard()
+
+        served = {email_key(s.email) for s in platform.subscriber_values(CLIENT, "list-1")}
+
+        active = {
+            email_key(m.email)
+            for m in seed.memberships
+            if (m.client_id, m.list_id, m.state) == (CLIENT, "list-1", SubscriberState.ACTIVE)
+        }
+        assert served == active

@@ -82,6 +82,11 @@ BOOLEANS = {
 }
 NUMBERS = {"SortOrder"}
 DECIMALS = set(MEMBER.counters.values())  # Number(18, 0) fields are answered as 3.0
+#: The org's custom contact and lead fields the field-mapping tests write, by type.
+BOOLEANS |= {"Active__c"}
+DECIMALS |= {"Score__c", "Rate__c"}
+#: What a new contact or lead needs (REQUIRED_FIELD_MISSING otherwise).
+REQUIRED = {"Contact": ("LastName",), "Lead": ("LastName", "Company")}
 DATETIMES = {MEMBER.activity_date}
 PREFIXES = {
     "Contact": "003",
@@ -539,6 +544,17 @@ class FakeSalesforce(requests.Session):
     def rules(self, obj: str, row: Row, old: Row | None, values: Row) -> str | None:
         if obj == "Lead" and old is not None and _true(old.get("IsConverted")):
             return "CANNOT_UPDATE_CONVERTED_LEAD:cannot reference converted lead:--"
+        if obj in REQUIRED and old is None:
+            missing = [f for f in REQUIRED[obj] if not row.get(f)]
+            if missing:
+                return (
+                    f"REQUIRED_FIELD_MISSING:Required fields are missing: [{', '.join(missing)}]:--"
+                )
+            created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+            row.setdefault("LastModifiedDate", created)
+            row.setdefault("HasOptedOutOfEmail", "false")
+            if obj == "Lead":
+                row.setdefault("IsConverted", "false")
         if obj == "CampaignMemberStatus":
             return self.status_rules(row, old)
         if obj == "CampaignMember":

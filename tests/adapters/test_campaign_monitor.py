@@ -350,12 +350,19 @@ class FakeCampaignMonitor:
             return self.client_route(m[1], m[2], q)
         if m := re.fullmatch(r"/campaigns/([^/]+)/(\w+)\.json", path):
             return self.campaign_route(m[1], m[2], q)
+        if m := re.fullmatch(r"/lists/([^/]+)/customfields\.json", path):
+            return self.custom_field_route(method, m[1], body)
         if m := re.fullmatch(r"/lists/([^/]+)/(\w+)\.json", path):
             entry = self.lists.get(m[1])
             if entry is None:
                 return 400, {"Code": 101, "Message": "Invalid ListID"}
             rows = [
-                {**r, "Name": "", "CustomFields": [], "ReadsEmailWith": ""}
+                {
+                    **{k: v for k, v in r.items() if k not in ("Name", "CustomFields")},
+                    "Name": r.get("Name", ""),
+                    "CustomFields": r.get("CustomFields", []),
+                    "ReadsEmailWith": "",
+                }
                 for r in entry["members"].values()
                 if r["State"] == LIST_STATES[m[2]].value
                 and (not q.get("date") or _naive(r[self.state_date]) >= _naive(q["date"]))
@@ -418,6 +425,9 @@ class FakeCampaignMonitor:
             rows.sort(key=lambda r: _naive(r["Date"]), reverse=q.get("orderdirection") == "desc")
         return 200, _envelope(rows, q, q.get("orderfield", "date"))
 
+    def custom_field_route(self, method: str, list_id: str, body: bytes) -> tuple[int, Any]:
+        return _custom_field_route(self, method, list_id, body)
+
     def subscriber_route(
         self, method: str, list_id: str, action: str | None, q: dict[str, str], body: bytes
     ) -> tuple[int, Any]:
@@ -462,6 +472,18 @@ class FakeCampaignMonitor:
                     existing += 1
                     if request["Resubscribe"] and members[key]["State"] != "Active":
                         members[key].update({"State": "Active", self.state_date: NOW_LOCAL})
+                # Name and the values of the list's own fields (unknown keys are ignored);
+                # a key sent again replaces every value it held.
+                keys = {f["Key"] for f in entry.get("fields", [])}
+                if row.get("Name"):
+                    members[key]["Name"] = row["Name"]
+                sent = [f for f in row.get("CustomFields", []) if f["Key"] in keys]
+                kept = [
+                    f
+                    for f in members[key].get("CustomFields", [])
+                    if f["Key"] not in {g["Key"] for g in sent}
+                ]
+                members[key]["CustomFields"] = kept + sent
                 # What the platform holds for SMS: a field left out (or Unchanged) keeps it.
                 held = self.sms.setdefault((list_id, key), {})
                 for field in ("MobileNumber", "ConsentToTrack", "ConsentToSendSms"):
@@ -483,6 +505,45 @@ class FakeCampaignMonitor:
                 }
             return 201, result
         return 404, {"Code": 404, "Message": "Not found"}
+
+
+def _custom_field_route(
+    fake: FakeCampaignMonitor, method: str, list_id: str, body: bytes
+) -> tuple[int, Any]:
+    entry = fake.lists.get(list_id)
+    if entry is None:
+        return 400, {"Code": 101, "Message": "Invalid ListID"}
+    fields = entry.setdefault("fields", [])
+    if method == "GET":
+        return 200, fields
+    request = json.loads(body)
+    name = request["FieldName"]
+    key = "[" + re.sub(r"[^0-9A-Za-z]", "", name) + "]"
+    if any(f["Key"].casefold() == key.casefold() for f in fields):
+        return 400, {"Code": 255, "Message": "Field name already exists"}
+    if request["DataType"] not in CUSTOM_FIELD_TYPES:
+        return 400, {"Code": 251, "Message": "Invalid Field Type"}
+    fields.append(
+        {
+            "FieldName": name,
+            "Key": key,
+            "DataType": request["DataType"],
+            "FieldOptions": list(request.get("Options") or []),
+            "VisibleInPreferenceCenter": request.get("VisibleInPreferenceCenter", True),
+        }
+    )
+    return 201, key
+
+
+CUSTOM_FIELD_TYPES = (
+    "Text",
+    "Number",
+    "MultiSelectOne",
+    "MultiSelectMany",
+    "Date",
+    "Country",
+    "USState",
+)
 
 
 def _naive(text: str) -> datetime:

@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from cmsf_core.adapters.cm_custom_fields import field_from_api, field_to_api, subscriber_from_api
 from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError, check_time_zones
 from cmsf_core.adapters.errors import (
     AuthenticationError,
@@ -68,6 +69,7 @@ from cmsf_core.domain.connection import (
     withheld_type_error,
 )
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.field_mappings import PlatformField, PlatformSubscriber, platform_key
 from cmsf_core.domain.records import (
     CampaignSummary,
     PlatformCampaign,
@@ -931,6 +933,53 @@ class CampaignMonitorPlatform(EmailPlatform):
         else:  # MarkDeleted, RemoveSubscriber: the subscriber moves to Deleted
             self._call("delete", api.delete)
         return CommandResult(command, True)
+
+    # -- custom fields (field mappings) -------------------------------------------------------
+
+    def _owned_list(self, client_id: str, list_id: str, operation: str) -> None:
+        if list_id not in self._list_ids(client_id):
+            raise NotFoundError(
+                f"Invalid ListID: {list_id!r} is not a list of client {client_id!r}",
+                code=_INVALID_LIST,
+                operation=operation,
+            )
+
+    def custom_fields(self, client_id: str, list_id: str) -> Sequence[PlatformField]:
+        """``List.custom_fields`` (``GET lists/{id}/customfields``)."""
+        self._owned_list(client_id, list_id, "custom_fields")
+        rows = self._call("custom_fields", lambda: self._api("List", list_id).custom_fields())
+        return tuple(field_from_api(row) for row in _rows(rows))
+
+    def create_custom_field(
+        self, client_id: str, list_id: str, field: PlatformField
+    ) -> PlatformField:
+        """``List.create_custom_field`` (``POST lists/{id}/customfields``); the platform
+        answers with the new field's key."""
+        if not isinstance(field, PlatformField):
+            raise InvalidTypeError("field", "a PlatformField", field)
+        self._owned_list(client_id, list_id, "create_custom_field")
+        body = field_to_api(field)
+        key = self._call(
+            "create_custom_field",
+            lambda: self._api("List", list_id).create_custom_field(
+                body["FieldName"], body["DataType"], body["Options"], True
+            ),
+        )
+        if not isinstance(key, str) or not key.strip():
+            key = platform_key(field.name)
+        return PlatformField(field.name, field.data_type, field.options, key=key)
+
+    def subscriber_values(self, client_id: str, list_id: str) -> Sequence[PlatformSubscriber]:
+        """Every page of ``List.active`` with each row's ``Name`` and ``CustomFields``."""
+        fields = self.custom_fields(client_id, list_id)
+        fetch = functools.partial(
+            self._list_page, "subscriber_values", self._api("List", list_id).active, "", "email"
+        )
+        found: dict[str, PlatformSubscriber] = {}
+        for row in _paged(fetch):
+            subscriber = subscriber_from_api(list_id, row, fields)
+            found[email_key(subscriber.email)] = subscriber
+        return tuple(found.values())
 
 
 def _tag_names(tags: Any) -> list[str]:

@@ -32,10 +32,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from cmsf_core.adapters.cm_custom_fields import field_from_api, subscriber_from_api
 from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError, check_time_zones, lookup
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.emails import email_problem, normalise_email
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
+from cmsf_core.domain.field_mappings import PlatformField, PlatformSubscriber, platform_key
 from cmsf_core.domain.records import (
     CampaignSummary,
     PlatformCampaign,
@@ -47,6 +49,7 @@ from cmsf_core.domain.records import (
 )
 from cmsf_core.domain.subscribers import (
     CommandResult,
+    ImportSubscribers,
     ListMembership,
     PlatformCommand,
     SubscriberState,
@@ -637,6 +640,8 @@ class FilePlatform(EmailPlatform):
         self._lists: dict[str, dict[str, dict[str, _Member]]] = {}
         self._list_names: dict[str, dict[str, str]] = {}
         self._suppressed: dict[str, tuple[SuppressedEmail, ...]] = {}
+        self._fields: dict[str, list[PlatformField]] = {}  # list id -> its custom fields
+        self._values: dict[str, dict[str, PlatformSubscriber]] = {}  # imports' values
 
     def __repr__(self) -> str:
         return f"FilePlatform({str(self.folder)!r})"
@@ -1034,6 +1039,8 @@ class FilePlatform(EmailPlatform):
                 results.append(CommandResult(command, False, "Invalid ListID"))
                 continue
             results.append(self._run(members, command))
+            if isinstance(command, ImportSubscribers):
+                self._keep_values(client_id, command)
         return tuple(results)
 
     def _run(self, members: dict[str, _Member], command: PlatformCommand) -> CommandResult:
@@ -1048,3 +1055,84 @@ class FilePlatform(EmailPlatform):
                 shown, _state, _at, added = members[change.key]
                 members[change.key] = (shown, change.state, now, added)
         return result
+
+    # -- custom fields (field mappings) -----------------------------------------------------
+
+    def _list_folder(self, client_id: str, list_id: str) -> Path:
+        if list_id not in self._list_states(client_id):
+            raise InvalidValueError(
+                "list_id", f"a list of client {client_id!r} (its lists.json)", list_id
+            )
+        return self.folder / "lists" / list_id
+
+    def custom_fields(self, client_id: str, list_id: str) -> Sequence[PlatformField]:
+        """The list's fields from ``lists/<ListID>/customfields.json`` (missing: none),
+        with the fields :meth:`create_custom_field` added."""
+        folder = self._list_folder(client_id, list_id)
+        if list_id not in self._fields:
+            path = folder / "customfields.json"
+            fields: list[PlatformField] = []
+            if self._json.exists(path):
+                rows = self._json.load(path)
+                if not isinstance(rows, list):
+                    raise PlatformFileError(
+                        path, "file", None, f"must be a list of fields (got {_kind(rows)})"
+                    )
+                for index, raw in enumerate(rows):
+                    try:
+                        fields.append(field_from_api(_object(path, f"[{index}]", raw)))
+                    except (InvalidValueError, InvalidTypeError) as error:
+                        problem = f"must be {error.expected} (got {shown(error.got)})"
+                        raise PlatformFileError(path, f"[{index}]", error.field, problem) from None
+            self._fields[list_id] = fields
+        return tuple(self._fields[list_id])
+
+    def create_custom_field(
+        self, client_id: str, list_id: str, field: PlatformField
+    ) -> PlatformField:
+        """Add a field to the list as served from now on (the files stay as they are)."""
+        if not isinstance(field, PlatformField):
+            raise InvalidTypeError("field", "a PlatformField", field)
+        have = self.custom_fields(client_id, list_id)
+        created = PlatformField(field.name, field.data_type, field.options)
+        if any(f.key.casefold() == platform_key(field.name).casefold() for f in have):
+            raise InvalidValueError("field", "a field name the list does not have", field.name)
+        self._fields[list_id].append(created)
+        return created
+
+    def subscriber_values(self, client_id: str, list_id: str) -> Sequence[PlatformSubscriber]:
+        """The Active subscribers with the ``Name`` and ``CustomFields`` of their rows in
+        ``lists/<ListID>/active.json`` (every page), as imports have updated them."""
+        fields = self.custom_fields(client_id, list_id)
+        members = self._list_states(client_id)[list_id]
+        folder = self._list_folder(client_id, list_id)
+        read: dict[str, PlatformSubscriber] = {}
+        for page, index, raw in _paged_rows(self._json, _page_files(self._json, folder, "active")):
+            record = _envelope_record(index)
+            row = _object(page, record, raw)
+            try:
+                subscriber = subscriber_from_api(list_id, row, fields)
+            except (InvalidValueError, InvalidTypeError) as error:
+                problem = f"must be {error.expected} (got {shown(error.got)})"
+                raise PlatformFileError(page, record, error.field, problem) from None
+            read[email_key(subscriber.email)] = subscriber
+        read.update(self._values.get(list_id, {}))
+        found = []
+        for key, (email, state, _at, _added) in members.items():
+            if state is SubscriberState.ACTIVE:
+                found.append(read.get(key) or PlatformSubscriber(list_id, email))
+        return tuple(found)
+
+    def _keep_values(self, client_id: str, command: ImportSubscribers) -> None:
+        """An import sets the rows' names and the values of fields the list has."""
+        known = {f.key for f in self.custom_fields(client_id, command.list_id)}
+        held = self._values.setdefault(command.list_id, {})
+        before = {email_key(s.email): s for s in self.subscriber_values(client_id, command.list_id)}
+        for row in command.subscribers:
+            old = held.get(email_key(row.email)) or before.get(email_key(row.email))
+            values = dict(old.custom_fields) if old else {}
+            values.update({k: v for k, v in row.custom_fields.items() if k in known})
+            name = row.name or (old.name if old else "")
+            held[email_key(row.email)] = PlatformSubscriber(
+                command.list_id, row.email, name, values
+            )

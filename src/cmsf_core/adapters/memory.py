@@ -29,8 +29,18 @@ from datetime import UTC, datetime
 
 import attrs
 
+from cmsf_core.adapters.crm_fields import creation_problem, field_problem
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
-from cmsf_core.domain.errors import CmsfError, InvalidValueError
+from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError
+from cmsf_core.domain.field_mappings import (
+    CreatePerson,
+    CrmValue,
+    FieldUpdate,
+    PlatformField,
+    PlatformFieldType,
+    PlatformSubscriber,
+    platform_key,
+)
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
     CampaignLink,
@@ -52,9 +62,11 @@ from cmsf_core.domain.records import (
 from cmsf_core.domain.subscribers import (
     CommandResult,
     CreateSuppressionRecord,
+    ImportSubscribers,
     ListMembership,
     OptOutChange,
     PlatformCommand,
+    RecordKind,
     RemoveSuppressionRecord,
     SubscriberState,
     SuppressedEmail,
@@ -112,6 +124,13 @@ class InMemoryPlatform(EmailPlatform):
     )
     #: Every executed command with its client id, in order (for tests and notebooks).
     executed: list[tuple[str, PlatformCommand]] = attrs.field(factory=list, init=False)
+    #: (client id, list id) -> its custom fields, and each subscriber's values by key.
+    _custom_fields: dict[tuple[str, str], list[PlatformField]] = attrs.field(
+        factory=dict, init=False
+    )
+    _values: dict[tuple[str, str], dict[str, tuple[str, dict[str, object]]]] = attrs.field(
+        factory=dict, init=False
+    )
     #: The clock the executed commands' state changes are stamped with.
     clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC), kw_only=True)
 
@@ -319,6 +338,8 @@ class InMemoryPlatform(EmailPlatform):
                 results.append(CommandResult(command, False, "Invalid ListID"))
                 continue
             results.append(self._run(subscribers, command))
+            if isinstance(command, ImportSubscribers):
+                self._keep_values(client_id, command)
         return tuple(results)
 
     def _run(
@@ -334,6 +355,75 @@ class InMemoryPlatform(EmailPlatform):
             shown = change.email if change.added else subscribers[change.key][0]
             subscribers[change.key] = (shown, change.state, now)
         return result
+
+    # -- custom fields (field mappings) -----------------------------------------------------
+
+    def _list_of(self, client_id: str, list_id: str) -> tuple[str, str]:
+        if (client_id, list_id) not in self._lists:
+            raise InvalidValueError("list_id", f"a list of client {client_id!r}", list_id)
+        return (client_id, list_id)
+
+    def set_subscriber_values(
+        self,
+        client_id: str,
+        list_id: str,
+        email: str,
+        values: Mapping[str, str | tuple[str, ...]],
+        *,
+        name: str = "",
+    ) -> None:
+        """Set an email's name and custom field values on a list (seeding: as a subscriber
+        filling in a form would); keys the list does not have are refused."""
+        where = self._list_of(client_id, list_id)
+        known = {f.key for f in self._custom_fields.get(where, ())}
+        for key in values:
+            if key not in known:
+                raise InvalidValueError("values", f"keys of the list's fields {sorted(known)}", key)
+        held = self._values.setdefault(where, {})
+        _old, old_values = held.get(email_key(email), ("", {}))
+        held[email_key(email)] = (name, {**old_values, **values})
+
+    def custom_fields(self, client_id: str, list_id: str) -> Sequence[PlatformField]:
+        return tuple(self._custom_fields.get(self._list_of(client_id, list_id), ()))
+
+    def create_custom_field(
+        self, client_id: str, list_id: str, field: PlatformField
+    ) -> PlatformField:
+        if not isinstance(field, PlatformField):
+            raise InvalidTypeError("field", "a PlatformField", field)
+        fields = self._custom_fields.setdefault(self._list_of(client_id, list_id), [])
+        created = attrs.evolve(field, key=platform_key(field.name))
+        if any(f.key.casefold() == created.key.casefold() for f in fields):
+            raise InvalidValueError("field", "a field name the list does not have", field.name)
+        selects = (PlatformFieldType.SELECT_ONE, PlatformFieldType.SELECT_MANY)
+        if field.data_type in selects and not field.options:
+            raise InvalidValueError("field.options", "options for a select field", ())
+        fields.append(created)
+        return created
+
+    def subscriber_values(self, client_id: str, list_id: str) -> Sequence[PlatformSubscriber]:
+        where = self._list_of(client_id, list_id)
+        known = {f.key for f in self._custom_fields.get(where, ())}
+        held = self._values.get(where, {})
+        found = []
+        for key, (email, state, _at) in self._lists[where].items():
+            if state is not SubscriberState.ACTIVE:
+                continue
+            name, values = held.get(key, ("", {}))
+            shown = {k: v for k, v in values.items() if k in known and v not in ("", ())}
+            found.append(PlatformSubscriber(list_id, email, name, shown))
+        return tuple(found)
+
+    def _keep_values(self, client_id: str, command: ImportSubscribers) -> None:
+        """An import sets the rows' names and the values of fields the list has (the
+        platform ignores keys it does not know)."""
+        where = (client_id, command.list_id)
+        known = {f.key for f in self._custom_fields.get(where, ())}
+        held = self._values.setdefault(where, {})
+        for row in command.subscribers:
+            old_name, old_values = held.get(email_key(row.email), ("", {}))
+            sent = {k: v for k, v in row.custom_fields.items() if k in known}
+            held[email_key(row.email)] = (row.name or old_name, {**old_values, **sent})
 
 
 # ----------------------------------------------------------------------------- CRM
@@ -384,6 +474,10 @@ class InMemoryCrm(CrmStore):
     )
     writes: Counter[str] = attrs.field(factory=Counter, init=False)
     _writer: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
+    #: The clock a created contact's or lead's last-modified time is read from.
+    clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC), kw_only=True)
+    #: person id -> casefolded field name -> (name as written, value)
+    _fields: dict[str, dict[str, tuple[str, CrmValue]]] = attrs.field(factory=dict, init=False)
 
     @contextmanager
     def sync_lock(
@@ -778,3 +872,78 @@ class InMemoryCrm(CrmStore):
         count = len(self._messages)
         self._messages.clear()
         return count
+
+    # -- contact and lead fields (field mappings) ---------------------------------------
+
+    def set_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
+        """Set fields of a contact or lead by hand (seeding, or a user's edit)."""
+        if person_id not in self._people:
+            raise InvalidValueError("person_id", "a contact or lead added first", person_id)
+        for name, value in values.items():
+            problem = field_problem(name, value)
+            if problem is not None:
+                raise InvalidValueError(f"values[{name!r}]", "a value the CRM takes", problem)
+        held = self._fields.setdefault(person_id, {})
+        held.update({name.casefold(): (name, value) for name, value in values.items()})
+
+    def field_values(
+        self, kind: RecordKind, record_ids: Collection[str], fields: Collection[str]
+    ) -> Mapping[str, Mapping[str, object]]:
+        wanted = RecordKind.parse(kind).value
+        found: dict[str, Mapping[str, object]] = {}
+        for record_id in record_ids:
+            person = self._people.get(record_id)
+            if person is None or person.kind.value != wanted:
+                continue
+            held = self._fields.get(record_id, {})
+            found[record_id] = {
+                name: (person.email if name.casefold() == "email" else None)
+                if name.casefold() not in held
+                else held[name.casefold()][1]
+                for name in fields
+            }
+        return found
+
+    def update_fields(self, updates: Sequence[FieldUpdate]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for update in updates:
+            person = self._people.get(update.record_id)
+            reason: str | None = None
+            if person is None or person.kind.value != update.kind.value:
+                reason = f"ENTITY_IS_DELETED: no such {update.kind.value.lower()}"
+            else:
+                for name, value in update.values.items():
+                    reason = reason or field_problem(name, value)
+                reason = reason or self._refused("field update", update)
+            if reason is not None:
+                failures.append((update.record_id, reason))
+                continue
+            self._tick("field update")
+            self.set_fields(update.record_id, update.values)
+            written += 1
+        return WriteResult(written, tuple(failures))
+
+    def create_people(self, people: Sequence[CreatePerson]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for created in people:
+            reason = creation_problem(created) or self._refused("person", created)
+            if reason is not None:
+                failures.append((created.email, reason))
+                continue
+            self._tick("person")
+            kind = PersonKind(created.kind.value)
+            prefix = "00Q" if kind is PersonKind.LEAD else "003"
+            person_id = next(
+                pid
+                for n in itertools.count(len(self._people) + 1)
+                if (pid := f"{prefix}MEM{n:09d}") not in self._people
+            )
+            email = str(created.values.get("Email") or created.email)
+            self.add_person(email, person_id=person_id, kind=kind, last_modified=self.clock())
+            self.set_fields(
+                person_id, {k: v for k, v in created.values.items() if k.casefold() != "email"}
+            )
+            written += 1
+        return WriteResult(written, tuple(failures))

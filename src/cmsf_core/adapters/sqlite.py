@@ -37,9 +37,16 @@ from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
+from cmsf_core.adapters.crm_fields import (
+    creation_problem,
+    decode_value,
+    encode_value,
+    field_problem,
+)
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.engagement import Engagement, rollup
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
+from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
@@ -61,6 +68,7 @@ from cmsf_core.domain.status import RefreshCause
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
     OptOutChange,
+    RecordKind,
     RemoveSuppressionRecord,
     SuppressionRecord,
     UpdateSuppressionRecord,
@@ -1725,7 +1733,150 @@ class SqliteCrm(CrmStore):
                 db.execute(f"DELETE FROM {table} WHERE {clause}", key)
         return len(doomed)
 
+    # -- contact and lead fields (field mappings) ---------------------------------------
+    # Kept in a table of their own, created on first use: one row per (person, field),
+    # the name casefolded in ``name_key`` (Salesforce's API names ignore case) and the
+    # value as typed JSON text.
+
+    def _fields_table(self) -> None:
+        self._db.execute(_PERSON_FIELDS_TABLE)
+
+    def set_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
+        """Set fields of a contact or lead by hand (seeding, or a user's edit)."""
+        self._fields_table()
+        if self._kind_of([person_id]).get(person_id) is None:
+            raise InvalidValueError("person_id", "a contact or lead added first", person_id)
+        for name, value in values.items():
+            problem = field_problem(name, value)
+            if problem is not None:
+                raise InvalidValueError(f"values[{name!r}]", "a value the CRM takes", problem)
+        self._write(
+            "INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)",
+            [(person_id, n.casefold(), n, encode_value(v)) for n, v in values.items()],
+        )
+
+    def _kind_of(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """person id -> (kind, email) of the ids that exist."""
+        found: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            for pid, kind, email in self._db.execute(
+                f"SELECT person_id, kind, email FROM people WHERE person_id IN ({marks})",
+                list(chunk),
+            ):
+                found[str(pid)] = (str(kind), str(email))
+        return found
+
+    def field_values(
+        self, kind: RecordKind, record_ids: Collection[str], fields: Collection[str]
+    ) -> Mapping[str, Mapping[str, object]]:
+        self._fields_table()
+        wanted = RecordKind.parse(kind).value
+        people = {p: e for p, (k, e) in self._kind_of(record_ids).items() if k == wanted}
+        names = list(dict.fromkeys(fields))
+        found: dict[str, dict[str, object]] = {
+            pid: {n: (email if n.casefold() == "email" else None) for n in names}
+            for pid, email in people.items()
+        }
+        keys = {n.casefold() for n in names}
+        for chunk in _chunks(sorted(people)):
+            marks = ",".join("?" * len(chunk))
+            for pid, key, text in self._db.execute(
+                "SELECT person_id, name_key, value FROM person_fields "
+                f"WHERE person_id IN ({marks})",
+                list(chunk),
+            ):
+                if key in keys:
+                    for name in names:
+                        if name.casefold() == key:
+                            found[str(pid)][name] = decode_value(str(text))
+        return found
+
+    def update_fields(self, updates: Sequence[FieldUpdate]) -> WriteResult:
+        self._fields_table()
+        kinds = self._kind_of(u.record_id for u in updates)
+        failures: list[tuple[object, str]] = []
+        rows: list[tuple[str, str, str, str]] = []
+        written = 0
+        for update in updates:
+            held = kinds.get(update.record_id)
+            reason = None
+            if held is None or held[0] != update.kind.value:
+                reason = f"ENTITY_IS_DELETED: no such {update.kind.value.lower()}"
+            for name, value in update.values.items():
+                reason = reason or field_problem(name, value)
+            if reason is not None:
+                failures.append((update.record_id, reason))
+                continue
+            written += 1
+            rows.extend(
+                (update.record_id, n.casefold(), n, encode_value(v))
+                for n, v in update.values.items()
+            )
+        self._write("INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)", rows)
+        return WriteResult(written, tuple(failures))
+
+    def create_people(self, people: Sequence[CreatePerson]) -> WriteResult:
+        self._fields_table()
+        failures: list[tuple[object, str]] = []
+        written = 0
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            (count,) = db.execute("SELECT count(*) FROM people").fetchone()
+            for created in people:
+                reason = creation_problem(created)
+                if reason is not None:
+                    failures.append((created.email, reason))
+                    continue
+                prefix = "00Q" if created.kind is RecordKind.LEAD else "003"
+                count += 1
+                person_id = f"{prefix}SQL{count:09d}"
+                while db.execute(
+                    "SELECT 1 FROM people WHERE person_id = ?", (person_id,)
+                ).fetchone():
+                    count += 1
+                    person_id = f"{prefix}SQL{count:09d}"
+                email = str(created.values.get("Email") or created.email)
+                db.execute(
+                    f"INSERT INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        person_id,
+                        created.kind.value,
+                        email,
+                        normalise_email(email),
+                        _to_int(datetime.now(UTC)),
+                        0,
+                        None,
+                    ),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)",
+                    [
+                        (person_id, n.casefold(), n, encode_value(v))
+                        for n, v in created.values.items()
+                        if n.casefold() != "email"
+                    ],
+                )
+                written += 1
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return WriteResult(written, tuple(failures))
+
 
 for _name, _method in list(vars(SqliteCrm).items()):
     if callable(_method) and not _name.startswith("_") and _name not in {"close", "sync_lock"}:
         setattr(SqliteCrm, _name, _guarded(_method))
+
+
+_PERSON_FIELDS_TABLE = """
+CREATE TABLE IF NOT EXISTS person_fields (
+    person_id TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (person_id, name_key)
+) WITHOUT ROWID
+"""

@@ -57,6 +57,7 @@ __all__ = [
     "Consent",
     "CreateSuppressionRecord",
     "CrmChange",
+    "CustomValue",
     "DuplicateEmail",
     "ImportFailure",
     "ImportOutcome",
@@ -456,15 +457,29 @@ class RemoveSubscriber:
     email: str = attrs.field(converter=_to_email)
 
 
-def _to_custom_fields(value: object) -> FrozenMap[str, str]:
+#: A custom field's value: text, or the options of a select-many field (sent as the
+#: same ``Key`` repeated).
+CustomValue = str | tuple[str, ...]
+
+
+def _to_custom_fields(value: object) -> FrozenMap[str, CustomValue]:
     if not isinstance(value, Mapping):
         raise InvalidTypeError("custom_fields", "a mapping of field key to text", value)
     for key, text in value.items():
         if not isinstance(key, str) or not key.strip():
             raise InvalidValueError("custom_fields", "non-empty field keys", key)
-        if not isinstance(text, str):
-            raise InvalidTypeError(f"custom_fields[{key}]", "text", text)
+        many = isinstance(text, tuple) and all(isinstance(t, str) for t in text)
+        if not isinstance(text, str) and not many:
+            raise InvalidTypeError(f"custom_fields[{key}]", "text (or a tuple of text)", text)
     return FrozenMap(value)
+
+
+def _custom_rows(fields: Mapping[str, CustomValue]) -> list[dict[str, str]]:
+    return [
+        {"Key": key, "Value": item}
+        for key, value in fields.items()
+        for item in ((value,) if isinstance(value, str) else value)
+    ]
 
 
 def _check_e164(_inst: Any, _attr: Any, value: Any) -> None:
@@ -500,7 +515,9 @@ class SubscriberImport:
 
     email: str = attrs.field(converter=_to_email)
     name: str = attrs.field(default="", validator=require_text("name", allow_empty=True))
-    custom_fields: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=_to_custom_fields)
+    custom_fields: FrozenMap[str, CustomValue] = attrs.field(
+        factory=FrozenMap, converter=_to_custom_fields
+    )
     mobile_number: str | None = attrs.field(default=None, validator=_check_e164)
     consent_to_track: Consent = attrs.field(
         default=Consent.UNCHANGED, converter=_to_consent_to_track
@@ -514,7 +531,7 @@ class SubscriberImport:
         row: dict[str, object] = {
             "EmailAddress": self.email,
             "Name": self.name,
-            "CustomFields": [{"Key": k, "Value": v} for k, v in self.custom_fields.items()],
+            "CustomFields": _custom_rows(self.custom_fields),
             "ConsentToTrack": self.consent_to_track.value,
         }
         if self.mobile_number is not None:
@@ -1111,7 +1128,9 @@ class ImportRow:
 
     email: str = attrs.field(converter=_to_email)
     name: str = attrs.field(default="", validator=require_text("name", allow_empty=True))
-    custom_fields: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=_to_custom_fields)
+    custom_fields: FrozenMap[str, CustomValue] = attrs.field(
+        factory=FrozenMap, converter=_to_custom_fields
+    )
     mobile_number: str | None = attrs.field(default=None, converter=_to_mobile)
     consent_to_track: Consent = attrs.field(
         default=Consent.UNCHANGED, converter=_to_consent_to_track

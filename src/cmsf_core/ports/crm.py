@@ -14,6 +14,7 @@ from typing import Protocol
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.errors import CmsfError
+from cmsf_core.domain.field_mappings import CreatePerson, FieldUpdate
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
     CampaignLink,
@@ -30,6 +31,7 @@ from cmsf_core.domain.records import (
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
     OptOutChange,
+    RecordKind,
     RemoveSuppressionRecord,
     SuppressionRecord,
     UpdateSuppressionRecord,
@@ -208,4 +210,26 @@ class CrmStore(Protocol):
 
     def messages(self) -> Sequence[MaintenanceMessage]:
         """The maintenance log, oldest first."""
+        ...
+
+    # -- contact and lead fields (field mappings) -------------------------------------------
+
+    def field_values(
+        self, kind: RecordKind, record_ids: Collection[str], fields: Collection[str]
+    ) -> Mapping[str, Mapping[str, object]]:
+        """The current values of ``fields`` on these contacts (or leads): record id ->
+        field name (as asked) -> value (``None`` when blank; a multi-select picklist as its
+        ``;`` list).  A record that does not exist is absent."""
+        ...
+
+    def update_fields(self, updates: Sequence[FieldUpdate]) -> WriteResult:
+        """Set fields of contacts and leads; failures are keyed by record id (a record that
+        does not exist, a field or value the CRM refuses): a refused update changes none of
+        that record's fields."""
+        ...
+
+    def create_people(self, people: Sequence[CreatePerson]) -> WriteResult:
+        """Create leads and contacts (new subscribers); failures are keyed by email (a
+        required field missing, a field or value the CRM refuses).  A created record is
+        found by :meth:`find_people` and read by :meth:`field_values` afterwards."""
         ...

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.field_mappings import PlatformField, PlatformSubscriber
 from cmsf_core.domain.records import (
     CampaignSummary,
     PlatformCampaign,
@@ -90,4 +91,24 @@ class EmailPlatform(Protocol):
     ) -> Sequence[CommandResult]:
         """Run subscriber commands on the client's lists, in order: one result per command
         (a refused command does not stop the others)."""
+        ...
+
+    # -- custom fields (field mappings) ----------------------------------------------------
+
+    def custom_fields(self, client_id: str, list_id: str) -> Sequence[PlatformField]:
+        """A list's custom fields (``lists/{id}/customfields``): ``FieldName``, ``Key``,
+        ``DataType`` and ``FieldOptions``.  A list that is not the client's is an error."""
+        ...
+
+    def create_custom_field(
+        self, client_id: str, list_id: str, field: PlatformField
+    ) -> PlatformField:
+        """Create a custom field on a list (``POST lists/{id}/customfields``) and return it
+        with the key the platform gave it.  A name the list already has is an error."""
+        ...
+
+    def subscriber_values(self, client_id: str, list_id: str) -> Sequence[PlatformSubscriber]:
+        """The list's Active subscribers with their names and custom field values by key
+        (``lists/{id}/active``, every page; a select-many field, whose ``Key`` the platform
+        repeats, as a tuple of its options)."""
         ...

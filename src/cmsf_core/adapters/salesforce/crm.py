@@ -32,6 +32,11 @@ from cmsf_core.adapters.salesforce.codec import (
 from cmsf_core.adapters.salesforce.connection import _Connection
 from cmsf_core.adapters.salesforce.field_maps import LEAD_PREFIX
 from cmsf_core.adapters.salesforce.members import save_members
+from cmsf_core.adapters.salesforce.person_fields import (
+    create_people,
+    field_values,
+    update_fields,
+)
 from cmsf_core.adapters.salesforce.statuses import reconcile_statuses, status_row
 from cmsf_core.adapters.salesforce.suppression import apply_suppression, suppression_records
 from cmsf_core.adapters.salesforce.tracking import (
@@ -42,6 +47,7 @@ from cmsf_core.adapters.salesforce.tracking import (
 )
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.engagement import Engagement
+from cmsf_core.domain.field_mappings import CreatePerson, FieldUpdate
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records import (
@@ -61,6 +67,7 @@ from cmsf_core.domain.records import (
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
     OptOutChange,
+    RecordKind,
     RemoveSuppressionRecord,
     SuppressionRecord,
     UpdateSuppressionRecord,
@@ -555,3 +562,20 @@ class SalesforceCrm(_Connection, CrmStore):
         own = self.field_map.maintenance_message
         rows = sorted(self._own_rows("messages", own), key=lambda r: r[own.key])
         return tuple(_message(r[own.data]) for r in rows)
+
+    # -- contact and lead fields (field mappings; see :mod:`.person_fields`) ------------------
+
+    def field_values(
+        self, kind: RecordKind, record_ids: Collection[str], fields: Collection[str]
+    ) -> Mapping[str, Mapping[str, object]]:
+        """``SELECT Id, <fields> FROM Contact`` (or ``Lead``) ``WHERE Id IN (...)``, cut by
+        size; values as Salesforce answers them (dates and date-times as ISO text)."""
+        return field_values(self, kind, record_ids, fields)
+
+    def update_fields(self, updates: Sequence[FieldUpdate]) -> WriteResult:
+        """Bulk 2.0 updates of contacts and leads, one job per object and set of fields."""
+        return update_fields(self, updates)
+
+    def create_people(self, people: Sequence[CreatePerson]) -> WriteResult:
+        """Bulk 2.0 inserts of contacts and leads; failures keyed by email."""
+        return create_people(self, people)

@@ -21,11 +21,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 import attrs
 
 from cmsf_core.domain.checks import is_collection
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
+from cmsf_core.domain.frozen import FrozenMap
+from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.rules.records import AccountChange, RuleChange, RuleRecord
 from cmsf_core.domain.rules.rules import EvaluationTime, ListRules, SubscriberRule
 from cmsf_core.domain.subscribers import (
@@ -42,6 +45,9 @@ from cmsf_core.domain.subscribers import (
     records_to_process,
     to_subscriber_import,
 )
+
+if TYPE_CHECKING:  # field_mappings reads the rules' field types: imported when used
+    from cmsf_core.domain.field_mappings import ListFieldMappings
 
 __all__ = [
     "OPTED_OUT_BY_CHANGE",
@@ -97,6 +103,8 @@ class RulePlan:
     commands: tuple[ImportSubscribers | RemoveSubscriber, ...] = ()
     firings: tuple[RuleFiring, ...] = ()
     skipped: tuple[RuleChange, ...] = ()
+    #: A mapped field value that could not be converted (left out of the row it was for).
+    messages: tuple[MaintenanceMessage, ...] = ()
 
     @property
     def refused(self) -> tuple[RuleFiring, ...]:
@@ -163,6 +171,7 @@ class _Context:
     sms_country: str | None
     queue_journeys: bool
     row: Callable[[RuleRecord], ImportRow]
+    mappings: Mapping[str, ListFieldMappings] = FrozenMap()
 
 
 def _meets(rule: SubscriberRule, record: RuleRecord, ctx: _Context) -> bool:
@@ -172,6 +181,8 @@ def _meets(rule: SubscriberRule, record: RuleRecord, ctx: _Context) -> bool:
 def _fires(rule: SubscriberRule, change: RuleChange, ctx: _Context, *, retrospective: bool) -> bool:
     after = change.after
     if after is None or not rule.active or after.person.kind is not rule.kind.record_kind:
+        return False
+    if after.fields.get("isconverted") is True:  # a converted lead: its contact is the person
         return False
     if not _meets(rule, after, ctx):
         return False
@@ -184,13 +195,33 @@ def _fires(rule: SubscriberRule, change: RuleChange, ctx: _Context, *, retrospec
     return not _meets(rule, change.before, ctx)
 
 
-def _add_row(record: RuleRecord, email: str, ctx: _Context) -> SubscriberImport:
+def _add_row(
+    record: RuleRecord,
+    email: str,
+    ctx: _Context,
+    list_id: str,
+    messages: list[MaintenanceMessage],
+) -> SubscriberImport:
     row = to_subscriber_import(
         ctx.row(record),
         sms_enabled=ctx.sms_enabled,
         sms_country=ctx.sms_country,
         field=f"record {record.record_id!r}",
     )
+    mappings = ctx.mappings.get(list_id)
+    if mappings is not None:  # the list's mapped fields, converted from the record's
+        from cmsf_core.domain.field_mappings import mapped_custom_fields  # noqa: PLC0415
+
+        mapped = mapped_custom_fields(
+            record.record_id,
+            record.person.kind,
+            record.fields,
+            mappings,
+            zone=ctx.zone,
+            as_of=ctx.as_of,
+        )
+        messages.extend(mapped.messages)
+        row = attrs.evolve(row, custom_fields={**row.custom_fields, **mapped.custom_fields})
     if email_key(row.email) != email_key(email):
         raise InvalidValueError(
             "subscriber_row",
@@ -245,6 +276,7 @@ def _plan(
     unsubscribe_on_opt_out: bool = False,
 ) -> RulePlan:
     firings: list[RuleFiring] = []
+    messages: list[MaintenanceMessage] = []
     adds: dict[str, dict[str, SubscriberImport]] = {}
     removes: dict[tuple[str, str], RemoveSubscriber] = {}
     for change in changes:
@@ -264,8 +296,10 @@ def _plan(
                     key = (held.list_id, email_key(email))
                     removes.setdefault(key, RemoveSubscriber(held.list_id, email))
                 elif outcome is RuleOutcome.ADDED:
-                    row = _add_row(record, email, ctx)
-                    adds.setdefault(held.list_id, {}).setdefault(email_key(email), row)
+                    added = email_key(email)
+                    if added not in adds.get(held.list_id, {}):
+                        row = _add_row(record, email, ctx, held.list_id, messages)
+                        adds.setdefault(held.list_id, {})[added] = row
                 action = RuleAction.ADD if rule.kind.adds else RuleAction.REMOVE
                 firings.append(
                     RuleFiring(record.record_id, held.list_id, rule.name, action, outcome, message)
@@ -280,7 +314,7 @@ def _plan(
             for i in range(0, len(ordered), IMPORT_BATCH_SIZE)
         )
     commands.extend(removes.values())
-    return RulePlan(tuple(commands), tuple(firings))
+    return RulePlan(tuple(commands), tuple(firings), messages=tuple(messages))
 
 
 def _context(
@@ -295,6 +329,7 @@ def _context(
     sms_country: str | None,
     queue_journeys: bool,
     subscriber_row: Callable[[RuleRecord], ImportRow] | None,
+    field_mappings: Mapping[str, ListFieldMappings] | None = None,
 ) -> _Context:
     if not isinstance(as_of, datetime):
         raise InvalidTypeError("as_of", "a timezone-aware datetime", as_of)
@@ -306,6 +341,7 @@ def _context(
         raise InvalidValueError("week_start", "0 (Monday) to 6 (Sunday)", week_start)
     if subscriber_row is not None and not callable(subscriber_row):
         raise InvalidTypeError("subscriber_row", "a function of a RuleRecord", subscriber_row)
+    mappings = _check_mappings(field_mappings)
     return _Context(
         _check_rules(rules),
         _states(memberships),
@@ -317,7 +353,24 @@ def _context(
         sms_country,
         queue_journeys,
         subscriber_row or _default_row,
+        mappings,
     )
+
+
+def _check_mappings(value: object) -> FrozenMap[str, ListFieldMappings]:
+    """``field_mappings``: list id -> its :class:`ListFieldMappings` (``None``: none)."""
+    from cmsf_core.domain.field_mappings import ListFieldMappings  # noqa: PLC0415
+
+    if value is None:
+        return FrozenMap()
+    if not isinstance(value, Mapping):
+        raise InvalidTypeError("field_mappings", "a mapping of list id to ListFieldMappings", value)
+    for list_id, mappings in value.items():
+        if not isinstance(mappings, ListFieldMappings) or mappings.list_id != list_id:
+            raise InvalidValueError(
+                f"field_mappings[{list_id!r}]", "the ListFieldMappings of that list", mappings
+            )
+    return FrozenMap(value)
 
 
 def _check_changes(changes: Sequence[RuleChange]) -> None:
@@ -345,6 +398,7 @@ def plan_rule_changes(
     queue_journeys: bool = True,
     week_start: int = 6,
     subscriber_row: Callable[[RuleRecord], ImportRow] | None = None,
+    field_mappings: Mapping[str, ListFieldMappings] | None = None,
 ) -> RulePlan:
     """Evaluate every list's rules for one trigger batch of contact and lead changes.
 
@@ -364,6 +418,12 @@ def plan_rule_changes(
     ``unsubscribe_on_opt_out`` an add for a record whose box this change checks is refused
     too (the record is being unsubscribed from every list: those Unsubscribe commands come
     from :func:`plan_record_changes` for the same batch).
+
+    ``field_mappings`` (list id -> its
+    :class:`~cmsf_core.domain.field_mappings.ListFieldMappings`; the other planners take it
+    too) adds each list's mapped custom fields, converted from the record's fields, to the
+    rows an add sends; a value that cannot be converted is left out and reported in the
+    plan's ``messages``.
     """
     _check_changes(changes)
     ctx = _context(
@@ -377,6 +437,7 @@ def plan_rule_changes(
         sms_country=sms_country,
         queue_journeys=queue_journeys,
         subscriber_row=subscriber_row,
+        field_mappings=field_mappings,
     )
     processed = records_to_process(
         changes, disable_triggers=disable_triggers, disable_bulk_triggers=disable_bulk_triggers
@@ -402,6 +463,7 @@ def plan_account_rule_changes(
     queue_journeys: bool = True,
     week_start: int = 6,
     subscriber_row: Callable[[RuleRecord], ImportRow] | None = None,
+    field_mappings: Mapping[str, ListFieldMappings] | None = None,
 ) -> RulePlan:
     """Re-evaluate the contacts' rules for one trigger batch of account changes.
 
@@ -432,6 +494,7 @@ def plan_account_rule_changes(
         sms_country=sms_country,
         queue_journeys=queue_journeys,
         subscriber_row=subscriber_row,
+        field_mappings=field_mappings,
     )
     reached = plan_account_changes(
         [c.account_id for c in changes],
@@ -469,6 +532,7 @@ def plan_retrospective_run(
     queue_journeys: bool = True,
     week_start: int = 6,
     subscriber_row: Callable[[RuleRecord], ImportRow] | None = None,
+    field_mappings: Mapping[str, ListFieldMappings] | None = None,
 ) -> RulePlan:
     """An administrator's retrospective run: every active rule over ``records`` as they
     are now, whatever the evaluation time.
@@ -490,5 +554,6 @@ def plan_retrospective_run(
         sms_country=sms_country,
         queue_journeys=queue_journeys,
         subscriber_row=subscriber_row,
+        field_mappings=field_mappings,
     )
     return _plan([RuleChange(None, r) for r in given], ctx, retrospective=True)
