@@ -656,6 +656,21 @@ class InMemoryCrm(CrmStore):
             self._platform_campaigns[campaign.campaign_id] = campaign
         return WriteResult(len(campaigns))
 
+    def delete_platform_campaigns(self, campaign_ids: Sequence[str]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for campaign_id in campaign_ids:
+            if campaign_id not in self._platform_campaigns:
+                continue
+            reason = self._refused("delete platform campaign", campaign_id)
+            if reason is not None:
+                failures.append((campaign_id, reason))
+                continue
+            self._tick("delete platform campaign")
+            del self._platform_campaigns[campaign_id]
+            written += 1
+        return WriteResult(written, tuple(failures))
+
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
     ) -> WriteResult:

@@ -423,6 +423,25 @@ class SalesforceCrm(_Connection, CrmStore):
         written, failures = self._upsert_own("save_platform_campaigns", own, list(rows.values()))
         return WriteResult(written + len(campaigns) - len(rows), tuple(failures))
 
+    def delete_platform_campaigns(self, campaign_ids: Sequence[str]) -> WriteResult:
+        """Delete the stored copies of these platform campaigns, found by campaign id, in
+        one Bulk delete job; a missing copy is not an error."""
+        own = self.field_map.platform_campaign
+        wanted = set(_ids("campaign_ids", campaign_ids))
+        rows = self._own_rows(
+            "delete_platform_campaigns", own, f"{own.key} IN {{values}}", sorted(wanted)
+        )
+        # SOQL compares text without regard to case: delete exact matches only
+        by_id = {r["Id"]: r[own.key] for r in rows if r[own.key] in wanted}
+        written, failures = self._bulk(
+            "delete_platform_campaigns",
+            own.name,
+            "delete",
+            [{"Id": sf_id} for sf_id in by_id],
+            lambda r: by_id.get(r.get("Id", "")),
+        )
+        return WriteResult(written, tuple(failures))
+
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
     ) -> WriteResult:
