@@ -139,6 +139,14 @@ class InMemoryPlatform(EmailPlatform):
         self._campaigns[campaign_id] = campaign
         return campaign
 
+    def remove_campaign(self, campaign_id: str) -> None:
+        """Delete a campaign with its events and summary: the platform no longer reports it."""
+        self._campaigns.pop(campaign_id, None)
+        self._summaries.pop(campaign_id, None)
+        for stream in [s for s in self._events if s[0] == campaign_id]:
+            del self._events[stream]
+            self._sorted.discard(stream)
+
     def add_event(
         self,
         campaign_id: str,
