@@ -20,13 +20,13 @@ from cmsf_core.adapters.salesforce.codec import (
     _ids,
     _key_text,
     _member,
+    _member_lookup,
     _message,
     _message_json,
-    _parse_ref,
     _parse_time,
     _platform_campaign,
     _platform_campaign_json,
-    _ref_text,
+    _row_ref,
     _soql_time,
 )
 from cmsf_core.adapters.salesforce.connection import _Connection
@@ -173,7 +173,7 @@ class SalesforceCrm(_Connection, CrmStore):
         object; a member found in both (a move a failure interrupted, until the next
         save) is read from ``CampaignMember``."""
         own, m = self.field_map.campaign_member, self.field_map.member
-        texts = [_ref_text(r) for r in refs]
+        texts = list(_member_lookup(refs, self.legacy_keys))
         found = self._own_members("members", f"{own.key} IN {{values}}", texts)
         found.update(self._standard_members("members", f"{m.key} IN {{values}}", texts))
         wanted = set(refs)  # SOQL compares text without regard to case: keep exact matches
@@ -198,7 +198,7 @@ class SalesforceCrm(_Connection, CrmStore):
         rows = self._own_rows("unmatched_members", own, f"{own.field('person')} = null")
         waiting = {record.ref: record for record in (_member(r[own.data]) for r in rows)}
         matched = self._standard_members(
-            "unmatched_members", f"{m.key} IN {{values}}", [_ref_text(r) for r in waiting]
+            "unmatched_members", f"{m.key} IN {{values}}", _member_lookup(waiting, self.legacy_keys)
         )
         return tuple(r for ref, r in waiting.items() if ref not in matched)
 
@@ -218,6 +218,7 @@ class SalesforceCrm(_Connection, CrmStore):
             m.lead,
             m.status,
             m.key,
+            m.full_key,
             m.platform_campaign,
             m.email,
             m.activity,
@@ -249,7 +250,7 @@ class SalesforceCrm(_Connection, CrmStore):
         """A ``CampaignMember`` row as a member (``None`` for a row without the
         integration's key, or of an unknown campaign)."""
         m = self.field_map.member
-        ref = _parse_ref(row.get(m.key))
+        ref = _row_ref(row, m.key, m.full_key)
         campaign = campaign_keys.get(row.get(m.campaign) or "")
         if ref is None or campaign is None:
             return None
@@ -274,7 +275,10 @@ class SalesforceCrm(_Connection, CrmStore):
         own = self.field_map.tracking_record
         found: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
         rows = self._own_rows(
-            "records_for", own, f"{own.field('member_ref')} IN {{values}}", map(_ref_text, refs)
+            "records_for",
+            own,
+            f"{own.field('member_ref')} IN {{values}}",
+            _member_lookup(refs, self.legacy_keys),
         )
         wanted = set(refs)
         for row in rows:

@@ -12,9 +12,11 @@ import attrs
 from cmsf_core.adapters.salesforce.codec import (
     _cell,
     _member_json,
-    _parse_ref,
+    _member_key,
+    _member_lookup,
     _ref_text,
     _row_id,
+    _row_ref,
     _sf_time,
 )
 from cmsf_core.adapters.salesforce.field_maps import NULL
@@ -105,9 +107,9 @@ def _plan_members(
     m = crm.field_map.member
     operation = "save_members"
     current: dict[MemberRef, dict[str, Any]] = {}
-    texts = [_ref_text(ref) for ref in latest]
+    texts = list(_member_lookup(latest, crm.legacy_keys))
     for row in crm._member_rows(operation, f"{m.key} IN {{values}}", texts):
-        ref = _parse_ref(row.get(m.key))
+        ref = _row_ref(row, m.key, m.full_key)
         if ref is not None and ref in latest:
             current.setdefault(ref, row)
     targets: dict[MemberRef, _Slot] = {
@@ -131,7 +133,7 @@ def _plan_members(
 
     def holder_of(slot: _Slot) -> MemberRef | None:
         held = by_slot.get(slot)
-        return None if held is None else _parse_ref(held.get(m.key))
+        return None if held is None else _row_ref(held, m.key, m.full_key)
 
     owner: dict[_Slot, MemberRef] = {}
     for ref, slot in targets.items():  # a member keeps the membership it holds
@@ -176,7 +178,7 @@ def _write_members(
     operation = "save_members"
     plan = _plan_members(crm, latest, sf_ids)
     failed: dict[MemberRef, str] = {}
-    by_text = {_ref_text(ref): ref for ref in latest}
+    by_text = {_member_key(ref): ref for ref in latest}
     by_id = {row_id: ref for ref, (row_id, _holder) in plan.updates.items()}
     by_id.update(plan.deletes)
 
@@ -204,7 +206,7 @@ def _write_members(
             )
             continue
         if holder is not None:  # the key is unique: the old holder's goes first
-            handed.append({"Id": sf_id, m.key: NULL})
+            handed.append({"Id": sf_id, m.key: NULL, m.full_key: NULL})
         updates.append({"Id": sf_id, **_member_cells(crm, latest[ref])})
     holders = {row: holder for row, holder in plan.updates.values() if holder is not None}
     for cleared, reason in crm._bulk(operation, m.name, "update", handed, _row_id)[1]:
@@ -225,7 +227,7 @@ def _write_members(
             }
         )
     note(crm._bulk(operation, m.name, "insert", inserts, key)[1])
-    moved = {_ref_text(ref) for ref in plan.standard if ref not in failed}
+    moved = _member_lookup((ref for ref in plan.standard if ref not in failed), crm.legacy_keys)
     stale = {
         row["Id"]: row[own.key]
         for row in crm._own_rows(operation, own, f"{own.key} IN {{values}}", sorted(moved))
@@ -237,7 +239,7 @@ def _write_members(
             own.name,
             "delete",
             [{"Id": sf_id} for sf_id in stale],
-            lambda r: by_text.get(stale.get(r.get("Id", ""), "")),
+            lambda r: moved.get(stale.get(r.get("Id", ""), "")),
         )[1]
     )
     return failed
@@ -246,7 +248,7 @@ def _write_members(
 def _own_member_row(crm: SalesforceCrm, record: MemberRecord) -> dict[str, str]:
     own = crm.field_map.campaign_member
     return {
-        own.key: _ref_text(record.ref),
+        own.key: _member_key(record.ref),
         own.data: _member_json(record),
         own.field("campaign"): record.member.campaign_id,
         own.field("person"): _cell(record.person_id),
@@ -259,7 +261,8 @@ def _member_cells(crm: SalesforceCrm, record: MemberRecord) -> dict[str, str]:
     m = crm.field_map.member
     member = record.member
     cells = {
-        m.key: _ref_text(record.ref),
+        m.key: _member_key(record.ref),
+        m.full_key: _ref_text(record.ref),
         m.platform_campaign: member.campaign_id,
         m.email: record.email,
         m.status: _cell(member.status),

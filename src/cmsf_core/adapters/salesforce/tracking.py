@@ -22,7 +22,7 @@ from cmsf_core.adapters.salesforce.codec import (
     _activity_json,
     _key_digest,
     _key_text,
-    _ref_text,
+    _member_key,
     _soql_time,
 )
 from cmsf_core.domain.activity import Activity, ActivityKey
@@ -93,7 +93,7 @@ def insert_records(crm: SalesforceCrm, records: Sequence[Activity]) -> WriteResu
             **({full: text} if full else {}),
             own.data: _activity_json(r),
             own.field("client"): r.client_id,
-            own.field("member_ref"): _ref_text(MemberRef(r.campaign_id, r.member_id)),
+            own.field("member_ref"): _member_key(MemberRef(r.campaign_id, r.member_id)),
             own.field("type"): r.type.value,
             own.field("occurred_at"): _soql_time(r.occurred_at),
         }
