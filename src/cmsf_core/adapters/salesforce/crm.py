@@ -31,7 +31,7 @@ from cmsf_core.adapters.salesforce.codec import (
 )
 from cmsf_core.adapters.salesforce.connection import _Connection
 from cmsf_core.adapters.salesforce.field_maps import LEAD_PREFIX
-from cmsf_core.adapters.salesforce.members import save_members
+from cmsf_core.adapters.salesforce.members import migrate_legacy_member_keys, save_members
 from cmsf_core.adapters.salesforce.statuses import reconcile_statuses, status_row
 from cmsf_core.adapters.salesforce.suppression import apply_suppression, suppression_records
 from cmsf_core.adapters.salesforce.tracking import (
@@ -528,8 +528,17 @@ class SalesforceCrm(_Connection, CrmStore):
 
     def migrate_legacy_keys(self, client_ids: Collection[str]) -> WriteResult:
         """Re-key these clients' tracking records stored under the old JSON external id
-        with the digest (see :func:`.tracking.migrate_legacy_keys`)."""
-        return migrate_legacy_keys(self, client_ids)
+        with the digest (see :func:`.tracking.migrate_legacy_keys`), then the members of
+        their linked and stored platform campaigns (see
+        :func:`.members.migrate_legacy_member_keys`)."""
+        clients = set(_ids("client_ids", client_ids))
+        records = migrate_legacy_keys(self, sorted(clients))
+        campaigns = {c for c, link in self.links().items() if link.client_id in clients}
+        campaigns |= {c for c, pc in self.platform_campaigns().items() if pc.client_id in clients}
+        members = migrate_legacy_member_keys(self, campaigns)
+        return WriteResult(
+            records.written + members.written, (*records.failures, *members.failures)
+        )
 
     def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
         """Upsert campaign members, one per member ref (the last one given wins): matched

@@ -4,16 +4,18 @@ others in the integration's own object until a later sync matches them (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from cmsf_core.adapters.salesforce.codec import (
     _cell,
+    _member,
     _member_json,
     _member_key,
     _member_lookup,
+    _parse_ref,
     _ref_text,
     _row_id,
     _row_ref,
@@ -25,7 +27,7 @@ from cmsf_core.domain.records import MemberRecord, MemberRef, WriteResult
 if TYPE_CHECKING:
     from cmsf_core.adapters.salesforce.crm import SalesforceCrm
 
-__all__ = ["save_members"]
+__all__ = ["migrate_legacy_member_keys", "save_members"]
 
 
 @attrs.frozen
@@ -272,3 +274,26 @@ def _member_cells(crm: SalesforceCrm, record: MemberRecord) -> dict[str, str]:
     for name, field in m.counters.items():
         cells[field] = str(getattr(member.engagement, name))
     return cells
+
+
+def migrate_legacy_member_keys(crm: SalesforceCrm, campaign_ids: Collection[str]) -> WriteResult:
+    """Give the members of these platform campaigns stored under the old JSON external id
+    (an older version's key) the digest: ``CampaignMember`` rows with the full key too,
+    waiting members in the own object.  A member already keyed by its digest is left as
+    it is; written counts the members re-keyed."""
+    own, m = crm.field_map.campaign_member, crm.field_map.member
+    operation = "migrate_legacy_keys"
+    ids = sorted(set(campaign_ids))
+    waiting: list[dict[str, str]] = []
+    for row in crm._own_rows(operation, own, f"{own.field('campaign')} IN {{values}}", ids):
+        digest = _member_key(_member(row[own.data]).ref)
+        if row[own.key] != digest:
+            waiting.append({"Id": row["Id"], own.key: digest})
+    standard: list[dict[str, str]] = []
+    for row in crm._member_rows(operation, f"{m.platform_campaign} IN {{values}}", ids):
+        ref = _parse_ref(row.get(m.key))  # only an old JSON key parses
+        if ref is not None:
+            standard.append({"Id": row["Id"], m.key: _member_key(ref), m.full_key: _ref_text(ref)})
+    written, failures = crm._bulk(operation, own.name, "update", waiting, _row_id)
+    done, failed = crm._bulk(operation, m.name, "update", standard, _row_id)
+    return WriteResult(written + done, tuple(failures + failed))
