@@ -159,3 +159,19 @@ def test_migrating_legacy_keys_re_keys_old_members_and_member_refs() -> None:
     assert crm.save_members([matched]).ok
     assert len(fake.table(MEMBER.name)) == 1
     assert crm.migrate_legacy_keys(["client-1"]).written == 0
+
+
+def test_saving_an_old_waiting_member_with_legacy_keys_leaves_one_row() -> None:
+    """A waiting member saved with legacy_keys moves to its digest key: its old row goes,
+    and it reads back as saved."""
+    fake, _matched, waiting, _opened = old_store()
+    crm = crm_with_campaign(fake, legacy_keys=True)
+    changed = MemberRecord(
+        "701-spring", CampaignMember("cmp-1", "bob@example.com", status="Opened"), "bob@example.com"
+    )
+
+    assert crm.save_members([changed]).ok
+
+    [row] = fake.table(OWN_MEMBER.name)
+    assert row[OWN_MEMBER.key] == _member_key(waiting.ref)
+    assert crm.members([waiting.ref]) == {waiting.ref: changed}

@@ -4,12 +4,13 @@ others in the integration's own object until a later sync matches them (see
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from cmsf_core.adapters.salesforce.codec import (
+    MAX_EXTERNAL_ID,
     _cell,
     _member,
     _member_json,
@@ -197,6 +198,8 @@ def _write_members(
 
     rows = [_own_member_row(crm, record) for record in plan.own.values()]
     note(crm._bulk(operation, own.name, "upsert", rows, key, external_id_field=own.key)[1])
+    if crm.legacy_keys:  # the waiting rows just re-keyed leave their old-key row behind
+        _delete_legacy_own_rows(crm, [ref for ref in plan.own if ref not in failed], note)
     deletes = [{"Id": sf_id} for sf_id, ref in plan.deletes.items() if ref not in failed]
     note(crm._bulk(operation, m.name, "delete", deletes, row_id)[1])
     updates, handed = [], []
@@ -245,6 +248,27 @@ def _write_members(
         )[1]
     )
     return failed
+
+
+def _delete_legacy_own_rows(
+    crm: SalesforceCrm,
+    refs: Sequence[MemberRef],
+    note: Callable[[list[tuple[object, str]]], None],
+) -> None:
+    """Delete the waiting members' rows still under an earlier version's JSON key."""
+    own = crm.field_map.campaign_member
+    old = {_ref_text(ref): ref for ref in refs if len(_ref_text(ref)) <= MAX_EXTERNAL_ID}
+    rows = crm._own_rows("save_members", own, f"{own.key} IN {{values}}", sorted(old))
+    by_id = {row["Id"]: old[row[own.key]] for row in rows if row[own.key] in old}
+    note(
+        crm._bulk(
+            "save_members",
+            own.name,
+            "delete",
+            [{"Id": sf_id} for sf_id in by_id],
+            lambda r: by_id.get(r.get("Id", "")),
+        )[1]
+    )
 
 
 def _own_member_row(crm: SalesforceCrm, record: MemberRecord) -> dict[str, str]:
