@@ -163,6 +163,7 @@ def sync_subscribers(
     *,
     as_of: datetime,
     dry_run: bool = False,
+    full: bool = False,
 ) -> SubscriberSyncReport:
     """The subscriber part of the primary sync, for the clients in ``since``.
 
@@ -171,7 +172,8 @@ def sync_subscribers(
     changed since then are read again (their lists in every client of ``since``), and
     every contact and lead with that email gets the Email Opt Out the rule calls for;
     duplicates are reported as warnings.  With "sync suppression list" on, the CRM's
-    suppression records follow the clients' suppression lists.  A dry run only plans.
+    suppression records follow the clients' suppression lists; with it off, a ``full``
+    sync removes them (the integration loaded them).  A dry run only plans.
     """
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
@@ -189,10 +191,13 @@ def sync_subscribers(
             memberships, _people(crm, list(changed.values())), sync_email_opt_out=True
         )
     suppression = SuppressionPlan()
-    if settings.sync_suppression_list:
-        entries = [e for client_id in since for e in platform.suppression_list(client_id)]
+    if settings.sync_suppression_list or full:
+        on = settings.sync_suppression_list
+        entries = (
+            [e for client_id in since for e in platform.suppression_list(client_id)] if on else []
+        )
         suppression = plan_suppression_sync(
-            entries, crm.suppression_records(), sync_suppression_list=True
+            entries, crm.suppression_records(), sync_suppression_list=on, full=full
         )
     messages = [_duplicate_message(d, as_of) for d in opt_out.duplicates]
     if dry_run:

@@ -5,11 +5,14 @@ from :func:`~cmsf_core.domain.planner.plan_sync`.  The apply order makes a crash
 point safe:
 
 1. the journal (members about to be refreshed) is saved first;
-2. campaigns, links, statuses, records inserted, records deleted, members, statistics;
+2. campaigns, links, statuses, records inserted, records deleted, members, then (a full
+   sync) the platform-campaign copies no longer selected, last of the campaign's data, and
+   statistics;
 3. the checkpoint with the advanced watermark is saved last;
 4. then the subscriber part (:func:`~cmsf_core.subscriber_sync.sync_subscribers`): the
    Email Opt Out of the emails whose list state changed in the window read, and the
-   suppression records, as the settings ask.
+   suppression records, as the settings ask (a full sync with the suppression list off
+   removes them).
 
 A write the CRM refuses is fed back to the planner, which leaves it out, reports it as a
 maintenance message and holds the watermark so that it is retried at the next sync; the
@@ -257,7 +260,9 @@ def _run_sync(
             fields.append(done_fields.plan)
 
     if dry_run:
-        subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of, dry_run=True)
+        subscribers = sync_subscribers(
+            crm, platform, settings, windows, as_of=as_of, dry_run=True, full=full
+        )
         sync_fields(True)
         report("planned", 1, 1)
         return _report(
@@ -276,7 +281,7 @@ def _run_sync(
     def subscribers_then_commit() -> None:
         # Before the watermark moves: a crash here re-reads the same window next time.
         crm.add_messages(tuple(row.message(plan.as_of) for row in skipped_rows))
-        done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of))
+        done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of, full=full))
         sync_fields(False)
 
     unsaved: list[MaintenanceMessage] = []
@@ -565,6 +570,12 @@ def _apply(
     members = _failures(crm.save_members(plan.members_to_save))
     if members:
         return Refusals(members={cast(MemberRef, k): v for k, v in members.items()})
+    if plan.platform_campaigns_to_delete:  # after their records: a crash leaves no orphan
+        others += _other_refusals(
+            RefusalKind.DELETE_PLATFORM_CAMPAIGN,
+            crm.delete_platform_campaigns(plan.platform_campaigns_to_delete),
+            "platform campaign",
+        )
     others += _other_refusals(
         RefusalKind.SAVE_STATISTICS, crm.save_statistics(plan.statistics), "statistics of"
     )

@@ -394,6 +394,23 @@ class CrmStoreContract:
 
         assert dict(crm.platform_campaigns()) == {CAMPAIGN: renamed, OTHER_CAMPAIGN: summer}
 
+    def test_platform_campaigns_are_deleted_by_campaign_id(self) -> None:
+        """Deleting copies removes exactly those campaigns; a missing one is no error, and
+        the links and CRM campaigns stay."""
+        crm = self.make_crm()
+        spring = PlatformCampaign(CLIENT, CAMPAIGN, "Spring", T0)
+        summer = PlatformCampaign(OTHER_CLIENT, OTHER_CAMPAIGN, "Summer", T0 + timedelta(days=1))
+        link = CampaignLink(CLIENT, CAMPAIGN, CRM_CAMPAIGN)
+        _check(crm.save_platform_campaigns([spring, summer]), written=2)
+        _check(crm.create_campaigns([CrmCampaign(CRM_CAMPAIGN, "Spring", STATUSES)], [link]))
+
+        _check(crm.delete_platform_campaigns([CAMPAIGN, "cmp-never-stored"]), written=1)
+        _check(crm.delete_platform_campaigns([CAMPAIGN]), written=0)
+
+        assert dict(crm.platform_campaigns()) == {OTHER_CAMPAIGN: summer}
+        assert dict(crm.links()) == {CAMPAIGN: link}
+        assert list(crm.campaigns()) == [CRM_CAMPAIGN]
+
     # -- CRM campaigns, links, statuses, statistics --------------------------------------
 
     def test_created_campaigns_and_links_round_trip(self) -> None:

@@ -69,6 +69,7 @@ from cmsf_core.adapters.salesforce import (
     SalesforceCrm,
     WbsenditFieldMap,
 )
+from cmsf_core.adapters.salesforce.codec import _member_key
 from cmsf_core.adapters.salesforce.queries import request_line_bytes, soql_statements
 from cmsf_core.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
@@ -81,6 +82,7 @@ from cmsf_core.domain.records import (
     Checkpoint,
     CrmCampaign,
     MemberRecord,
+    MemberRef,
     MemberStatus,
     Person,
     PersonKind,
@@ -311,7 +313,8 @@ def test_matched_members_are_standard_campaign_members_with_their_rollups() -> N
     assert set(rows) == {ANN_ID, LEAD_ID}
     row = rows[ANN_ID]
     assert (row["CampaignId"], row["LeadId"], row["Status"]) == (campaign_id, None, "Clicked")
-    assert json.loads(row[MEMBER.key]) == ["cmp-1", "ann@example.com"]
+    assert json.loads(row[MEMBER.full_key]) == ["cmp-1", "ann@example.com"]
+    assert row[MEMBER.key] == _member_key(MemberRef("cmp-1", "ann@example.com"))
     assert row[MEMBER.email] == "Ann@Example.com"
     assert (row[MEMBER.activity], row[MEMBER.activity_date]) == (
         "Clicked",
@@ -387,7 +390,7 @@ def test_a_person_already_in_the_campaign_keeps_one_campaign_member() -> None:
 
     assert (result.written, result.failures) == (2, ())
     (row,) = fake.table("CampaignMember")
-    assert (row["Id"], row["Status"], json.loads(row[MEMBER.key])) == (
+    assert (row["Id"], row["Status"], json.loads(row[MEMBER.full_key])) == (
         "00vHAND",
         "Opened",
         ["cmp-1", "ann@example.com"],

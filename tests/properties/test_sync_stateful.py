@@ -7,7 +7,10 @@ Three systems receive the same platform events and settings changes:
   the reverse order (order independence);
 - ``lazy`` syncs only at every other sync step (batch-split independence).
 
-After every step the invariants of DESIGN §8 are checked; see ``check_invariants``.
+After every step the invariants of DESIGN §8 are checked; see ``check_invariants``.  The
+campaign filter and the suppression-list setting change too: after a full sync the stored
+platform campaigns are exactly the selected ones the platform reports, and no suppression
+record is left while the setting is off.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ START = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # the weekend Europe moves its
 EMAILS = ("ann@example.com", "bob@example.com", "cy@example.com")
 CAMPAIGNS = {"cmp-a": "c1", "cmp-b": "c1", "cmp-c": "c2", "cmp-x": "c1"}  # cmp-x: unlinked
 LINKED = ("cmp-a", "cmp-b", "cmp-c")
+TAGS = {"cmp-a": "news", "cmp-b": "promo", "cmp-c": "news", "cmp-x": "promo"}
+SUPPRESSED = {"c1": "cy@example.com", "c2": "bob@example.com"}
 STATUSES = ("Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Marked as Spam")
 OVERLAP = 60
 
@@ -56,7 +61,11 @@ def _build() -> tuple[InMemoryPlatform, InMemoryCrm]:
     platform.add_client("c1", "Direct client", time_zone="Europe/London")
     platform.add_client("c2", "Agency sub-account", time_zone="Australia/Sydney")
     for campaign_id, client_id in CAMPAIGNS.items():
-        platform.add_campaign(client_id, campaign_id, campaign_id.upper(), sent_at=START)
+        platform.add_campaign(
+            client_id, campaign_id, campaign_id.upper(), sent_at=START, tags=[TAGS[campaign_id]]
+        )
+    for client_id, email in SUPPRESSED.items():
+        platform.add_suppressed(client_id, email, "Bounced", START)
     crm = InMemoryCrm()
     for campaign_id in LINKED:
         crm.add_campaign("sf-" + campaign_id, campaign_id, statuses=STATUSES)
@@ -188,7 +197,11 @@ class SyncMachine(RuleBasedStateMachine):
         """
         arrived: Counter[tuple[str, object]] = Counter()
         for campaign_id, event in self.unsynced:
-            if self.settings.imports(event.type) and event.occurred_at <= self.now:
+            if (
+                self.settings.imports(event.type)
+                and event.occurred_at <= self.now
+                and self._selected(campaign_id)
+            ):
                 arrived[campaign_id, _identity(event)] += 1
         for campaign_id, client_id in CAMPAIGNS.items():
             numbered = event_records(
@@ -250,6 +263,8 @@ class SyncMachine(RuleBasedStateMachine):
         self._expect_after_sync()
         expected = set()
         for campaign_id, client_id in CAMPAIGNS.items():
+            if not self._selected(campaign_id):
+                continue
             for activity in event_records(
                 client_id, campaign_id, self.main.platform.all_events(campaign_id)
             ):
@@ -261,10 +276,20 @@ class SyncMachine(RuleBasedStateMachine):
                     expected.add(activity.key)
         stored = {a.key for a in self.main.crm.all_records()}
         assert stored == expected
+        selected = {c for c in CAMPAIGNS if self._selected(c)}
+        suppressed = set(SUPPRESSED.values()) if self.settings.sync_suppression_list else set()
+        for system in (self.main, self.steady):
+            assert set(system.crm.platform_campaigns()) == selected, "a stale campaign copy"
+            assert {r.email for r in system.crm.suppression_records()} == suppressed
         self.must_have = expected  # what the platform no longer yields is removed too
         self.hand_deleted -= expected
         self.lazy_comparable = self.lazy_comparable and not self.settings_changed
         self._check_against_twins()
+
+    def _selected(self, campaign_id: str) -> bool:
+        """Whether the campaign filter in force selects the campaign."""
+        tags = self.settings.campaign_filter_tags
+        return not tags or TAGS[campaign_id] in tags
 
     # -- settings and people ---------------------------------------------------------
 
@@ -273,11 +298,33 @@ class SyncMachine(RuleBasedStateMachine):
     def settings_change(self, new: Settings) -> None:
         """An administrator changes refresh mode, days to keep or imported types."""
         RULES_FIRED["settings change"] += 1
-        self.settings = new
+        self.settings = attrs.evolve(
+            new,
+            campaign_filter_tags=self.settings.campaign_filter_tags,
+            sync_suppression_list=self.settings.sync_suppression_list,
+        )
+        self._settings_changed(new.refresh_mode)
+
+    @precondition(lambda self: not self.crashed)
+    @rule(
+        tags=st.sampled_from([frozenset(), frozenset({"news"}), frozenset({"promo"})]),
+        suppression=st.booleans(),
+    )
+    def filter_or_suppression_change(self, tags: frozenset[str], suppression: bool) -> None:
+        """An administrator narrows or widens the campaign filter, or switches the
+        suppression list on or off (a full sync then removes what is no longer wanted)."""
+        RULES_FIRED["filter or suppression change"] += 1
+        self.settings = attrs.evolve(
+            self.settings, campaign_filter_tags=tags, sync_suppression_list=suppression
+        )
+        self._settings_changed(self.settings.refresh_mode)
+
+    def _settings_changed(self, mode: RefreshMode) -> None:
+        """Note a settings change: the lazy twin and the modes seen depend on it."""
         self.settings_changed = True
         if not self.lazy_turn:  # the lazy system would import the pending window differently
             self.lazy_comparable = False
-        self.modes_seen.add(new.refresh_mode)
+        self.modes_seen.add(mode)
 
     @precondition(lambda self: not self.crashed)
     @rule(data=st.data())

@@ -239,6 +239,7 @@ def test_a_plan_summary_lists_every_count_skips_and_watermarks() -> None:
         "  statuses added                         0",
         "  campaign statistics updated            0",
         "  platform campaigns stored              0",
+        "  platform campaigns deleted             0",
         "  refused writes                         0",
         "  skipped: events after as_of            3",
         "  skipped: types not imported            1",

@@ -863,3 +863,150 @@ def test_a_refused_journal_stops_the_sync_before_anything_is_written() -> None:
         sync(crm, newsletter(), auto_create(), minutes(60))
     assert crm.record_count() == 0
     assert crm.all_members() == ()
+
+
+# ----------------------------------------------------------------------------- full sync removal
+
+
+def news_and_promo() -> tuple[InMemoryCrm, InMemoryPlatform]:
+    """Two linked campaigns of one client, tagged "news" and "promo", synced once unfiltered."""
+    platform = account()
+    for campaign_id, tag in (("cmp-news", "news"), ("cmp-promo", "promo")):
+        send(platform, campaign_id, tags=[tag])
+        engage(platform, campaign_id)
+    crm = InMemoryCrm()
+    crm.add_campaign("701-news", "News", statuses=("Sent", "Opened", "Clicked"))
+    crm.add_campaign("701-promo", "Promo", statuses=("Sent", "Opened", "Clicked"))
+    crm.link(CLIENT, "cmp-news", "701-news")
+    crm.link(CLIENT, "cmp-promo", "701-promo")
+    sync(crm, platform, Settings(), minutes(60))
+    assert set(crm.platform_campaigns()) == {"cmp-news", "cmp-promo"}
+    return crm, platform
+
+
+def test_a_full_sync_removes_the_copy_and_records_of_a_campaign_the_filter_now_leaves_out() -> None:
+    """After the filter is narrowed to "news", a full sync removes the promo campaign's
+    stored copy and tracking records; its link and CRM campaign (the user's) stay."""
+    crm, platform = news_and_promo()
+    news_only = Settings(campaign_filter_tags=frozenset({"news"}))
+
+    report = sync(crm, platform, news_only, minutes(120), full=True)
+
+    assert report.plan.platform_campaigns_to_delete == ("cmp-promo",)
+    assert set(crm.platform_campaigns()) == {"cmp-news"}
+    assert {r.campaign_id for r in crm.all_records()} == {"cmp-news"}
+    assert set(crm.links()) == {"cmp-news", "cmp-promo"}
+    assert set(crm.campaigns()) == {"701-news", "701-promo"}
+    assert member(crm, "cmp-promo", ANN).member.engagement == Engagement()
+
+
+def test_an_incremental_sync_leaves_the_copy_of_a_campaign_filtered_out() -> None:
+    """Narrowing the filter stops new imports; only a full sync removes what was loaded."""
+    crm, platform = news_and_promo()
+    news_only = Settings(campaign_filter_tags=frozenset({"news"}))
+
+    sync(crm, platform, news_only, minutes(120))
+
+    assert set(crm.platform_campaigns()) == {"cmp-news", "cmp-promo"}
+    assert {r.campaign_id for r in crm.all_records()} == {"cmp-news", "cmp-promo"}
+
+
+def test_a_full_sync_removes_the_copy_of_a_campaign_deleted_on_the_platform() -> None:
+    """A campaign the platform no longer reports loses its copy and records."""
+    crm, platform = news_and_promo()
+    platform.remove_campaign("cmp-promo")
+
+    sync(crm, platform, Settings(), minutes(120), full=True)
+
+    assert set(crm.platform_campaigns()) == {"cmp-news"}
+    assert {r.campaign_id for r in crm.all_records()} == {"cmp-news"}
+
+
+def test_a_full_sync_that_crashes_anywhere_is_finished_by_the_next_full_sync() -> None:
+    """Whichever write the full sync crashes at, no record is left without its campaign's
+    copy, and the next full sync ends in the uninterrupted state."""
+    news_only = Settings(campaign_filter_tags=frozenset({"news"}))
+    expected, platform = news_and_promo()
+    writes_before = expected.writes.total()
+    sync(expected, platform, news_only, minutes(120), full=True)
+    writes = expected.writes.total() - writes_before
+    assert writes > 3
+
+    for crash_after in range(writes):
+        crm, platform = news_and_promo()
+        crm.fail_after = crash_after
+        with pytest.raises(SimulatedCrashError):
+            sync(crm, platform, news_only, minutes(120), full=True)
+        crm.fail_after = None
+        orphans = {r.campaign_id for r in crm.all_records()} - set(crm.platform_campaigns())
+        assert not orphans, f"crash after {crash_after} writes"
+
+        sync(crm, platform, news_only, minutes(120), full=True)
+
+        assert state(crm) == state(expected), f"crash after {crash_after} writes"
+
+
+def test_a_refused_copy_deletion_is_reported_and_retried_by_the_next_full_sync() -> None:
+    """The CRM refuses to delete the promo copy: a maintenance message says so, the rest of
+    the full sync is applied, and the next full sync deletes it."""
+    crm, platform = news_and_promo()
+    crm.refuse = lambda kind, _item: (
+        "ENTITY_IS_LOCKED" if kind == "delete platform campaign" else None
+    )
+    news_only = Settings(campaign_filter_tags=frozenset({"news"}))
+
+    sync(crm, platform, news_only, minutes(120), full=True)
+
+    assert set(crm.platform_campaigns()) == {"cmp-news", "cmp-promo"}
+    assert {r.campaign_id for r in crm.all_records()} == {"cmp-news"}
+    [message] = crm.messages()
+    assert message.code == "SYNC-DELETE-PLATFORM-CAMPAIGN"
+    assert "ENTITY_IS_LOCKED" in message.guidance
+    crm.refuse = None
+    sync(crm, platform, news_only, minutes(180), full=True)
+    assert set(crm.platform_campaigns()) == {"cmp-news"}
+
+
+def suppressed_crm() -> tuple[InMemoryCrm, InMemoryPlatform]:
+    """Ann hard-bounced: with "Sync suppression list" on, the CRM holds her record."""
+    crm = linked_crm("cmp-may")
+    platform = newsletter("cmp-may")
+    platform.add_suppressed(CLIENT, ANN, "Bounced", minutes(10))
+    sync(crm, platform, Settings(sync_suppression_list=True), minutes(60))
+    assert [r.email for r in crm.suppression_records()] == [ANN]
+    return crm, platform
+
+
+def test_a_full_sync_with_the_suppression_list_off_removes_the_suppression_records() -> None:
+    """Once the setting is off, a full sync removes the suppression records it loaded."""
+    crm, platform = suppressed_crm()
+
+    report = sync(crm, platform, Settings(), minutes(120), full=True)
+
+    assert crm.suppression_records() == ()
+    assert len(report.suppression_changes) == 1
+
+
+def test_an_incremental_sync_with_the_suppression_list_off_keeps_the_records() -> None:
+    """Switching the setting off stops the sync of the list; the records stay until a full
+    sync."""
+    crm, platform = suppressed_crm()
+
+    sync(crm, platform, Settings(), minutes(120))
+
+    assert [r.email for r in crm.suppression_records()] == [ANN]
+
+
+def test_a_dry_full_sync_plans_the_removals_and_writes_nothing() -> None:
+    """A dry run lists the copies and suppression records a full sync would remove."""
+    crm, platform = news_and_promo()
+    platform.add_suppressed(CLIENT, ANN, "Bounced", minutes(10))
+    sync(crm, platform, Settings(sync_suppression_list=True), minutes(90))
+    news_only = Settings(campaign_filter_tags=frozenset({"news"}))
+
+    report = sync(crm, platform, news_only, minutes(120), full=True, dry_run=True)
+
+    assert report.plan.platform_campaigns_to_delete == ("cmp-promo",)
+    assert len(report.suppression_changes) == 1
+    assert set(crm.platform_campaigns()) == {"cmp-news", "cmp-promo"}
+    assert len(crm.suppression_records()) == 1

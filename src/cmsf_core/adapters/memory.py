@@ -158,6 +158,14 @@ class InMemoryPlatform(EmailPlatform):
         self._campaigns[campaign_id] = campaign
         return campaign
 
+    def remove_campaign(self, campaign_id: str) -> None:
+        """Delete a campaign with its events and summary: the platform no longer reports it."""
+        self._campaigns.pop(campaign_id, None)
+        self._summaries.pop(campaign_id, None)
+        for stream in [s for s in self._events if s[0] == campaign_id]:
+            del self._events[stream]
+            self._sorted.discard(stream)
+
     def add_event(
         self,
         campaign_id: str,
@@ -749,6 +757,21 @@ class InMemoryCrm(CrmStore):
             self._tick("platform campaign")
             self._platform_campaigns[campaign.campaign_id] = campaign
         return WriteResult(len(campaigns))
+
+    def delete_platform_campaigns(self, campaign_ids: Sequence[str]) -> WriteResult:
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for campaign_id in campaign_ids:
+            if campaign_id not in self._platform_campaigns:
+                continue
+            reason = self._refused("delete platform campaign", campaign_id)
+            if reason is not None:
+                failures.append((campaign_id, reason))
+                continue
+            self._tick("delete platform campaign")
+            del self._platform_campaigns[campaign_id]
+            written += 1
+        return WriteResult(written, tuple(failures))
 
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]

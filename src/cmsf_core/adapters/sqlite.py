@@ -1483,6 +1483,13 @@ class SqliteCrm(CrmStore):
         self._write("INSERT OR REPLACE INTO platform_campaigns VALUES (?, ?, ?, ?, ?, ?)", rows)
         return WriteResult(len(rows))
 
+    def delete_platform_campaigns(self, campaign_ids: Sequence[str]) -> WriteResult:
+        written = self._write(
+            "DELETE FROM platform_campaigns WHERE campaign_id = ?",
+            [(campaign_id,) for campaign_id in dict.fromkeys(campaign_ids)],
+        )
+        return WriteResult(written)
+
     def _save_campaign(self, campaign: CrmCampaign, *, replace: bool) -> None:
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         self._write(

@@ -15,7 +15,9 @@ Order of the rules inside one sync, per client:
 4. expired records are purged;
 5. every touched member is refreshed: after the import, then after the deletion;
 6. campaign statistics, when the setting is on;
-7. the new watermark: the latest event read, held back by any refused record.
+7. the new watermark: the latest event read, held back by any refused record;
+8. a full sync also deletes the stored copies of the client's platform campaigns that are
+   no longer selected (no longer reported, or filtered out).
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class RefusalKind(enum.Enum):
     CREATE_CAMPAIGN = "create campaign"
     ADD_STATUS = "add member status"
     SAVE_STATISTICS = "save campaign statistics"
+    DELETE_PLATFORM_CAMPAIGN = "delete the copy of a platform campaign"
     USE_LINKED_CAMPAIGN = "use the linked campaign"
 
     @property
@@ -196,13 +199,16 @@ class SyncPlan:
     """Every change one sync makes: plain data, inspectable, applied by the shell.
 
     ``journal`` is written first (the members about to be refreshed); ``checkpoints``
-    last, once everything else is committed.
+    last, once everything else is committed.  ``platform_campaigns_to_delete`` (a full
+    sync only) are the ids of stored platform-campaign copies of the clients read that the
+    platform no longer reports or the campaign filter leaves out.
     """
 
     as_of: datetime
     full: bool
     journal: tuple[Checkpoint, ...] = ()
     platform_campaigns: tuple[PlatformCampaign, ...] = ()
+    platform_campaigns_to_delete: tuple[str, ...] = ()
     campaigns_to_create: tuple[CrmCampaign, ...] = ()
     links_to_create: tuple[CampaignLink, ...] = ()
     statuses_to_add: tuple[tuple[str, MemberStatus], ...] = ()
@@ -234,6 +240,7 @@ class SyncPlan:
             "statuses added": len(self.statuses_to_add),
             "campaign statistics updated": len(self.statistics),
             "platform campaigns stored": len(self.platform_campaigns),
+            "platform campaigns deleted": len(self.platform_campaigns_to_delete),
             "refused writes": len(self.refusals),
         }
 
@@ -421,6 +428,7 @@ def plan_sync(
     p.links.update(crm.links)
     for read in reads:
         _plan_client(p, read)
+    stale = _stale_platform_campaigns(p, reads)
     _purge(p, reads)
     members, journal_refs, final_pending = _refresh_members(p, reads)
 
@@ -440,6 +448,7 @@ def plan_sync(
         full=full,
         journal=tuple(journal),
         platform_campaigns=tuple(p.platform_campaigns),
+        platform_campaigns_to_delete=stale,
         campaigns_to_create=tuple(p.new_campaigns),
         links_to_create=tuple(p.new_links),
         statuses_to_add=tuple(p.statuses),
@@ -480,6 +489,26 @@ def _plan_client(p: _Planning, read: ClientRead) -> None:
             crm_campaign = p.campaigns[link.crm_campaign_id]
             if crm_campaign.statistics != summary:
                 p.statistics.append((crm_campaign.campaign_id, summary))
+
+
+def _stale_platform_campaigns(p: _Planning, reads: tuple[ClientRead, ...]) -> tuple[str, ...]:
+    """A full sync's stored platform-campaign copies to delete: those of the clients read
+    that are not among the selected campaigns (the platform no longer reports them, or the
+    campaign filter now leaves them out).  A client not read keeps its copies, and so does
+    a campaign whose record deletions the CRM refused (the next full sync retries both)."""
+    if not p.full:
+        return ()
+    clients = {r.client_id for r in reads}
+    held = {key.campaign_id for key in p.refused.deletes}  # its records stay: so does it
+    return tuple(
+        sorted(
+            campaign_id
+            for campaign_id, copy in p.view.platform_campaigns.items()
+            if copy.client_id in clients
+            and campaign_id not in p.client_of_campaign
+            and campaign_id not in held
+        )
+    )
 
 
 def _count_purged(p: _Planning) -> int:

@@ -1478,13 +1478,15 @@ def plan_suppression_sync(
     crm: Iterable[SuppressionRecord],
     *,
     sync_suppression_list: bool,
+    full: bool = False,
 ) -> SuppressionPlan:
     """Bring the CRM's suppression records in line with the platform's whole suppression list.
 
     One record per suppressed email, with the platform's reason and date: missing ones are
     created, ones whose reason or date differ are updated, and records for emails the
     platform no longer suppresses (or second records for one email) are removed.  An
-    email listed twice by the platform keeps its latest entry.  Setting off: no change.
+    email listed twice by the platform keeps its latest entry.  Setting off: no change,
+    except on a ``full`` sync, which removes every record (the integration loaded them).
     """
     entries = list(platform)
     records = list(crm)
@@ -1495,7 +1497,11 @@ def plan_suppression_sync(
         if not isinstance(record, SuppressionRecord):
             raise InvalidTypeError("crm", "SuppressionRecord values", record)
     if not sync_suppression_list:
-        return SuppressionPlan()
+        if not full:
+            return SuppressionPlan()
+        return SuppressionPlan(
+            remove=tuple(RemoveSuppressionRecord(r.record_id, r.email) for r in records)
+        )
     latest: dict[str, SuppressedEmail] = {}
     for entry in entries:
         key = email_key(entry.email)

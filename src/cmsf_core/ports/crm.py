@@ -178,6 +178,13 @@ class CrmStore(Protocol):
         """Upsert the integration's copies of platform campaigns."""
         ...
 
+    def delete_platform_campaigns(self, campaign_ids: Sequence[str]) -> WriteResult:
+        """Delete the integration's copies of these platform campaigns (a full sync removes
+        the ones the platform no longer reports or the campaign filter leaves out).  A
+        missing copy is not an error; failures are keyed by campaign id.  Links, CRM
+        campaigns, members and tracking records are left as they are."""
+        ...
+
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
     ) -> WriteResult:

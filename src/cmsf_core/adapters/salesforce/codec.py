@@ -179,6 +179,40 @@ def _ref_text(ref: MemberRef) -> str:
     return json.dumps(list(ref))
 
 
+def _member_key(ref: MemberRef) -> str:
+    """A campaign member's external id: the SHA-256 of its ref's JSON text, in hex (64
+    characters, whatever the email: a 254-character email makes the JSON too long for a
+    Salesforce text field)."""
+    return hashlib.sha256(_ref_text(ref).encode("utf-8")).hexdigest()
+
+
+def _member_lookup(refs: Iterable[MemberRef], legacy: bool) -> dict[str, MemberRef]:
+    """The external-id values to look members up by: each ref's digest, and with
+    ``legacy`` its JSON text too (an earlier version's key; one over 255 characters was
+    never stored)."""
+    found: dict[str, MemberRef] = {}
+    for ref in refs:
+        found[_member_key(ref)] = ref
+        text = _ref_text(ref)
+        if legacy and len(text) <= MAX_EXTERNAL_ID:
+            found[text] = ref
+    return found
+
+
+def _row_ref(row: Mapping[str, Any], key: str, full_key: str) -> MemberRef | None:
+    """The member ref of a ``CampaignMember`` row: its full key when its external id is
+    that key's digest, or the external id itself when it is an earlier version's JSON;
+    ``None`` for a row the integration did not write (no key) or whose two keys disagree
+    (edited by hand)."""
+    stored = row.get(key)
+    if not isinstance(stored, str) or not stored:
+        return None
+    ref = _parse_ref(row.get(full_key))
+    if ref is not None and _member_key(ref) == stored:
+        return ref
+    return _parse_ref(stored)
+
+
 def _parse_ref(text: object) -> MemberRef | None:
     """The member ref held by a ``CampaignMember`` key, or ``None`` for a row the
     integration did not write (a member added by hand has no key)."""

@@ -20,18 +20,18 @@ from cmsf_core.adapters.salesforce.codec import (
     _ids,
     _key_text,
     _member,
+    _member_lookup,
     _message,
     _message_json,
-    _parse_ref,
     _parse_time,
     _platform_campaign,
     _platform_campaign_json,
-    _ref_text,
+    _row_ref,
     _soql_time,
 )
 from cmsf_core.adapters.salesforce.connection import _Connection
 from cmsf_core.adapters.salesforce.field_maps import LEAD_PREFIX
-from cmsf_core.adapters.salesforce.members import save_members
+from cmsf_core.adapters.salesforce.members import migrate_legacy_member_keys, save_members
 from cmsf_core.adapters.salesforce.person_fields import (
     create_people,
     field_values,
@@ -180,7 +180,7 @@ class SalesforceCrm(_Connection, CrmStore):
         object; a member found in both (a move a failure interrupted, until the next
         save) is read from ``CampaignMember``."""
         own, m = self.field_map.campaign_member, self.field_map.member
-        texts = [_ref_text(r) for r in refs]
+        texts = list(_member_lookup(refs, self.legacy_keys))
         found = self._own_members("members", f"{own.key} IN {{values}}", texts)
         found.update(self._standard_members("members", f"{m.key} IN {{values}}", texts))
         wanted = set(refs)  # SOQL compares text without regard to case: keep exact matches
@@ -205,7 +205,7 @@ class SalesforceCrm(_Connection, CrmStore):
         rows = self._own_rows("unmatched_members", own, f"{own.field('person')} = null")
         waiting = {record.ref: record for record in (_member(r[own.data]) for r in rows)}
         matched = self._standard_members(
-            "unmatched_members", f"{m.key} IN {{values}}", [_ref_text(r) for r in waiting]
+            "unmatched_members", f"{m.key} IN {{values}}", _member_lookup(waiting, self.legacy_keys)
         )
         return tuple(r for ref, r in waiting.items() if ref not in matched)
 
@@ -225,6 +225,7 @@ class SalesforceCrm(_Connection, CrmStore):
             m.lead,
             m.status,
             m.key,
+            m.full_key,
             m.platform_campaign,
             m.email,
             m.activity,
@@ -256,7 +257,7 @@ class SalesforceCrm(_Connection, CrmStore):
         """A ``CampaignMember`` row as a member (``None`` for a row without the
         integration's key, or of an unknown campaign)."""
         m = self.field_map.member
-        ref = _parse_ref(row.get(m.key))
+        ref = _row_ref(row, m.key, m.full_key)
         campaign = campaign_keys.get(row.get(m.campaign) or "")
         if ref is None or campaign is None:
             return None
@@ -281,7 +282,10 @@ class SalesforceCrm(_Connection, CrmStore):
         own = self.field_map.tracking_record
         found: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
         rows = self._own_rows(
-            "records_for", own, f"{own.field('member_ref')} IN {{values}}", map(_ref_text, refs)
+            "records_for",
+            own,
+            f"{own.field('member_ref')} IN {{values}}",
+            _member_lookup(refs, self.legacy_keys),
         )
         wanted = set(refs)
         for row in rows:
@@ -430,6 +434,25 @@ class SalesforceCrm(_Connection, CrmStore):
         written, failures = self._upsert_own("save_platform_campaigns", own, list(rows.values()))
         return WriteResult(written + len(campaigns) - len(rows), tuple(failures))
 
+    def delete_platform_campaigns(self, campaign_ids: Sequence[str]) -> WriteResult:
+        """Delete the stored copies of these platform campaigns, found by campaign id, in
+        one Bulk delete job; a missing copy is not an error."""
+        own = self.field_map.platform_campaign
+        wanted = set(_ids("campaign_ids", campaign_ids))
+        rows = self._own_rows(
+            "delete_platform_campaigns", own, f"{own.key} IN {{values}}", sorted(wanted)
+        )
+        # SOQL compares text without regard to case: delete exact matches only
+        by_id = {r["Id"]: r[own.key] for r in rows if r[own.key] in wanted}
+        written, failures = self._bulk(
+            "delete_platform_campaigns",
+            own.name,
+            "delete",
+            [{"Id": sf_id} for sf_id in by_id],
+            lambda r: by_id.get(r.get("Id", "")),
+        )
+        return WriteResult(written, tuple(failures))
+
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
     ) -> WriteResult:
@@ -512,8 +535,17 @@ class SalesforceCrm(_Connection, CrmStore):
 
     def migrate_legacy_keys(self, client_ids: Collection[str]) -> WriteResult:
         """Re-key these clients' tracking records stored under the old JSON external id
-        with the digest (see :func:`.tracking.migrate_legacy_keys`)."""
-        return migrate_legacy_keys(self, client_ids)
+        with the digest (see :func:`.tracking.migrate_legacy_keys`), then the members of
+        their linked and stored platform campaigns (see
+        :func:`.members.migrate_legacy_member_keys`)."""
+        clients = set(_ids("client_ids", client_ids))
+        records = migrate_legacy_keys(self, sorted(clients))
+        campaigns = {c for c, link in self.links().items() if link.client_id in clients}
+        campaigns |= {c for c, pc in self.platform_campaigns().items() if pc.client_id in clients}
+        members = migrate_legacy_member_keys(self, campaigns)
+        return WriteResult(
+            records.written + members.written, (*records.failures, *members.failures)
+        )
 
     def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
         """Upsert campaign members, one per member ref (the last one given wins): matched

@@ -65,7 +65,9 @@ class MemberFields:
 
     ``campaign``, ``contact``, ``lead`` and ``status`` are the standard fields.  The others
     are the integration's custom fields: ``key`` an external id (text, unique,
-    case-sensitive) holding the member ref, ``platform_campaign`` the platform campaign id,
+    case-sensitive) holding the SHA-256 of the member ref's JSON (64 characters),
+    ``full_key`` a long text area holding that JSON, ``platform_campaign`` the platform
+    campaign id,
     ``email`` the subscriber's email as the platform gave it, ``activity`` and
     ``activity_date`` the activity that last set the status, and one number field per
     engagement counter (``sent`` ... ``spam_complaints``), which reports read.
@@ -77,6 +79,7 @@ class MemberFields:
     lead: str = "LeadId"
     status: str = "Status"
     key: str = "CMSF_Key__c"
+    full_key: str = "CMSF_Full_Key__c"
     platform_campaign: str = "CMSF_Platform_Campaign__c"
     email: str = "CMSF_Email__c"
     activity: str = "CMSF_Activity__c"

@@ -4,17 +4,22 @@ others in the integration's own object until a later sync matches them (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from cmsf_core.adapters.salesforce.codec import (
+    MAX_EXTERNAL_ID,
     _cell,
+    _member,
     _member_json,
+    _member_key,
+    _member_lookup,
     _parse_ref,
     _ref_text,
     _row_id,
+    _row_ref,
     _sf_time,
 )
 from cmsf_core.adapters.salesforce.field_maps import NULL
@@ -23,7 +28,7 @@ from cmsf_core.domain.records import MemberRecord, MemberRef, WriteResult
 if TYPE_CHECKING:
     from cmsf_core.adapters.salesforce.crm import SalesforceCrm
 
-__all__ = ["save_members"]
+__all__ = ["migrate_legacy_member_keys", "save_members"]
 
 
 @attrs.frozen
@@ -105,9 +110,9 @@ def _plan_members(
     m = crm.field_map.member
     operation = "save_members"
     current: dict[MemberRef, dict[str, Any]] = {}
-    texts = [_ref_text(ref) for ref in latest]
+    texts = list(_member_lookup(latest, crm.legacy_keys))
     for row in crm._member_rows(operation, f"{m.key} IN {{values}}", texts):
-        ref = _parse_ref(row.get(m.key))
+        ref = _row_ref(row, m.key, m.full_key)
         if ref is not None and ref in latest:
             current.setdefault(ref, row)
     targets: dict[MemberRef, _Slot] = {
@@ -131,7 +136,7 @@ def _plan_members(
 
     def holder_of(slot: _Slot) -> MemberRef | None:
         held = by_slot.get(slot)
-        return None if held is None else _parse_ref(held.get(m.key))
+        return None if held is None else _row_ref(held, m.key, m.full_key)
 
     owner: dict[_Slot, MemberRef] = {}
     for ref, slot in targets.items():  # a member keeps the membership it holds
@@ -176,7 +181,7 @@ def _write_members(
     operation = "save_members"
     plan = _plan_members(crm, latest, sf_ids)
     failed: dict[MemberRef, str] = {}
-    by_text = {_ref_text(ref): ref for ref in latest}
+    by_text = {_member_key(ref): ref for ref in latest}
     by_id = {row_id: ref for ref, (row_id, _holder) in plan.updates.items()}
     by_id.update(plan.deletes)
 
@@ -193,6 +198,8 @@ def _write_members(
 
     rows = [_own_member_row(crm, record) for record in plan.own.values()]
     note(crm._bulk(operation, own.name, "upsert", rows, key, external_id_field=own.key)[1])
+    if crm.legacy_keys:  # the waiting rows just re-keyed leave their old-key row behind
+        _delete_legacy_own_rows(crm, [ref for ref in plan.own if ref not in failed], note)
     deletes = [{"Id": sf_id} for sf_id, ref in plan.deletes.items() if ref not in failed]
     note(crm._bulk(operation, m.name, "delete", deletes, row_id)[1])
     updates, handed = [], []
@@ -204,7 +211,7 @@ def _write_members(
             )
             continue
         if holder is not None:  # the key is unique: the old holder's goes first
-            handed.append({"Id": sf_id, m.key: NULL})
+            handed.append({"Id": sf_id, m.key: NULL, m.full_key: NULL})
         updates.append({"Id": sf_id, **_member_cells(crm, latest[ref])})
     holders = {row: holder for row, holder in plan.updates.values() if holder is not None}
     for cleared, reason in crm._bulk(operation, m.name, "update", handed, _row_id)[1]:
@@ -225,7 +232,7 @@ def _write_members(
             }
         )
     note(crm._bulk(operation, m.name, "insert", inserts, key)[1])
-    moved = {_ref_text(ref) for ref in plan.standard if ref not in failed}
+    moved = _member_lookup((ref for ref in plan.standard if ref not in failed), crm.legacy_keys)
     stale = {
         row["Id"]: row[own.key]
         for row in crm._own_rows(operation, own, f"{own.key} IN {{values}}", sorted(moved))
@@ -237,16 +244,37 @@ def _write_members(
             own.name,
             "delete",
             [{"Id": sf_id} for sf_id in stale],
-            lambda r: by_text.get(stale.get(r.get("Id", ""), "")),
+            lambda r: moved.get(stale.get(r.get("Id", ""), "")),
         )[1]
     )
     return failed
 
 
+def _delete_legacy_own_rows(
+    crm: SalesforceCrm,
+    refs: Sequence[MemberRef],
+    note: Callable[[list[tuple[object, str]]], None],
+) -> None:
+    """Delete the waiting members' rows still under an earlier version's JSON key."""
+    own = crm.field_map.campaign_member
+    old = {_ref_text(ref): ref for ref in refs if len(_ref_text(ref)) <= MAX_EXTERNAL_ID}
+    rows = crm._own_rows("save_members", own, f"{own.key} IN {{values}}", sorted(old))
+    by_id = {row["Id"]: old[row[own.key]] for row in rows if row[own.key] in old}
+    note(
+        crm._bulk(
+            "save_members",
+            own.name,
+            "delete",
+            [{"Id": sf_id} for sf_id in by_id],
+            lambda r: by_id.get(r.get("Id", "")),
+        )[1]
+    )
+
+
 def _own_member_row(crm: SalesforceCrm, record: MemberRecord) -> dict[str, str]:
     own = crm.field_map.campaign_member
     return {
-        own.key: _ref_text(record.ref),
+        own.key: _member_key(record.ref),
         own.data: _member_json(record),
         own.field("campaign"): record.member.campaign_id,
         own.field("person"): _cell(record.person_id),
@@ -259,7 +287,8 @@ def _member_cells(crm: SalesforceCrm, record: MemberRecord) -> dict[str, str]:
     m = crm.field_map.member
     member = record.member
     cells = {
-        m.key: _ref_text(record.ref),
+        m.key: _member_key(record.ref),
+        m.full_key: _ref_text(record.ref),
         m.platform_campaign: member.campaign_id,
         m.email: record.email,
         m.status: _cell(member.status),
@@ -269,3 +298,26 @@ def _member_cells(crm: SalesforceCrm, record: MemberRecord) -> dict[str, str]:
     for name, field in m.counters.items():
         cells[field] = str(getattr(member.engagement, name))
     return cells
+
+
+def migrate_legacy_member_keys(crm: SalesforceCrm, campaign_ids: Collection[str]) -> WriteResult:
+    """Give the members of these platform campaigns stored under the old JSON external id
+    (an older version's key) the digest: ``CampaignMember`` rows with the full key too,
+    waiting members in the own object.  A member already keyed by its digest is left as
+    it is; written counts the members re-keyed."""
+    own, m = crm.field_map.campaign_member, crm.field_map.member
+    operation = "migrate_legacy_keys"
+    ids = sorted(set(campaign_ids))
+    waiting: list[dict[str, str]] = []
+    for row in crm._own_rows(operation, own, f"{own.field('campaign')} IN {{values}}", ids):
+        digest = _member_key(_member(row[own.data]).ref)
+        if row[own.key] != digest:
+            waiting.append({"Id": row["Id"], own.key: digest})
+    standard: list[dict[str, str]] = []
+    for row in crm._member_rows(operation, f"{m.platform_campaign} IN {{values}}", ids):
+        ref = _parse_ref(row.get(m.key))  # only an old JSON key parses
+        if ref is not None:
+            standard.append({"Id": row["Id"], m.key: _member_key(ref), m.full_key: _ref_text(ref)})
+    written, failures = crm._bulk(operation, own.name, "update", waiting, _row_id)
+    done, failed = crm._bulk(operation, m.name, "update", standard, _row_id)
+    return WriteResult(written + done, tuple(failures + failed))

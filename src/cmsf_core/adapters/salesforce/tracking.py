@@ -22,7 +22,7 @@ from cmsf_core.adapters.salesforce.codec import (
     _activity_json,
     _key_digest,
     _key_text,
-    _ref_text,
+    _member_key,
     _soql_time,
 )
 from cmsf_core.domain.activity import Activity, ActivityKey
@@ -93,7 +93,7 @@ def insert_records(crm: SalesforceCrm, records: Sequence[Activity]) -> WriteResu
             **({full: text} if full else {}),
             own.data: _activity_json(r),
             own.field("client"): r.client_id,
-            own.field("member_ref"): _ref_text(MemberRef(r.campaign_id, r.member_id)),
+            own.field("member_ref"): _member_key(MemberRef(r.campaign_id, r.member_id)),
             own.field("type"): r.type.value,
             own.field("occurred_at"): _soql_time(r.occurred_at),
         }
@@ -130,23 +130,34 @@ def delete_records(crm: SalesforceCrm, keys: Sequence[ActivityKey]) -> WriteResu
 
 def migrate_legacy_keys(crm: SalesforceCrm, client_ids: Collection[str]) -> WriteResult:
     """Give the tracking records of these clients stored under the old JSON external id
-    (an older version's key) the digest and the full key, in one update job; a record
-    already keyed by its digest is left as it is.  Written counts the records re-keyed."""
+    (an older version's key) the digest and the full key, and those whose member ref is
+    the old JSON the member's digest, in one update job; a record already keyed by its
+    digests is left as it is.  Written counts the records re-keyed."""
     own = crm.field_map.tracking_record
     full = own.fields.get("full_key")
-    rows = crm._own_rows(
-        "migrate_legacy_keys", own, f"{own.field('client')} IN {{values}}", client_ids
+    member_ref = own.field("member_ref")
+    rows = crm._query_in(
+        "migrate_legacy_keys",
+        f"SELECT Id, {own.key}, {own.data}, {member_ref} FROM {own.name} "
+        f"WHERE {own.field('client')} IN {{values}}",
+        client_ids,
     )
     updates: list[dict[str, str]] = []
     keys: dict[str, ActivityKey] = {}
     for row in rows:
-        key = _activity(row[own.data]).key
-        text = _key_text(key)
-        if row[own.key] != _key_digest(text):
+        record = _activity(row[own.data])
+        text = _key_text(record.key)
+        ref = _member_key(MemberRef(record.campaign_id, record.member_id))
+        if row[own.key] != _key_digest(text) or row.get(member_ref) != ref:
             updates.append(
-                {"Id": row["Id"], own.key: _key_digest(text), **({full: text} if full else {})}
+                {
+                    "Id": row["Id"],
+                    own.key: _key_digest(text),
+                    **({full: text} if full else {}),
+                    member_ref: ref,
+                }
             )
-            keys[row["Id"]] = key
+            keys[row["Id"]] = record.key
     written, failures = crm._bulk(
         "migrate_legacy_keys", own.name, "update", updates, lambda r: keys.get(r.get("Id", ""))
     )
