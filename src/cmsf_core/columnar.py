@@ -175,6 +175,8 @@ def _codes(frame: pl.DataFrame, column: str, field: str) -> pl.Expr:
             if value is not None and not 0 <= value < len(_TYPES):
                 raise InvalidValueError(where, f"a type code from 0 to {len(_TYPES) - 1}", value)
         return pl.col(column).cast(pl.Int8)
+    if isinstance(dtype, pl.Enum) and dtype.categories.to_list() == _TYPE_VALUES:
+        return pl.col(column).to_physical().cast(pl.Int8)  # as records_frame builds it
     if not (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)):
         raise InvalidTypeError(where, "activity type names or integer codes", dtype)
     names = frame.select(pl.col(column).cast(pl.String).unique().drop_nulls()).to_series()
@@ -288,15 +290,21 @@ def _count_exprs() -> list[pl.Expr]:
     ]
 
 
-def _rank() -> pl.Expr:
+def _lookup(values: Mapping[int, int]) -> pl.Expr:
+    """``values[_code]`` for every row (a gather from a six-value literal)."""
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
-    ranks = {_CODE[t]: rank for t, rank in TIE_RANK.items()}
-    return pl.col("_code").replace_strict(ranks, return_dtype=pl.Int64)
+    table = pl.Series([values[code] for code in range(len(_TYPES))], dtype=pl.Int64)
+    return pl.lit(table).gather(pl.col("_code"))
+
+
+def _rank() -> pl.Expr:
+    return _lookup({_CODE[t]: rank for t, rank in TIE_RANK.items()})
 
 
 def _candidate_key(settings: Settings) -> pl.Expr:
-    """The largest packed (instant, rank) of the member's mapped records: the candidate.
+    """Each record's packed (instant, rank), null for unmapped types: the largest of a
+    member's is its candidate.
 
     Latest wins: ``instant * 8 + rank``; most engaged: ``rank << 59 | instant`` (instants
     shifted to be >= 0), so that one integer max picks the record ``candidate`` picks.
@@ -311,8 +319,8 @@ def _candidate_key(settings: Settings) -> pl.Expr:
     labels = settings.status_mapping.labels
     mapped = [_CODE[t] for t in _TYPES if labels[t] is not None]
     if len(mapped) == len(_TYPES):
-        return key.max().alias("_key")
-    return pl.when(pl.col("_code").is_in(mapped)).then(key).max().alias("_key")
+        return key.alias("_key")
+    return pl.when(pl.col("_code").is_in(mapped)).then(key).alias("_key")
 
 
 def _decoded(settings: Settings) -> tuple[pl.Expr, pl.Expr]:
@@ -363,8 +371,11 @@ def _refreshed(
     needs_candidate = action is not StatusAction.KEEP
     aggregates = _count_exprs()
     if needs_candidate:
-        aggregates.append(_candidate_key(settings))
-    grouped = records.lazy().group_by(ID_COLUMNS).agg(aggregates)
+        aggregates.append(pl.col("_key").max())
+    rows = records.lazy()
+    if needs_candidate:
+        rows = rows.with_columns(_candidate_key(settings))
+    grouped = rows.group_by(ID_COLUMNS).agg(aggregates)
     if any(records.schema[c] != members.schema[c] for c in ID_COLUMNS):
         grouped = grouped.with_columns(pl.col(c).cast(members.schema[c]) for c in ID_COLUMNS)
     stale = [c for c in COUNT_COLUMNS if c in members.columns]
@@ -444,7 +455,7 @@ def _retention_mask(settings: Settings, as_of: datetime) -> pl.Expr:
     cutoffs = {_CODE[t]: _us(settings.retention_cutoff(t, as_of)) for t in _TYPES}
     if len(set(cutoffs.values())) == 1:
         return pl.col("_at") < next(iter(cutoffs.values()))
-    return pl.col("_at") < pl.col("_code").replace_strict(cutoffs, return_dtype=pl.Int64)
+    return pl.col("_at") < _lookup(cutoffs)
 
 
 def apply_retention(
