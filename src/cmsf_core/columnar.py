@@ -167,6 +167,8 @@ def _codes(frame: pl.DataFrame, column: str, field: str) -> pl.Expr:
 
     dtype = frame.schema[column]
     where = f"{field}.{column}"
+    if dtype == pl.Null:
+        return pl.lit(None, dtype=pl.Int8)
     if dtype.is_integer():
         low, high = frame.select(
             pl.col(column).min().alias("low"), pl.col(column).max().alias("high")
@@ -192,6 +194,8 @@ def _instants(frame: pl.DataFrame, column: str, field: str) -> pl.Expr:
 
     dtype = frame.schema[column]
     where = f"{field}.{column}"
+    if dtype == pl.Null:
+        return pl.lit(None, dtype=pl.Int64)
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
             raise InvalidValueError(
