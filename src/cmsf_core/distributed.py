@@ -56,14 +56,32 @@ def _frame(value: object, field: str, npartitions: int | None) -> Any:
     if isinstance(value, str) or (
         isinstance(value, Sequence) and value and all(isinstance(v, str) for v in value)
     ):
-        return dd.read_parquet(value)
+        return dd.read_parquet(value, dtype_backend="pyarrow")  # nullable ints stay ints
     if isinstance(value, pl.DataFrame | pl.LazyFrame):
-        value = (value.collect() if isinstance(value, pl.LazyFrame) else value).to_pandas()
+        eager = value.collect() if isinstance(value, pl.LazyFrame) else value
+        labels = [c for c, t in eager.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
+        eager = eager.with_columns(pl.col(labels).cast(pl.String))  # shuffles need plain text
+        value = eager.to_pandas(use_pyarrow_extension_array=True)  # nullable ints stay ints
     if isinstance(value, pd.DataFrame):
         return dd.from_pandas(value, npartitions=npartitions or 1)
     raise InvalidTypeError(
         field, "a Dask DataFrame, parquet path(s), or a pandas or polars DataFrame", value
     )
+
+
+def _plain_text(frame: Any) -> Any:
+    """Categorical and dictionary-encoded columns as plain text: Dask's shuffles (P2P)
+    cannot carry dictionary columns, and the rules compare labels, not codes."""
+    import pandas as pd  # noqa: PLC0415 - optional, behind the [dask] extra
+    import pyarrow as pa  # noqa: PLC0415 - optional, behind the [dask] extra
+
+    casts = {
+        name: pd.ArrowDtype(pa.string())
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.CategoricalDtype)
+        or (isinstance(dtype, pd.ArrowDtype) and pa.types.is_dictionary(dtype.pyarrow_dtype))
+    }
+    return frame.astype(casts) if casts else frame
 
 
 def _bucketed(frame: Any, buckets: int) -> Any:
@@ -161,8 +179,8 @@ def recompute(
     as_of = ensure_utc(as_of, "as_of")
     if npartitions is not None and (type(npartitions) is not int or npartitions < 1):
         raise InvalidValueError("npartitions", "a whole number >= 1", npartitions)
-    records = _frame(records, "records", None)
-    members = _frame(members, "members", records.npartitions)
+    records = _plain_text(_frame(records, "records", None))
+    members = _plain_text(_frame(members, "members", records.npartitions))
     for field, frame in (("records", records), ("members", members)):
         missing = [c for c in _IDS if c not in frame.columns]
         if missing:
