@@ -231,3 +231,11 @@ def test_lazy_frames_are_accepted() -> None:
     """A LazyFrame is collected and read like a DataFrame."""
     lazy = columnar.records_frame([opened()]).lazy()
     assert columnar.rollups(lazy)["opens"].to_list() == [1]
+
+
+def test_notebook_to_polars_is_the_columnar_converter() -> None:
+    """cmsf_core.notebook.to_polars gives the frame columnar.to_polars gives."""
+    from cmsf_core.notebook import to_polars  # noqa: PLC0415 - the notebook entry point
+
+    members = [CampaignMember("cmp-1", "m-1", status="Sent")]
+    assert to_polars(members).equals(columnar.to_polars(members))
