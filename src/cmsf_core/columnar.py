@@ -383,8 +383,14 @@ def _refreshed(
     if any(records.schema[c] != members.schema[c] for c in ID_COLUMNS):
         grouped = grouped.with_columns(pl.col(c).cast(members.schema[c]) for c in ID_COLUMNS)
     stale = [c for c in COUNT_COLUMNS if c in members.columns]
+    # The members' order is restored by sorting on a row index: cheaper than asking the
+    # join to keep the left order.
     joined = (
-        members.lazy().drop(stale).join(grouped, on=ID_COLUMNS, how="left", maintain_order="left")
+        members.lazy()
+        .drop(stale)
+        .with_row_index("_row")
+        .join(grouped, on=ID_COLUMNS, how="left")
+        .sort("_row")
     )
     joined = joined.with_columns(pl.col(c).fill_null(0) for c in COUNT_COLUMNS)
     status, activity, date = pl.col("status"), pl.col("_activity"), pl.col("_date")
