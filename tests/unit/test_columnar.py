@@ -239,3 +239,94 @@ def test_notebook_to_polars_is_the_columnar_converter() -> None:
 
     members = [CampaignMember("cmp-1", "m-1", status="Sent")]
     assert to_polars(members).equals(columnar.to_polars(members))
+
+
+def test_categorical_ids_and_ids_of_other_integer_widths_match() -> None:
+    """Categorical ids compare as their text; Int32 and Int64 ids compare as numbers."""
+    records = columnar.records_frame([opened()]).with_columns(
+        pl.col("campaign_id").cast(pl.Categorical)
+    )
+    members = columnar.members_frame([CampaignMember("cmp-1", "m-1")])
+    assert columnar.refresh(members, records, Settings())["opens"].to_list() == [1]
+    narrow = pl.DataFrame(
+        {"campaign_id": [1], "member_id": [2], "type": [1], "occurred_at": [MINUTE]},
+        schema_overrides={"campaign_id": pl.Int32, "member_id": pl.Int32},
+    )
+    wide = pl.DataFrame(
+        {"campaign_id": [1], "member_id": [2], "status": [None], "activity": [None]},
+        schema_overrides={"status": pl.String},
+    ).with_columns(activity_date=pl.lit(None))
+    out = columnar.refresh(wide, narrow, Settings())
+    assert out.select("status", "opens").row(0) == ("Opened", 1)
+
+
+def test_columns_of_nulls_read_as_empty_status_activity_and_date() -> None:
+    """A members frame whose status, activity and date columns hold only nulls is fresh."""
+    members = pl.DataFrame(
+        {"campaign_id": ["cmp-1"], "member_id": ["m-1"], "status": [None], "activity": [None]}
+    ).with_columns(activity_date=pl.lit(None))
+    out = columnar.refresh(members, columnar.records_frame([opened()]), Settings())
+    assert columnar.members_from(out)[0].activity is ActivityType.OPENED
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        (
+            "member_id",
+            pl.Series([None], dtype=pl.String),
+            r"'records\.member_id' must be set on every row",
+        ),
+        ("member_id", [1.5], r"'records\.member_id' must be a String or integer column"),
+        ("type", [1.0], r"'records\.type' must be activity type names or integer codes"),
+        ("occurred_at", [1.0], r"'records\.occurred_at' must be a zoned Datetime or integer"),
+    ],
+)
+def test_records_columns_of_the_wrong_dtype_are_refused(
+    column: str, value: object, message: str
+) -> None:
+    """Each column's dtype is checked and named in the error."""
+    frame = {"campaign_id": ["c"], "member_id": ["m"], "type": ["Opened"], "occurred_at": [1]}
+    frame[column] = value
+    with pytest.raises((InvalidTypeError, InvalidValueError), match=message):
+        columnar.rollups(pl.DataFrame(frame))
+
+
+def test_a_status_column_that_is_not_text_is_refused() -> None:
+    """Statuses are labels: a numeric status column is refused."""
+    members = columnar.members_frame([CampaignMember("c", "m")]).with_columns(status=pl.lit(1))
+    with pytest.raises(InvalidTypeError, match=r"'members\.status'"):
+        columnar.refresh(members, columnar.records_frame([]), Settings())
+
+
+def test_the_converters_refuse_anything_but_the_librarys_values() -> None:
+    """records_frame takes Activity values and members_frame CampaignMember values only."""
+    with pytest.raises(InvalidTypeError, match="'activities'"):
+        columnar.records_frame([CampaignMember("c", "m")])  # type: ignore[list-item]
+    with pytest.raises(InvalidTypeError, match="'members'"):
+        columnar.members_frame([opened()])  # type: ignore[list-item]
+
+
+def test_recompute_refuses_a_cause_that_is_not_a_refresh_cause() -> None:
+    """recompute checks its arguments as refresh does."""
+    with pytest.raises(InvalidTypeError, match="'cause'"):
+        columnar.recompute(
+            columnar.members_frame([]),
+            columnar.records_frame([]),
+            Settings(),
+            as_of=AT,
+            cause="deletion",  # type: ignore[arg-type]
+        )
+
+
+def test_an_empty_default_status_mapping_falls_back_to_no_status() -> None:
+    """With no default known, a recompute that finds nothing empties the status."""
+    member = CampaignMember("cmp-1", "m-1", status="Opened", activity="Opened", activity_date=AT)
+    out = columnar.refresh(
+        columnar.members_frame([member]),
+        columnar.records_frame([]),
+        Settings(),
+        cause=RefreshCause.DELETION,
+        default_statuses={},
+    )
+    assert out["status"].to_list() == [None]

@@ -26,7 +26,7 @@ from cmsf_core import (
     apply_retention,
     refresh_member,
 )
-from cmsf_core.domain.errors import InvalidTypeError
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 
 pl = pytest.importorskip("polars")
 dd = pytest.importorskip("dask.dataframe")
@@ -166,3 +166,43 @@ def test_bad_arguments_are_refused_before_anything_is_scheduled() -> None:
         cmsf_distributed.recompute(frame, frame, {}, as_of=AS_OF)
     with pytest.raises(InvalidTypeError, match="'records'"):
         cmsf_distributed.recompute(42, frame, SETTINGS, as_of=AS_OF)
+
+
+def test_integer_ids_and_extra_member_columns_come_back_as_in_one_process(client: Any) -> None:
+    """Integer ids are bucketed like text ids; a member's other columns come back with it."""
+    members, records = history(seed=5)
+    number = {m.member_id: i for i, m in enumerate(members)}
+
+    def as_ints(frame: Any) -> Any:
+        return frame.with_columns(
+            pl.col("campaign_id").str.slice(4).cast(pl.Int64),
+            pl.col("member_id").replace_strict(number, return_dtype=pl.Int64),
+        )
+
+    member_frame = as_ints(columnar.members_frame(members)).with_columns(
+        person_id=pl.col("member_id").cast(pl.String)
+    )
+    record_frame = as_ints(columnar.records_frame(records))
+    expected = columnar.recompute(member_frame, record_frame, SETTINGS, as_of=AS_OF)
+    result = cmsf_distributed.recompute(
+        dd.from_pandas(record_frame.to_pandas(), npartitions=3),
+        member_frame,
+        SETTINGS,
+        as_of=AS_OF,
+    )
+    found = pl.from_pandas(client.compute(result).result()).sort("campaign_id", "member_id")
+    assert found.select("member_id", "person_id", "status", "opens").rows() == (
+        expected.sort("campaign_id", "member_id")
+        .select("member_id", "person_id", "status", "opens")
+        .rows()
+    )
+
+
+def test_npartitions_and_cause_are_checked() -> None:
+    """npartitions is a whole number >= 1; cause a RefreshCause."""
+    _members, records = history(seed=3)
+    frame = columnar.records_frame(records)
+    with pytest.raises(InvalidValueError, match="'npartitions'"):
+        cmsf_distributed.recompute(frame, frame, SETTINGS, as_of=AS_OF, npartitions=0)
+    with pytest.raises(InvalidTypeError, match="'cause'"):
+        cmsf_distributed.recompute(frame, frame, SETTINGS, as_of=AS_OF, cause="import")
