@@ -60,7 +60,7 @@ from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.member import CampaignMember
-from cmsf_core.domain.settings import MAX_LABEL_LENGTH, Settings, StatusPolicy, parse_label
+from cmsf_core.domain.settings import Settings, StatusPolicy, parse_label
 from cmsf_core.domain.status import STATUS_RULES, TIE_RANK, RefreshCause, StatusAction
 from cmsf_core.domain.timeutil import ensure_utc
 
@@ -237,18 +237,10 @@ def _prepared_members(members: object) -> pl.DataFrame:
         _codes(frame, "activity", "members").alias("_activity"),
         _instants(frame, "activity_date", "members").alias("_date"),
     )
-    bad = frame.filter(
-        pl.col("status").is_not_null()
-        & (
-            (pl.col("status").str.strip_chars() != pl.col("status"))
-            | (pl.col("status").str.len_chars() == 0)
-            | (pl.col("status").str.len_chars() > MAX_LABEL_LENGTH)
-        )
-    )
-    if bad.height:
-        raise InvalidValueError(
-            "members.status", "labels of 1 to 40 characters, trimmed", bad["status"][0]
-        )
+    # Each distinct label is checked once, by the rule CampaignMember applies.
+    for label in frame["status"].drop_nulls().unique().to_list():
+        if parse_label(label, "members.status") != label:
+            raise InvalidValueError("members.status", "labels without surrounding spaces", label)
     half = frame.filter(pl.col("_activity").is_null() != pl.col("_date").is_null())
     if half.height:
         raise InvalidValueError(
