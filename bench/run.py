@@ -5,6 +5,8 @@
     python bench/run.py --records 300000 --repeat 5
     python bench/run.py --only full     # one section: full, incremental, memory, import, sqlite
     python bench/run.py --profile       # cProfile of the full sync and of an incremental sync
+    python bench/run.py --only columnar # floor, pandas, polars and cmsf_core.columnar only
+    python bench/run.py --only columnar --dask   # + cmsf_core.distributed, 1e7 records
 
 The workload is deterministic (seeded): N tracking records over N/10 campaign members of 20
 campaigns, timestamps over a year, mix sent 40% / opened 35% / clicked 15% / bounced 4% /
@@ -84,6 +86,7 @@ MIX = (40, 35, 15, 4, 4, 2)
 RANK = (0, 1, 2, 3, 5, 4)
 #: The type code of each rank (RANK inverted).
 TYPE_OF_RANK = tuple(RANK.index(r) for r in range(6))
+COUNT_NAMES = ("sent", "opens", "clicks", "bounces", "unsubscribes", "spam_complaints")
 LABELS = ("Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Marked as Spam")
 URLS = tuple(f"https://example.com/offer/{i}" for i in range(5))
 BOUNCES = ("Soft", "Hard")
@@ -511,6 +514,62 @@ def polars_digest(out: Any) -> Digest:
     return Digest(counts, by_type, minute_sum, weighted)
 
 
+def columnar_build(rows: list[Row], n_members: int, previous: list[int]) -> Any:
+    """The workload as cmsf_core.columnar reads it: integer ids (campaign m % 20, member m),
+    integer type codes and minutes; members with status Sent and their previous Activity
+    Date (a Sent activity at that minute, or none)."""
+    import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    member, type_code, minute = pl.DataFrame(
+        rows, schema=[("m", pl.Int64), ("t", pl.Int8), ("minute", pl.Int64)], orient="row"
+    ).get_columns()
+    records = pl.DataFrame(
+        {
+            "campaign_id": member % N_CAMPAIGNS,
+            "member_id": member,
+            "type": type_code,
+            "occurred_at": minute,
+        }
+    )
+    ids = pl.Series("member_id", range(n_members), dtype=pl.Int64)
+    prev = pl.Series(previous, dtype=pl.Int64)
+    members = pl.DataFrame(
+        {
+            "campaign_id": ids % N_CAMPAIGNS,
+            "member_id": ids,
+            "status": pl.repeat("Sent", n_members, eager=True),
+            "activity": pl.select(pl.when(prev >= 0).then(pl.lit(0, pl.Int8))).to_series(),
+            "activity_date": pl.select(pl.when(prev >= 0).then(prev)).to_series(),
+        }
+    )
+    return records, members
+
+
+def columnar_compute(frames: Any, _n_members: int, _cutoffs: list[int], _prev: list[int]) -> Any:
+    """The library's columnar path: cmsf_core.columnar.recompute (retention, then refresh
+    of every member under the same settings as the pure path)."""
+    from cmsf_core import columnar  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    records, members = frames
+    return columnar.recompute(members, records, settings(), as_of=AS_OF, default_statuses="Sent")
+
+
+def columnar_digest(out: Any) -> Digest:
+    """The digest of cmsf_core.columnar's output (activity Enum codes = type codes)."""
+    import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    counts = tuple(int(out[name].sum()) for name in COUNT_NAMES)
+    chosen = out.filter(pl.col("activity").is_not_null()).select(
+        pl.col("member_id"),
+        pl.col("activity").to_physical().cast(pl.Int64).alias("t"),
+        (pl.col("activity_date").dt.epoch("us") // 60_000_000).alias("minute"),
+    )
+    by_type = tuple(int((chosen["t"] == i).sum()) for i in range(6))
+    minute_sum = int(chosen["minute"].sum())
+    weighted = int((chosen["member_id"] * (chosen["t"] + 1)).sum())
+    return Digest(counts, by_type, minute_sum, weighted)
+
+
 def installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
@@ -620,6 +679,7 @@ def section_full(report: Report, n: int, repeat: int, *, freeze: bool) -> None:
     report.add("floor", "floor: plain tuples of ints", floor)
     case = FullCase(work, cutoffs, previous, digests[0])
     full_baselines(report, case, repeat)
+    full_columnar(report, case, repeat)
     full_pure_path(report, case, repeat)
     full_run_sync(report, case, repeat, freeze=freeze)
     gc.collect()
@@ -651,6 +711,31 @@ def full_baselines(report: Report, case: FullCase, repeat: int) -> None:
                 check=lambda out, d=digest, ch=check: ch(d(out)),
             ),
         )
+
+
+def full_columnar(report: Report, case: FullCase, repeat: int) -> None:
+    if not installed("polars"):
+        report.add("columnar", "library columnar path: polars not installed", "skipped")
+        return
+    progress("library: columnar path")
+    rows, n_members = case.work.rows, case.work.n_members
+    frames = columnar_build(rows, n_members, case.previous)
+    report.add(
+        "columnar_build",
+        "library columnar: build the frames from the tuples",
+        measure(lambda _: columnar_build(rows, n_members, case.previous), repeat),
+    )
+    check = case.agree("cmsf_core.columnar")
+    report.add(
+        "columnar",
+        "library columnar path: columnar.recompute",
+        measure(
+            lambda _: columnar_compute(frames, n_members, case.cutoffs, case.previous),
+            repeat,
+            check=lambda out: check(columnar_digest(out)),
+        ),
+        note="retention + refresh, Always, latest wins",
+    )
 
 
 def full_pure_path(report: Report, case: FullCase, repeat: int) -> None:
@@ -1034,6 +1119,169 @@ def sqlite_incremental(sqlite_crm: Any, path: Path, n: int, repeat: int) -> tupl
 # ----------------------------------------------------------------------------- targets
 
 
+def section_columnar(report: Report, n: int, repeat: int) -> None:
+    """The floor, the dataframe baselines and cmsf_core.columnar only (no Activity objects)."""
+    report.section(f"columnar recompute of {n:,} records (floor, baselines, cmsf_core.columnar)")
+    progress(f"generating {n:,} records")
+    work = generate(n, span_days=365, end_minute=AS_OF_MINUTE, seed=SEED)
+    cutoffs = cutoff_minutes(AS_OF_MINUTE)
+    previous = [-1] * work.n_members
+    digests: list[Digest] = []
+    progress("floor")
+    floor = measure(
+        lambda _: floor_recompute(work.rows, work.n_members, cutoffs, previous),
+        repeat,
+        check=lambda result: digests.append(digest_of(result)),  # type: ignore[arg-type]
+    )
+    report.add("floor", "floor: plain tuples of ints", floor)
+    case = FullCase(work, cutoffs, previous, digests[0])
+    full_baselines(report, case, repeat)
+    full_columnar(report, case, repeat)
+
+
+def dask_workload(n: int, directory: Path, files: int) -> tuple[list[str], list[str]]:
+    """n records (the same mix, span and member count as ``generate``, drawn by numpy) as
+    ``files`` parquet files of records and one of members; returns both path lists."""
+    import numpy as np  # noqa: PLC0415 - optional, behind the [dask] extra
+    import polars as pl  # noqa: PLC0415 - optional, behind the [dask] extra
+
+    rng = np.random.default_rng(SEED)
+    n_members = max(N_CAMPAIGNS, n // RECORDS_PER_MEMBER)
+    member = rng.integers(0, n_members, n, dtype=np.int64)
+    records = pl.DataFrame(
+        {
+            "campaign_id": member % N_CAMPAIGNS,
+            "member_id": member,
+            "type": rng.choice(6, size=n, p=np.array(MIX) / sum(MIX)).astype(np.int8),
+            "occurred_at": AS_OF_MINUTE - 1 - rng.integers(0, 365 * MINUTES_PER_DAY, n),
+        }
+    )
+    paths = []
+    for i, part in enumerate(records.iter_slices(-(-n // files))):
+        path = directory / f"records-{i:03d}.parquet"
+        part.write_parquet(path)
+        paths.append(str(path))
+    ids = pl.Series(range(n_members), dtype=pl.Int64)
+    members = pl.DataFrame(
+        {
+            "campaign_id": ids % N_CAMPAIGNS,
+            "member_id": ids,
+            "status": pl.repeat("Sent", n_members, eager=True),
+            "activity": pl.Series([None] * n_members, dtype=pl.Int8),
+            "activity_date": pl.Series([None] * n_members, dtype=pl.Int64),
+        }
+    )
+    member_path = directory / "members.parquet"
+    members.write_parquet(member_path)
+    return paths, [str(member_path)]
+
+
+def dask_digest_part(frame: Any) -> Any:
+    """One partition's share of the digest, computed where the partition lives."""
+    import numpy as np  # noqa: PLC0415 - optional, behind the [dask] extra
+    import pandas as pd  # noqa: PLC0415 - optional, behind the [dask] extra
+
+    t = frame["activity"].map({label.value: i for i, label in enumerate(TYPES)})
+    chosen = t.notna().to_numpy()
+    codes = t[chosen].astype("int64").to_numpy()
+    minutes = frame["activity_date"][chosen].astype("int64").to_numpy() // 60_000_000
+    members = frame["member_id"][chosen].astype("int64").to_numpy()
+    row = {name: int(frame[name].sum()) for name in COUNT_NAMES}
+    row.update({f"t{i}": int((codes == i).sum()) for i in range(6)})
+    row["minute_sum"] = int(minutes.sum())
+    row["weighted"] = int((members * (codes + 1)).sum())
+    return pd.DataFrame({k: np.array([v], dtype="int64") for k, v in row.items()})
+
+
+def dask_digest(result: Any) -> Digest:
+    import pandas as pd  # noqa: PLC0415 - optional, behind the [dask] extra
+
+    columns = [*COUNT_NAMES, *(f"t{i}" for i in range(6)), "minute_sum", "weighted"]
+    meta = pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
+    total = result.map_partitions(dask_digest_part, meta=meta).compute().sum()
+    return Digest(
+        tuple(int(total[c]) for c in COUNT_NAMES),
+        tuple(int(total[f"t{i}"]) for i in range(6)),
+        int(total["minute_sum"]),
+        int(total["weighted"]),
+    )
+
+
+def section_dask(report: Report, n: int, repeat: int, files: int) -> None:
+    """cmsf_core.distributed on a 2-worker LocalCluster, checked against one process."""
+    if not all(installed(name) for name in ("dask", "distributed", "polars", "pyarrow")):
+        report.add("dask", "dask: not installed", "skipped", note="pip install 'cmsf_core[dask]'")
+        return
+    import polars as pl  # noqa: PLC0415 - optional, behind the [dask] extra
+    from distributed import Client, LocalCluster  # noqa: PLC0415 - optional
+
+    from cmsf_core import columnar  # noqa: PLC0415 - optional, behind the [polars] extra
+    from cmsf_core import distributed as cmsf_distributed  # noqa: PLC0415 - optional
+
+    report.section(
+        f"Dask: full recompute of {n:,} records partitioned by member "
+        f"(LocalCluster, 2 workers x 1 thread, {files} parquet files)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        progress(f"dask: writing {n:,} records as parquet")
+        started = time.perf_counter()
+        paths, member_paths = dask_workload(n, Path(tmp), files)
+        report.add(
+            "dask_write",
+            f"numpy workload written as parquet ({n:,} records, once)",
+            Stat([time.perf_counter() - started]),
+        )
+        progress("dask: one process (cmsf_core.columnar)")
+        one: list[Digest] = []
+        report.add(
+            "dask_one_process",
+            "one process: read parquet + columnar.recompute",
+            measure(
+                lambda _: columnar.recompute(
+                    pl.read_parquet(member_paths),
+                    pl.read_parquet(paths),
+                    settings(),
+                    as_of=AS_OF,
+                    default_statuses="Sent",
+                ),
+                1,
+                check=lambda out: one.append(columnar_digest(out)),
+            ),
+            note="polars, both cores",
+        )
+        truth = one[0]
+        progress("dask: starting a 2-worker LocalCluster")
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+            ) as cluster,
+            Client(cluster),
+        ):
+
+            def run(_: object) -> Digest:
+                result = cmsf_distributed.recompute(
+                    paths,
+                    member_paths,
+                    settings(),
+                    as_of=AS_OF,
+                    default_statuses="Sent",
+                    npartitions=files,
+                )
+                return dask_digest(result)
+
+            def check(found: object) -> None:
+                if found != truth:
+                    raise AssertionError(f"Dask disagrees with one process: {found} != {truth}")
+
+            progress("dask: distributed.recompute")
+            report.add(
+                "dask",
+                "cmsf_core.distributed.recompute on the cluster",
+                measure(run, repeat, check=check),
+                note="read parquet, shuffle by member, columnar per partition, digest",
+            )
+
+
 def add_targets(report: Report, n: int) -> None:
     f = report.figures
 
@@ -1046,7 +1294,7 @@ def add_targets(report: Report, n: int) -> None:
 
     ratio("run_sync(full) / floor", "sync_full", "floor", TARGET_FLOOR_RATIO, "<= 1.5x")
     ratio("pure path / floor", "pure", "floor", TARGET_FLOOR_RATIO, "<= 1.5x")
-    report.target("columnar path / pandas", "n/a", "<= 1.0x", None)
+    ratio("columnar path / pandas", "columnar", "pandas", TARGET_PANDAS_RATIO, "<= 1.0x")
     if "polars" in f and "pandas" in f:
         value = f["polars"].median / f["pandas"].median
         report.target("  (polars baseline / pandas, for scale)", f"{value:.2f}x", "", None)
@@ -1153,13 +1401,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=("full", "incremental", "memory", "import", "sqlite"),
+        choices=("full", "columnar", "incremental", "memory", "import", "sqlite"),
         help="run only these sections (repeatable)",
     )
     parser.add_argument(
         "--freeze-full",
         action="store_true",
         help="also time run_sync(full=True) after gc.freeze() (adds a few minutes at 1M)",
+    )
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="also run cmsf_core.distributed on a 2-worker LocalCluster (10,000,000 records)",
+    )
+    parser.add_argument(
+        "--dask-records", type=int, default=10_000_000, help="records of the Dask run"
+    )
+    parser.add_argument(
+        "--dask-files", type=int, default=20, help="parquet files (and member buckets)"
     )
     parser.add_argument("--profile", action="store_true", help="print cProfile summaries only")
     parser.add_argument("--top", type=int, default=25, help="functions per profile (default 25)")
@@ -1179,6 +1438,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     if "full" in sections:
         section_full(report, n, args.repeat, freeze=args.freeze_full)
+    if "columnar" in sections:
+        section_columnar(report, n, args.repeat)
+    if args.dask:
+        section_dask(report, args.dask_records, args.repeat, args.dask_files)
     if "incremental" in sections:
         section_incremental(report, n, args.repeat)
     if "memory" in sections:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from cmsf_core.domain.activity import Activity
 from cmsf_core.domain.diagnose import Finding
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.planner import SyncPlan
@@ -28,7 +29,15 @@ from cmsf_core.domain.tables import html_table
 if TYPE_CHECKING:
     from cmsf_core.sync import SyncReport
 
-__all__ = ["finding_rows", "html_table", "member_rows", "plan_rows", "report_html", "to_pandas"]
+__all__ = [
+    "finding_rows",
+    "html_table",
+    "member_rows",
+    "plan_rows",
+    "report_html",
+    "to_pandas",
+    "to_polars",
+]
 
 Row = dict[str, object]
 
@@ -116,3 +125,12 @@ def to_pandas(rows: Sequence[Mapping[str, object]]) -> Any:
     except ImportError as error:
         raise RuntimeError("to_pandas needs pandas: pip install 'cmsf_core[pandas]'") from error
     return pd.DataFrame(list(rows))
+
+
+def to_polars(values: Iterable[Activity] | Iterable[CampaignMember]) -> Any:
+    """A ``polars.DataFrame`` of tracking records or of campaign members, in the schema of
+    :mod:`cmsf_core.columnar` (polars is imported on first use: ``pip install
+    'cmsf_core[polars]'``)."""
+    from cmsf_core.columnar import to_polars as convert  # noqa: PLC0415 - imports polars
+
+    return convert(values)
