@@ -7,7 +7,13 @@ from typing import Any, TypeGuard
 
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 
-__all__ = ["is_collection", "require_instance", "require_text"]
+__all__ = [
+    "check_same_record",
+    "is_collection",
+    "optional_instance",
+    "require_instance",
+    "require_text",
+]
 
 Validator = Callable[[Any, Any, Any], None]
 
@@ -41,3 +47,23 @@ def require_instance(field: str, cls: type, expected: str) -> Validator:
             raise InvalidTypeError(field, expected, value)
 
     return check
+
+
+def optional_instance(field: str, cls: type, expected: str) -> Validator:
+    """A validator for an instance of ``cls`` or ``None``; the error names ``field``."""
+
+    def check(_inst: object, _attr: object, value: object) -> None:
+        if value is not None and not isinstance(value, cls):
+            raise InvalidTypeError(field, expected, value)
+
+    return check
+
+
+def check_same_record(before: Any, after: Any) -> None:
+    """A change's two sides: at least one record, and the same ``record_id`` on both."""
+    if before is None and after is None:
+        raise InvalidValueError("before", "a record when 'after' is None", None)
+    if before is not None and after is not None and before.record_id != after.record_id:
+        raise InvalidValueError(
+            "after.record_id", f"the record id of 'before' ({before.record_id!r})", after.record_id
+        )

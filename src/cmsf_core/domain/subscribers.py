@@ -38,7 +38,12 @@ from typing import Any, TypeVar
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection, require_text
+from cmsf_core.domain.checks import (
+    check_same_record,
+    is_collection,
+    optional_instance,
+    require_text,
+)
 from cmsf_core.domain.emails import check_email_text, email_key
 from cmsf_core.domain.errors import (
     CmsfError,
@@ -382,14 +387,6 @@ class Person:
     )
 
 
-def _person_or_none(field: str) -> Validator:
-    def check(_inst: object, _attr: object, value: object) -> None:
-        if value is not None and not isinstance(value, Person):
-            raise InvalidTypeError(field, "a Person or None", value)
-
-    return check
-
-
 @attrs.frozen
 class RecordChange:
     """A contact or lead as a CRM trigger sees it: before and after the change.
@@ -397,22 +394,15 @@ class RecordChange:
     ``before`` is ``None`` for an insert, ``after`` is ``None`` for a delete.
     """
 
-    before: Person | None = attrs.field(default=None, validator=_person_or_none("before"))
-    after: Person | None = attrs.field(default=None, validator=_person_or_none("after"))
+    before: Person | None = attrs.field(
+        default=None, validator=optional_instance("before", Person, "a Person or None")
+    )
+    after: Person | None = attrs.field(
+        default=None, validator=optional_instance("after", Person, "a Person or None")
+    )
 
     def __attrs_post_init__(self) -> None:
-        if self.before is None and self.after is None:
-            raise InvalidValueError("before", "a record when 'after' is None", None)
-        if (
-            self.before is not None
-            and self.after is not None
-            and self.before.record_id != self.after.record_id
-        ):
-            raise InvalidValueError(
-                "after.record_id",
-                f"the record id of 'before' ({self.before.record_id!r})",
-                self.after.record_id,
-            )
+        check_same_record(self.before, self.after)
 
     @property
     def record(self) -> Person:

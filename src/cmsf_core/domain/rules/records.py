@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, cast
+from typing import cast
 
 import attrs
 
-from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.checks import check_same_record, optional_instance, require_text
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.rules.criteria import ExactNumber, FieldValue
@@ -106,35 +106,20 @@ class RuleRecord:
         return values[key]
 
 
-def _record_or_none(field: str) -> Callable[[Any, Any, Any], None]:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is not None and not isinstance(value, RuleRecord):
-            raise InvalidTypeError(field, "a RuleRecord or None", value)
-
-    return check
-
-
 @attrs.frozen
 class RuleChange:
     """A contact or lead before and after a change (``before`` ``None``: created;
     ``after`` ``None``: deleted, which no rule acts on)."""
 
-    before: RuleRecord | None = attrs.field(default=None, validator=_record_or_none("before"))
-    after: RuleRecord | None = attrs.field(default=None, validator=_record_or_none("after"))
+    before: RuleRecord | None = attrs.field(
+        default=None, validator=optional_instance("before", RuleRecord, "a RuleRecord or None")
+    )
+    after: RuleRecord | None = attrs.field(
+        default=None, validator=optional_instance("after", RuleRecord, "a RuleRecord or None")
+    )
 
     def __attrs_post_init__(self) -> None:
-        if self.before is None and self.after is None:
-            raise InvalidValueError("before", "a record when 'after' is None", None)
-        if (
-            self.before is not None
-            and self.after is not None
-            and self.before.record_id != self.after.record_id
-        ):
-            raise InvalidValueError(
-                "after.record_id",
-                f"the record id of 'before' ({self.before.record_id!r})",
-                self.after.record_id,
-            )
+        check_same_record(self.before, self.after)
 
 
 def _to_account_fields(value: object) -> FrozenMap[str, FieldValue]:
