@@ -320,7 +320,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             f"Demo: {args.campaigns} weekly campaigns to {args.recipients:,} recipients (half of "
             f"them contacts in the CRM), synced once a day for {args.days} days into {path}\n"
             f"Settings: Campaign_Member_Refresh = {settings.refresh_mode.value}, "
-            f"DaysToKeep_Email = {settings.days_to_keep}\n\n"
+            f"DaysToKeep_Email = {settings.days_to_keep} ({_kept_for(settings.days_to_keep)})\n\n"
         )
         out.flush()  # shown before the work starts, also through a pipe
         seed_crm(crm, platform, args.recipients)
@@ -597,6 +597,22 @@ def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_ATTENTION if attention else EXIT_OK
 
 
+def _ago(instant: datetime) -> str:
+    """How long ago ``instant`` was, in words ("3 hours ago"), seen from the real now."""
+    from cmsf_core.humanize import relative  # noqa: PLC0415 - pendulum only when needed
+
+    return relative(instant, datetime.now(UTC))
+
+
+def _kept_for(days: int) -> str:
+    """What ``DaysToKeep_Email`` means, in words: "records purged after 1 week"."""
+    from cmsf_core.humanize import duration  # noqa: PLC0415 - pendulum only when needed
+
+    if days == 0:
+        return "no tracking record is kept"
+    return f"records purged after {duration(timedelta(days=days))}"
+
+
 def _diagnose_inputs(crm: SqliteCrm, args: argparse.Namespace) -> tuple[Settings, datetime, str]:
     """The settings and as-of to diagnose with: those given, else those of the store's
     last sync or demo run, else the defaults and now; and a line saying which."""
@@ -609,6 +625,7 @@ def _diagnose_inputs(crm: SqliteCrm, args: argparse.Namespace) -> tuple[Settings
         as_of, as_of_from = _parse_as_of(args.as_of), "--as-of" if args.as_of else "now"
     else:
         as_of, as_of_from = last[1], "the store's last run"
+        as_of_from += f", {_ago(as_of)}"
     source = (
         f"  settings: {settings_from} (Campaign_Member_Refresh = {settings.refresh_mode.value}, "
         f"DaysToKeep_Email = {settings.days_to_keep}); "

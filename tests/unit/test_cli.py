@@ -46,6 +46,7 @@ def test_demo_syncs_into_a_store_and_reports(tmp_path: Path) -> None:
     assert (tmp_path / "cmsf.db").is_file()
     for phrase in ("Imported", "purged", "Statuses:", "Rollups:", "diagnose flags"):
         assert phrase in first.stdout
+    assert "DaysToKeep_Email = 7 (records purged after 1 week)" in first.stdout
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -458,8 +459,10 @@ def test_diagnose_after_the_demo_agrees_with_the_demo(tmp_path: Path) -> None:
     ).split()[-1]
     assert diagnose.stdout.startswith(f"{flagged} of ")
     assert "the store's last run" in diagnose.stdout
+    assert re.search(r"\(the store's last run, \d+ \w+ ago\)", diagnose.stdout)
     assert "(now 'Once Only')" in diagnose.stdout
     assert "DaysToKeep_Email = 5" in diagnose.stdout
+    assert "DaysToKeep_Email = 5 (records purged after 5 days)" in demo.stdout
 
 
 def test_diagnose_options_override_the_remembered_run(tmp_path: Path) -> None:
