@@ -91,6 +91,15 @@ LABELS = ("Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Marked as Spa
 URLS = tuple(f"https://example.com/offer/{i}" for i in range(5))
 BOUNCES = ("Soft", "Hard")
 
+#: The full workload's hard case (issue 16): each type has its own DaysToKeep (sent, opened,
+#: clicked, bounced, unsubscribed, spam complaint), so the six retention cutoffs differ ...
+DAYS_BY_TYPE = (60, 90, 120, 180, 270, 30)
+#: ... and every other member (odd ``m``) starts with a prior status and Activity Date,
+#: drawn uniformly over the last PRIOR_DAYS days before ``as_of``: older than the member's
+#: latest record within retention for some, newer for others, so the Always guard's
+#: "strictly later" branch decides both ways.
+PRIOR_DAYS = 45
+
 INCREMENTAL_EVENTS = 1000
 #: The incremental events touch this many members (two events each), whatever the store size.
 INCREMENTAL_MEMBERS = 500
@@ -160,8 +169,50 @@ def minute_of(at: datetime) -> int:
 
 
 def cutoff_minutes(as_of_minute: int) -> list[int]:
-    """The retention cutoff of every type code, in minutes (DaysToKeep for all types)."""
-    return [as_of_minute - DAYS_TO_KEEP * MINUTES_PER_DAY] * 6
+    """The retention cutoff of every type code, in minutes (its own DaysToKeep)."""
+    return [as_of_minute - days * MINUTES_PER_DAY for days in DAYS_BY_TYPE]
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Each member's state before the recompute: the type code and minute of the activity
+    that last set its status, or -1 and -1 (Activity Date empty)."""
+
+    type: list[int]
+    minute: list[int]
+
+    @property
+    def count(self) -> int:
+        return sum(1 for minute in self.minute if minute >= 0)
+
+
+def prior_state(work: Workload, seed: int) -> Prior:
+    """Every other member (odd ``m``) with a prior status and Activity Date in the last
+    PRIOR_DAYS days; the others with none."""
+    rng = random.Random(seed)
+    types = [-1] * work.n_members
+    minutes = [-1] * work.n_members
+    for m in range(1, work.n_members, 2):
+        types[m] = rng.choices(range(6), weights=MIX)[0]
+        minutes[m] = work.end_minute - 1 - rng.randrange(PRIOR_DAYS * MINUTES_PER_DAY)
+    return Prior(types, minutes)
+
+
+def prior_member(m: int, prior: Prior) -> CampaignMember:
+    """Member ``m`` as the CRM holds it before the recompute (status Sent when it has no
+    prior activity: the campaign's default)."""
+    t = prior.type[m]
+    if t < 0:
+        return CampaignMember(
+            campaign_id(m % N_CAMPAIGNS), email_of(m // N_CAMPAIGNS), status="Sent"
+        )
+    return CampaignMember(
+        campaign_id(m % N_CAMPAIGNS),
+        email_of(m // N_CAMPAIGNS),
+        status=LABELS[t],
+        activity=TYPES[t],
+        activity_date=at_minute(prior.minute[m]),
+    )
 
 
 def tracking_events(work: Workload) -> dict[int, list[TrackingEvent]]:
@@ -201,7 +252,15 @@ def activities_by_member(work: Workload) -> dict[int, list[Activity]]:
 
 
 def settings() -> Settings:
+    """The incremental and SQLite stores' settings: DaysToKeep for every type."""
     return Settings(days_to_keep=DAYS_TO_KEEP)
+
+
+def full_settings() -> Settings:
+    """The full workload's settings: a DaysToKeep of its own for each type."""
+    return Settings(
+        days_to_keep=DAYS_TO_KEEP, days_to_keep_by_type=dict(zip(TYPES, DAYS_BY_TYPE, strict=True))
+    )
 
 
 # ----------------------------------------------------------------------------- results
@@ -400,7 +459,7 @@ def frozen_heap() -> Iterator[None]:
 
 
 def floor_recompute(
-    rows: list[Row], n_members: int, cutoffs: list[int], previous: list[int]
+    rows: list[Row], n_members: int, cutoffs: list[int], previous: Prior
 ) -> list[tuple[int, tuple[int, ...], int, int]]:
     """Rollups, guarded status and retention over plain tuples of ints: no objects, no
     datetimes, no per-record allocation (flat lists indexed by member)."""
@@ -417,13 +476,14 @@ def floor_recompute(
             best_minute[m] = minute
             best_rank[m] = rank[t]
     out = []
+    prior_type, prior_minute = previous.type, previous.minute
     for m in range(n_members):
         b = best_minute[m]
-        p = previous[m]
+        p = prior_minute[m]
         if b >= 0 and (p < 0 or b > p):  # Always: set if Activity Date empty or older
             t, minute = TYPE_OF_RANK[best_rank[m]], b
-        else:
-            t, minute = -1, p
+        else:  # untouched: the prior activity and date (or none)
+            t, minute = prior_type[m], p
         out.append((m, tuple(counts[m * 6 : m * 6 + 6]), t, minute))
     return out
 
@@ -437,20 +497,26 @@ def pandas_build(rows: list[Row]) -> Any:
     return pd.DataFrame.from_records(rows, columns=["member", "type", "minute"])
 
 
-def pandas_compute(df: Any, _n_members: int, cutoffs: list[int], previous: list[int]) -> Any:
+def pandas_compute(df: Any, n_members: int, cutoffs: list[int], previous: Prior) -> Any:
     import numpy as np  # noqa: PLC0415 - optional baseline
-    import pandas as pd  # noqa: PLC0415 - optional baseline
 
     types = df["type"].to_numpy()
     kept = df[df["minute"].to_numpy() >= np.asarray(cutoffs)[types]]
-    counts = kept.groupby(["member", "type"]).size().unstack(fill_value=0).reindex(columns=range(6))
+    everyone = range(n_members)  # a member with a prior state and no record kept counts too
+    counts = (
+        kept.groupby(["member", "type"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(index=everyone, columns=range(6), fill_value=0)
+    )
     order = kept["minute"] * 8 + np.asarray(RANK)[kept["type"].to_numpy()]
-    best = order.groupby(kept["member"]).max()
-    prev = pd.Series(previous, name="prev").reindex(best.index)
+    best = order.groupby(kept["member"]).max().reindex(everyone, fill_value=-1).to_numpy()
+    prev = np.asarray(previous.minute)
     minute = best // 8
-    sets = (prev < 0) | (minute > prev)
-    out = counts.fillna(0).astype("int64")
-    out["type"] = np.where(sets, np.asarray(TYPE_OF_RANK)[(best % 8).to_numpy()], -1)
+    sets = (best >= 0) & ((prev < 0) | (minute > prev))
+    candidate = np.asarray(TYPE_OF_RANK)[np.where(best >= 0, best % 8, 0)]
+    out = counts.astype("int64")
+    out["type"] = np.where(sets, candidate, np.asarray(previous.type))
     out["minute"] = np.where(sets, minute, prev)
     return out
 
@@ -475,13 +541,15 @@ def polars_build(rows: list[Row]) -> Any:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def polars_compute(df: Any, n_members: int, cutoffs: list[int], previous: list[int]) -> Any:
+def polars_compute(df: Any, n_members: int, cutoffs: list[int], previous: Prior) -> Any:
     import polars as pl  # noqa: PLC0415 - optional baseline
 
     cut = dict(enumerate(cutoffs))
     rank = dict(enumerate(RANK))
     type_of_rank = dict(enumerate(TYPE_OF_RANK))
-    prev = pl.DataFrame({"member": range(n_members), "prev": previous}).lazy()
+    prev = pl.DataFrame(
+        {"member": range(n_members), "prev": previous.minute, "prev_type": previous.type}
+    ).lazy()
     kept = df.lazy().filter(
         pl.col("minute") >= pl.col("type").replace_strict(cut, return_dtype=pl.Int64)
     )
@@ -490,13 +558,15 @@ def polars_compute(df: Any, n_members: int, cutoffs: list[int], previous: list[i
         *[(pl.col("type") == i).sum().alias(str(i)) for i in range(6)],
         order.max().alias("order"),
     )
-    sets = (pl.col("prev") < 0) | (pl.col("order") // 8 > pl.col("prev"))
-    return (
-        grouped.join(prev, on="member", how="left")
+    sets = pl.col("order").is_not_null() & (
+        (pl.col("prev") < 0) | (pl.col("order") // 8 > pl.col("prev"))
+    )
+    return (  # every member: one with a prior state and no record kept counts too
+        prev.join(grouped, on="member", how="left")
         .with_columns(
             type=pl.when(sets)
             .then((pl.col("order") % 8).replace_strict(type_of_rank, return_dtype=pl.Int64))
-            .otherwise(-1),
+            .otherwise(pl.col("prev_type")),
             minute=pl.when(sets).then(pl.col("order") // 8).otherwise(pl.col("prev")),
         )
         .collect()
@@ -514,10 +584,10 @@ def polars_digest(out: Any) -> Digest:
     return Digest(counts, by_type, minute_sum, weighted)
 
 
-def columnar_build(rows: list[Row], n_members: int, previous: list[int]) -> Any:
+def columnar_build(rows: list[Row], n_members: int, previous: Prior) -> Any:
     """The workload as cmsf_core.columnar reads it: integer ids (campaign m % 20, member m),
-    integer type codes and minutes; members with status Sent and their previous Activity
-    Date (a Sent activity at that minute, or none)."""
+    integer type codes and minutes; members with their prior status, activity and Activity
+    Date (status Sent and no activity when they have none)."""
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
     member, type_code, minute = pl.DataFrame(
@@ -532,26 +602,29 @@ def columnar_build(rows: list[Row], n_members: int, previous: list[int]) -> Any:
         }
     )
     ids = pl.Series("member_id", range(n_members), dtype=pl.Int64)
-    prev = pl.Series(previous, dtype=pl.Int64)
     members = pl.DataFrame(
         {
             "campaign_id": ids % N_CAMPAIGNS,
             "member_id": ids,
-            "status": pl.repeat("Sent", n_members, eager=True),
-            "activity": pl.select(pl.when(prev >= 0).then(pl.lit(0, pl.Int8))).to_series(),
-            "activity_date": pl.select(pl.when(prev >= 0).then(prev)).to_series(),
+            "status": [LABELS[t] if t >= 0 else "Sent" for t in previous.type],
+            "activity": pl.Series([t if t >= 0 else None for t in previous.type], dtype=pl.Int8),
+            "activity_date": pl.Series(
+                [p if p >= 0 else None for p in previous.minute], dtype=pl.Int64
+            ),
         }
     )
     return records, members
 
 
-def columnar_compute(frames: Any, _n_members: int, _cutoffs: list[int], _prev: list[int]) -> Any:
+def columnar_compute(frames: Any, _n_members: int, _cutoffs: list[int], _prev: Prior) -> Any:
     """The library's columnar path: cmsf_core.columnar.recompute (retention, then refresh
     of every member under the same settings as the pure path)."""
     from cmsf_core import columnar  # noqa: PLC0415 - optional, behind the [polars] extra
 
     records, members = frames
-    return columnar.recompute(members, records, settings(), as_of=AS_OF, default_statuses="Sent")
+    return columnar.recompute(
+        members, records, full_settings(), as_of=AS_OF, default_statuses="Sent"
+    )
 
 
 def columnar_digest(out: Any) -> Digest:
@@ -610,14 +683,12 @@ def pure_recompute(
     grouped: dict[int, list[Activity]], members: dict[int, CampaignMember], as_of: datetime
 ) -> list[CampaignMember]:
     """The library's pure path: apply_retention, then refresh_member, per member."""
-    config = settings()
+    config = full_settings()
     out = []
-    for m, stored in grouped.items():
-        kept = apply_retention(stored, config, as_of=as_of).kept
+    for m, member in members.items():
+        kept = apply_retention(grouped.get(m, ()), config, as_of=as_of).kept
         out.append(
-            refresh_member(
-                members[m], kept, config, cause=RefreshCause.IMPORT, default_status="Sent"
-            )
+            refresh_member(member, kept, config, cause=RefreshCause.IMPORT, default_status="Sent")
         )
     return out
 
@@ -631,7 +702,7 @@ def full_platform(work: Workload) -> InMemoryPlatform:
 
 
 def full_sync(crm: InMemoryCrm, platform: InMemoryPlatform, as_of: datetime) -> InMemoryCrm:
-    report = run_sync(crm, platform, settings(), as_of=as_of, full=True)
+    report = run_sync(crm, platform, full_settings(), as_of=as_of, full=True)
     if not report.ok:
         raise RuntimeError(f"the full sync refused writes: {report.plan.refusals[:3]}")
     return crm
@@ -647,13 +718,21 @@ class FullCase:
 
     work: Workload
     cutoffs: list[int]
-    previous: list[int]
+    previous: Prior
     truth: Digest
 
-    def agree(self, name: str) -> Callable[[Digest], None]:
+    def agree(self, name: str, *, from_scratch: bool = False) -> Callable[[Digest], None]:
+        """A check that a path's digest equals the floor's (``from_scratch``: the floor's
+        with every prior state cleared, which is what a full sync computes)."""
+        truth = self.truth
+        if from_scratch:
+            n = self.work.n_members
+            empty = Prior([-1] * n, [-1] * n)
+            truth = digest_of(floor_recompute(self.work.rows, n, self.cutoffs, empty))
+
         def check(found: Digest) -> None:
-            if found != self.truth:
-                raise AssertionError(f"{name} disagrees with the floor: {found} != {self.truth}")
+            if found != truth:
+                raise AssertionError(f"{name} disagrees with the floor: {found} != {truth}")
 
         return check
 
@@ -663,12 +742,8 @@ def section_full(report: Report, n: int, repeat: int, *, freeze: bool) -> None:
     progress(f"generating {n:,} records")
     work = generate(n, span_days=365, end_minute=AS_OF_MINUTE, seed=SEED)
     cutoffs = cutoff_minutes(AS_OF_MINUTE)
-    previous = [-1] * work.n_members  # no Activity Date yet: the guard lets every candidate in
-    kept = sum(1 for _m, t, minute in work.rows if minute >= cutoffs[t])
-    report.header.append(
-        f"full recompute workload: {n:,} records, {work.n_members:,} members, "
-        f"{N_CAMPAIGNS} campaigns, {kept:,} within DaysToKeep={DAYS_TO_KEEP} at as_of"
-    )
+    previous = prior_state(work, SEED + 2)
+    describe_full_case(report, work, cutoffs, previous)
     progress("floor")
     digests: list[Digest] = []
     floor = measure(
@@ -683,6 +758,37 @@ def section_full(report: Report, n: int, repeat: int, *, freeze: bool) -> None:
     full_pure_path(report, case, repeat)
     full_run_sync(report, case, repeat, freeze=freeze)
     gc.collect()
+
+
+def describe_full_case(report: Report, work: Workload, cutoffs: list[int], prior: Prior) -> None:
+    """The header lines saying what the full workload holds and how often each branch of
+    the Always guard runs."""
+    kept = sum(1 for _m, t, minute in work.rows if minute >= cutoffs[t])
+    latest = [-1] * work.n_members
+    for m, t, minute in work.rows:
+        if minute >= cutoffs[t] and minute > latest[m]:
+            latest[m] = minute
+    newer = older = nothing = 0
+    for m, p in enumerate(prior.minute):
+        if p < 0:
+            continue
+        if latest[m] < 0:
+            nothing += 1
+        elif latest[m] > p:
+            newer += 1
+        else:
+            older += 1
+    days = ", ".join(f"{t.value} {d}" for t, d in zip(TYPES, DAYS_BY_TYPE, strict=True))
+    report.header.append(
+        f"full recompute workload: {len(work.rows):,} records, {work.n_members:,} members, "
+        f"{N_CAMPAIGNS} campaigns, {kept:,} within retention at as_of (DaysToKeep per type: "
+        f"{days})"
+    )
+    report.header.append(
+        f"  {prior.count:,} members start with a prior status and Activity Date (last "
+        f"{PRIOR_DAYS} days): the guard replaces it for {newer:,} (a later record), keeps it "
+        f"for {older:,} (records not later) and {nothing:,} have no record within retention"
+    )
 
 
 def full_baselines(report: Report, case: FullCase, repeat: int) -> None:
@@ -749,10 +855,7 @@ def full_pure_path(report: Report, case: FullCase, repeat: int) -> None:
     )
     grouped = built[-1]
     built.clear()
-    members = {
-        m: CampaignMember(campaign_id(m % N_CAMPAIGNS), email_of(m // N_CAMPAIGNS), status="Sent")
-        for m in grouped
-    }
+    members = {m: prior_member(m, case.previous) for m in range(case.work.n_members)}
     progress("library: pure path")
     check = case.agree("the pure path")
     report.add(
@@ -778,14 +881,19 @@ def full_run_sync(report: Report, case: FullCase, repeat: int, *, freeze: bool) 
         Stat([time.perf_counter() - started]),
     )
     progress("library: run_sync(full=True)")
-    check = case.agree("run_sync(full=True)")
+    # A full sync rebuilds every member from its records (Always: refreshed as after a
+    # deletion, then as after an import; docs/sync.md), so the prior states do not survive
+    # it: its digest is the floor's with no prior state.
+    check = case.agree("run_sync(full=True)", from_scratch=True)
 
     def check_crm(crm: object) -> None:
         assert isinstance(crm, InMemoryCrm)
         check(digest_of_members(r.member for r in crm.all_members()))
 
     def fresh_crm() -> InMemoryCrm:
-        return empty_crm(case.work)
+        crm = empty_crm(case.work)
+        save_prior_members(crm, case.previous)
+        return crm
 
     report.add(
         "sync_full",
@@ -793,7 +901,7 @@ def full_run_sync(report: Report, case: FullCase, repeat: int, *, freeze: bool) 
         measure(
             lambda crm: full_sync(crm, platform, AS_OF), repeat, setup=fresh_crm, check=check_crm
         ),
-        note="into an empty CRM (20 linked campaigns)",
+        note="20 linked campaigns, the prior members, no records",
     )
     if freeze:
         with frozen_heap():
@@ -802,6 +910,22 @@ def full_run_sync(report: Report, case: FullCase, repeat: int, *, freeze: bool) 
                 "  the same after gc.freeze() of the loaded platform",
                 measure(lambda crm: full_sync(crm, platform, AS_OF), repeat, setup=fresh_crm),
             )
+
+
+def save_prior_members(crm: Any, prior: Prior) -> None:
+    """The members that start with a prior status and Activity Date, saved in the CRM."""
+    crm.save_members(
+        [
+            MemberRecord(
+                crm_campaign_id(m % N_CAMPAIGNS),
+                prior_member(m, prior),
+                email_of(m // N_CAMPAIGNS),
+                f"003{m // N_CAMPAIGNS:08d}",
+            )
+            for m, minute in enumerate(prior.minute)
+            if minute >= 0
+        ]
+    )
 
 
 @dataclass
@@ -1125,7 +1249,8 @@ def section_columnar(report: Report, n: int, repeat: int) -> None:
     progress(f"generating {n:,} records")
     work = generate(n, span_days=365, end_minute=AS_OF_MINUTE, seed=SEED)
     cutoffs = cutoff_minutes(AS_OF_MINUTE)
-    previous = [-1] * work.n_members
+    previous = prior_state(work, SEED + 2)
+    describe_full_case(report, work, cutoffs, previous)
     digests: list[Digest] = []
     progress("floor")
     floor = measure(
@@ -1335,16 +1460,15 @@ def profile(n: int, top: int) -> None:
     incremental sync of 1,000 events against n stored records."""
     work = generate(n, span_days=365, end_minute=AS_OF_MINUTE, seed=SEED)
     grouped = activities_by_member(work)
-    members = {
-        m: CampaignMember(campaign_id(m % N_CAMPAIGNS), email_of(m // N_CAMPAIGNS), status="Sent")
-        for m in grouped
-    }
+    prior = prior_state(work, SEED + 2)
+    members = {m: prior_member(m, prior) for m in range(work.n_members)}
     gc.collect()
     emit(f"== cProfile: pure path (apply_retention + refresh_member), {n:,} records ==")
     profiled(top, pure_recompute, grouped, members, AS_OF)
     del grouped, members
     platform = full_platform(work)
     crm = empty_crm(work)
+    save_prior_members(crm, prior)
     gc.collect()
     emit(f"== cProfile: run_sync(full=True), {n:,} records, in-memory ==")
     profiled(top, full_sync, crm, platform, AS_OF)
