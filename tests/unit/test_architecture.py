@@ -383,3 +383,13 @@ def test_the_sync_module_refuses_an_unknown_attribute() -> None:
 
     with pytest.raises(AttributeError, match="no_such_name"):
         cmsf_core.sync.no_such_name  # noqa: B018 - the lookup under test
+
+
+def test_settings_repr_masks_the_notification_address_through_the_lazy_masker() -> None:
+    """The repr of Settings masks the notification address with the maintenance masker."""
+    from cmsf_core import Settings  # noqa: PLC0415 - the class under test
+
+    shown = repr(Settings(notification_email="jane.doe@example.com"))
+
+    assert "notification_email='j***@example.com'" in shown
+    assert "jane.doe" not in shown
