@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -34,7 +34,6 @@ from cmsf_core.adapters.errors import PlatformError
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError
-from cmsf_core.domain.field_mappings import CrmFieldPlan
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
 from cmsf_core.domain.planner import (
     ClientRead,
@@ -60,18 +59,21 @@ from cmsf_core.domain.records import (
 from cmsf_core.domain.retention import retention_cutoffs
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
-from cmsf_core.domain.subscribers import CrmChange, DuplicateEmail, OptOutChange
 from cmsf_core.domain.timeutil import ensure_utc
-from cmsf_core.field_sync import FieldMappingConfig, sync_field_mappings
-from cmsf_core.ports.crm import CrmStore
-from cmsf_core.ports.platform import EmailPlatform
-from cmsf_core.subscriber_sync import (
-    RecordChangeReport,
-    SubscriberSyncReport,
-    add_to_list,
-    handle_record_changes,
-    sync_subscribers,
-)
+
+if TYPE_CHECKING:
+    from cmsf_core.domain.field_mappings import CrmFieldPlan
+    from cmsf_core.domain.subscribers import CrmChange, DuplicateEmail, OptOutChange
+    from cmsf_core.field_sync import FieldMappingConfig
+    from cmsf_core.ports.crm import CrmStore
+    from cmsf_core.ports.platform import EmailPlatform
+    from cmsf_core.subscriber_sync import (
+        RecordChangeReport,
+        SubscriberSyncReport,
+        add_to_list,
+        handle_record_changes,
+        sync_subscribers,
+    )
 
 __all__ = [
     "CHECKPOINT_REFUSED",
@@ -86,6 +88,36 @@ __all__ = [
     "run_sync",
     "sync_subscribers",
 ]
+
+#: Names re-exported from :mod:`cmsf_core.subscriber_sync`, loaded on first use: the
+#: subscriber and field-mapping modules (and the ports that name them) are imported when a
+#: sync first needs them, so ``from cmsf_core.sync import run_sync`` stays light.
+_SUBSCRIBER_SYNC_EXPORTS = frozenset(
+    {
+        "RecordChangeReport",
+        "SubscriberSyncReport",
+        "add_to_list",
+        "handle_record_changes",
+        "sync_subscribers",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SUBSCRIBER_SYNC_EXPORTS:
+        raise AttributeError(f"module 'cmsf_core.sync' has no attribute {name!r}")
+    from cmsf_core import subscriber_sync  # noqa: PLC0415 - loaded on first use
+
+    value = getattr(subscriber_sync, name)
+    globals()[name] = value
+    return value
+
+
+def _no_field_changes() -> CrmFieldPlan:
+    from cmsf_core.domain.field_mappings.plan import CrmFieldPlan  # noqa: PLC0415
+
+    return CrmFieldPlan()
+
 
 #: ``progress(stage, done, total)``: called as the sync advances; ``total`` may be None.
 Progress = Callable[[str, int, int | None], None]
@@ -128,7 +160,7 @@ class SyncReport:
     skipped_rows: tuple[SkippedRow, ...] = ()
     unsaved_checkpoints: tuple[MaintenanceMessage, ...] = ()
     #: The field mappings' CRM updates and new subscribers (``run_sync(field_mappings=)``).
-    field_changes: CrmFieldPlan = attrs.field(factory=CrmFieldPlan)
+    field_changes: CrmFieldPlan = attrs.field(factory=_no_field_changes)
 
     @property
     def ok(self) -> bool:
@@ -242,6 +274,9 @@ def _run_sync(
     report: Progress | None,
     field_mappings: FieldMappingConfig | None,
 ) -> SyncReport:
+    from cmsf_core.field_sync import sync_field_mappings  # noqa: PLC0415 - see above
+    from cmsf_core.subscriber_sync import sync_subscribers  # noqa: PLC0415 - see above
+
     report = report or _noop
     skipped_rows: list[SkippedRow] = []  # malformed platform rows left out, reported below
     reads, skipped_clients = _read_platform(
@@ -250,7 +285,7 @@ def _run_sync(
     view = _read_crm(crm, reads, settings, as_of=as_of, full=full)
     plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
     windows = {read.client_id: read.read_since for read in reads}
-    fields: list[CrmFieldPlan] = [CrmFieldPlan()]
+    fields: list[CrmFieldPlan] = [_no_field_changes()]
 
     def sync_fields(dry: bool) -> None:
         if field_mappings is not None:
@@ -329,7 +364,7 @@ def _report(
         suppression_changes=subscribers.suppression.changes,
         skipped_clients=skipped_clients,
         unsaved_checkpoints=unsaved_checkpoints,
-        field_changes=field_changes or CrmFieldPlan(),
+        field_changes=field_changes or _no_field_changes(),
     )
 
 

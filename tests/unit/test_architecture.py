@@ -254,3 +254,142 @@ def test_every_public_name_is_exported_and_loads() -> None:
     assert set(cmsf_core.__all__) == {*table, "__version__"}
     for name in table:
         assert getattr(cmsf_core, name) is not None, name
+
+
+MODULES_PROBE = """
+import json, sys
+{statement}
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def modules_loaded_by(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``statement``."""
+    # Without coverage's variables: its own imports (sqlite3) are not the library's.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    result = subprocess.run(
+        [sys.executable, "-c", MODULES_PROBE.format(statement=statement)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    )
+    return set(json.loads(result.stdout))
+
+
+#: The status and retention rules need neither the schedule, the governor limits, the
+#: maintenance log, SMS numbers, subscribers nor field mappings (nor difflib, which only
+#: suggests a setting's name in an error).
+NOT_FOR_THE_RULES = (
+    "cmsf_core.domain.schedule",
+    "cmsf_core.domain.limits",
+    "cmsf_core.domain.maintenance",
+    "cmsf_core.domain.sms",
+    "cmsf_core.domain.subscribers",
+    "cmsf_core.domain.field_mappings",
+    "cmsf_core.domain.rules",
+    "cmsf_core.domain.planner",
+    "cmsf_core.sync",
+    "difflib",
+    "zoneinfo",
+)
+
+#: The sync shell loads the subscriber, field-mapping and rule modules when a sync first
+#: needs them, not when it is imported; and never the optional or notebook modules.
+NOT_FOR_THE_SYNC_IMPORT = (
+    "cmsf_core.domain.schedule",
+    "cmsf_core.domain.limits",
+    "cmsf_core.domain.sms",
+    "cmsf_core.domain.subscribers",
+    "cmsf_core.domain.field_mappings",
+    "cmsf_core.domain.rules",
+    "cmsf_core.subscriber_sync",
+    "cmsf_core.field_sync",
+    "cmsf_core.ports",
+    "cmsf_core.notebook",
+    "cmsf_core.humanize",
+    "cmsf_core.columnar",
+    "cmsf_core.adapters.memory",
+    "cmsf_core.adapters.sqlite",
+    "logging",
+    *NOT_AT_IMPORT,
+    "polars",
+)
+
+
+def loaded_from(loaded: set[str], forbidden: tuple[str, ...]) -> list[str]:
+    """The loaded modules that are one of ``forbidden`` or inside one of them."""
+    return sorted(
+        name
+        for name in loaded
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+        or name.partition(".")[0] in forbidden
+    )
+
+
+def test_importing_the_status_and_retention_rules_loads_only_what_they_use() -> None:
+    """``from cmsf_core import refresh_member, apply_retention`` loads no schedule, limits,
+    maintenance, SMS, subscriber or field-mapping module."""
+    loaded = modules_loaded_by("from cmsf_core import refresh_member, apply_retention")
+
+    assert {"cmsf_core.domain.status", "cmsf_core.domain.retention"} <= loaded
+    offending = loaded_from(loaded, NOT_FOR_THE_RULES)
+    assert not offending, f"the status and retention rules loaded: {offending}"
+
+
+def test_importing_run_sync_defers_the_subscriber_and_field_mapping_modules() -> None:
+    """``from cmsf_core.sync import run_sync`` loads the planner, not the subscriber sync,
+    field mappings, rules, ports, notebook helpers or any optional dependency."""
+    loaded = modules_loaded_by("from cmsf_core.sync import run_sync")
+
+    assert {"cmsf_core.sync", "cmsf_core.domain.planner"} <= loaded
+    offending = loaded_from(loaded, NOT_FOR_THE_SYNC_IMPORT)
+    assert not offending, f"from cmsf_core.sync import run_sync loaded: {offending}"
+
+
+def test_building_default_settings_loads_the_schedule_and_limits_on_demand() -> None:
+    """``Settings()`` works from a light import: its schedule and limits load when built."""
+    loaded = modules_loaded_by(
+        "from cmsf_core import Settings; s = Settings(notification_email='a@b.example'); "
+        "assert 'a***@b.example' in repr(s); assert str(s.import_schedule) == 'Hourly'"
+    )
+
+    assert {"cmsf_core.domain.schedule", "cmsf_core.domain.limits"} <= loaded
+    assert "cmsf_core.domain.sms" not in loaded
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "RecordChangeReport",
+        "SubscriberSyncReport",
+        "add_to_list",
+        "handle_record_changes",
+        "sync_subscribers",
+    ],
+)
+def test_the_sync_module_still_exports_the_subscriber_sync_names(name: str) -> None:
+    """Each name ``cmsf_core.sync`` re-exports from the subscriber sync loads on first use."""
+    import cmsf_core.subscriber_sync  # noqa: PLC0415 - the module the names come from
+    import cmsf_core.sync  # noqa: PLC0415 - the module under test
+
+    assert getattr(cmsf_core.sync, name) is getattr(cmsf_core.subscriber_sync, name)
+
+
+def test_the_sync_module_refuses_an_unknown_attribute() -> None:
+    """A name ``cmsf_core.sync`` does not have raises AttributeError naming it."""
+    import cmsf_core.sync  # noqa: PLC0415 - the module under test
+
+    with pytest.raises(AttributeError, match="no_such_name"):
+        cmsf_core.sync.no_such_name  # noqa: B018 - the lookup under test
+
+
+def test_settings_repr_masks_the_notification_address_through_the_lazy_masker() -> None:
+    """The repr of Settings masks the notification address with the maintenance masker."""
+    from cmsf_core import Settings  # noqa: PLC0415 - the class under test
+
+    shown = repr(Settings(notification_email="jane.doe@example.com"))
+
+    assert "notification_email='j***@example.com'" in shown
+    assert "jane.doe" not in shown

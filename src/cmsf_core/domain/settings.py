@@ -8,11 +8,10 @@ names (``Campaign_Member_Refresh``, ``DaysToKeep_Email``, ...) or by the attribu
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -24,11 +23,15 @@ from cmsf_core.domain.errors import (
     UnknownSettingError,
 )
 from cmsf_core.domain.frozen import FrozenMap
-from cmsf_core.domain.limits import GovernorLimits
-from cmsf_core.domain.maintenance import masked_repr, parse_notification_email
-from cmsf_core.domain.schedule import Schedule
-from cmsf_core.domain.sms import parse_sms_country
 from cmsf_core.domain.timeutil import END_OF_TIME, START_OF_TIME, ensure_utc, ensure_utc_or_none
+
+if TYPE_CHECKING:
+    from cmsf_core.domain.limits import GovernorLimits
+    from cmsf_core.domain.schedule import Schedule
+
+# The schedule, governor limits, notification address and SMS country are read by modules
+# that the status and retention rules never need: they are imported on first use (below),
+# so ``from cmsf_core import refresh_member`` stays light (tests/unit/test_architecture.py).
 
 __all__ = [
     "DEFAULT_DAYS_TO_KEEP",
@@ -351,20 +354,64 @@ def _to_filter_start(value: object) -> datetime | None:
     return ensure_utc_or_none(value, "campaign_filter_start")
 
 
+def _parse_schedule(value: object, field: str) -> Schedule:
+    from cmsf_core.domain.schedule import Schedule  # noqa: PLC0415 - off the hot path
+
+    return Schedule.parse(value, field)
+
+
+def _parse_governor_limits(value: object, field: str) -> GovernorLimits:
+    from cmsf_core.domain.limits import GovernorLimits  # noqa: PLC0415 - off the hot path
+
+    return GovernorLimits.parse(value, field)
+
+
+def _parse_notification_email(value: object, field: str) -> str | None:
+    from cmsf_core.domain.maintenance import parse_notification_email  # noqa: PLC0415
+
+    return parse_notification_email(value, field)
+
+
+def _parse_sms_country(value: object, field: str) -> str | None:
+    from cmsf_core.domain.sms import parse_sms_country  # noqa: PLC0415 - off the hot path
+
+    return parse_sms_country(value, field)
+
+
+def _masked_repr(value: object) -> str:
+    from cmsf_core.domain.maintenance import masked_repr  # noqa: PLC0415 - off the hot path
+
+    return masked_repr(value)
+
+
+def _default_schedule() -> Schedule:
+    from cmsf_core.domain.schedule import Schedule  # noqa: PLC0415 - off the hot path
+
+    return Schedule()
+
+
+def _default_governor_limits() -> GovernorLimits:
+    from cmsf_core.domain.limits import GovernorLimits  # noqa: PLC0415 - off the hot path
+
+    return GovernorLimits()
+
+
 def _to_import_schedule(value: object) -> Schedule:
-    return Schedule.parse(value, "import_schedule")
+    return _parse_schedule(value, "import_schedule")
 
 
 def _to_governor_limits(value: object) -> GovernorLimits:
-    return GovernorLimits.parse(value, "governor_limits")
+    return _parse_governor_limits(value, "governor_limits")
 
 
 def _to_notification_email(value: object) -> str | None:
-    return parse_notification_email(value, "notification_email")
+    # None (the default) needs no parser: the maintenance module stays unloaded.
+    return None if value is None else _parse_notification_email(value, "notification_email")
 
 
 def _to_sms_country(value: object) -> str | None:
-    return parse_sms_country(value, "sms_country")
+    # None (the default) needs no parser: the SMS module stays unloaded.
+    return None if value is None else _parse_sms_country(value, "sms_country")
 
 
 ALL_TYPES = frozenset(ActivityType)
@@ -420,13 +467,15 @@ class Settings:
     sms_enabled: bool = attrs.field(default=False, validator=_check_bool)
     sms_country: str | None = attrs.field(default=None, converter=_to_sms_country)
     # Administration (product docs: Sync settings, Maintenance).
-    import_schedule: Schedule = attrs.field(factory=Schedule, converter=_to_import_schedule)
+    import_schedule: Schedule = attrs.field(
+        factory=_default_schedule, converter=_to_import_schedule
+    )
     perform_full_daily_sync: bool = attrs.field(default=False, validator=_check_bool)
     notification_email: str | None = attrs.field(
-        default=None, converter=_to_notification_email, repr=masked_repr
+        default=None, converter=_to_notification_email, repr=_masked_repr
     )
     governor_limits: GovernorLimits = attrs.field(
-        factory=GovernorLimits, converter=_to_governor_limits
+        factory=_default_governor_limits, converter=_to_governor_limits
     )
 
     def __attrs_post_init__(self) -> None:
@@ -485,6 +534,8 @@ class Settings:
                 raise InvalidTypeError("settings key", "a setting name (str)", key)
             spec = _SPEC_BY_NAME.get(key.strip().casefold())
             if spec is None:
+                import difflib  # noqa: PLC0415 - only for the error's suggestion
+
                 close = difflib.get_close_matches(key, _ALL_NAMES, n=1)
                 raise UnknownSettingError(key, _ALL_NAMES, close[0] if close else None)
             if spec.name in given:
@@ -809,7 +860,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "none",
         "Country national mobile numbers are read in (ISO 3166 alpha-2 code or name).",
         "SMS_Country",
-        parse_sms_country,
+        _parse_sms_country,
         _or_absent,
     ),
     _plain(
@@ -818,7 +869,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "Hourly",
         "How often the primary sync runs on its own, in the org's time zone.",
         "Import_Frequency",
-        Schedule.parse,
+        _parse_schedule,
         str,
     ),
     _plain(
@@ -827,7 +878,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "none",
         "New maintenance messages are addressed to this email address.",
         "Notification_Email",
-        parse_notification_email,
+        _parse_notification_email,
         _or_absent,
     ),
     _plain(
@@ -836,7 +887,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "each job's default",
         "Batch sizes of the background jobs (internal governor limits).",
         "Governor_Limits",
-        GovernorLimits.parse,
+        _parse_governor_limits,
         _changed_limits,
     ),
 )
