@@ -240,36 +240,50 @@ def _to_dt(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _key_text(key: ActivityKey) -> str:
-    return json.dumps(
-        [
-            key.client_id,
-            key.campaign_id,
-            key.type.name,
-            key.subject,
-            key.list_id,
-            key.minute,
-            key.detail,
-            key.occurrence,
-        ],
-        separators=(",", ":"),
+def _record_id(key: ActivityKey) -> int:
+    """A record's row id: the first 8 bytes of the BLAKE2b digest of its key, as a signed
+    64-bit integer (see :func:`_key_digest`)."""
+    return _key_digest(
+        key.client_id,
+        key.campaign_id,
+        key.type.name,
+        key.subject,
+        key.list_id,
+        key.minute,
+        key.detail,
+        key.occurrence,
     )
 
 
-def _record_id(key: ActivityKey) -> int:
-    """A record's row id: the first 8 bytes of the BLAKE2b digest of its key's JSON text
-    (the key of schema 1), as a signed 64-bit integer."""
-    return _digest(_key_text(key))
-
-
-def _digest(text: str) -> int:
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+def _key_digest(*parts: object) -> int:
+    """The digest of a key's parts, each text written as ``<length>:<text>``, None as
+    ``-`` and an integer in decimal, joined by ``|``: no two keys give the same text."""
+    text = "|".join(
+        "-" if p is None else f"{len(p)}:{p}" if isinstance(p, str) else str(p) for p in parts
+    )
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _digest_id(text: object) -> int | None:
-    """:func:`_digest` of a schema 1 key; an unreadable one gets a fresh id from SQLite."""
-    return _digest(text) if isinstance(text, str) else None
+def _stored_record_id(*row: object) -> int | None:
+    """:func:`_record_id` of a stored row (``_RECORD_COLUMNS``), for the migration of a
+    schema 1 store; a row that cannot be read gets a fresh id from SQLite."""
+    client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
+    texts = (client_id, campaign_id, member_id, type_name, email, list_id, detail)
+    if (
+        type(at) is not int
+        or type(occurrence) is not int
+        or not all(t is None or isinstance(t, str) for t in texts)
+    ):
+        return None
+    try:
+        subject = member_id if email is None else email_key(str(email))
+    except _READ_ERRORS:
+        return None
+    minute = at // 60_000_000
+    return _key_digest(
+        client_id, campaign_id, type_name, subject, list_id, minute, detail, occurrence
+    )
 
 
 T = TypeVar("T")
@@ -419,6 +433,7 @@ def _row_name(key: Mapping[str, object]) -> str:
 
 
 _READ_ERRORS = (CmsfError, KeyError, ValueError, TypeError, OverflowError, IndexError)
+_TYPES = ActivityType.__members__
 
 
 @attrs.frozen
@@ -633,14 +648,15 @@ def _rebuild_records(db: sqlite3.Connection) -> None:
     """Schema 1 (and 0) -> 2, inside the caller's transaction: the records keyed by their
     key's JSON text become rows keyed by its digest (:func:`_record_id`); the index by
     client goes.  Two keys of one digest stop the migration (nothing is changed)."""
-    db.create_function("cmsf_record_id", 1, _digest_id, deterministic=True)
+    db.create_function("cmsf_record_id", 9, _stored_record_id, deterministic=True)
     for index in ("records_by_member", "records_by_client", "records_by_time"):
         db.execute(f"DROP INDEX IF EXISTS {index}")
     db.execute("ALTER TABLE records RENAME TO records_schema_1")
     db.execute(_SCHEMA.split(";", maxsplit=1)[0])
     db.execute(
         f"INSERT INTO records (id, {_RECORD_COLUMNS}) "
-        f"SELECT cmsf_record_id(key), {_RECORD_COLUMNS} FROM records_schema_1 ORDER BY 1"
+        f"SELECT cmsf_record_id({_RECORD_COLUMNS}), {_RECORD_COLUMNS} "
+        "FROM records_schema_1 ORDER BY 1"
     )
     db.execute("DROP TABLE records_schema_1")
 
@@ -650,6 +666,33 @@ def _rebuild_records(db: sqlite3.Connection) -> None:
 
 def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
     client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
+    if (
+        type(at) is int
+        and _MIN_INSTANT <= at <= _MAX_INSTANT
+        and type(occurrence) is int
+        and 0 <= occurrence <= _MAX_INT
+        and type_name in _TYPES
+        and isinstance(client_id, str)
+        and client_id
+        and email != ""
+        and list_id != ""
+        and detail != ""
+    ):
+        # The common case, read at once: the record's own validators check the rest.
+        try:
+            return Activity(
+                campaign_id,
+                member_id,
+                _TYPES[type_name],
+                _to_dt(at),
+                client_id=client_id,
+                email=email,
+                list_id=list_id,
+                detail=detail,
+                occurrence=occurrence,
+            )
+        except _READ_ERRORS:
+            pass  # the column by column read below names what is wrong
     values = (
         rows.get("client_id", client_id, _text),
         rows.get("campaign_id", campaign_id, _text),
