@@ -255,11 +255,24 @@ def _record_id(key: ActivityKey) -> int:
     )
 
 
-def _key_digest(*parts: object) -> int:
+def _key_digest(
+    client_id: str,
+    campaign_id: str,
+    type_name: str,
+    subject: str,
+    list_id: str | None,
+    minute: int,
+    detail: str | None,
+    occurrence: int,
+) -> int:
     """The digest of a key's parts, each text written as ``<length>:<text>``, None as
     ``-`` and an integer in decimal, joined by ``|``: no two keys give the same text."""
-    text = "|".join(
-        "-" if p is None else f"{len(p)}:{p}" if isinstance(p, str) else str(p) for p in parts
+    listed = "-" if list_id is None else f"{len(list_id)}:{list_id}"
+    detailed = "-" if detail is None else f"{len(detail)}:{detail}"
+    text = (
+        f"{len(client_id)}:{client_id}|{len(campaign_id)}:{campaign_id}|"
+        f"{len(type_name)}:{type_name}|{len(subject)}:{subject}|{listed}|{minute}|"
+        f"{detailed}|{occurrence}"
     )
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
@@ -269,15 +282,20 @@ def _stored_record_id(*row: object) -> int | None:
     """:func:`_record_id` of a stored row (``_RECORD_COLUMNS``), for the migration of a
     schema 1 store; a row that cannot be read gets a fresh id from SQLite."""
     client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
-    texts = (client_id, campaign_id, member_id, type_name, email, list_id, detail)
-    if (
-        type(at) is not int
-        or type(occurrence) is not int
-        or not all(t is None or isinstance(t, str) for t in texts)
+    if not (
+        isinstance(client_id, str)
+        and isinstance(campaign_id, str)
+        and isinstance(member_id, str)
+        and isinstance(type_name, str)
+        and isinstance(at, int)
+        and (email is None or isinstance(email, str))
+        and (list_id is None or isinstance(list_id, str))
+        and (detail is None or isinstance(detail, str))
+        and isinstance(occurrence, int)
     ):
         return None
     try:
-        subject = member_id if email is None else email_key(str(email))
+        subject = member_id if email is None else email_key(email)
     except _READ_ERRORS:
         return None
     minute = at // 60_000_000
@@ -1415,6 +1433,8 @@ class SqliteCrm(CrmStore):
         return found
 
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
+        if not keys or self._db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:
+            return set()  # an empty store (a first import): no key to look for
         wanted = {k: _record_id(k) for k in keys}
         held = self._keys_at(self._db, wanted.values())
         return {key for key, record_id in wanted.items() if held.get(record_id) == key}
