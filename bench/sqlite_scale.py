@@ -2,6 +2,7 @@
 
     python bench/sqlite_scale.py                   # 100,000 then 1,000,000 records
     python bench/sqlite_scale.py --records 100000  # one size only
+    python bench/sqlite_scale.py --full-sync       # run_sync(full=True) into a new store instead
 
 Each size runs in a fresh interpreter (so that its peak RSS is its own) and prints one
 block: the time ``insert_records`` takes to store the N records (the workload of
@@ -9,7 +10,9 @@ block: the time ``insert_records`` takes to store the N records (the workload of
 takes (records, members, checkpoint), the file's bytes per stored record after a WAL
 checkpoint (and the records table and its indexes alone, from SQLite's ``dbstat`` when
 the library has it), the median of 3 incremental ``run_sync`` of 1,000 new events
-against the N records (after one warm-up), and the process's peak RSS.
+against the N records (after one warm-up), and the process's peak RSS.  With
+``--full-sync``: the time of one ``run_sync(full=True)`` of the N events into a new store
+holding only the CRM campaigns and people, and the peak RSS.
 """
 
 from __future__ import annotations
@@ -103,19 +106,42 @@ def one_size(n: int) -> None:
     say(f"peak RSS                             {peak:>10.0f} MiB")
 
 
+def full_sync_size(n: int) -> None:
+    from cmsf_core.adapters.sqlite import SqliteCrm  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        crm = SqliteCrm(str(Path(folder) / "full.db"))
+        work = bench.generate(n, span_days=150, end_minute=bench.AS_OF_MINUTE, seed=bench.SEED + n)
+        bench.add_campaigns_and_people(crm, work.n_subscribers)
+        platform = bench.full_platform(work)
+        as_of = bench.at_minute(work.end_minute)
+        del work
+        gc.collect()
+        started = time.perf_counter()
+        bench.full_sync(crm, platform, as_of)
+        elapsed = time.perf_counter() - started
+        stored = crm.record_count()
+        crm.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    say(f"run_sync(full=True), {stored:,} records  {elapsed:>10.1f} s")
+    say(f"peak RSS                             {peak:>10.0f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--records", type=int, action="append")
+    parser.add_argument("--full-sync", action="store_true")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        one_size(args.one)
+        (full_sync_size if args.full_sync else one_size)(args.one)
         return
     with open("/proc/loadavg") as file:
         say(f"load average at start: {' '.join(file.read().split()[:3])}", flush=True)
     for n in args.records or [100_000, 1_000_000]:
         say(f"-- {n:,} records", flush=True)
-        subprocess.run([sys.executable, __file__, "--one", str(n)], check=True)
+        full = ["--full-sync"] if args.full_sync else []
+        subprocess.run([sys.executable, __file__, *full, "--one", str(n)], check=True)
 
 
 if __name__ == "__main__":
