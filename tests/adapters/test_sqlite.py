@@ -495,6 +495,8 @@ def test_two_keys_of_one_digest_are_refused_and_never_confused(
         crm.insert_records([third, second])
     with pytest.raises(StoreError, match="nothing was written"):
         crm.insert_records([second, third])
+    with pytest.raises(StoreError, match="share the 64-bit digest 7"):
+        crm.insert_records([second])
 
     assert crm.all_records() == (first,)
     assert list(crm.existing_keys([second.key, third.key])) == []

@@ -112,6 +112,7 @@ _MAX_INSTANT = (datetime(9999, 12, 31, 23, 59, tzinfo=UTC) - _EPOCH) // _MICRO
 _MIN_INSTANT = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICRO
 _MAX_INT = 2**62
 _CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+_WRITE_BATCH = 50_000  # records held as rows at once by insert_records
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -1649,45 +1650,52 @@ class SqliteCrm(CrmStore):
         return WriteResult(len(statuses) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
-        rows: dict[int, tuple[ActivityKey, tuple[object, ...]]] = {}
-        for r in records:
+        written = 0
+        with self._transaction() as db:
+            for start in range(0, len(records), _WRITE_BATCH):
+                written += self._insert_batch(db, records[start : start + _WRITE_BATCH])
+        return WriteResult(written)
+
+    def _insert_batch(self, db: sqlite3.Connection, records: Sequence[Activity]) -> int:
+        """Insert one batch in row id order (each page of the table written once), holding
+        one row tuple per record; return how many rows were new."""
+        first: dict[int, int] = {}  # row id -> the batch's first record of that id
+        rows: dict[int, tuple[object, ...]] = {}
+        for index, r in enumerate(records):
             key = r.key
             record_id = _record_id(key)
-            if record_id in rows:
-                if rows[record_id][0] != key:
+            if record_id in first:
+                if records[first[record_id]].key != key:
                     raise self._collision(record_id)
                 continue  # the same key twice: the first one is stored
+            first[record_id] = index
             rows[record_id] = (
-                key,
-                (
-                    record_id,
-                    r.client_id,
-                    r.campaign_id,
-                    r.member_id,
-                    r.type.name,
-                    _to_int(r.occurred_at),
-                    r.email,
-                    r.list_id,
-                    r.detail,
-                    r.occurrence,
-                ),
+                record_id,
+                r.client_id,
+                r.campaign_id,
+                r.member_id,
+                r.type.name,
+                _to_int(r.occurred_at),
+                r.email,
+                r.list_id,
+                r.detail,
+                r.occurrence,
             )
-        ordered = sorted(rows.items())  # in row id order: each page is written once
-        with self._transaction() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [row for _, (_, row) in ordered],
-            )
-            written = db.total_changes - before
-            if written < len(ordered):
-                # Some row ids were taken: by the same key (kept as it is), or by another
-                # key of the same digest, which this store cannot hold: nothing is written.
-                held = self._keys_at(db, rows)
-                for record_id, (key, _) in ordered:
-                    if held.get(record_id) != key:
-                        raise self._collision(record_id)
-        return WriteResult(written)
+        ordered = sorted(rows)
+        before = db.total_changes
+        db.executemany(
+            "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rows[record_id] for record_id in ordered),
+        )
+        written = db.total_changes - before
+        if written < len(ordered):
+            # Some row ids were taken: by the same key (kept as it is), or by another key
+            # of the same digest, which this store cannot hold: nothing is written.
+            held = self._keys_at(db, ordered)
+            for record_id in ordered:
+                if held.get(record_id) != records[first[record_id]].key:
+                    raise self._collision(record_id)
+        return written
 
     def _collision(self, record_id: int) -> StoreError:
         return StoreError(
