@@ -3,6 +3,7 @@ one writer at a time, and the migration of a store made by an earlier release.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -17,12 +18,14 @@ from typing import Any, cast
 import pytest
 
 from cmsf_core import Settings
+from cmsf_core.adapters import sqlite as sqlite_module
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.adapters.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteCrm
 from cmsf_core.demo import build_platform
+from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.records import PersonKind
-from cmsf_core.ports.crm import CrmStore, StoreBusyError
+from cmsf_core.ports.crm import CrmStore, StoreBusyError, StoreError
 from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.sync import run_sync
 from cmsf_core.testing import CrmStoreContract
@@ -390,3 +393,112 @@ def test_a_sync_that_loses_the_race_to_create_a_store_never_removes_it(tmp_path:
     with SqliteCrm(made, lazy=True) as crm, pytest.raises(RuntimeError, match="failed after"):
         fail_after_creating(crm)
     assert not made.exists()
+
+
+#: The records table of schema 1 (keyed by its key's JSON text) and its three indexes.
+_SCHEMA_1_RECORDS = """
+ALTER TABLE people ADD COLUMN account_id TEXT;
+CREATE INDEX people_by_account ON people (account_id) WHERE account_id IS NOT NULL;
+CREATE INDEX records_by_member ON records (campaign_id, member_id);
+CREATE INDEX records_by_client ON records (client_id);
+CREATE INDEX records_by_time ON records (type, occurred_at);
+CREATE TABLE platform_campaigns (campaign_id TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+    name TEXT NOT NULL, sent_at INTEGER NOT NULL, tags TEXT NOT NULL, subject TEXT NOT NULL);
+INSERT INTO meta VALUES ('email_key', 'nfc-lower');
+"""
+
+
+def _schema_1_key(activity: Activity) -> str:
+    """The records' primary key as schema 1 wrote it: the key's parts as compact JSON."""
+    key = activity.key
+    parts = [key.client_id, key.campaign_id, key.type.name, key.subject, key.list_id]
+    return json.dumps([*parts, key.minute, key.detail, key.occurrence], separators=(",", ":"))
+
+
+def _history() -> list[Activity]:
+    at = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    return [
+        Activity("cmp-1", "ann@example.com", ActivityType.SENT, at, client_id="c-1"),
+        Activity(
+            "cmp-1",
+            "ann@example.com",
+            ActivityType.CLICKED,
+            at + timedelta(minutes=3),
+            client_id="c-1",
+            email="Ann@Example.com",
+            list_id="list-9",
+            detail="https://example.com/a",
+            occurrence=1,
+        ),
+        Activity("cmp-2", "m-42", ActivityType.BOUNCED, at, client_id="c-2", detail="Hard"),
+    ]
+
+
+def test_a_store_of_schema_1_is_migrated_and_reads_the_same_records(tmp_path: Path) -> None:
+    """A marked store of schema 1 (records keyed by JSON text, an index by client) opens
+    as schema 2 in one step: the same records are read back, found and deleted by key,
+    and inserting them again writes nothing."""
+    path = tmp_path / "v1.db"
+    records = _history()
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(_OLD_STORE + _SCHEMA_1_RECORDS)
+        db.executemany(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    _schema_1_key(a),
+                    a.client_id,
+                    a.campaign_id,
+                    a.member_id,
+                    a.type.name,
+                    (a.occurred_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1),
+                    a.email,
+                    a.list_id,
+                    a.detail,
+                    a.occurrence,
+                )
+                for a in records
+            ],
+        )
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("PRAGMA user_version = 1")
+        db.commit()
+
+    with SqliteCrm(path) as crm:
+        assert set(crm.all_records()) == set(records)
+        assert set(crm.existing_keys([a.key for a in records])) == {a.key for a in records}
+        assert crm.insert_records(records).written == 0
+        assert set(crm.records_of_clients(["c-2"])) == {records[2]}
+        assert crm.delete_records([records[0].key]).written == 1
+        assert crm.problems() == []
+    with closing(sqlite3.connect(path)) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(records)")]
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    assert (columns[0], version) == ("id", SCHEMA_VERSION)
+    assert "records_by_client" not in names
+    assert {"records_by_member", "records_by_time"} <= names
+
+
+def test_two_keys_of_one_digest_are_refused_and_never_confused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When two record keys share a row id (forced here), the second insert raises
+    StoreError and writes nothing, and lookups and deletes by key never take one
+    record for the other."""
+    monkeypatch.setattr(sqlite_module, "_record_id", lambda _key: 7)
+    first, second, third = _history()
+    crm = SqliteCrm(":memory:")
+    assert crm.insert_records([first]).written == 1
+
+    with pytest.raises(StoreError, match="share the 64-bit digest 7"):
+        crm.insert_records([third, second])
+    with pytest.raises(StoreError, match="nothing was written"):
+        crm.insert_records([second, third])
+    with pytest.raises(StoreError, match="share the 64-bit digest 7"):
+        crm.insert_records([second])
+
+    assert crm.all_records() == (first,)
+    assert list(crm.existing_keys([second.key, third.key])) == []
+    assert crm.delete_records([second.key]).written == 0
+    assert crm.all_records() == (first,)

@@ -363,7 +363,7 @@ def test_check_lists_rollups_that_disagree_with_the_records(tmp_path: Path) -> N
     """A record deleted behind the library's back leaves its member's rollups wrong:
     check names the member (email masked) and the engagement column."""
     path = _synced_store(tmp_path)
-    _edit(path, "DELETE FROM records WHERE key IN (SELECT key FROM records LIMIT 1)")
+    _edit(path, "DELETE FROM records WHERE id IN (SELECT id FROM records LIMIT 1)")
 
     with SqliteCrm(path) as crm:
         problems = crm.problems()
@@ -380,7 +380,7 @@ def test_a_full_sync_repairs_the_rows_it_loaded(tmp_path: Path) -> None:
         expected = (sorted(map(repr, crm.all_records())), sorted(map(repr, crm.all_members())))
     _edit(
         path,
-        "UPDATE records SET type = 'FORWARDED' WHERE key IN (SELECT key FROM records LIMIT 3)",
+        "UPDATE records SET type = 'FORWARDED' WHERE id IN (SELECT id FROM records LIMIT 3)",
     )
     _edit(
         path,

@@ -5,8 +5,9 @@ bulk write either wholly applied or not at all; the sync's journal covers the ga
 between writes.  A sync holds the store's write lock (:meth:`SqliteCrm.sync_lock`) for
 its whole read-plan-apply, so two syncs never interleave and a killed sync leaves the
 store as it was before it.  Instants are stored as integer microseconds since the Unix
-epoch (UTC), record keys as their JSON text.  Indexes follow the port's reads: records by
-member, by client and by (type, time) for the retention purge.
+epoch (UTC).  A tracking record's row id is a 64-bit digest of its key (every part of the
+key is a column of the row, so a lookup by key checks the row it finds); the indexes
+follow the port's reads: records by member, and by (type, time) for the retention purge.
 
 The file marks itself as a cmsf store (``PRAGMA application_id``) with its schema version
 (``PRAGMA user_version``); any other file is refused before a byte of it is written
@@ -23,6 +24,7 @@ table, the row and the column, and :meth:`SqliteCrm.problems` lists them all.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import secrets
@@ -96,8 +98,10 @@ __all__ = [
 #: ``PRAGMA application_id`` of a cmsf store: "CMSF" in ASCII.
 APPLICATION_ID = 0x434D5346
 #: ``PRAGMA user_version``: the schema version this release writes (1: the first marked
-#: schema; an unmarked store of an earlier release is version 0 and is migrated).
-SCHEMA_VERSION = 1
+#: schema; 2: records keyed by a 64-bit digest of their key instead of its JSON text, no
+#: index by client; an unmarked store of an earlier release is version 0).  Stores of
+#: every earlier version are migrated when opened.
+SCHEMA_VERSION = 2
 #: How long a sync (or any write) waits for another writer by default, in seconds.
 DEFAULT_WAIT = 30.0
 
@@ -108,10 +112,11 @@ _MAX_INSTANT = (datetime(9999, 12, 31, 23, 59, tzinfo=UTC) - _EPOCH) // _MICRO
 _MIN_INSTANT = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICRO
 _MAX_INT = 2**62
 _CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+_WRITE_BATCH = 50_000  # records held as rows at once by insert_records
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
-    key TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
     client_id TEXT NOT NULL,
     campaign_id TEXT NOT NULL,
     member_id TEXT NOT NULL,
@@ -121,9 +126,8 @@ CREATE TABLE IF NOT EXISTS records (
     list_id TEXT,
     detail TEXT,
     occurrence INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS records_by_member ON records (campaign_id, member_id);
-CREATE INDEX IF NOT EXISTS records_by_client ON records (client_id);
 CREATE INDEX IF NOT EXISTS records_by_time ON records (type, occurred_at);
 CREATE TABLE IF NOT EXISTS members (
     campaign_id TEXT NOT NULL,
@@ -237,19 +241,67 @@ def _to_dt(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _key_text(key: ActivityKey) -> str:
-    return json.dumps(
-        [
-            key.client_id,
-            key.campaign_id,
-            key.type.name,
-            key.subject,
-            key.list_id,
-            key.minute,
-            key.detail,
-            key.occurrence,
-        ],
-        separators=(",", ":"),
+def _record_id(key: ActivityKey) -> int:
+    """A record's row id: the first 8 bytes of the BLAKE2b digest of its key, as a signed
+    64-bit integer (see :func:`_key_digest`)."""
+    return _key_digest(
+        key.client_id,
+        key.campaign_id,
+        key.type.name,
+        key.subject,
+        key.list_id,
+        key.minute,
+        key.detail,
+        key.occurrence,
+    )
+
+
+def _key_digest(
+    client_id: str,
+    campaign_id: str,
+    type_name: str,
+    subject: str,
+    list_id: str | None,
+    minute: int,
+    detail: str | None,
+    occurrence: int,
+) -> int:
+    """The digest of a key's parts, each text written as ``<length>:<text>``, None as
+    ``-`` and an integer in decimal, joined by ``|``: no two keys give the same text."""
+    listed = "-" if list_id is None else f"{len(list_id)}:{list_id}"
+    detailed = "-" if detail is None else f"{len(detail)}:{detail}"
+    text = (
+        f"{len(client_id)}:{client_id}|{len(campaign_id)}:{campaign_id}|"
+        f"{len(type_name)}:{type_name}|{len(subject)}:{subject}|{listed}|{minute}|"
+        f"{detailed}|{occurrence}"
+    )
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _stored_record_id(*row: object) -> int | None:
+    """:func:`_record_id` of a stored row (``_RECORD_COLUMNS``), for the migration of a
+    schema 1 store; a row that cannot be read gets a fresh id from SQLite."""
+    client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
+    if not (
+        isinstance(client_id, str)
+        and isinstance(campaign_id, str)
+        and isinstance(member_id, str)
+        and isinstance(type_name, str)
+        and isinstance(at, int)
+        and (email is None or isinstance(email, str))
+        and (list_id is None or isinstance(list_id, str))
+        and (detail is None or isinstance(detail, str))
+        and isinstance(occurrence, int)
+    ):
+        return None
+    try:
+        subject = member_id if email is None else email_key(email)
+    except _READ_ERRORS:
+        return None
+    minute = at // 60_000_000
+    return _key_digest(
+        client_id, campaign_id, type_name, subject, list_id, minute, detail, occurrence
     )
 
 
@@ -400,6 +452,7 @@ def _row_name(key: Mapping[str, object]) -> str:
 
 
 _READ_ERRORS = (CmsfError, KeyError, ValueError, TypeError, OverflowError, IndexError)
+_TYPES = ActivityType.__members__
 
 
 @attrs.frozen
@@ -610,11 +663,55 @@ def _columns(db: sqlite3.Connection, table: str) -> set[str]:
     return {str(row[1]) for row in db.execute(f"PRAGMA table_info({table})")}
 
 
+def _rebuild_records(db: sqlite3.Connection) -> None:
+    """Schema 1 (and 0) -> 2, inside the caller's transaction: the records keyed by their
+    key's JSON text become rows keyed by its digest (:func:`_record_id`); the index by
+    client goes.  Two keys of one digest stop the migration (nothing is changed)."""
+    db.create_function("cmsf_record_id", 9, _stored_record_id, deterministic=True)
+    for index in ("records_by_member", "records_by_client", "records_by_time"):
+        db.execute(f"DROP INDEX IF EXISTS {index}")
+    db.execute("ALTER TABLE records RENAME TO records_schema_1")
+    db.execute(_SCHEMA.split(";", maxsplit=1)[0])
+    db.execute(
+        f"INSERT INTO records (id, {_RECORD_COLUMNS}) "
+        f"SELECT cmsf_record_id({_RECORD_COLUMNS}), {_RECORD_COLUMNS} "
+        "FROM records_schema_1 ORDER BY 1"
+    )
+    db.execute("DROP TABLE records_schema_1")
+
+
 # ----------------------------------------------------------------------------- rows
 
 
 def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
     client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
+    if (
+        type(at) is int
+        and _MIN_INSTANT <= at <= _MAX_INSTANT
+        and type(occurrence) is int
+        and 0 <= occurrence <= _MAX_INT
+        and type_name in _TYPES
+        and isinstance(client_id, str)
+        and client_id
+        and email != ""
+        and list_id != ""
+        and detail != ""
+    ):
+        # The common case, read at once: the record's own validators check the rest.
+        try:
+            return Activity(
+                campaign_id,
+                member_id,
+                _TYPES[type_name],
+                _to_dt(at),
+                client_id=client_id,
+                email=email,
+                list_id=list_id,
+                detail=detail,
+                occurrence=occurrence,
+            )
+        except _READ_ERRORS:
+            pass  # the column by column read below names what is wrong
     values = (
         rows.get("client_id", client_id, _text),
         rows.get("campaign_id", campaign_id, _text),
@@ -791,7 +888,7 @@ def _meta(rows: _Rows, row: Sequence[Any]) -> str:
 #: What a scan reads: table, columns (the key columns first), how many are the key, and
 #: how a row is read.  The integration's own tables are the ones a full sync reloads.
 _SCANS: tuple[tuple[str, str, int, Callable[[_Rows, Sequence[Any]], object]], ...] = (
-    ("records", f"key, {_RECORD_COLUMNS}", 1, lambda rows, row: _activity(rows, row[1:])),
+    ("records", f"id, {_RECORD_COLUMNS}", 1, lambda rows, row: _activity(rows, row[1:])),
     ("members", _MEMBER_COLUMNS, 2, _member),
     ("people", _PEOPLE_COLUMNS, 1, _person),
     ("campaigns", _CAMPAIGN_COLUMNS, 1, _campaign),
@@ -866,6 +963,10 @@ class SqliteCrm(CrmStore):
         db = sqlite3.connect(name, isolation_level=None, timeout=self.wait)
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
+        # Settings of this connection (docs/storage.md, "Settings"): a page cache of up to
+        # 64 MiB, used as it fills, and temporary sorts in memory.
+        db.execute("PRAGMA cache_size=-65536")
+        db.execute("PRAGMA temp_store=MEMORY")
         return db
 
     def _fresh_in_memory(self) -> sqlite3.Connection:
@@ -947,6 +1048,8 @@ class SqliteCrm(CrmStore):
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if "key" in _columns(db, "records"):
+                _rebuild_records(db)
             _ddl(db)
             for table, column, declaration in _ADDED_COLUMNS:
                 if column not in _columns(db, table):
@@ -1223,10 +1326,21 @@ class SqliteCrm(CrmStore):
         return int(count)
 
     def _records(self, where: str = "", params: Sequence[object] = ()) -> Iterator[Activity]:
-        for key, *row in self._db.execute(
-            f"SELECT key, {_RECORD_COLUMNS} FROM records {where}", params
+        for record_id, *row in self._db.execute(
+            f"SELECT id, {_RECORD_COLUMNS} FROM records {where}", params
         ):
-            yield _activity(self._rows("records", key=key), row)
+            yield _activity(self._rows("records", id=record_id), row)
+
+    def _keys_at(self, db: sqlite3.Connection, ids: Iterable[int]) -> dict[int, ActivityKey]:
+        """The key of the record stored under each of ``ids`` that holds one."""
+        held: dict[int, ActivityKey] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            for record_id, *row in db.execute(
+                f"SELECT id, {_RECORD_COLUMNS} FROM records WHERE id IN ({marks})", list(chunk)
+            ):
+                held[record_id] = _activity(self._rows("records", id=record_id), row).key
+        return held
 
     def all_records(self) -> tuple[Activity, ...]:
         """Every stored tracking record."""
@@ -1320,18 +1434,11 @@ class SqliteCrm(CrmStore):
         return found
 
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
-        by_text = {_key_text(k): k for k in keys}
-        texts = list(by_text)
-        found: set[ActivityKey] = set()
-        for chunk in _chunks(texts):
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                by_text[text]
-                for (text,) in self._db.execute(
-                    f"SELECT key FROM records WHERE key IN ({marks})", list(chunk)
-                )
-            )
-        return found
+        if not keys or self._db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:
+            return set()  # an empty store (a first import): no key to look for
+        wanted = {k: _record_id(k) for k in keys}
+        held = self._keys_at(self._db, wanted.values())
+        return {key for key, record_id in wanted.items() if held.get(record_id) == key}
 
     def expired_records(self, cutoffs: Mapping[ActivityType, datetime]) -> Sequence[Activity]:
         found: list[Activity] = []
@@ -1543,29 +1650,68 @@ class SqliteCrm(CrmStore):
         return WriteResult(len(statuses) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
-        rows = []
-        for r in records:
-            rows.append(
-                (
-                    _key_text(r.key),
-                    r.client_id,
-                    r.campaign_id,
-                    r.member_id,
-                    r.type.name,
-                    _to_int(r.occurred_at),
-                    r.email,
-                    r.list_id,
-                    r.detail,
-                    r.occurrence,
-                )
-            )
-        written = self._write(
-            "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
+        written = 0
+        with self._transaction() as db:
+            for start in range(0, len(records), _WRITE_BATCH):
+                written += self._insert_batch(db, records[start : start + _WRITE_BATCH])
         return WriteResult(written)
 
+    def _insert_batch(self, db: sqlite3.Connection, records: Sequence[Activity]) -> int:
+        """Insert one batch in row id order (each page of the table written once), holding
+        one row tuple per record; return how many rows were new."""
+        first: dict[int, int] = {}  # row id -> the batch's first record of that id
+        rows: dict[int, tuple[object, ...]] = {}
+        for index, r in enumerate(records):
+            key = r.key
+            record_id = _record_id(key)
+            if record_id in first:
+                if records[first[record_id]].key != key:
+                    raise self._collision(record_id)
+                continue  # the same key twice: the first one is stored
+            first[record_id] = index
+            rows[record_id] = (
+                record_id,
+                r.client_id,
+                r.campaign_id,
+                r.member_id,
+                r.type.name,
+                _to_int(r.occurred_at),
+                r.email,
+                r.list_id,
+                r.detail,
+                r.occurrence,
+            )
+        ordered = sorted(rows)
+        before = db.total_changes
+        db.executemany(
+            "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rows[record_id] for record_id in ordered),
+        )
+        written = db.total_changes - before
+        if written < len(ordered):
+            # Some row ids were taken: by the same key (kept as it is), or by another key
+            # of the same digest, which this store cannot hold: nothing is written.
+            held = self._keys_at(db, ordered)
+            for record_id in ordered:
+                if held.get(record_id) != records[first[record_id]].key:
+                    raise self._collision(record_id)
+        return written
+
+    def _collision(self, record_id: int) -> StoreError:
+        return StoreError(
+            f"store {str(self.path)!r} cannot hold two tracking records whose keys share "
+            f"the 64-bit digest {record_id} (a chance of about n\N{SUPERSCRIPT TWO}/2^65 "
+            "for n records); nothing was written"
+        )
+
     def delete_records(self, keys: Sequence[ActivityKey]) -> WriteResult:
-        written = self._write("DELETE FROM records WHERE key = ?", [(_key_text(k),) for k in keys])
+        wanted = {k: _record_id(k) for k in keys}
+        with self._transaction() as db:
+            held = self._keys_at(db, wanted.values())
+            doomed = sorted(i for k, i in wanted.items() if held.get(i) == k)
+            before = db.total_changes
+            db.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in doomed])
+            written = db.total_changes - before
         return WriteResult(written)
 
     def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
