@@ -1626,7 +1626,7 @@ def section_dask(report: Report, n: int, repeat: int, files: int) -> None:
         progress("dask: starting a 2-worker LocalCluster")
         with (
             LocalCluster(
-                n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+                n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
             ) as cluster,
             Client(cluster),
         ):

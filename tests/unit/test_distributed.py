@@ -113,7 +113,7 @@ def client() -> Iterator[Any]:
             n_workers=2,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # a free port, not 8787 (another cluster may hold it)
             scheduler_port=0,
         ) as cluster,
         distributed.Client(cluster) as connected,
