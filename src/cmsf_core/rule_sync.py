@@ -17,7 +17,6 @@ from datetime import datetime, tzinfo
 import attrs
 
 from cmsf_core.domain.checks import is_collection
-from cmsf_core.domain.errors import InvalidTypeError
 from cmsf_core.domain.field_mappings import ListFieldMappings
 from cmsf_core.domain.rules import (
     ListRules,
@@ -31,6 +30,7 @@ from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import CommandResult, ListMembership
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
+from cmsf_core.subscriber_sync import check_client_and_settings
 
 __all__ = ["RuleRunReport", "handle_rule_changes", "run_retrospective"]
 
@@ -47,13 +47,6 @@ class RuleRunReport:
     def ok(self) -> bool:
         """Whether the platform took every command."""
         return all(result.ok for result in self.results)
-
-
-def _check(client_id: object, settings: object) -> None:
-    if not isinstance(client_id, str) or not client_id.strip():
-        raise InvalidTypeError("client_id", "a platform client id", client_id)
-    if not isinstance(settings, Settings):
-        raise InvalidTypeError("settings", "a Settings", settings)
 
 
 def _memberships(
@@ -95,7 +88,7 @@ def handle_rule_changes(
     add sends; a value that cannot be converted is left out and kept as a maintenance
     message.  ``as_of`` and ``zone`` (the org's) evaluate date literals such as ``TODAY``.
     """
-    _check(client_id, settings)
+    check_client_and_settings(client_id, settings)
     batch = list(changes) if is_collection(changes) else changes
     if settings.disable_triggers:
         reading: list[RuleRecord] = []
@@ -140,7 +133,7 @@ def run_retrospective(
     so.  It is not a trigger, so the trigger settings do not gate it; the opted-out
     refusal and the SMS settings apply as on every route.
     """
-    _check(client_id, settings)
+    check_client_and_settings(client_id, settings)
     given = list(records) if is_collection(records) else records
     readable = [r for r in given if isinstance(r, RuleRecord)] if isinstance(given, list) else []
     plan = plan_retrospective_run(

@@ -249,7 +249,7 @@ def handle_record_changes(
     executed on the platform.  A deleted record's email still held by another contact or
     lead is left alone.
     """
-    _check_ids(client_id, settings)
+    check_client_and_settings(client_id, settings)
     flags = {
         "disable_triggers": settings.disable_triggers,
         "disable_bulk_triggers": settings.disable_bulk_triggers,
@@ -285,7 +285,8 @@ def handle_record_changes(
 # ----------------------------------------------------------------------------- shared
 
 
-def _check_ids(client_id: object, settings: object) -> None:
+def check_client_and_settings(client_id: object, settings: object) -> None:
+    """Refuse a shell call whose settings are not a Settings or whose client id is empty."""
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
     if not isinstance(client_id, str) or not client_id.strip():
@@ -532,7 +533,7 @@ def run_import(
     ``zone``; a value that cannot be converted is left out, reported in ``messages`` and
     (unless ``dry_run``) written to the maintenance log, dated ``as_of``.
     """
-    _check_ids(client_id, settings)
+    check_client_and_settings(client_id, settings)
     if not isinstance(list_id, str) or not list_id.strip():
         raise InvalidValueError("list_id", "a non-empty list id", list_id)
     if not is_collection(rows):
@@ -683,7 +684,7 @@ def handle_account_changes(
     the email alone, gets them); values that cannot be converted are left out and logged,
     dated ``as_of`` (``docs/field-mappings.md``).
     """
-    _check_ids(client_id, settings)
+    check_client_and_settings(client_id, settings)
     ids = _account_ids(account_ids)
     if subscriber_row is not None and not callable(subscriber_row):
         raise InvalidTypeError("subscriber_row", "a function of a Person or None", subscriber_row)
