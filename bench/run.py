@@ -5,8 +5,8 @@
     python bench/run.py --records 300000 --repeat 5
     python bench/run.py --only full     # one section: full, incremental, memory, import, sqlite
     python bench/run.py --profile       # cProfile of the full sync and of an incremental sync
-    python bench/run.py --only columnar # floor, pandas, polars and cmsf_core.columnar only
-    python bench/run.py --only columnar --dask   # + cmsf_core.distributed, 1e7 records
+    python bench/run.py --only columnar # floor, pandas, polars and cmsf_core.app.columnar only
+    python bench/run.py --only columnar --dask   # + cmsf_core.app.distributed, 1e7 records
 
 The workload is deterministic (seeded): N tracking records over N/10 campaign members of 20
 campaigns, timestamps over a year, mix sent 40% / opened 35% / clicked 15% / bounced 4% /
@@ -65,7 +65,7 @@ from cmsf_core import (
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain.planner import event_records
 from cmsf_core.domain.records import Checkpoint, MemberRef
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.sync import run_sync
 
 # ----------------------------------------------------------------------------- workload
 
@@ -592,7 +592,7 @@ def polars_digest(out: Any) -> Digest:
 
 
 def columnar_build(rows: list[Row], n_members: int, previous: Prior) -> Any:
-    """The workload as cmsf_core.columnar reads it: integer ids (campaign m % 20, member m),
+    """The workload as cmsf_core.app.columnar reads it: integer ids (campaign m % 20, member m),
     integer type codes and minutes; members with their prior status, activity and Activity
     Date (status Sent and no activity when they have none)."""
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
@@ -624,9 +624,9 @@ def columnar_build(rows: list[Row], n_members: int, previous: Prior) -> Any:
 
 
 def columnar_compute(frames: Any, _n_members: int, _cutoffs: list[int], _prev: Prior) -> Any:
-    """The library's columnar path: cmsf_core.columnar.recompute (retention, then refresh
+    """The library's columnar path: cmsf_core.app.columnar.recompute (retention, then refresh
     of every member under the same settings as the pure path)."""
-    from cmsf_core import columnar  # noqa: PLC0415 - optional, behind the [polars] extra
+    from cmsf_core.app import columnar  # noqa: PLC0415 - optional, behind the [polars] extra
 
     records, members = frames
     return columnar.recompute(
@@ -635,7 +635,7 @@ def columnar_compute(frames: Any, _n_members: int, _cutoffs: list[int], _prev: P
 
 
 def columnar_digest(out: Any) -> Digest:
-    """The digest of cmsf_core.columnar's output (activity Enum codes = type codes)."""
+    """The digest of cmsf_core.app.columnar's output (activity Enum codes = type codes)."""
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
     counts = tuple(int(out[name].sum()) for name in COUNT_NAMES)
@@ -838,7 +838,7 @@ def full_columnar(report: Report, case: FullCase, repeat: int) -> None:
         "library columnar: build the frames from the tuples",
         measure(lambda _: columnar_build(rows, n_members, case.previous), repeat),
     )
-    check = case.agree("cmsf_core.columnar")
+    check = case.agree("cmsf_core.app.columnar")
     report.add(
         "columnar",
         "library columnar path: columnar.recompute",
@@ -1252,7 +1252,7 @@ def section_import(report: Report) -> None:
             "pass",
             "import cmsf_core",
             "from cmsf_core import refresh_member, apply_retention",
-            "from cmsf_core.sync import run_sync",
+            "from cmsf_core.shell.sync import run_sync",
         ],
         runs=21,
     )
@@ -1273,14 +1273,14 @@ def section_import(report: Report) -> None:
     )
     report.add(
         "import_sync",
-        "from cmsf_core.sync import run_sync",
+        "from cmsf_core.shell.sync import run_sync",
         Stat([p - bare.median for p in shell.values]),
         unit="ms",
         note="the sync shell and planner; subscriber sync and field mappings load on first use",
     )
     heavy = ("pandas", "polars", "phonenumbers", "createsend", "simple_salesforce", "pendulum")
     code = (
-        "import sys, cmsf_core; from cmsf_core.sync import run_sync; "
+        "import sys, cmsf_core; from cmsf_core.shell.sync import run_sync; "
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
@@ -1492,8 +1492,10 @@ def sqlite_incremental(sqlite_crm: Any, path: Path, n: int, repeat: int) -> tupl
 
 
 def section_columnar(report: Report, n: int, repeat: int) -> None:
-    """The floor, the dataframe baselines and cmsf_core.columnar only (no Activity objects)."""
-    report.section(f"columnar recompute of {n:,} records (floor, baselines, cmsf_core.columnar)")
+    """The floor, the dataframe baselines and the columnar path only (no Activity objects)."""
+    report.section(
+        f"columnar recompute of {n:,} records (floor, baselines, cmsf_core.app.columnar)"
+    )
     progress(f"generating {n:,} records")
     work = generate(n, span_days=365, end_minute=AS_OF_MINUTE, seed=SEED)
     cutoffs = cutoff_minutes(AS_OF_MINUTE)
@@ -1581,15 +1583,15 @@ def dask_digest(result: Any) -> Digest:
 
 
 def section_dask(report: Report, n: int, repeat: int, files: int) -> None:
-    """cmsf_core.distributed on a 2-worker LocalCluster, checked against one process."""
+    """cmsf_core.app.distributed on a 2-worker LocalCluster, checked against one process."""
     if not all(installed(name) for name in ("dask", "distributed", "polars", "pyarrow")):
         report.add("dask", "dask: not installed", "skipped", note="pip install 'cmsf_core[dask]'")
         return
     import polars as pl  # noqa: PLC0415 - optional, behind the [dask] extra
     from distributed import Client, LocalCluster  # noqa: PLC0415 - optional
 
-    from cmsf_core import columnar  # noqa: PLC0415 - optional, behind the [polars] extra
-    from cmsf_core import distributed as cmsf_distributed  # noqa: PLC0415 - optional
+    from cmsf_core.app import columnar  # noqa: PLC0415 - optional, behind the [polars] extra
+    from cmsf_core.app import distributed as cmsf_distributed  # noqa: PLC0415 - optional
 
     report.section(
         f"Dask: full recompute of {n:,} records partitioned by member "
@@ -1604,7 +1606,7 @@ def section_dask(report: Report, n: int, repeat: int, files: int) -> None:
             f"numpy workload written as parquet ({n:,} records, once)",
             Stat([time.perf_counter() - started]),
         )
-        progress("dask: one process (cmsf_core.columnar)")
+        progress("dask: one process (cmsf_core.app.columnar)")
         one: list[Digest] = []
         report.add(
             "dask_one_process",
@@ -1649,7 +1651,7 @@ def section_dask(report: Report, n: int, repeat: int, files: int) -> None:
             progress("dask: distributed.recompute")
             report.add(
                 "dask",
-                "cmsf_core.distributed.recompute on the cluster",
+                "cmsf_core.app.distributed.recompute on the cluster",
                 measure(run, repeat, check=check),
                 note="read parquet, shuffle by member, columnar per partition, digest",
             )
@@ -1709,7 +1711,7 @@ def add_targets(report: Report, n: int) -> None:
             "from cmsf_core import refresh_member, apply_retention",
             TARGET_IMPORT_RULES_MS,
         ),
-        ("import_sync", "from cmsf_core.sync import run_sync", TARGET_IMPORT_SYNC_MS),
+        ("import_sync", "from cmsf_core.shell.sync import run_sync", TARGET_IMPORT_SYNC_MS),
     ):
         if key in f:
             value = f[key].median
@@ -1800,7 +1802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--dask",
         action="store_true",
-        help="also run cmsf_core.distributed on a 2-worker LocalCluster (10,000,000 records)",
+        help="also run cmsf_core.app.distributed on a 2-worker LocalCluster (10,000,000 records)",
     )
     parser.add_argument(
         "--dask-records", type=int, default=10_000_000, help="records of the Dask run"

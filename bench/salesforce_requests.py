@@ -32,7 +32,7 @@ from salesforce_fake import (
 from cmsf_core import Settings
 from cmsf_core.adapters.salesforce import SalesforceCrm
 from cmsf_core.domain.connection import Secret
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.sync import run_sync
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""cmsf_core.properties: the ready-made suites pass for the library's own code and catch
+"""cmsf_core.testing.properties: the ready-made suites pass for the library's own code and catch
 a user's code that breaks a rule."""
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from cmsf_core import (
 )
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain.records import TrackingPage, WriteResult
-from cmsf_core.properties import (
+from cmsf_core.testing import CrmStoreContract, EmailPlatformContract, PlatformSeed
+from cmsf_core.testing.properties import (
     ContractRun,
     check_crm_store,
     check_email_platform,
@@ -35,8 +36,7 @@ from cmsf_core.properties import (
     crm_store_contract,
     email_platform_contract,
 )
-from cmsf_core.strategies import seeded_platform
-from cmsf_core.testing import CrmStoreContract, EmailPlatformContract, PlatformSeed
+from cmsf_core.testing.strategies import seeded_platform
 
 # ----------------------------------------------------------------------------- refresh
 

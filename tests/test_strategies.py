@@ -1,4 +1,4 @@
-"""cmsf_core.strategies: valid values aimed at the rules' edges, the documented shrink
+"""cmsf_core.testing.strategies: valid values aimed at the rules' edges, the documented shrink
 targets, and st.from_type through the ``hypothesis`` entry point."""
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from cmsf_core import (
     StatusMapping,
     number_occurrences,
 )
-from cmsf_core import strategies as cs
 from cmsf_core.domain.schedule import resolve_zone
 from cmsf_core.domain.settings import parse_label
 from cmsf_core.testing import PlatformSeed, read_whole_stream
+from cmsf_core.testing import strategies as cs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -387,7 +387,7 @@ def test_the_hypothesis_entry_point_registers_the_strategies_on_import() -> None
     """Installed with the entry point, a fresh interpreter's ``st.from_type`` knows our
     types without any explicit registration."""
     declared = _declared_entry_point()
-    assert declared == "cmsf_core._hypothesis_hook:register"
+    assert declared == "cmsf_core.testing._hypothesis_hook:register"
     installed = {ep.value for ep in entry_points(group="hypothesis")}
     assert declared in installed, "reinstall the package: its entry points are out of date"
     result = _first_draw_in_a_fresh_interpreter("Activity")
@@ -396,9 +396,11 @@ def test_the_hypothesis_entry_point_registers_the_strategies_on_import() -> None
 
 
 def test_the_strategies_module_can_be_the_first_import() -> None:
-    """``import cmsf_core.strategies`` before Hypothesis runs the entry point while the
+    """``import cmsf_core.testing.strategies`` before Hypothesis runs the entry point while the
     strategies module is half-built; the hook lives apart, so the import works and
     ``st.from_type`` still draws from our strategies."""
-    result = _first_draw_in_a_fresh_interpreter("Settings", first="import cmsf_core.strategies")
+    result = _first_draw_in_a_fresh_interpreter(
+        "Settings", first="import cmsf_core.testing.strategies"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Settings("), result.stdout

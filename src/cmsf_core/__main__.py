@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from cmsf_core.cli import main
+from cmsf_core.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -49,7 +49,7 @@ from cmsf_core.adapters.errors import (
 )
 from cmsf_core.adapters.files import FilePlatform, zone_for_time_zone
 from cmsf_core.adapters.memory import InMemoryCrm
-from cmsf_core.cli import main
+from cmsf_core.app.cli import main
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.connection import Credentials
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
@@ -66,15 +66,15 @@ from cmsf_core.domain.subscribers import (
     SuppressedEmail,
     Unsubscribe,
 )
-from cmsf_core.strategies import seeded_platform
-from cmsf_core.subscriber_sync import add_to_list, handle_account_changes, run_import
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.subscriber_sync import add_to_list, handle_account_changes, run_import
+from cmsf_core.shell.sync import run_sync
 from cmsf_core.testing import (
     EmailPlatformContract,
     PlatformSeed,
     SeedMembership,
     standard_seed,
 )
+from cmsf_core.testing.strategies import seeded_platform
 
 API_KEY = "cm-PLANTED-secret-key-9f3a"
 DISPLAY_NAMES = {

@@ -50,7 +50,7 @@ from cmsf_core.domain.subscribers import (
     SubscriberState,
     Unsubscribe,
 )
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.sync import run_sync
 from cmsf_core.testing import EmailPlatformContract, PlatformSeed, read_whole_stream
 
 EXPORT = Path(__file__).parent.parent / "data" / "platform"

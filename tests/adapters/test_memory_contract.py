@@ -13,12 +13,12 @@ if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the co
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.records import PersonKind
-from cmsf_core.strategies import seeded_platform
 from cmsf_core.testing import (
     CrmStoreContract,
     EmailPlatformContract,
     PlatformSeed,
 )
+from cmsf_core.testing.strategies import seeded_platform
 
 
 class TestInMemoryCrm(CrmStoreContract):

@@ -71,7 +71,7 @@ from cmsf_core.adapters.salesforce import (
 )
 from cmsf_core.adapters.salesforce.codec import _member_key
 from cmsf_core.adapters.salesforce.queries import request_line_bytes, soql_statements
-from cmsf_core.demo import build_platform
+from cmsf_core.app.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.connection import Secret
 from cmsf_core.domain.engagement import Engagement
@@ -89,7 +89,7 @@ from cmsf_core.domain.records import (
     PlatformCampaign,
 )
 from cmsf_core.domain.subscribers import OptOutChange
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.sync import run_sync
 from cmsf_core.testing import CrmStoreContract
 
 TRACKING = DEFAULT_FIELD_MAP.tracking_record

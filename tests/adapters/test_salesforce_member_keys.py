@@ -35,7 +35,7 @@ from cmsf_core.domain.records import (
     MemberRef,
     PersonKind,
 )
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.sync import run_sync
 
 TRACKING = DEFAULT_FIELD_MAP.tracking_record
 #: An address of the longest length allowed (254 characters).

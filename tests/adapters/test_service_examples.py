@@ -36,7 +36,7 @@ import test_campaign_monitor as cm_fake
 
 from cmsf_core.adapters.campaign_monitor import CampaignMonitorPlatform
 from cmsf_core.adapters.salesforce import SalesforceCrm
-from cmsf_core.sync import SyncReport
+from cmsf_core.shell.sync import SyncReport
 from cmsf_core.testing import T0, PlatformSeed, standard_seed
 
 ROOT = Path(__file__).resolve().parents[2]

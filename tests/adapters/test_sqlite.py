@@ -21,13 +21,13 @@ from cmsf_core import Settings
 from cmsf_core.adapters import sqlite as sqlite_module
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.adapters.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteCrm
-from cmsf_core.demo import build_platform
+from cmsf_core.app.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.records import PersonKind
 from cmsf_core.ports.crm import CrmStore, StoreBusyError, StoreError
 from cmsf_core.ports.platform import EmailPlatform
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.sync import run_sync
 from cmsf_core.testing import CrmStoreContract
 
 
@@ -373,7 +373,7 @@ def test_only_the_store_that_created_the_file_says_it_made_it(tmp_path: Path) ->
 def test_a_sync_that_loses_the_race_to_create_a_store_never_removes_it(tmp_path: Path) -> None:
     """Two first syncs of a missing store: the one refused because the other created the
     file meanwhile leaves that file in place (it removes only a store it made itself)."""
-    from cmsf_core import cli  # noqa: PLC0415 - the command's own clean-up is under test
+    from cmsf_core.app import cli  # noqa: PLC0415 - the command's own clean-up is under test
 
     path = tmp_path / "cmsf.db"
     with SqliteCrm(path, lazy=True) as loser, SqliteCrm(path, lazy=True) as winner:

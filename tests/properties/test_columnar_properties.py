@@ -1,10 +1,10 @@
 """The columnar path equals the pure rules (STYLE 16): rollups, retention and refresh.
 
-Random stores of a few members (each a history from ``cmsf_core.strategies``: ties at one
+Random stores of a few members (each a history from ``cmsf_core.testing.strategies``: ties at one
 instant, same-minute twins, Activity Dates equal to a record's time, statuses set by hand)
 and random tracking settings (all refresh modes, both policies, types mapped to nothing,
 shared labels, per-type retention, 0 days) go through ``apply_retention`` +
-``refresh_member`` member by member and through ``cmsf_core.columnar``; the results must
+``refresh_member`` member by member and through ``cmsf_core.app.columnar``; the results must
 be identical.
 """
 
@@ -25,7 +25,7 @@ from cmsf_core import (
     refresh_member,
     rollup,
 )
-from cmsf_core.strategies import (
+from cmsf_core.testing.strategies import (
     default_statuses,
     member_histories,
     refresh_causes,
@@ -35,7 +35,7 @@ from cmsf_core.strategies import (
 
 pytest.importorskip("polars")
 
-from cmsf_core import columnar
+from cmsf_core.app import columnar
 
 #: The members a store may hold: two campaigns, a member id shared between them.
 KEYS = (("cmp-1", "m-1"), ("cmp-1", "m-2"), ("cmp-2", "m-1"), ("cmp-2", "m-3"))

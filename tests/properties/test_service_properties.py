@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cmsf_core import strategies as cs
 from cmsf_core.domain.schedule import ImportFrequency, Schedule, runs_between
 from cmsf_core.domain.service import RunKind, ServiceState, after_run, due
+from cmsf_core.testing import strategies as cs
 
 steps = st.lists(st.integers(min_value=1, max_value=30 * 60), min_size=1, max_size=40)
 zones = st.sampled_from(cs.DST_ZONES)

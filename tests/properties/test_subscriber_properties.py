@@ -40,7 +40,7 @@ from cmsf_core.domain.subscribers import (
     plan_suppression_sync,
     records_to_process,
 )
-from cmsf_core.subscriber_sync import handle_account_changes, run_import
+from cmsf_core.shell.subscriber_sync import handle_account_changes, run_import
 
 S = SubscriberState
 states = st.sampled_from(list(SubscriberState))

@@ -41,7 +41,7 @@ from cmsf_core import (
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform, SimulatedCrashError
 from cmsf_core.domain.planner import event_records
 from cmsf_core.domain.records import MemberRef, TrackingEvent
-from cmsf_core.sync import delete_records_by_hand, run_sync
+from cmsf_core.shell.sync import delete_records_by_hand, run_sync
 
 START = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # the weekend Europe moves its clocks
 EMAILS = ("ann@example.com", "bob@example.com", "cy@example.com")

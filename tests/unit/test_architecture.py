@@ -290,7 +290,7 @@ NOT_FOR_THE_RULES = (
     "cmsf_core.domain.field_mappings",
     "cmsf_core.domain.rules",
     "cmsf_core.domain.planner",
-    "cmsf_core.sync",
+    "cmsf_core.shell.sync",
     "difflib",
     "zoneinfo",
 )
@@ -304,12 +304,12 @@ NOT_FOR_THE_SYNC_IMPORT = (
     "cmsf_core.domain.subscribers",
     "cmsf_core.domain.field_mappings",
     "cmsf_core.domain.rules",
-    "cmsf_core.subscriber_sync",
-    "cmsf_core.field_sync",
+    "cmsf_core.shell.subscriber_sync",
+    "cmsf_core.shell.field_sync",
     "cmsf_core.ports",
-    "cmsf_core.notebook",
-    "cmsf_core.humanize",
-    "cmsf_core.columnar",
+    "cmsf_core.app.notebook",
+    "cmsf_core.app.humanize",
+    "cmsf_core.app.columnar",
     "cmsf_core.adapters.memory",
     "cmsf_core.adapters.sqlite",
     "logging",
@@ -339,13 +339,13 @@ def test_importing_the_status_and_retention_rules_loads_only_what_they_use() -> 
 
 
 def test_importing_run_sync_defers_the_subscriber_and_field_mapping_modules() -> None:
-    """``from cmsf_core.sync import run_sync`` loads the planner, not the subscriber sync,
+    """``from cmsf_core.shell.sync import run_sync`` loads the planner, not the subscriber sync,
     field mappings, rules, ports, notebook helpers or any optional dependency."""
-    loaded = modules_loaded_by("from cmsf_core.sync import run_sync")
+    loaded = modules_loaded_by("from cmsf_core.shell.sync import run_sync")
 
-    assert {"cmsf_core.sync", "cmsf_core.domain.planner"} <= loaded
+    assert {"cmsf_core.shell.sync", "cmsf_core.domain.planner"} <= loaded
     offending = loaded_from(loaded, NOT_FOR_THE_SYNC_IMPORT)
-    assert not offending, f"from cmsf_core.sync import run_sync loaded: {offending}"
+    assert not offending, f"from cmsf_core.shell.sync import run_sync loaded: {offending}"
 
 
 def test_building_default_settings_loads_the_schedule_and_limits_on_demand() -> None:
@@ -370,19 +370,19 @@ def test_building_default_settings_loads_the_schedule_and_limits_on_demand() -> 
     ],
 )
 def test_the_sync_module_still_exports_the_subscriber_sync_names(name: str) -> None:
-    """Each name ``cmsf_core.sync`` re-exports from the subscriber sync loads on first use."""
-    import cmsf_core.subscriber_sync  # noqa: PLC0415 - the module the names come from
-    import cmsf_core.sync  # noqa: PLC0415 - the module under test
+    """Each name ``cmsf_core.shell.sync`` re-exports from the subscriber sync loads on first use."""
+    import cmsf_core.shell.subscriber_sync  # noqa: PLC0415 - the module the names come from
+    import cmsf_core.shell.sync  # noqa: PLC0415 - the module under test
 
-    assert getattr(cmsf_core.sync, name) is getattr(cmsf_core.subscriber_sync, name)
+    assert getattr(cmsf_core.shell.sync, name) is getattr(cmsf_core.shell.subscriber_sync, name)
 
 
 def test_the_sync_module_refuses_an_unknown_attribute() -> None:
-    """A name ``cmsf_core.sync`` does not have raises AttributeError naming it."""
-    import cmsf_core.sync  # noqa: PLC0415 - the module under test
+    """A name ``cmsf_core.shell.sync`` does not have raises AttributeError naming it."""
+    import cmsf_core.shell.sync  # noqa: PLC0415 - the module under test
 
     with pytest.raises(AttributeError, match="no_such_name"):
-        cmsf_core.sync.no_such_name  # noqa: B018 - the lookup under test
+        cmsf_core.shell.sync.no_such_name  # noqa: B018 - the lookup under test
 
 
 def test_settings_repr_masks_the_notification_address_through_the_lazy_masker() -> None:

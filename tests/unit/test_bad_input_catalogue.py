@@ -47,8 +47,8 @@ from cmsf_core.domain.errors import shown
 from cmsf_core.domain.records import Checkpoint, Person, PersonKind
 from cmsf_core.domain.subscribers import ImportRow
 from cmsf_core.domain.timeutil import ensure_utc
-from cmsf_core.subscriber_sync import handle_account_changes, run_import
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.subscriber_sync import handle_account_changes, run_import
+from cmsf_core.shell.sync import run_sync
 
 AWARE = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 NAIVE = datetime(2024, 5, 1, 9, 30)

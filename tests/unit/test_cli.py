@@ -375,7 +375,7 @@ def test_docs_cli_page_documents_every_command_and_option() -> None:
     """docs/cli.md has a section for every command, naming each of its options."""
     import argparse  # noqa: PLC0415 - only this test reads the parser's inside
 
-    from cmsf_core.cli import build_parser  # noqa: PLC0415
+    from cmsf_core.app.cli import build_parser  # noqa: PLC0415
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
     parser = build_parser()

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from cmsf_core import cli
 from cmsf_core.adapters.sqlite import SqliteCrm
+from cmsf_core.app import cli
 
 EXPORT = Path(__file__).resolve().parent.parent / "data" / "platform"
 SAMPLE_SETTINGS = EXPORT.parent / "platform-settings.toml"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cmsf_core.adapters.sqlite import SqliteCrm
-from cmsf_core.service import RUN_FINISHED, load_service_state
+from cmsf_core.shell.service import RUN_FINISHED, load_service_state
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 EXPORT = DATA / "platform"

@@ -11,7 +11,7 @@ from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 
 pl = pytest.importorskip("polars")
 
-from cmsf_core import columnar  # noqa: E402 - after the skip when polars is missing
+from cmsf_core.app import columnar  # noqa: E402 - after the skip when polars is missing
 
 AT = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 MINUTE = (AT - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(minutes=1)
@@ -234,8 +234,8 @@ def test_lazy_frames_are_accepted() -> None:
 
 
 def test_notebook_to_polars_is_the_columnar_converter() -> None:
-    """cmsf_core.notebook.to_polars gives the frame columnar.to_polars gives."""
-    from cmsf_core.notebook import to_polars  # noqa: PLC0415 - the notebook entry point
+    """cmsf_core.app.notebook.to_polars gives the frame columnar.to_polars gives."""
+    from cmsf_core.app.notebook import to_polars  # noqa: PLC0415 - the notebook entry point
 
     members = [CampaignMember("cmp-1", "m-1", status="Sent")]
     assert to_polars(members).equals(columnar.to_polars(members))

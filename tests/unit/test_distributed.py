@@ -32,8 +32,8 @@ pl = pytest.importorskip("polars")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from cmsf_core import columnar  # noqa: E402 - after the skips
-from cmsf_core import distributed as cmsf_distributed  # noqa: E402 - after the skips
+from cmsf_core.app import columnar  # noqa: E402 - after the skips
+from cmsf_core.app import distributed as cmsf_distributed  # noqa: E402 - after the skips
 
 AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
 #: Types mapped to nothing and a label shared by two types, a per-type window, 0 days for

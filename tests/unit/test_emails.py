@@ -27,7 +27,7 @@ from cmsf_core.domain.records import PersonKind, member_ref
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import Unsubscribe
 from cmsf_core.domain.subscribers import email_key as subscriber_email_key
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.sync import run_sync
 
 AT = datetime(2024, 5, 1, 9, tzinfo=UTC)
 NFC_E = "jos\u00e9@example.com"

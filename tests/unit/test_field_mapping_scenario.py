@@ -27,8 +27,8 @@ from cmsf_core.domain.rules import (
 )
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import Person, RecordKind, SubscriberState
-from cmsf_core.field_sync import FieldMappingConfig, create_platform_fields
-from cmsf_core.sync import run_sync
+from cmsf_core.shell.field_sync import FieldMappingConfig, create_platform_fields
+from cmsf_core.shell.sync import run_sync
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)

@@ -32,13 +32,13 @@ from cmsf_core.domain.rules import (
 )
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import ImportRow, Person, RecordKind
-from cmsf_core.field_sync import (
+from cmsf_core.shell.field_sync import (
     FieldMappingConfig,
     create_platform_fields,
     mapped_rows,
     sync_field_mappings,
 )
-from cmsf_core.subscriber_sync import add_to_list, handle_account_changes, run_import
+from cmsf_core.shell.subscriber_sync import add_to_list, handle_account_changes, run_import
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 C, L = "client-1", "list-1"

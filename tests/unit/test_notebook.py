@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from cmsf_core import ActivityType, CampaignMember, Settings, diagnose
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
-from cmsf_core.notebook import finding_rows, html_table, member_rows, to_pandas
-from cmsf_core.sync import SyncReport, run_sync
+from cmsf_core.app.notebook import finding_rows, html_table, member_rows, to_pandas
+from cmsf_core.shell.sync import SyncReport, run_sync
 
 SENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

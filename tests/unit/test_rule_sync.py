@@ -20,7 +20,7 @@ from cmsf_core.domain.rules import (
 )
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import Person, SubscriberState
-from cmsf_core.rule_sync import handle_rule_changes, run_retrospective
+from cmsf_core.shell.rule_sync import handle_rule_changes, run_retrospective
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 AS_OF = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)

@@ -36,7 +36,7 @@ from cmsf_core import (
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain import connection as conn
 from cmsf_core.domain.connection import Client
-from cmsf_core.sync import SyncReport, run_sync
+from cmsf_core.shell.sync import SyncReport, run_sync
 
 API_KEY = "sk-live-PLANTED-api-key-7f3a9c"
 ACCESS = "oat-PLANTED-access-91b2"

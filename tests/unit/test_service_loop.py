@@ -12,14 +12,14 @@ import pytest
 from cmsf_core.adapters.errors import PlatformError
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.adapters.sqlite import SqliteCrm
+from cmsf_core.app.humanize import duration, last_synced, local_time, relative
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import CmsfError
 from cmsf_core.domain.records import PlatformCampaign
 from cmsf_core.domain.service import RunKind, ServiceDecision
 from cmsf_core.domain.settings import Settings
-from cmsf_core.humanize import duration, last_synced, local_time, relative
 from cmsf_core.ports.crm import StoreBusyError
-from cmsf_core.service import (
+from cmsf_core.shell.service import (
     RUN_FAILED,
     RUN_FINISHED,
     STATE_KEY,

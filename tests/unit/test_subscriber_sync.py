@@ -44,8 +44,8 @@ from cmsf_core.domain.subscribers import (
     SubscriberState,
     Unsubscribe,
 )
-from cmsf_core.subscriber_sync import handle_account_changes, run_import
-from cmsf_core.sync import add_to_list, handle_record_changes, run_sync
+from cmsf_core.shell.subscriber_sync import handle_account_changes, run_import
+from cmsf_core.shell.sync import add_to_list, handle_record_changes, run_sync
 
 CLIENT = "client-acme"
 NEWS = "list-news"

@@ -35,7 +35,7 @@ from cmsf_core.domain.records import (
     TrackingEvent,
     WriteResult,
 )
-from cmsf_core.sync import SyncAbortedError, SyncReport, delete_records_by_hand, run_sync
+from cmsf_core.shell.sync import SyncAbortedError, SyncReport, delete_records_by_hand, run_sync
 
 CLIENT = "client-acme"
 OTHER_CLIENT = "client-acme-sydney"

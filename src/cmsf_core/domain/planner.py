@@ -1,6 +1,6 @@
 """The sync planner: from what was read and the settings at ``as_of``, every change.
 
-:func:`plan_sync` is pure.  The shell (:mod:`cmsf_core.sync`) reads through the ports into
+:func:`plan_sync` is pure.  The shell (:mod:`cmsf_core.shell.sync`) reads through the ports into
 a :class:`ClientRead` per platform client and one :class:`CrmView`, calls the planner, and
 applies the returned :class:`SyncPlan`.  The planner's cost grows with what it touches
 (the events read, the members they concern, the expired records), never with the history

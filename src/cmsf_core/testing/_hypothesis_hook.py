@@ -1,8 +1,8 @@
-"""The ``hypothesis`` entry point: :mod:`cmsf_core.strategies` for ``st.from_type``.
+"""The ``hypothesis`` entry point: :mod:`cmsf_core.testing.strategies` for ``st.from_type``.
 
 Hypothesis runs its entry points while it is itself being imported.  The hook therefore
-lives apart from :mod:`cmsf_core.strategies` (which imports Hypothesis): a program whose
-first import is ``cmsf_core.strategies`` would otherwise meet its own half-built module
+lives apart from :mod:`cmsf_core.testing.strategies` (which imports Hypothesis): a program whose
+first import is ``cmsf_core.testing.strategies`` would otherwise meet its own half-built module
 here.  Each type is registered with a function that imports the strategies module only
 when a test first asks for the type, so the hook itself builds nothing.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["register"]
 
-#: Type (module, name) -> the function of :mod:`cmsf_core.strategies` drawing it.
+#: Type (module, name) -> the function of :mod:`cmsf_core.testing.strategies` drawing it.
 _STRATEGIES = {
     ("cmsf_core.domain.activity", "Activity"): "activities",
     ("cmsf_core.domain.member", "CampaignMember"): "members",
@@ -27,11 +27,11 @@ _STRATEGIES = {
 
 def _drawn_by(name: str) -> Callable[[type], Any]:
     def strategy(_type: type) -> Any:
-        from cmsf_core import strategies  # noqa: PLC0415 - on first use, see the docstring
+        from cmsf_core.testing import strategies  # noqa: PLC0415 - on first use, see the docstring
 
         return getattr(strategies, name)()
 
-    strategy.__name__ = strategy.__qualname__ = f"cmsf_core.strategies.{name}"
+    strategy.__name__ = strategy.__qualname__ = f"cmsf_core.testing.strategies.{name}"
     return strategy
 
 

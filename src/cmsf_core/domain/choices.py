@@ -1,0 +1,67 @@
+"""Reading a choice (an enum member) from the spellings a person or a service writes.
+
+Every enum of the domain that is read from text parses through :func:`parse_choice`, so
+each accepts its own member as is, refuses what is not text with the same
+:class:`~cmsf_core.domain.errors.InvalidTypeError`, and names the accepted spellings in the
+same :class:`~cmsf_core.domain.errors.UnknownChoiceError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from typing import TypeVar
+
+from cmsf_core.domain.errors import InvalidTypeError, UnknownChoiceError
+
+__all__ = ["fold_case", "parse_choice", "spellings"]
+
+E = TypeVar("E", bound=Enum)
+
+
+def fold_case(text: str) -> str:
+    """The key a spelling is looked up by: surrounding spaces dropped, case folded."""
+    return text.strip().casefold()
+
+
+def spellings(choices: Iterable[E], **extra: E) -> dict[str, E]:
+    """``{folded value: member}`` for each member, plus ``extra`` spellings (keys as given,
+    folded)."""
+    table = {fold_case(str(member.value)): member for member in choices}
+    table.update({fold_case(text): member for text, member in extra.items()})
+    return table
+
+
+def parse_choice(
+    kind: type[E],
+    value: object,
+    *,
+    field: str,
+    expected: str,
+    table: Mapping[str, E],
+    accepted: tuple[str, ...] | None = None,
+    key: Callable[[str], str] = fold_case,
+) -> E:
+    """The member of ``kind`` that ``value`` names.
+
+    ``value`` is a member (returned as is) or text looked up in ``table`` by ``key(text)``
+    (by default: surrounding spaces dropped, case folded).  Anything else is an
+    :class:`InvalidTypeError` naming ``field`` and ``expected``; text that names no member
+    is an :class:`UnknownChoiceError` listing ``accepted`` (by default every member's
+    value).
+
+    >>> from cmsf_core.domain.activity import ActivityType
+    >>> parse_choice(ActivityType, " OPENED ", field="type", expected="a type name",
+    ...              table=spellings(ActivityType))
+    <ActivityType.OPENED: 'Opened'>
+    """
+    if isinstance(value, kind):
+        return value
+    if not isinstance(value, str):
+        raise InvalidTypeError(field, expected, value)
+    found = table.get(key(value))
+    if found is None:
+        raise UnknownChoiceError(
+            field, accepted if accepted is not None else tuple(str(m.value) for m in kind), value
+        )
+    return found

@@ -1,0 +1,673 @@
+"""The imperative shell: read through the ports, plan, apply, report.
+
+:func:`run_sync` is the primary sync.  It never decides anything itself: every change comes
+from :func:`~cmsf_core.domain.planner.plan_sync`.  The apply order makes a crash at any
+point safe:
+
+1. the journal (members about to be refreshed) is saved first;
+2. campaigns, links, statuses, records inserted, records deleted, members, then (a full
+   sync) the platform-campaign copies no longer selected, last of the campaign's data, and
+   statistics;
+3. the checkpoint with the advanced watermark is saved last;
+4. then the subscriber part (:func:`~cmsf_core.shell.subscriber_sync.sync_subscribers`): the
+   Email Opt Out of the emails whose list state changed in the window read, and the
+   suppression records, as the settings ask (a full sync with the suppression list off
+   removes them).
+
+A write the CRM refuses is fed back to the planner, which leaves it out, reports it as a
+maintenance message and holds the watermark so that it is retried at the next sync; the
+rest of the sync goes on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+import attrs
+
+from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError
+from cmsf_core.adapters.errors import PlatformError
+from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.emails import email_key
+from cmsf_core.domain.errors import CmsfError, InvalidTypeError
+from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
+from cmsf_core.domain.planner import (
+    ClientRead,
+    CrmView,
+    Refusal,
+    RefusalKind,
+    Refusals,
+    SyncPlan,
+    campaign_selected,
+    plan_sync,
+    read_window_start,
+)
+from cmsf_core.domain.records import (
+    CampaignLink,
+    MemberRecord,
+    MemberRef,
+    PlatformCampaign,
+    PlatformClient,
+    SkippedRow,
+    TrackingEvent,
+    WriteResult,
+)
+from cmsf_core.domain.retention import retention_cutoffs
+from cmsf_core.domain.settings import Settings
+from cmsf_core.domain.status import RefreshCause, refresh_member
+from cmsf_core.domain.timeutil import ensure_utc
+
+if TYPE_CHECKING:
+    from cmsf_core.domain.field_mappings import CrmFieldPlan
+    from cmsf_core.domain.subscribers import CrmChange, DuplicateEmail, OptOutChange
+    from cmsf_core.ports.crm import CrmStore
+    from cmsf_core.ports.platform import EmailPlatform
+    from cmsf_core.shell.field_sync import FieldMappingConfig
+    from cmsf_core.shell.subscriber_sync import (
+        RecordChangeReport,
+        SubscriberSyncReport,
+        add_to_list,
+        handle_record_changes,
+        sync_subscribers,
+    )
+
+__all__ = [
+    "CHECKPOINT_REFUSED",
+    "Progress",
+    "RecordChangeReport",
+    "SubscriberSyncReport",
+    "SyncAbortedError",
+    "SyncReport",
+    "add_to_list",
+    "delete_records_by_hand",
+    "handle_record_changes",
+    "run_sync",
+    "sync_subscribers",
+]
+
+#: Names re-exported from :mod:`cmsf_core.shell.subscriber_sync`, loaded on first use: the
+#: subscriber and field-mapping modules (and the ports that name them) are imported when a
+#: sync first needs them, so ``from cmsf_core.shell.sync import run_sync`` stays light.
+_SUBSCRIBER_SYNC_EXPORTS = frozenset(
+    {
+        "RecordChangeReport",
+        "SubscriberSyncReport",
+        "add_to_list",
+        "handle_record_changes",
+        "sync_subscribers",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SUBSCRIBER_SYNC_EXPORTS:
+        raise AttributeError(f"module 'cmsf_core.shell.sync' has no attribute {name!r}")
+    from cmsf_core.shell import subscriber_sync  # noqa: PLC0415 - loaded on first use
+
+    value = getattr(subscriber_sync, name)
+    globals()[name] = value
+    return value
+
+
+def _no_field_changes() -> CrmFieldPlan:
+    from cmsf_core.domain.field_mappings.plan import CrmFieldPlan  # noqa: PLC0415
+
+    return CrmFieldPlan()
+
+
+#: ``progress(stage, done, total)``: called as the sync advances; ``total`` may be None.
+Progress = Callable[[str, int, int | None], None]
+
+PAGE_SIZE = 1000
+_MAX_ATTEMPTS = 50
+
+
+#: The support code of a client whose advanced checkpoint the CRM refused to save.
+CHECKPOINT_REFUSED = "SYNC-CHECKPOINT-REFUSED"
+
+
+class SyncAbortedError(CmsfError, RuntimeError):
+    """The CRM refused the sync's journal, its first write: no tracking data was applied."""
+
+
+@attrs.frozen
+class SyncReport:
+    """What a sync did (or, on a dry run, would do).
+
+    ``opt_out_changes`` are the Email Opt Out changes, ``duplicates`` the emails several
+    contacts and leads share, ``suppression_changes`` the suppression records created,
+    updated and removed (on a dry run: planned, not applied).  ``skipped_clients`` holds a
+    maintenance message for each platform client that could not be read (an unmappable
+    time zone, a platform error): that client was skipped, the others synced.
+    ``skipped_rows`` are the malformed platform rows left out (each also a
+    ``SYNC-SKIPPED-ROW`` maintenance message when applied).  ``unsaved_checkpoints`` holds
+    a ``SYNC-CHECKPOINT-REFUSED`` message for each client whose advanced checkpoint the CRM
+    refused: its data is applied, its watermark did not move, and the next sync re-reads
+    the same window (which imports nothing twice).
+    """
+
+    plan: SyncPlan
+    applied: bool
+    attempts: int = 1
+    opt_out_changes: tuple[OptOutChange, ...] = ()
+    duplicates: tuple[DuplicateEmail, ...] = ()
+    suppression_changes: tuple[CrmChange, ...] = ()
+    skipped_clients: tuple[MaintenanceMessage, ...] = ()
+    skipped_rows: tuple[SkippedRow, ...] = ()
+    unsaved_checkpoints: tuple[MaintenanceMessage, ...] = ()
+    #: The field mappings' CRM updates and new subscribers (``run_sync(field_mappings=)``).
+    field_changes: CrmFieldPlan = attrs.field(factory=_no_field_changes)
+
+    @property
+    def ok(self) -> bool:
+        """True when every client and every platform row was read and every write went
+        through; otherwise the maintenance messages say what to look at."""
+        return not (
+            self.plan.refusals
+            or self.skipped_clients
+            or self.skipped_rows
+            or self.unsaved_checkpoints
+        )
+
+    def summary(self) -> str:
+        """A readable summary: counts per kind of change, refusals, watermarks."""
+        head = "dry run: nothing applied" if not self.applied else "applied"
+        lines = [self.plan.summary(), f"  {head}"]
+        lines += [f"  refused: {r.kind.value}: {r.record}: {r.reason}" for r in self.plan.refusals]
+        lines += [f"  skipped {m.record}: {m.guidance}" for m in self.skipped_clients]
+        lines += [f"  not saved: {m.record}: {m.guidance}" for m in self.unsaved_checkpoints]
+        if self.skipped_rows:
+            lines.append(f"  skipped platform rows: {len(self.skipped_rows)} (see the messages)")
+        if self.opt_out_changes or self.duplicates or self.suppression_changes:
+            lines.append(
+                f"  email opt out: {len(self.opt_out_changes)} changed, "
+                f"{len(self.duplicates)} duplicate emails; "
+                f"suppression records: {len(self.suppression_changes)} changed"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        from cmsf_core.app.notebook import report_html  # noqa: PLC0415 - notebooks only
+
+        return report_html(self)
+
+    def to_pandas(self) -> Any:
+        """The plan's counts as a ``pandas.DataFrame`` (needs the ``[pandas]`` extra)."""
+        from cmsf_core.app.notebook import plan_rows, to_pandas  # noqa: PLC0415
+
+        return to_pandas(plan_rows(self.plan))
+
+
+def _noop(_stage: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+def run_sync(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    wait: float | None = None,
+    field_mappings: FieldMappingConfig | None = None,
+) -> SyncReport:
+    """Run the primary sync at ``as_of``: incremental by default, ``full`` to realign.
+
+    The whole read-plan-apply holds the store's writer lock (``crm.sync_lock``): another
+    sync of the same store waits up to ``wait`` seconds (the store's default when None)
+    and then raises :class:`~cmsf_core.ports.crm.StoreBusyError`, having changed nothing.
+
+    A full sync removes the tracking records the platform no longer reports (what the
+    integration loaded; never contacts, leads or the CRM's own campaigns) and imports the
+    rest; it ends in the state incremental syncs of the same data reach.  ``dry_run``
+    reads and plans but writes nothing (the subscriber changes are planned and reported).
+
+    After the tracking data is applied, the subscriber part runs for every client over the
+    window read for it (:func:`~cmsf_core.shell.subscriber_sync.sync_subscribers`), then, with
+    ``field_mappings``, the platform -> CRM field mappings and the new subscriber rule
+    (:func:`~cmsf_core.shell.field_sync.sync_field_mappings`).
+    """
+    if not isinstance(settings, Settings):
+        raise InvalidTypeError("settings", "a Settings", settings)
+    as_of = ensure_utc(as_of, "as_of")
+    with _sync_lock(crm, wait=wait, dry_run=dry_run, full=full):
+        return _run_sync(
+            crm,
+            platform,
+            settings,
+            as_of=as_of,
+            full=full,
+            dry_run=dry_run,
+            report=progress,
+            field_mappings=field_mappings,
+        )
+
+
+def _sync_lock(
+    crm: CrmStore, *, wait: float | None, dry_run: bool, full: bool
+) -> AbstractContextManager[None]:
+    """The store's writer lock; none for a store that offers none (see the port)."""
+    lock = getattr(crm, "sync_lock", None)
+    if lock is None:
+        return nullcontext()
+    return cast(AbstractContextManager[None], lock(wait=wait, dry_run=dry_run, full=full))
+
+
+def _run_sync(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool,
+    dry_run: bool,
+    report: Progress | None,
+    field_mappings: FieldMappingConfig | None,
+) -> SyncReport:
+    from cmsf_core.shell.field_sync import sync_field_mappings  # noqa: PLC0415 - see above
+    from cmsf_core.shell.subscriber_sync import sync_subscribers  # noqa: PLC0415 - see above
+
+    report = report or _noop
+    skipped_rows: list[SkippedRow] = []  # malformed platform rows left out, reported below
+    reads, skipped_clients = _read_platform(
+        crm, platform, settings, full=full, progress=report, at=as_of, skipped=skipped_rows
+    )
+    view = _read_crm(crm, reads, settings, as_of=as_of, full=full)
+    plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
+    windows = {read.client_id: read.read_since for read in reads}
+    fields: list[CrmFieldPlan] = [_no_field_changes()]
+
+    def sync_fields(dry: bool) -> None:
+        if field_mappings is not None:
+            done_fields = sync_field_mappings(
+                crm, platform, field_mappings, windows, as_of=as_of, dry_run=dry
+            )
+            fields.append(done_fields.plan)
+
+    if dry_run:
+        subscribers = sync_subscribers(
+            crm, platform, settings, windows, as_of=as_of, dry_run=True, full=full
+        )
+        sync_fields(True)
+        report("planned", 1, 1)
+        return _report(
+            plan,
+            subscribers,
+            applied=False,
+            skipped_clients=skipped_clients,
+            skipped_rows=skipped_rows,
+            field_changes=fields[-1],
+        )
+    if skipped_clients:
+        crm.add_messages(skipped_clients)
+    refused = Refusals()
+    done: list[SubscriberSyncReport] = []
+
+    def subscribers_then_commit() -> None:
+        # Before the watermark moves: a crash here re-reads the same window next time.
+        crm.add_messages(tuple(row.message(plan.as_of) for row in skipped_rows))
+        done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of, full=full))
+        sync_fields(False)
+
+    unsaved: list[MaintenanceMessage] = []
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        more = _apply(crm, plan, report, before_commit=subscribers_then_commit, unsaved=unsaved)
+        if not more:
+            report("applied", 1, 1)
+            return _report(
+                plan,
+                done[-1],
+                applied=True,
+                attempts=attempt,
+                skipped_clients=skipped_clients,
+                skipped_rows=skipped_rows,
+                unsaved_checkpoints=tuple(unsaved),
+                field_changes=fields[-1],
+            )
+        refused = Refusals(
+            {**refused.inserts, **more.inserts},
+            {**refused.deletes, **more.deletes},
+            {**refused.members, **more.members},
+        )
+        plan = plan_sync(reads, view, settings, as_of=as_of, full=full, refused=refused)
+    raise RuntimeError(f"the CRM kept refusing new writes after {_MAX_ATTEMPTS} attempts")
+
+
+def _report(
+    plan: SyncPlan,
+    subscribers: SubscriberSyncReport,
+    *,
+    applied: bool,
+    attempts: int = 1,
+    skipped_clients: tuple[MaintenanceMessage, ...] = (),
+    skipped_rows: Sequence[SkippedRow] = (),
+    unsaved_checkpoints: tuple[MaintenanceMessage, ...] = (),
+    field_changes: CrmFieldPlan | None = None,
+) -> SyncReport:
+    return SyncReport(
+        plan,
+        applied=applied,
+        attempts=attempts,
+        skipped_rows=tuple(skipped_rows),
+        opt_out_changes=subscribers.opt_out.changes,
+        duplicates=subscribers.opt_out.duplicates,
+        suppression_changes=subscribers.suppression.changes,
+        skipped_clients=skipped_clients,
+        unsaved_checkpoints=unsaved_checkpoints,
+        field_changes=field_changes or _no_field_changes(),
+    )
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read_stream(
+    platform: EmailPlatform,
+    campaign_id: str,
+    stream: ActivityType,
+    since: datetime | None,
+    skipped: list[SkippedRow],
+) -> list[TrackingEvent]:
+    events: list[TrackingEvent] = []
+    page = 1
+    while True:
+        result = platform.tracking_page(
+            campaign_id, stream, since=since, page=page, page_size=PAGE_SIZE
+        )
+        events.extend(result.results)
+        skipped.extend(result.skipped)
+        if page >= result.number_of_pages:
+            return events
+        page += 1
+
+
+def _streams_for(
+    campaign: PlatformCampaign, settings: Settings, linked: bool
+) -> list[ActivityType]:
+    streams = [t for t in ActivityType if settings.imports(t)]
+    may_link = settings.auto_create_campaigns and (
+        settings.auto_create_campaigns_since is not None
+        and campaign.sent_at >= settings.auto_create_campaigns_since
+    )
+    if (linked or may_link) and ActivityType.SENT not in streams:
+        streams.insert(0, ActivityType.SENT)  # members are created from the recipients
+    return streams
+
+
+#: The support code of a client the sync could not read and skipped.
+CLIENT_SKIPPED = "SYNC-CLIENT-SKIPPED"
+#: The support code of a client skipped because its time zone maps to no IANA zone.
+CLIENT_TIME_ZONE = "SYNC-CLIENT-TIME-ZONE"
+
+
+def _skipped(client_id: str, error: Exception, at: datetime) -> MaintenanceMessage:
+    """The maintenance message of a client the sync could not read (and skipped)."""
+    zone = isinstance(error, UnmappableTimeZoneError)
+    return MaintenanceMessage(
+        CLIENT_TIME_ZONE if zone else CLIENT_SKIPPED,
+        Severity.ERROR,
+        f"client {client_id}",
+        f"{error}. This client was skipped; the other clients synced, and its data is read "
+        "at the next sync that can read it.",
+        at,
+    )
+
+
+def _read_platform(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    *,
+    full: bool,
+    progress: Progress,
+    at: datetime,
+    skipped: list[SkippedRow],
+) -> tuple[tuple[ClientRead, ...], tuple[MaintenanceMessage, ...]]:
+    """What each client holds; a client that cannot be read (an unmappable time zone, a
+    platform error) is skipped with a maintenance message, and the others are read.
+    Malformed rows the platform left out are added to ``skipped`` (for the clients read)."""
+    links = crm.links()
+    reads = []
+    skipped_clients: list[MaintenanceMessage] = []
+    clients = platform.clients()
+    for n, client in enumerate(clients, 1):
+        rows: list[SkippedRow] = []
+        try:
+            reads.append(_read_client(crm, platform, settings, client, links, full, progress, rows))
+        except (UnmappableTimeZoneError, PlatformError) as error:
+            skipped_clients.append(_skipped(client.client_id, error, at))
+        else:
+            skipped.extend(rows)
+        progress("reading clients", n, len(clients))
+    return tuple(reads), tuple(skipped_clients)
+
+
+def _read_client(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    client: PlatformClient,
+    links: Mapping[str, CampaignLink],
+    full: bool,
+    progress: Progress,
+    skipped: list[SkippedRow],
+) -> ClientRead:
+    """One client's campaigns, the events of the selected ones since its read window, and
+    their summaries (when statistics are pushed)."""
+    checkpoint = crm.checkpoint(client.client_id)
+    since = None if full else read_window_start(checkpoint, settings)
+    campaigns = tuple(platform.sent_campaigns(client.client_id))
+    events: dict[str, tuple[TrackingEvent, ...]] = {}
+    summaries = {}
+    selected = [c for c in campaigns if campaign_selected(c, settings)]
+    for m, campaign in enumerate(selected, 1):
+        linked = campaign.campaign_id in links
+        events[campaign.campaign_id] = tuple(
+            event
+            for stream in _streams_for(campaign, settings, linked)
+            for event in _read_stream(platform, campaign.campaign_id, stream, since, skipped)
+        )
+        if settings.update_campaign_statistics:
+            summaries[campaign.campaign_id] = platform.campaign_summary(campaign.campaign_id)
+        progress(f"reading {client.name}", m, len(selected))
+    return ClientRead(checkpoint, campaigns, events, since, summaries)
+
+
+def _read_crm(
+    crm: CrmStore,
+    reads: Sequence[ClientRead],
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool,
+) -> CrmView:
+    """Read from the CRM only what the events, the expired records and the journal touch."""
+    links = crm.links()
+    touched: set[MemberRef] = set()
+    emails: set[str] = set()
+    for read in reads:
+        touched.update(ref for ref, _cause in read.checkpoint.pending)
+        for campaign_id, events in read.events.items():
+            for event in events:
+                email = email_key(event.email)
+                touched.add(MemberRef(campaign_id, email))
+                emails.add(email)
+    expired = tuple(crm.expired_records(retention_cutoffs(settings, as_of=as_of)))
+    touched.update(MemberRef(a.campaign_id, a.member_id) for a in expired)
+    # Unmatched members whose email now has a contact or lead are matched (and so
+    # refreshed) by this sync: they are touched like the others.
+    unmatched = tuple(crm.unmatched_members())
+    emails.update(email_key(m.email) for m in unmatched)
+    people = crm.find_people(emails)
+    touched.update(m.ref for m in unmatched if email_key(m.email) in people)
+    stored: Mapping[MemberRef, tuple[Activity, ...]]
+    if full:
+        client_ids = [r.client_id for r in reads]
+        grouped: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
+        for activity in crm.records_of_clients(client_ids):
+            grouped[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
+        campaign_ids = [c.campaign_id for r in reads for c in r.campaigns]
+        managed = {m.ref: m for m in crm.members_of(campaign_ids)}
+        touched.update(managed)
+        touched.update(grouped)
+        stored = {ref: tuple(records) for ref, records in grouped.items()}
+    else:
+        stored = crm.records_for(touched)
+    members = dict(crm.members(touched))
+    missing = {email_key(m.email) for m in members.values() if m.person_id is None} - emails
+    if missing:
+        people = {**people, **crm.find_people(missing)}
+    read_keys = _keys_read(reads)
+    return CrmView(
+        campaigns=crm.campaigns(),
+        links=links,
+        members=members,
+        stored=stored,
+        expired=expired,
+        existing_keys=frozenset(crm.existing_keys(read_keys)),
+        people=people,
+        unmatched=unmatched,
+        platform_campaigns=crm.platform_campaigns(),
+    )
+
+
+def _keys_read(reads: Sequence[ClientRead]) -> set[ActivityKey]:
+    """The keys the planner will derive for the events read (to ask which are stored)."""
+    keys: set[ActivityKey] = set()
+    for read in reads:
+        for records in read.records.values():
+            keys.update(a.key for a in records)
+    return keys
+
+
+# ----------------------------------------------------------------------------- applying
+
+
+def _failures(result: WriteResult) -> dict[object, str]:
+    return dict(result.failures)
+
+
+def _other_refusals(kind: RefusalKind, result: WriteResult, what: str) -> list[Refusal]:
+    return [Refusal(kind, f"{what} {item}", reason) for item, reason in result.failures]
+
+
+def _apply(
+    crm: CrmStore,
+    plan: SyncPlan,
+    progress: Progress,
+    *,
+    before_commit: Callable[[], None] = lambda: None,
+    unsaved: list[MaintenanceMessage] | None = None,
+) -> Refusals | None:
+    """Apply a plan in the crash-safe order; return new refusals to re-plan with, if any.
+
+    Refused records and members are fed back to the planner; refused campaigns, statuses
+    and statistics are only reported (nothing else depends on them within this sync).  A
+    refused journal stops the sync before anything else is written
+    (:class:`SyncAbortedError`): without it a crash could lose a pending refresh.  A
+    refused final checkpoint is reported in ``unsaved`` (and as a maintenance message).
+    """
+    journal = crm.save_checkpoints(plan.journal)
+    if journal.failures:
+        refused = "; ".join(f"client {item}: {reason}" for item, reason in journal.failures)
+        raise SyncAbortedError(
+            f"the CRM refused to save the sync journal ({refused}); no tracking data was "
+            "applied, and the next sync reads the same window again"
+        )
+    crm.save_platform_campaigns(plan.platform_campaigns)
+    others = _other_refusals(
+        RefusalKind.CREATE_CAMPAIGN,
+        crm.create_campaigns(plan.campaigns_to_create, plan.links_to_create),
+        "campaign",
+    )
+    others += _other_refusals(
+        RefusalKind.ADD_STATUS, crm.add_statuses(plan.statuses_to_add), "status of campaign"
+    )
+    progress("writing records", 0, len(plan.records_to_insert))
+    inserts = _failures(crm.insert_records(plan.records_to_insert))
+    progress("writing records", len(plan.records_to_insert), len(plan.records_to_insert))
+    deletes = _failures(crm.delete_records([a.key for a in plan.records_to_delete]))
+    if inserts or deletes:
+        return Refusals(
+            {cast(ActivityKey, k): v for k, v in inserts.items()},
+            {cast(ActivityKey, k): v for k, v in deletes.items()},
+        )
+    members = _failures(crm.save_members(plan.members_to_save))
+    if members:
+        return Refusals(members={cast(MemberRef, k): v for k, v in members.items()})
+    if plan.platform_campaigns_to_delete:  # after their records: a crash leaves no orphan
+        others += _other_refusals(
+            RefusalKind.DELETE_PLATFORM_CAMPAIGN,
+            crm.delete_platform_campaigns(plan.platform_campaigns_to_delete),
+            "platform campaign",
+        )
+    others += _other_refusals(
+        RefusalKind.SAVE_STATISTICS, crm.save_statistics(plan.statistics), "statistics of"
+    )
+    crm.add_messages(plan.messages + tuple(r.message(plan.as_of) for r in others))
+    before_commit()
+    saved = crm.save_checkpoints(plan.checkpoints)
+    if saved.failures:
+        messages = [_unsaved(item, reason, plan.as_of) for item, reason in saved.failures]
+        crm.add_messages(messages)
+        if unsaved is not None:
+            unsaved.extend(messages)
+    return None
+
+
+def _unsaved(client_id: object, reason: str, at: datetime) -> MaintenanceMessage:
+    """The maintenance message of a client whose advanced checkpoint was refused."""
+    return MaintenanceMessage(
+        CHECKPOINT_REFUSED,
+        Severity.WARNING,
+        f"client {client_id}",
+        f"the CRM refused to save this client's checkpoint ({reason}). Its data is applied; "
+        "its watermark did not move, so the next sync reads the same window again and "
+        "imports nothing twice.",
+        at,
+    )
+
+
+# ----------------------------------------------------------------------------- by hand
+
+
+def delete_records_by_hand(
+    crm: CrmStore,
+    keys: Iterable[ActivityKey],
+    settings: Settings,
+) -> tuple[MemberRecord, ...]:
+    """Delete tracking records outside the sync, as a CRM user would, and refresh the
+    members they belonged to (rollups always; Status only under Always).
+
+    This is what the product's FAQ warns about: under Once Only or Never the Status stays
+    while the counters drop.  Returns the members saved.
+    """
+    keys = list(keys)
+    refs = {MemberRef(k.campaign_id, k.subject) for k in keys}
+    crm.delete_records(keys)
+    campaigns = crm.campaigns()
+    stored = crm.records_for(refs)
+    saved = []
+    for ref, record in crm.members(refs).items():
+        default = campaigns[record.crm_campaign_id].default_status
+        member = refresh_member(
+            record.member,
+            stored.get(ref, ()),
+            settings,
+            cause=RefreshCause.DELETION,
+            default_status=default,
+        )
+        if member != record.member:
+            saved.append(attrs.evolve(record, member=member))
+    crm.save_members(saved)
+    return tuple(saved)
