@@ -37,7 +37,9 @@ from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.retention import Retention, apply_retention, retention_cutoffs
 from cmsf_core.domain.settings import RefreshMode, Settings, StatusPolicy
 from cmsf_core.domain.status import STATUS_RULES, RefreshCause, candidate, refresh_member
-from cmsf_core.testing import CrmStoreContract, EmailPlatformContract, PlatformSeed
+from cmsf_core.testing.crm_contract import CrmStoreContract
+from cmsf_core.testing.platform_contract import EmailPlatformContract
+from cmsf_core.testing.seed import PlatformSeed
 
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn

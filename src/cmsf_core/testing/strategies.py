@@ -64,7 +64,7 @@ from cmsf_core.domain.status import RefreshCause
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.memory import InMemoryPlatform
-    from cmsf_core.testing import PlatformSeed
+    from cmsf_core.testing.seed import PlatformSeed
 
 __all__ = [
     "CAMPAIGN_ID",
@@ -710,7 +710,7 @@ def _build_history(
     event_specs: list[_EventSpec],
     twins: list[int],
 ) -> PlatformSeed:
-    from cmsf_core.testing import PlatformSeed  # noqa: PLC0415 - kept off the import path
+    from cmsf_core.testing.seed import PlatformSeed  # noqa: PLC0415 - kept off the import path
 
     clients = [
         PlatformClient(f"client-{n}", f"Client {n}", zone) for n, zone in enumerate(zones, 1)
