@@ -26,7 +26,7 @@ defaults wherever there is one, so a failure shows only what had to differ.
 ``st.from_type`` knows :class:`~cmsf_core.domain.activity.Activity`,
 :class:`~cmsf_core.domain.member.CampaignMember`, :class:`~cmsf_core.domain.settings.Settings`,
 :class:`~cmsf_core.domain.settings.StatusMapping`, :class:`~cmsf_core.domain.schedule.Schedule`
-and :class:`~cmsf_core.domain.engagement.Engagement` once :func:`_register` has run:
+and :class:`~cmsf_core.domain.engagement.Engagement` once :func:`register_type_strategies` has run:
 Hypothesis runs it through its ``hypothesis`` entry point when it is imported, so in an
 installed ``cmsf_core`` this is automatic.
 
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -85,6 +85,7 @@ __all__ = [
     "platform_histories",
     "platforms",
     "refresh_causes",
+    "register_type_strategies",
     "schedules",
     "seeded_platform",
     "setting_mappings",
@@ -92,6 +93,7 @@ __all__ = [
     "status_labels",
     "status_mappings",
     "stored_records",
+    "strategy_for",
     "time_zones",
     "tracking_settings",
     "utc_instants",
@@ -817,15 +819,39 @@ def platforms(
 
 # ----------------------------------------------------------------------------- st.from_type
 
+#: The strategy ``st.from_type`` draws each of cmsf_core's value types from.
+_FROM_TYPE: dict[type, Callable[[], st.SearchStrategy[Any]]] = {
+    Activity: activities,
+    CampaignMember: members,
+    Settings: settings,
+    StatusMapping: status_mappings,
+    Schedule: schedules,
+    Engagement: engagements,
+}
 
-def _register() -> None:
+
+def strategy_for(cls: type) -> st.SearchStrategy[Any]:
+    """The strategy of this module that ``st.from_type(cls)`` draws from, for each type
+    :func:`register_type_strategies` registers (a ``KeyError`` for any other type)."""
+    return _FROM_TYPE[cls]()
+
+
+def register_type_strategies() -> None:
     """Register these strategies for ``st.from_type`` (and so for ``st.builds`` and
-    ``@given`` with inferred arguments).
+    ``@given`` with inferred arguments): :class:`~cmsf_core.domain.activity.Activity`,
+    :class:`~cmsf_core.domain.member.CampaignMember`,
+    :class:`~cmsf_core.domain.settings.Settings`,
+    :class:`~cmsf_core.domain.settings.StatusMapping`,
+    :class:`~cmsf_core.domain.schedule.Schedule` and
+    :class:`~cmsf_core.domain.engagement.Engagement`.
 
-    Hypothesis does this through the ``hypothesis`` entry point of an installed
-    ``cmsf_core`` (:mod:`cmsf_core.testing._hypothesis_hook`) when it is imported; calling it
-    again is harmless.
+    Hypothesis does this itself, through the ``hypothesis`` entry point of an installed
+    ``cmsf_core``, when it is imported; call it where plugins are off
+    (``HYPOTHESIS_NO_PLUGINS``).  Calling it again is harmless.
     """
-    from cmsf_core.testing._hypothesis_hook import register  # noqa: PLC0415 - one implementation
+    for cls in _FROM_TYPE:
+        st.register_type_strategy(cls, functools.partial(_drawn_for, cls))
 
-    register()
+
+def _drawn_for(cls: type, _asked: type) -> st.SearchStrategy[Any]:
+    return strategy_for(cls)
