@@ -574,6 +574,28 @@ def _build_settings(values: dict[str, Any]) -> Settings:
     )
 
 
+def _tracking_fields(
+    refresh_modes: Sequence[RefreshMode],
+    policies: Sequence[StatusPolicy],
+    mappings: st.SearchStrategy[StatusMapping] | None,
+    days_to_keep: st.SearchStrategy[int] | None,
+) -> dict[str, st.SearchStrategy[Any]]:
+    """The settings the tracking rules consult, by field name, in the order they are drawn:
+    what :func:`settings` and :func:`tracking_settings` share."""
+    days = _days() if days_to_keep is None else days_to_keep
+    return {
+        "refresh_mode": st.sampled_from(tuple(refresh_modes)),
+        "days_to_keep": days,
+        "days_to_keep_by_type": st.dictionaries(activity_types(), days, max_size=3),
+        "imported_types": st.one_of(
+            st.just(frozenset(ActivityType)), st.frozensets(activity_types())
+        ),
+        "import_tracking": st.sampled_from((True, False)),
+        "status_mapping": status_mappings() if mappings is None else mappings,
+        "status_policy": st.sampled_from(tuple(policies)),
+    }
+
+
 def settings(
     *,
     refresh_modes: Sequence[RefreshMode] = tuple(RefreshMode),
@@ -594,17 +616,8 @@ def settings(
     Shrinks to ``Settings()``, the product's defaults (with the first of
     ``refresh_modes`` and ``policies``).
     """
-    days = _days() if days_to_keep is None else days_to_keep
     fields: dict[str, st.SearchStrategy[Any]] = {
-        "refresh_mode": st.sampled_from(tuple(refresh_modes)),
-        "days_to_keep": days,
-        "days_to_keep_by_type": st.dictionaries(activity_types(), days, max_size=3),
-        "imported_types": st.one_of(
-            st.just(frozenset(ActivityType)), st.frozensets(activity_types())
-        ),
-        "import_tracking": st.sampled_from((True, False)),
-        "status_mapping": status_mappings() if mappings is None else mappings,
-        "status_policy": st.sampled_from(tuple(policies)),
+        **_tracking_fields(refresh_modes, policies, mappings, days_to_keep),
         "auto_create_campaigns_since": st.one_of(st.none(), utc_instants()),
         "campaign_filter_start": st.one_of(st.none(), utc_instants()),
         "campaign_filter_tags": st.frozensets(st.sampled_from(_TAGS), max_size=2),
@@ -636,17 +649,7 @@ def tracking_settings(
 
     Shrinks to ``Settings()``.
     """
-    days = _days() if days_to_keep is None else days_to_keep
-    return st.builds(
-        Settings,
-        refresh_mode=st.sampled_from(tuple(refresh_modes)),
-        days_to_keep=days,
-        days_to_keep_by_type=st.dictionaries(activity_types(), days, max_size=3),
-        imported_types=st.one_of(st.just(frozenset(ActivityType)), st.frozensets(activity_types())),
-        import_tracking=st.sampled_from((True, False)),
-        status_mapping=status_mappings() if mappings is None else mappings,
-        status_policy=st.sampled_from(tuple(policies)),
-    )
+    return st.builds(Settings, **_tracking_fields(refresh_modes, policies, mappings, days_to_keep))
 
 
 _REFRESH_SPELLINGS = {
