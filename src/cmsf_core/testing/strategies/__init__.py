@@ -48,6 +48,14 @@ from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.schedule import Schedule
 from cmsf_core.domain.settings import Settings, StatusMapping
+from cmsf_core.testing.strategies.campaign_members import (
+    PRODUCT_LABELS,
+    default_statuses,
+    engagements,
+    member_histories,
+    members,
+    status_labels,
+)
 from cmsf_core.testing.strategies.config import (
     schedules,
     setting_mappings,
@@ -63,14 +71,6 @@ from cmsf_core.testing.strategies.instants import (
     dst_transitions,
     time_zones,
     utc_instants,
-)
-from cmsf_core.testing.strategies.members import (
-    PRODUCT_LABELS,
-    default_statuses,
-    engagements,
-    member_histories,
-    members,
-    status_labels,
 )
 from cmsf_core.testing.strategies.platform import platform_histories, platforms, seeded_platform
 from cmsf_core.testing.strategies.records import (

@@ -20,8 +20,8 @@ from cmsf_core.domain.settings import (
     StatusMapping,
     StatusPolicy,
 )
+from cmsf_core.testing.strategies.campaign_members import PRODUCT_LABELS
 from cmsf_core.testing.strategies.instants import utc_instants
-from cmsf_core.testing.strategies.members import PRODUCT_LABELS
 from cmsf_core.testing.strategies.records import activity_types
 
 _TAGS = ("news", "spring", "vip")
