@@ -27,9 +27,9 @@ and Hypothesis only inside the tests, so importing it costs nothing; the propert
 skipped when Hypothesis is not installed.  ``property_examples`` caps their example count
 for a slow adapter (``None``: the active Hypothesis profile decides).
 
-For pytest's detailed assertion messages inside the contracts, register the module for
-assertion rewriting before importing it (in ``conftest.py``, or at the top of the test
-module): ``pytest.register_assert_rewrite("cmsf_core.testing")``.
+For pytest's detailed assertion messages inside the contracts, register the package (its
+modules come with it) for assertion rewriting before importing it (in ``conftest.py``, or
+at the top of the test module): ``pytest.register_assert_rewrite("cmsf_core.testing")``.
 """
 
 from cmsf_core.testing._support import T0 as T0  # the instant the suites build around

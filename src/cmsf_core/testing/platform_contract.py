@@ -253,7 +253,7 @@ class EmailPlatformContract:
         """For any events, page size and ``since``: every page read gives exactly the
         events at or after ``since``, oldest first, twins kept."""
         _hypothesis_or_skip()
-        from hypothesis import given  # noqa: PLC0415 - see the module docstring
+        from hypothesis import given  # noqa: PLC0415 - see cmsf_core.testing._support
         from hypothesis import strategies as st  # noqa: PLC0415
 
         minutes = st.integers(min_value=0, max_value=4)
@@ -351,7 +351,7 @@ class EmailPlatformContract:
 
     def test_list_subscribers_of_a_list_not_the_clients_is_an_error(self) -> None:
         """Another client's list, or a list that does not exist, is refused."""
-        import pytest  # noqa: PLC0415 - see _skip
+        import pytest  # noqa: PLC0415 - see cmsf_core.testing._support
 
         platform, _seed = self._standard()
 
@@ -388,7 +388,7 @@ class EmailPlatformContract:
     def test_list_subscribers_serve_the_seeded_states_for_any_memberships(self) -> None:
         """For any memberships (one per list and email), each list serves exactly its own."""
         _hypothesis_or_skip()
-        from hypothesis import given  # noqa: PLC0415 - see the module docstring
+        from hypothesis import given  # noqa: PLC0415 - see cmsf_core.testing._support
         from hypothesis import strategies as st  # noqa: PLC0415
 
         list_states = tuple(s for s in SubscriberState if s is not SubscriberState.SUPPRESSED)

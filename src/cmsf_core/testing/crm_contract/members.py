@@ -142,7 +142,7 @@ class MemberContract(CrmContractBase):
         """For any saves, each ref holds its last saved member; the unmatched are exactly
         those last saved without a person."""
         _hypothesis_or_skip()
-        from hypothesis import given  # noqa: PLC0415 - see the module docstring
+        from hypothesis import given  # noqa: PLC0415 - see cmsf_core.testing._support
 
         @self._settings
         @given(_member_batches())
@@ -162,7 +162,7 @@ class MemberContract(CrmContractBase):
 
 
 def _member_batches() -> SearchStrategy[list[list[MemberRecord]]]:
-    from hypothesis import strategies as st  # noqa: PLC0415 - see the module docstring
+    from hypothesis import strategies as st  # noqa: PLC0415 - see cmsf_core.testing._support
 
     @st.composite
     def members(draw: DrawFn) -> MemberRecord:

@@ -178,7 +178,7 @@ class RecordContract(CrmContractBase):
         """For any inserts and deletes, every read returns what was inserted (first write
         of a key wins) minus what was deleted, each record once."""
         _hypothesis_or_skip()
-        from hypothesis import given  # noqa: PLC0415 - see the module docstring
+        from hypothesis import given  # noqa: PLC0415 - see cmsf_core.testing._support
 
         @self._settings
         @given(_record_operations())
@@ -217,7 +217,7 @@ class RecordContract(CrmContractBase):
 
 
 def _record_operations() -> SearchStrategy[list[tuple[str, list[Activity]]]]:
-    from hypothesis import strategies as st  # noqa: PLC0415 - see the module docstring
+    from hypothesis import strategies as st  # noqa: PLC0415 - see cmsf_core.testing._support
 
     @st.composite
     def records(draw: DrawFn) -> Activity:
