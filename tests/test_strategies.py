@@ -3,10 +3,12 @@ targets, and st.from_type through the ``hypothesis`` entry point."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -33,6 +35,7 @@ from cmsf_core import (
 from cmsf_core.domain.schedule import resolve_zone
 from cmsf_core.domain.settings import parse_label
 from cmsf_core.testing import PlatformSeed, read_whole_stream
+from cmsf_core.testing import _hypothesis_hook as hook
 from cmsf_core.testing import strategies as cs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -334,7 +337,7 @@ def test_platforms_are_fresh_in_memory_platforms() -> None:
 
 # ----------------------------------------------------------------------------- st.from_type
 
-REGISTERED = [
+REGISTERED: list[tuple[type, Callable[[], st.SearchStrategy[Any]]]] = [
     (Activity, cs.activities),
     (CampaignMember, cs.members),
     (Settings, cs.settings),
@@ -346,8 +349,8 @@ REGISTERED = [
 
 @pytest.mark.parametrize(("cls", "strategy"), REGISTERED, ids=lambda v: getattr(v, "__name__", ""))
 def test_from_type_draws_from_our_strategy_once_registered(cls: type, strategy: Any) -> None:
-    """After ``_register()``, ``st.from_type(cls)`` is the strategy of this module."""
-    cs._register()
+    """After ``register_type_strategies()``, ``st.from_type(cls)`` draws this module's strategy."""
+    cs.register_type_strategies()
     drawn = simplest(st.from_type(cls))
     assert isinstance(drawn, cls)
     assert drawn == simplest(strategy())
@@ -355,9 +358,25 @@ def test_from_type_draws_from_our_strategy_once_registered(cls: type, strategy: 
 
 def test_registering_twice_is_harmless() -> None:
     """The entry point and a test may both register; the second changes nothing."""
-    cs._register()
-    cs._register()
+    cs.register_type_strategies()
+    cs.register_type_strategies()
     assert simplest(st.from_type(Settings)) == Settings()
+
+
+def test_the_entry_point_knows_exactly_the_types_strategy_for_draws() -> None:
+    """The hook's types (named before the strategies can be imported) are the registered
+    ones, and ``strategy_for`` refuses any other type."""
+    hooked = [getattr(importlib.import_module(module), name) for module, name in hook.TYPES]
+    assert hooked == [cls for cls, _strategy in REGISTERED]
+    with pytest.raises(KeyError):
+        cs.strategy_for(str)
+
+
+def test_the_entry_point_draws_each_type_from_our_strategy() -> None:
+    """``register()`` of the hook gives ``st.from_type`` the same strategies."""
+    hook.register()
+    for cls, strategy in REGISTERED:
+        assert simplest(st.from_type(cls)) == simplest(strategy())
 
 
 def _declared_entry_point() -> str | None:

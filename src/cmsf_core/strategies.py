@@ -2,4 +2,3 @@
 
 from cmsf_core.testing.strategies import *  # noqa: F403
 from cmsf_core.testing.strategies import __all__  # noqa: F401
-from cmsf_core.testing.strategies import _register  # noqa: F401

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import attrs
 
@@ -37,7 +37,9 @@ from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.retention import Retention, apply_retention, retention_cutoffs
 from cmsf_core.domain.settings import RefreshMode, Settings, StatusPolicy
 from cmsf_core.domain.status import STATUS_RULES, RefreshCause, candidate, refresh_member
-from cmsf_core.testing import CrmStoreContract, EmailPlatformContract, PlatformSeed
+from cmsf_core.testing.crm_contract import CrmStoreContract
+from cmsf_core.testing.platform_contract import EmailPlatformContract
+from cmsf_core.testing.seed import PlatformSeed
 
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn
@@ -326,6 +328,31 @@ def _run_contract(suite: object, what: str) -> ContractRun:
     return ContractRun(tuple(passed), tuple(skipped))
 
 
+_Suite = TypeVar("_Suite", CrmStoreContract, EmailPlatformContract)
+
+
+def _contract_class(
+    suite: type[_Suite],
+    hook: str,
+    method: Callable[..., object],
+    maker: Callable[..., object],
+    property_examples: int | None,
+    unnamed: str,
+) -> type[_Suite]:
+    """A pytest test class ``Test<maker's name>`` (``unnamed`` for a maker without one) of
+    ``suite``, whose ``hook`` method is ``method`` (calling ``maker``), shown as defined
+    where ``maker`` is."""
+    name = getattr(maker, "__name__", unnamed)
+    port = suite.__name__.removesuffix("Contract")
+    namespace = {
+        hook: method,
+        "property_examples": property_examples,
+        "__doc__": f"{name} keeps the {port} contract.",
+        "__module__": getattr(maker, "__module__", __name__),
+    }
+    return cast("type[_Suite]", type(f"Test{name}", (suite,), namespace))
+
+
 def crm_store_contract(
     make_crm: Callable[[], CrmStore], *, property_examples: int | None = None
 ) -> type[CrmStoreContract]:
@@ -342,14 +369,7 @@ def crm_store_contract(
     def make(_self: CrmStoreContract) -> CrmStore:
         return make_crm()
 
-    name = getattr(make_crm, "__name__", "Crm")
-    namespace = {
-        "make_crm": make,
-        "property_examples": property_examples,
-        "__doc__": f"{name} keeps the CrmStore contract.",
-        "__module__": getattr(make_crm, "__module__", __name__),
-    }
-    return cast("type[CrmStoreContract]", type(f"Test{name}", (CrmStoreContract,), namespace))
+    return _contract_class(CrmStoreContract, "make_crm", make, make_crm, property_examples, "Crm")
 
 
 def email_platform_contract(
@@ -364,16 +384,8 @@ def email_platform_contract(
     def make(_self: EmailPlatformContract, seed: PlatformSeed) -> EmailPlatform:
         return make_platform(seed)
 
-    name = getattr(make_platform, "__name__", "Platform")
-    namespace = {
-        "make_platform": make,
-        "property_examples": property_examples,
-        "__doc__": f"{name} keeps the EmailPlatform contract.",
-        "__module__": getattr(make_platform, "__module__", __name__),
-    }
-    return cast(
-        "type[EmailPlatformContract]",
-        type(f"Test{name}", (EmailPlatformContract,), namespace),
+    return _contract_class(
+        EmailPlatformContract, "make_platform", make, make_platform, property_examples, "Platform"
     )
 
 
