@@ -15,8 +15,9 @@ from typing import NamedTuple
 import attrs
 
 from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.emails import email_key
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.timeutil import ensure_utc
 
 __all__ = ["Activity", "ActivityKey", "ActivityType", "number_occurrences"]
@@ -42,20 +43,27 @@ class ActivityType(enum.Enum):
         >>> ActivityType.parse(" clicked ")
         <ActivityType.CLICKED: 'Clicked'>
         """
-        if isinstance(value, ActivityType):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an activity type name", value)
-        found = _TYPE_NAMES.get(" ".join(value.split()).casefold())
-        if found is None:
-            raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
-        return found
+        return parse_choice(
+            cls,
+            value,
+            field=field,
+            expected="an activity type name",
+            table=_TYPE_NAMES,
+            key=_type_key,
+        )
 
 
-_TYPE_NAMES: dict[str, ActivityType] = {
-    **{t.value.casefold(): t for t in ActivityType},
-    **{t.name.casefold(): t for t in ActivityType},
-    **{t.name.replace("_", " ").casefold(): t for t in ActivityType},
+def _type_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+_TYPE_NAMES: dict[str, ActivityType] = spellings(
+    ActivityType,
+    {t.name.replace("_", " "): t for t in ActivityType},
+    key=_type_key,
+    names=True,
+)
+_TYPE_NAMES |= {
     "spam": ActivityType.SPAM_COMPLAINT,
     "marked as spam": ActivityType.SPAM_COMPLAINT,
     "bounce": ActivityType.BOUNCED,

@@ -24,11 +24,28 @@ def fold_case(text: str) -> str:
     return text.strip().casefold()
 
 
-def spellings(choices: Iterable[E], **extra: E) -> dict[str, E]:
-    """``{folded value: member}`` for each member, plus ``extra`` spellings (keys as given,
-    folded)."""
-    table = {fold_case(str(member.value)): member for member in choices}
-    table.update({fold_case(text): member for text, member in extra.items()})
+def spellings(
+    choices: Iterable[E],
+    extra: Mapping[str, E] | None = None,
+    *,
+    key: Callable[[str], str] = fold_case,
+    names: bool = False,
+    **more: E,
+) -> dict[str, E]:
+    """``{key(value): member}`` for each member, plus (with ``names``) ``{key(name):
+    member}``, plus the ``extra`` and ``more`` spellings; every key made by ``key`` (by
+    default :func:`fold_case`).  A later spelling wins over an earlier one.
+
+    >>> from cmsf_core.domain.activity import ActivityType
+    >>> sorted(spellings(ActivityType, names=True, spam=ActivityType.SPAM_COMPLAINT))[:3]
+    ['bounced', 'clicked', 'opened']
+    """
+    members = tuple(choices)
+    table = {key(str(member.value)): member for member in members}
+    if names:
+        table.update({key(member.name): member for member in members})
+    for text, member in (*(extra or {}).items(), *more.items()):
+        table[key(text)] = member
     return table
 
 

@@ -35,13 +35,14 @@ from typing import Any, NamedTuple
 import attrs
 
 from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.errors import (
     InvalidTypeError,
     InvalidValueError,
     UnknownChoiceError,
 )
 from cmsf_core.domain.frozen import FrozenMap
-from cmsf_core.domain.maintenance import mask_emails, masked_repr
+from cmsf_core.domain.masking import mask_emails, masked_repr
 from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
 
 __all__ = [
@@ -260,14 +261,12 @@ class AccountKind(enum.Enum):
         >>> AccountKind.parse("agency")
         <AccountKind.AGENCY: 'Agency'>
         """
-        if isinstance(value, AccountKind):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an account kind name", value)
-        for kind in cls:
-            if value.strip().casefold() == kind.value.casefold():
-                return kind
-        raise UnknownChoiceError(field, tuple(k.value for k in cls), value)
+        return parse_choice(
+            cls, value, field=field, expected="an account kind name", table=_ACCOUNT_KINDS
+        )
+
+
+_ACCOUNT_KINDS = spellings(AccountKind)
 
 
 def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:

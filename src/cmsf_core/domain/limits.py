@@ -16,7 +16,8 @@ from typing import TypeVar
 
 import attrs
 
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
+from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
 
 __all__ = [
@@ -52,24 +53,16 @@ class Job(enum.Enum):
         >>> Job.parse("email_opt_out"), Job.parse("Email Opt-Out")
         (<Job.EMAIL_OPT_OUT: 'Email opt-out'>, <Job.EMAIL_OPT_OUT: 'Email opt-out'>)
         """
-        if isinstance(value, Job):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a job name", value)
-        found = _JOB_NAMES.get(_squash(value))
-        if found is None:
-            raise UnknownChoiceError(field, tuple(j.value for j in cls), value)
-        return found
+        return parse_choice(
+            cls, value, field=field, expected="a job name", table=_JOB_NAMES, key=_squash
+        )
 
 
 def _squash(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-_JOB_NAMES = {
-    **{_squash(j.value): j for j in Job},
-    **{_squash(j.name): j for j in Job},
-}
+_JOB_NAMES = spellings(Job, key=_squash, names=True)
 
 #: The smallest batch any job accepts.
 MIN_BATCH_SIZE = 1

@@ -19,7 +19,8 @@ from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.checks import require_instance, require_text
 from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
-from cmsf_core.domain.maintenance import MaintenanceMessage, Severity, masked_repr
+from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
+from cmsf_core.domain.masking import masked_repr
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.settings import parse_label
 from cmsf_core.domain.status import RefreshCause

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
 
@@ -74,17 +75,12 @@ class ImportFrequency(enum.Enum):
         >>> ImportFrequency.parse(" weekly ")
         <ImportFrequency.WEEKLY: 'Weekly'>
         """
-        if isinstance(value, ImportFrequency):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an import frequency name", value)
-        found = _FREQUENCY_NAMES.get(value.strip().casefold())
-        if found is None:
-            raise UnknownChoiceError(field, tuple(f.value for f in cls), value)
-        return found
+        return parse_choice(
+            cls, value, field=field, expected="an import frequency name", table=_FREQUENCY_NAMES
+        )
 
 
-_FREQUENCY_NAMES = {f.value.casefold(): f for f in ImportFrequency}
+_FREQUENCY_NAMES = spellings(ImportFrequency)
 
 
 class Weekday(enum.Enum):

@@ -16,20 +16,22 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.emails import parse_notification_email
 from cmsf_core.domain.errors import (
     InvalidTypeError,
     InvalidValueError,
-    UnknownChoiceError,
     UnknownSettingError,
 )
 from cmsf_core.domain.frozen import FrozenMap
+from cmsf_core.domain.masking import masked_repr
 from cmsf_core.domain.timeutil import END_OF_TIME, START_OF_TIME, ensure_utc, ensure_utc_or_none
 
 if TYPE_CHECKING:
     from cmsf_core.domain.limits import GovernorLimits
     from cmsf_core.domain.schedule import Schedule
 
-# The schedule, governor limits, notification address and SMS country are read by modules
+# The schedule, governor limits and SMS country are read by modules
 # that the status and retention rules never need: they are imported on first use (below),
 # so ``from cmsf_core import refresh_member`` stays light (tests/unit/test_architecture.py).
 
@@ -65,25 +67,25 @@ class RefreshMode(enum.Enum):
         >>> RefreshMode.parse(" update once ")
         <RefreshMode.ONCE_ONLY: 'Once Only'>
         """
-        if isinstance(text, RefreshMode):
-            return text
-        if not isinstance(text, str):
-            raise InvalidTypeError(field, "a refresh mode name", text)
-        found = _REFRESH_SPELLINGS.get(text.strip().casefold())
-        if found is None:
-            raise UnknownChoiceError(field, _REFRESH_ACCEPTED, text)
-        return found
+        return parse_choice(
+            cls,
+            text,
+            field=field,
+            expected="a refresh mode name",
+            table=_REFRESH_SPELLINGS,
+            accepted=_REFRESH_ACCEPTED,
+        )
 
 
 _REFRESH_ACCEPTED = ("Always", "Always Update", "Once Only", "Update Once", "Never", "Never Update")
-_REFRESH_SPELLINGS = {
-    "always": RefreshMode.ALWAYS,
-    "always update": RefreshMode.ALWAYS,
-    "once only": RefreshMode.ONCE_ONLY,
-    "update once": RefreshMode.ONCE_ONLY,
-    "never": RefreshMode.NEVER,
-    "never update": RefreshMode.NEVER,
-}
+_REFRESH_SPELLINGS = spellings(
+    RefreshMode,
+    {
+        "Always Update": RefreshMode.ALWAYS,
+        "Update Once": RefreshMode.ONCE_ONLY,
+        "Never Update": RefreshMode.NEVER,
+    },
+)
 
 
 class StatusPolicy(enum.Enum):
@@ -100,15 +102,21 @@ class StatusPolicy(enum.Enum):
     @classmethod
     def parse(cls, text: object, field: str = "Status_Policy") -> StatusPolicy:
         """Read ``"Latest Wins"`` or ``"Most Engaged"`` (any case, ``_`` or space)."""
-        if isinstance(text, StatusPolicy):
-            return text
-        if not isinstance(text, str):
-            raise InvalidTypeError(field, "a status policy name", text)
-        wanted = text.strip().replace("_", " ").casefold()
-        for policy in cls:
-            if wanted == policy.value.casefold():
-                return policy
-        raise UnknownChoiceError(field, tuple(p.value for p in cls), text)
+        return parse_choice(
+            cls,
+            text,
+            field=field,
+            expected="a status policy name",
+            table=_POLICY_NAMES,
+            key=_policy_key,
+        )
+
+
+def _policy_key(text: str) -> str:
+    return text.strip().replace("_", " ").casefold()
+
+
+_POLICY_NAMES = spellings(StatusPolicy, key=_policy_key)
 
 
 # ----------------------------------------------------------------------------- parsers
@@ -366,22 +374,10 @@ def _parse_governor_limits(value: object, field: str) -> GovernorLimits:
     return GovernorLimits.parse(value, field)
 
 
-def _parse_notification_email(value: object, field: str) -> str | None:
-    from cmsf_core.domain.maintenance import parse_notification_email  # noqa: PLC0415
-
-    return parse_notification_email(value, field)
-
-
 def _parse_sms_country(value: object, field: str) -> str | None:
     from cmsf_core.domain.sms import parse_sms_country  # noqa: PLC0415 - off the hot path
 
     return parse_sms_country(value, field)
-
-
-def _masked_repr(value: object) -> str:
-    from cmsf_core.domain.maintenance import masked_repr  # noqa: PLC0415 - off the hot path
-
-    return masked_repr(value)
 
 
 def _default_schedule() -> Schedule:
@@ -405,8 +401,7 @@ def _to_governor_limits(value: object) -> GovernorLimits:
 
 
 def _to_notification_email(value: object) -> str | None:
-    # None (the default) needs no parser: the maintenance module stays unloaded.
-    return None if value is None else _parse_notification_email(value, "notification_email")
+    return parse_notification_email(value, "notification_email")
 
 
 def _to_sms_country(value: object) -> str | None:
@@ -472,7 +467,7 @@ class Settings:
     )
     perform_full_daily_sync: bool = attrs.field(default=False, validator=_check_bool)
     notification_email: str | None = attrs.field(
-        default=None, converter=_to_notification_email, repr=_masked_repr
+        default=None, converter=_to_notification_email, repr=masked_repr
     )
     governor_limits: GovernorLimits = attrs.field(
         factory=_default_governor_limits, converter=_to_governor_limits
@@ -878,7 +873,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "none",
         "New maintenance messages are addressed to this email address.",
         "Notification_Email",
-        _parse_notification_email,
+        parse_notification_email,
         _or_absent,
     ),
     _plain(

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from cmsf_core.domain.checks import is_collection, require_text
+from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.rules.criteria import FieldType, FieldValue, choice_key
@@ -79,24 +80,25 @@ class PlatformFieldType(enum.Enum):
         >>> PlatformFieldType.parse("select many")
         <PlatformFieldType.SELECT_MANY: 'MultiSelectMany'>
         """
-        if isinstance(value, PlatformFieldType):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a custom field data type", value)
-        found = _PLATFORM_TYPES.get(choice_key(value))
-        if found is None:
-            raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
-        return found
+        return parse_choice(
+            cls,
+            value,
+            field=field,
+            expected="a custom field data type",
+            table=_PLATFORM_TYPES,
+            key=choice_key,
+        )
 
 
-_PLATFORM_TYPES = {
-    **{choice_key(t.value): t for t in PlatformFieldType},
-    **{choice_key(t.name): t for t in PlatformFieldType},
-    "select one": PlatformFieldType.SELECT_ONE,
-    "multi option select one": PlatformFieldType.SELECT_ONE,
-    "multi option select many": PlatformFieldType.SELECT_MANY,
-    "us state": PlatformFieldType.US_STATE,
-}
+_PLATFORM_TYPES = spellings(
+    PlatformFieldType,
+    key=choice_key,
+    names=True,
+    select_one=PlatformFieldType.SELECT_ONE,
+    multi_option_select_one=PlatformFieldType.SELECT_ONE,
+    multi_option_select_many=PlatformFieldType.SELECT_MANY,
+    us_state=PlatformFieldType.US_STATE,
+)
 
 #: The platform field type a CRM field type gets when a CRM -> platform mapping creates
 #: its platform field (a checkbox becomes a select-one field with the options Yes and No).

@@ -21,11 +21,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.errors import (
     InvalidTypeError,
     InvalidValueError,
     NaiveDatetimeError,
-    UnknownChoiceError,
 )
 from cmsf_core.domain.rules.dates import DateLiteral
 
@@ -83,22 +83,23 @@ class FieldType(enum.Enum):
         >>> FieldType.parse("Multi-select picklist")
         <FieldType.MULTIPICKLIST: 'multi-select picklist'>
         """
-        if isinstance(value, FieldType):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a field type name", value)
-        found = _FIELD_TYPES.get(choice_key(value))
-        if found is None:
-            raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
-        return found
+        return parse_choice(
+            cls,
+            value,
+            field=field,
+            expected="a field type name",
+            table=_FIELD_TYPES,
+            key=choice_key,
+        )
 
 
-_FIELD_TYPES = {
-    **{choice_key(t.value): t for t in FieldType},
-    **{choice_key(t.name): t for t in FieldType},
-    "checkbox": FieldType.BOOLEAN,
-    "date time": FieldType.DATETIME,
-}
+_FIELD_TYPES = spellings(
+    FieldType,
+    key=choice_key,
+    names=True,
+    checkbox=FieldType.BOOLEAN,
+    date_time=FieldType.DATETIME,
+)
 
 
 class Operator(enum.Enum):
@@ -126,19 +127,13 @@ class Operator(enum.Enum):
         >>> Operator.parse("<>"), Operator.parse("Not Equals")
         (<Operator.NOT_EQUALS: 'not equal to'>, <Operator.NOT_EQUALS: 'not equal to'>)
         """
-        if isinstance(value, Operator):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an operator name", value)
-        found = _OPERATORS.get(choice_key(value))
-        if found is None:
-            raise UnknownChoiceError(field, tuple(o.value for o in cls), value)
-        return found
+        return parse_choice(
+            cls, value, field=field, expected="an operator name", table=_OPERATORS, key=choice_key
+        )
 
 
-_OPERATORS = {
-    **{choice_key(o.value): o for o in Operator},
-    **{choice_key(o.name): o for o in Operator},
+_OPERATORS = spellings(Operator, key=choice_key, names=True)
+_OPERATORS |= {
     "=": Operator.EQUALS,
     "==": Operator.EQUALS,
     "!=": Operator.NOT_EQUALS,

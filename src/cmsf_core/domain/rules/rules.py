@@ -16,7 +16,8 @@ from datetime import datetime, tzinfo
 import attrs
 
 from cmsf_core.domain.checks import is_collection, require_text
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
+from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.rules.criteria import Criterion, choice_key
 from cmsf_core.domain.rules.logic import Logic, evaluate, parse_logic
 from cmsf_core.domain.rules.records import RuleRecord
@@ -36,14 +37,14 @@ class RuleKind(enum.Enum):
     @classmethod
     def parse(cls, value: object, field: str = "kind") -> RuleKind:
         """Read a kind by its label or name, in any case (``"Add Contact"``, ``"ADD_LEAD"``)."""
-        if isinstance(value, RuleKind):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a rule kind such as 'add contact'", value)
-        for kind in cls:
-            if choice_key(value) in (kind.value, choice_key(kind.name)):
-                return kind
-        raise UnknownChoiceError(field, tuple(k.value for k in cls), value)
+        return parse_choice(
+            cls,
+            value,
+            field=field,
+            expected="a rule kind such as 'add contact'",
+            table=_RULE_KINDS,
+            key=choice_key,
+        )
 
     @property
     def record_kind(self) -> RecordKind:
@@ -66,14 +67,18 @@ class EvaluationTime(enum.Enum):
     @classmethod
     def parse(cls, value: object, field: str = "evaluation_time") -> EvaluationTime:
         """Read the label or the name, in any case."""
-        if isinstance(value, EvaluationTime):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an evaluation time", value)
-        for time in cls:
-            if choice_key(value) in (choice_key(time.value), choice_key(time.name)):
-                return time
-        raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
+        return parse_choice(
+            cls,
+            value,
+            field=field,
+            expected="an evaluation time",
+            table=_EVALUATION_TIMES,
+            key=choice_key,
+        )
+
+
+_RULE_KINDS = spellings(RuleKind, key=choice_key, names=True)
+_EVALUATION_TIMES = spellings(EvaluationTime, key=choice_key, names=True)
 
 
 def _check_bool(field: str) -> Callable[[object, object, object], None]:
