@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar, cast
 
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "check_same_record",
     "is_collection",
+    "is_iterable_not_text",
     "optional_instance",
     "require_instance",
     "require_text",
+    "tuple_of",
 ]
+
+T = TypeVar("T")
 
 Validator = Callable[[Any, Any, Any], None]
 
@@ -22,6 +26,36 @@ def is_collection(value: object) -> TypeGuard[Iterable[Any]]:
     """Whether ``value`` is a collection of items: iterable, but not a string, bytes or a
     mapping (each of which iterates, but is one value, or keys, where items are meant)."""
     return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
+
+
+def is_iterable_not_text(value: object) -> TypeGuard[Iterable[Any]]:
+    """Whether ``value`` iterates and is not a string (bytes and mappings pass: their items
+    are then checked one by one)."""
+    return isinstance(value, Iterable) and not isinstance(value, str)
+
+
+def tuple_of(
+    value: object,
+    cls: type[T],
+    field: str,
+    expected: str,
+    each: str | None = None,
+    *,
+    collection: Callable[[object], bool] = is_collection,
+) -> tuple[T, ...]:
+    """``value``'s items as a tuple, each an instance of ``cls``.
+
+    ``value`` must pass ``collection`` (by default :func:`is_collection`), else an
+    :class:`InvalidTypeError` names ``field`` and ``expected``; an item that is not a
+    ``cls`` is one naming ``field``, ``each`` (by default ``expected``) and the item.
+    """
+    if not collection(value):
+        raise InvalidTypeError(field, expected, value)
+    items = tuple(cast("Iterable[Any]", value))
+    for item in items:
+        if not isinstance(item, cls):
+            raise InvalidTypeError(field, expected if each is None else each, item)
+    return items
 
 
 def require_text(field: str, *, optional: bool = False, allow_empty: bool = False) -> Validator:

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.checks import is_iterable_not_text, require_text, tuple_of
 from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.errors import (
     InvalidTypeError,
@@ -312,12 +312,7 @@ class Client:
 
 
 def _to_clients(value: object) -> tuple[Client, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise InvalidTypeError("clients", "Client values", value)
-    clients = tuple(value)
-    for client in clients:
-        if not isinstance(client, Client):
-            raise InvalidTypeError("clients", "Client values", client)
+    clients = tuple_of(value, Client, "clients", "Client values", collection=is_iterable_not_text)
     _check_unique(c.client_id for c in clients)
     return clients
 
@@ -384,12 +379,9 @@ class ConnectedClient:
 
 
 def _to_rows(value: object) -> tuple[ConnectedClient, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise InvalidTypeError("clients", "ConnectedClient values", value)
-    rows = tuple(value)
-    for row in rows:
-        if not isinstance(row, ConnectedClient):
-            raise InvalidTypeError("clients", "ConnectedClient values", row)
+    rows = tuple_of(
+        value, ConnectedClient, "clients", "ConnectedClient values", collection=is_iterable_not_text
+    )
     _check_unique(r.client_id for r in rows)
     return rows
 

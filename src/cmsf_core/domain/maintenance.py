@@ -16,12 +16,12 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 import attrs
 
 # The address rules and the masker live in emails and masking; they stay importable from
 # here, where they were first published.
+from cmsf_core.domain.checks import is_iterable_not_text, tuple_of
 from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.emails import is_email, parse_email, parse_notification_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
@@ -150,21 +150,19 @@ class Notification:
 
 
 def _to_messages(value: object) -> tuple[MaintenanceMessage, ...]:
-    return _tuple_of(value, MaintenanceMessage, "messages", "MaintenanceMessage values")
+    return tuple_of(
+        value,
+        MaintenanceMessage,
+        "messages",
+        "MaintenanceMessage values",
+        collection=is_iterable_not_text,
+    )
 
 
 def _to_audit(value: object) -> tuple[AuditEntry, ...]:
-    return _tuple_of(value, AuditEntry, "audit", "AuditEntry values")
-
-
-def _tuple_of(value: object, cls: type[Any], field: str, expected: str) -> tuple[Any, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise InvalidTypeError(field, expected, value)
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, cls):
-            raise InvalidTypeError(field, expected, item)
-    return items
+    return tuple_of(
+        value, AuditEntry, "audit", "AuditEntry values", collection=is_iterable_not_text
+    )
 
 
 def _to_notification_email(value: object) -> str | None:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.checks import require_instance, require_text
+from cmsf_core.domain.checks import require_instance, require_text, tuple_of
 from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
@@ -288,13 +288,18 @@ class MemberStatus:
 
 
 def _statuses(value: object) -> tuple[MemberStatus, ...]:
-    if not isinstance(value, Iterable):
-        raise InvalidTypeError("statuses", "a collection of MemberStatus", value)
-    statuses = tuple(value)
-    for status in statuses:
-        if not isinstance(status, MemberStatus):
-            raise InvalidTypeError("statuses", "MemberStatus values", status)
-    return statuses
+    return tuple_of(
+        value,
+        MemberStatus,
+        "statuses",
+        "a collection of MemberStatus",
+        "MemberStatus values",
+        collection=_iterates,
+    )
+
+
+def _iterates(value: object) -> bool:
+    return isinstance(value, Iterable)
 
 
 @attrs.frozen

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection, require_text
+from cmsf_core.domain.checks import is_collection, require_text, tuple_of
 from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.frozen import FrozenMap
@@ -409,13 +409,9 @@ class NewSubscriberRule:
 
 
 def _to_mappings(value: object) -> tuple[FieldMapping, ...]:
-    if not is_collection(value):
-        raise InvalidTypeError("mappings", "a sequence of FieldMapping", value)
-    mappings = tuple(value)
-    for mapping in mappings:
-        if not isinstance(mapping, FieldMapping):
-            raise InvalidTypeError("mappings", "FieldMapping values", mapping)
-    return mappings
+    return tuple_of(
+        value, FieldMapping, "mappings", "a sequence of FieldMapping", "FieldMapping values"
+    )
 
 
 def _check_rule(_inst: Any, _attr: Any, value: Any) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection, require_text
+from cmsf_core.domain.checks import is_collection, require_text, tuple_of
 from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.rules.criteria import Criterion, choice_key
@@ -90,13 +90,7 @@ def _check_bool(field: str) -> Callable[[object, object, object], None]:
 
 
 def _to_criteria(value: object) -> tuple[Criterion, ...]:
-    if not is_collection(value):
-        raise InvalidTypeError("criteria", "a sequence of Criterion", value)
-    criteria = tuple(value)
-    for criterion in criteria:
-        if not isinstance(criterion, Criterion):
-            raise InvalidTypeError("criteria", "Criterion values", criterion)
-    return criteria
+    return tuple_of(value, Criterion, "criteria", "a sequence of Criterion", "Criterion values")
 
 
 def _to_kind(value: object) -> RuleKind:
