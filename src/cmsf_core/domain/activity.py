@@ -7,7 +7,6 @@ reading the same minute again yields the same keys, which makes an import idempo
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -15,7 +14,7 @@ from typing import NamedTuple
 import attrs
 
 from cmsf_core.domain.checks import require_text
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.timeutil import ensure_utc
@@ -23,8 +22,18 @@ from cmsf_core.domain.timeutil import ensure_utc
 __all__ = ["Activity", "ActivityKey", "ActivityType", "number_occurrences"]
 
 
-class ActivityType(enum.Enum):
-    """The kinds of email tracking record, in the order of Campaign Monitor's streams."""
+class ActivityType(Choice):
+    """The kinds of email tracking record, in the order of Campaign Monitor's streams.
+
+    :meth:`parse` reads a type from its member, its name (``"SPAM_COMPLAINT"``) or its
+    label.
+
+    Case and surrounding spaces are ignored; ``"spam"`` is accepted for the spam complaint,
+    as Campaign Monitor names that stream.
+
+    >>> ActivityType.parse(" clicked ")
+    <ActivityType.CLICKED: 'Clicked'>
+    """
 
     SENT = "Sent"
     OPENED = "Opened"
@@ -32,25 +41,6 @@ class ActivityType(enum.Enum):
     BOUNCED = "Bounced"
     UNSUBSCRIBED = "Unsubscribed"
     SPAM_COMPLAINT = "Spam complaint"
-
-    @classmethod
-    def parse(cls, value: object, field: str = "type") -> ActivityType:
-        """Read a type from its member, its name (``"SPAM_COMPLAINT"``) or its label.
-
-        Case and surrounding spaces are ignored; ``"spam"`` is accepted for the spam
-        complaint, as Campaign Monitor names that stream.
-
-        >>> ActivityType.parse(" clicked ")
-        <ActivityType.CLICKED: 'Clicked'>
-        """
-        return parse_choice(
-            cls,
-            value,
-            field=field,
-            expected="an activity type name",
-            table=_TYPE_NAMES,
-            key=_type_key,
-        )
 
 
 def _type_key(text: str) -> str:
@@ -73,6 +63,9 @@ _TYPE_NAMES |= {
     "recipient": ActivityType.SENT,
     "recipients": ActivityType.SENT,
 }
+read_as(
+    ActivityType, field="type", expected="an activity type name", table=_TYPE_NAMES, key=_type_key
+)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

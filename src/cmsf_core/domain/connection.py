@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from cmsf_core.domain.checks import is_iterable_not_text, require_text, tuple_of
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import (
     InvalidTypeError,
     InvalidValueError,
@@ -248,25 +248,21 @@ class ConnectionStatus(enum.Enum):
     CONNECTED = "Connected"
 
 
-class AccountKind(enum.Enum):
-    """A direct platform account (one client) or an agency account (sub-clients)."""
+class AccountKind(Choice):
+    """A direct platform account (one client) or an agency account (sub-clients).
+
+    :meth:`parse` reads ``"Direct"`` or ``"Agency"`` in any case.
+
+    >>> AccountKind.parse("agency")
+    <AccountKind.AGENCY: 'Agency'>
+    """
 
     DIRECT = "Direct"
     AGENCY = "Agency"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "kind") -> AccountKind:
-        """Read ``"Direct"`` or ``"Agency"`` in any case.
-
-        >>> AccountKind.parse("agency")
-        <AccountKind.AGENCY: 'Agency'>
-        """
-        return parse_choice(
-            cls, value, field=field, expected="an account kind name", table=_ACCOUNT_KINDS
-        )
-
 
 _ACCOUNT_KINDS = spellings(AccountKind)
+read_as(AccountKind, field="kind", expected="an account kind name", table=_ACCOUNT_KINDS)
 
 
 def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:

@@ -9,14 +9,13 @@ of jobs, defaults and maxima; :func:`batches` and :func:`plan_jobs` do the split
 
 from __future__ import annotations
 
-import enum
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
 import attrs
 
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
 
@@ -35,8 +34,15 @@ __all__ = [
 T = TypeVar("T")
 
 
-class Job(enum.Enum):
-    """The integration's background jobs that work in batches."""
+class Job(Choice):
+    """The integration's background jobs that work in batches.
+
+    :meth:`parse` reads a job from its name or its label; case, ``_``, ``-`` and spaces are
+    ignored.
+
+    >>> Job.parse("email_opt_out"), Job.parse("Email Opt-Out")
+    (<Job.EMAIL_OPT_OUT: 'Email opt-out'>, <Job.EMAIL_OPT_OUT: 'Email opt-out'>)
+    """
 
     PRIMARY_SYNC = "Primary sync"
     EMAIL_OPT_OUT = "Email opt-out"
@@ -46,23 +52,13 @@ class Job(enum.Enum):
     SUPPRESSION_LIST = "Suppression list"
     FULL_SYNC_REMOVAL = "Full sync removal"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "job") -> Job:
-        """Read a job from its name or its label; case, ``_``, ``-`` and spaces are ignored.
-
-        >>> Job.parse("email_opt_out"), Job.parse("Email Opt-Out")
-        (<Job.EMAIL_OPT_OUT: 'Email opt-out'>, <Job.EMAIL_OPT_OUT: 'Email opt-out'>)
-        """
-        return parse_choice(
-            cls, value, field=field, expected="a job name", table=_JOB_NAMES, key=_squash
-        )
-
 
 def _squash(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 _JOB_NAMES = spellings(Job, key=_squash, names=True)
+read_as(Job, field="job", expected="a job name", table=_JOB_NAMES, key=_squash)
 
 #: The smallest batch any job accepts.
 MIN_BATCH_SIZE = 1

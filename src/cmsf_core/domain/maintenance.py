@@ -12,7 +12,6 @@ Email addresses are personal data: wherever this module shows one (a ``repr``, a
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -22,7 +21,7 @@ import attrs
 # The address rules and the masker live in emails and masking; they stay importable from
 # here, where they were first published.
 from cmsf_core.domain.checks import is_iterable_not_text, tuple_of
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.emails import is_email, parse_email, parse_notification_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
@@ -49,26 +48,23 @@ __all__ = [
 # ----------------------------------------------------------------------------- messages
 
 
-class Severity(enum.Enum):
-    """How serious a maintenance message is."""
+class Severity(Choice):
+    """How serious a maintenance message is.
+
+    :meth:`parse` reads ``Info``/``Information``, ``Warning``/``Warn`` or ``Error`` in any
+    case.
+
+    >>> Severity.parse("warn")
+    <Severity.WARNING: 'Warning'>
+    """
 
     INFO = "Info"
     WARNING = "Warning"
     ERROR = "Error"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "severity") -> Severity:
-        """Read ``Info``/``Information``, ``Warning``/``Warn`` or ``Error`` in any case.
-
-        >>> Severity.parse("warn")
-        <Severity.WARNING: 'Warning'>
-        """
-        return parse_choice(
-            cls, value, field=field, expected="a severity name", table=_SEVERITY_NAMES
-        )
-
 
 _SEVERITY_NAMES = spellings(Severity, information=Severity.INFO, warn=Severity.WARNING)
+read_as(Severity, field="severity", expected="a severity name", table=_SEVERITY_NAMES)
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}")
 

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
 
@@ -59,8 +59,14 @@ _HOUR = timedelta(hours=1)
 _SECOND = timedelta(seconds=1)
 
 
-class ImportFrequency(enum.Enum):
-    """How often the primary sync runs on its own ("Import frequency")."""
+class ImportFrequency(Choice):
+    """How often the primary sync runs on its own ("Import frequency").
+
+    :meth:`parse` reads the product's names, in any case, surrounding spaces ignored.
+
+    >>> ImportFrequency.parse(" weekly ")
+    <ImportFrequency.WEEKLY: 'Weekly'>
+    """
 
     NEVER = "Never"
     HOURLY = "Hourly"
@@ -68,19 +74,14 @@ class ImportFrequency(enum.Enum):
     WEEKLY = "Weekly"
     CUSTOM = "Custom"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "Import_Frequency") -> ImportFrequency:
-        """Read the product's names, in any case, surrounding spaces ignored.
-
-        >>> ImportFrequency.parse(" weekly ")
-        <ImportFrequency.WEEKLY: 'Weekly'>
-        """
-        return parse_choice(
-            cls, value, field=field, expected="an import frequency name", table=_FREQUENCY_NAMES
-        )
-
 
 _FREQUENCY_NAMES = spellings(ImportFrequency)
+read_as(
+    ImportFrequency,
+    field="Import_Frequency",
+    expected="an import frequency name",
+    table=_FREQUENCY_NAMES,
+)
 
 
 class Weekday(enum.Enum):

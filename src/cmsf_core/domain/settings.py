@@ -8,7 +8,6 @@ names (``Campaign_Member_Refresh``, ``DaysToKeep_Email``, ...) or by the attribu
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.emails import parse_notification_email
 from cmsf_core.domain.errors import (
     InvalidTypeError,
@@ -53,28 +52,18 @@ MAX_LABEL_LENGTH = 40  # a Salesforce picklist value holds at most 40 characters
 MAX_DAYS_TO_KEEP = 36_500  # a century: beyond it a value is a typo, not a policy
 
 
-class RefreshMode(enum.Enum):
-    """When the integration sets a campaign member's Status (``Campaign_Member_Refresh``)."""
+class RefreshMode(Choice):
+    """When the integration sets a campaign member's Status (``Campaign_Member_Refresh``).
+
+    :meth:`parse` reads the product's spellings, in any case, surrounding spaces ignored.
+
+    >>> RefreshMode.parse(" update once ")
+    <RefreshMode.ONCE_ONLY: 'Once Only'>
+    """
 
     ALWAYS = "Always"
     ONCE_ONLY = "Once Only"
     NEVER = "Never"
-
-    @classmethod
-    def parse(cls, text: object, field: str = "Campaign_Member_Refresh") -> RefreshMode:
-        """Read the product's spellings, in any case, surrounding spaces ignored.
-
-        >>> RefreshMode.parse(" update once ")
-        <RefreshMode.ONCE_ONLY: 'Once Only'>
-        """
-        return parse_choice(
-            cls,
-            text,
-            field=field,
-            expected="a refresh mode name",
-            table=_REFRESH_SPELLINGS,
-            accepted=_REFRESH_ACCEPTED,
-        )
 
 
 _REFRESH_ACCEPTED = ("Always", "Always Update", "Once Only", "Update Once", "Never", "Never Update")
@@ -86,30 +75,27 @@ _REFRESH_SPELLINGS = spellings(
         "Never Update": RefreshMode.NEVER,
     },
 )
+read_as(
+    RefreshMode,
+    field="Campaign_Member_Refresh",
+    expected="a refresh mode name",
+    table=_REFRESH_SPELLINGS,
+    accepted=_REFRESH_ACCEPTED,
+)
 
 
-class StatusPolicy(enum.Enum):
+class StatusPolicy(Choice):
     """Which stored record is the candidate for a member's status.
 
     ``LATEST_WINS`` (the product's behaviour): the latest mapped record; ties at the same
     instant go to Unsubscribed > Spam complaint > Bounced > Clicked > Opened > Sent.
     ``MOST_ENGAGED``: the record of the highest of those ranks, the latest among equals.
+
+    :meth:`parse` reads ``"Latest Wins"`` or ``"Most Engaged"`` (any case, ``_`` or space).
     """
 
     LATEST_WINS = "Latest Wins"
     MOST_ENGAGED = "Most Engaged"
-
-    @classmethod
-    def parse(cls, text: object, field: str = "Status_Policy") -> StatusPolicy:
-        """Read ``"Latest Wins"`` or ``"Most Engaged"`` (any case, ``_`` or space)."""
-        return parse_choice(
-            cls,
-            text,
-            field=field,
-            expected="a status policy name",
-            table=_POLICY_NAMES,
-            key=_policy_key,
-        )
 
 
 def _policy_key(text: str) -> str:
@@ -117,6 +103,13 @@ def _policy_key(text: str) -> str:
 
 
 _POLICY_NAMES = spellings(StatusPolicy, key=_policy_key)
+read_as(
+    StatusPolicy,
+    field="Status_Policy",
+    expected="a status policy name",
+    table=_POLICY_NAMES,
+    key=_policy_key,
+)
 
 
 # ----------------------------------------------------------------------------- parsers

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from cmsf_core.domain.checks import is_collection, require_text, tuple_of
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.rules.criteria import FieldType, FieldValue, choice_key
@@ -61,8 +61,15 @@ class Direction(enum.Enum):
     TO_CRM = "platform -> CRM"
 
 
-class PlatformFieldType(enum.Enum):
-    """A platform custom field's data type, as Campaign Monitor's ``DataType`` names it."""
+class PlatformFieldType(Choice):
+    """A platform custom field's data type, as Campaign Monitor's ``DataType`` names it.
+
+    :meth:`parse` reads the platform's spelling, the member name or a label such as
+    ``"select many"`` or ``"US state"``, in any case.
+
+    >>> PlatformFieldType.parse("select many")
+    <PlatformFieldType.SELECT_MANY: 'MultiSelectMany'>
+    """
 
     TEXT = "Text"
     NUMBER = "Number"
@@ -71,23 +78,6 @@ class PlatformFieldType(enum.Enum):
     SELECT_MANY = "MultiSelectMany"
     COUNTRY = "Country"
     US_STATE = "USState"
-
-    @classmethod
-    def parse(cls, value: object, field: str = "data_type") -> PlatformFieldType:
-        """Read the platform's spelling, the member name or a label such as ``"select
-        many"`` or ``"US state"``, in any case.
-
-        >>> PlatformFieldType.parse("select many")
-        <PlatformFieldType.SELECT_MANY: 'MultiSelectMany'>
-        """
-        return parse_choice(
-            cls,
-            value,
-            field=field,
-            expected="a custom field data type",
-            table=_PLATFORM_TYPES,
-            key=choice_key,
-        )
 
 
 _PLATFORM_TYPES = spellings(
@@ -98,6 +88,13 @@ _PLATFORM_TYPES = spellings(
     multi_option_select_one=PlatformFieldType.SELECT_ONE,
     multi_option_select_many=PlatformFieldType.SELECT_MANY,
     us_state=PlatformFieldType.US_STATE,
+)
+read_as(
+    PlatformFieldType,
+    field="data_type",
+    expected="a custom field data type",
+    table=_PLATFORM_TYPES,
+    key=choice_key,
 )
 
 #: The platform field type a CRM field type gets when a CRM -> platform mapping creates

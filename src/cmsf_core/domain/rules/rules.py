@@ -9,14 +9,13 @@ logic, with an :class:`EvaluationTime` for add rules and an active flag.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 import attrs
 
 from cmsf_core.domain.checks import is_collection, require_text, tuple_of
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.rules.criteria import Criterion, choice_key
 from cmsf_core.domain.rules.logic import Logic, evaluate, parse_logic
@@ -26,25 +25,17 @@ from cmsf_core.domain.subscribers import RecordKind
 __all__ = ["EvaluationTime", "ListRules", "RuleKind", "SubscriberRule"]
 
 
-class RuleKind(enum.Enum):
-    """The four rules a list may hold, one of each."""
+class RuleKind(Choice):
+    """The four rules a list may hold, one of each.
+
+    :meth:`parse` reads a kind by its label or name, in any case (``"Add Contact"``,
+    ``"ADD_LEAD"``).
+    """
 
     ADD_CONTACT = "add contact"
     REMOVE_CONTACT = "remove contact"
     ADD_LEAD = "add lead"
     REMOVE_LEAD = "remove lead"
-
-    @classmethod
-    def parse(cls, value: object, field: str = "kind") -> RuleKind:
-        """Read a kind by its label or name, in any case (``"Add Contact"``, ``"ADD_LEAD"``)."""
-        return parse_choice(
-            cls,
-            value,
-            field=field,
-            expected="a rule kind such as 'add contact'",
-            table=_RULE_KINDS,
-            key=choice_key,
-        )
 
     @property
     def record_kind(self) -> RecordKind:
@@ -57,28 +48,33 @@ class RuleKind(enum.Enum):
         return self.value.startswith("add")
 
 
-class EvaluationTime(enum.Enum):
-    """When an add rule is evaluated, in the words of Salesforce workflow rules."""
+class EvaluationTime(Choice):
+    """When an add rule is evaluated, in the words of Salesforce workflow rules.
+
+    :meth:`parse` reads the label or the name, in any case.
+    """
 
     ON_CREATE = "created"
     ON_CREATE_AND_EVERY_EDIT = "created, and every time it's edited"
     ON_CREATE_AND_NEWLY_MEETS = "created, and any time it's edited to subsequently meet criteria"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "evaluation_time") -> EvaluationTime:
-        """Read the label or the name, in any case."""
-        return parse_choice(
-            cls,
-            value,
-            field=field,
-            expected="an evaluation time",
-            table=_EVALUATION_TIMES,
-            key=choice_key,
-        )
-
 
 _RULE_KINDS = spellings(RuleKind, key=choice_key, names=True)
+read_as(
+    RuleKind,
+    field="kind",
+    expected="a rule kind such as 'add contact'",
+    table=_RULE_KINDS,
+    key=choice_key,
+)
 _EVALUATION_TIMES = spellings(EvaluationTime, key=choice_key, names=True)
+read_as(
+    EvaluationTime,
+    field="evaluation_time",
+    expected="an evaluation time",
+    table=_EVALUATION_TIMES,
+    key=choice_key,
+)
 
 
 def _check_bool(field: str) -> Callable[[object, object, object], None]:
