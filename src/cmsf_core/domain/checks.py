@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeGuard, TypeVar, cast
 
+import attrs
+
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
+    "check_bool",
     "check_same_record",
     "is_collection",
     "is_iterable_not_text",
@@ -56,6 +59,13 @@ def tuple_of(
         if not isinstance(item, cls):
             raise InvalidTypeError(field, expected if each is None else each, item)
     return items
+
+
+def check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    """An attrs validator for a bool (text such as ``"true"`` is read before, never here);
+    the error names the attribute."""
+    if not isinstance(value, bool):
+        raise InvalidTypeError(attribute.name, "a bool", value)
 
 
 def require_text(field: str, *, optional: bool = False, allow_empty: bool = False) -> Validator:

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from cmsf_core.domain.checks import is_iterable_not_text, require_text, tuple_of
+from cmsf_core.domain.checks import check_bool, is_iterable_not_text, require_text, tuple_of
 from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import (
     InvalidTypeError,
@@ -265,11 +265,6 @@ _ACCOUNT_KINDS = spellings(AccountKind)
 read_as(AccountKind, field="kind", expected="an account kind name", table=_ACCOUNT_KINDS)
 
 
-def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidTypeError(attribute.name, "a bool", value)
-
-
 def _user_text(field: str, *, optional: bool = False) -> Any:
     def check(_inst: object, _attr: object, value: object) -> None:
         if value is None and optional:
@@ -291,7 +286,7 @@ class PlatformUser:
     """The platform user whose details connect the CRM (a full-access user is required)."""
 
     name: str = attrs.field(validator=_user_text("platform_user.name"), repr=masked_repr)
-    full_access: bool = attrs.field(validator=_check_bool)
+    full_access: bool = attrs.field(validator=check_bool)
 
 
 @attrs.frozen
@@ -368,7 +363,7 @@ class ConnectedClient:
     name: str = attrs.field(validator=require_text("name"))
     time_zone: str = attrs.field(validator=require_text("time_zone"))
     last_synced: datetime | None = attrs.field(default=None, converter=_to_last_synced)
-    connection_active: bool = attrs.field(default=True, validator=_check_bool)
+    connection_active: bool = attrs.field(default=True, validator=check_bool)
     security_owner: str | None = attrs.field(
         default=None, validator=_user_text("security_owner", optional=True), repr=masked_repr
     )

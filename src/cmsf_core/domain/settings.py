@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.checks import check_bool
 from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.emails import parse_notification_email
 from cmsf_core.domain.errors import (
@@ -173,25 +174,24 @@ def parse_label(value: object, field: str) -> str:
     return label
 
 
-def _parse_types(value: object, field: str) -> frozenset[ActivityType]:
+def _listed(value: object, field: str, expected: str) -> list[object]:
+    """The items of a list setting: comma-separated text (blank parts dropped) or a
+    collection."""
     if isinstance(value, str):
-        items: Iterable[object] = [part for part in value.split(",") if part.strip()]
-    elif isinstance(value, Iterable) and not isinstance(value, Mapping | bytes):
-        items = list(value)
-    else:
-        raise InvalidTypeError(field, "a list of activity type names", value)
+        return [part for part in value.split(",") if part.strip()]
+    if isinstance(value, Iterable) and not isinstance(value, Mapping | bytes):
+        return list(value)
+    raise InvalidTypeError(field, expected, value)
+
+
+def _parse_types(value: object, field: str) -> frozenset[ActivityType]:
+    items = _listed(value, field, "a list of activity type names")
     return frozenset(ActivityType.parse(item, field) for item in items)
 
 
 def _parse_tags(value: object, field: str) -> frozenset[str]:
-    if isinstance(value, str):
-        items: list[object] = [part for part in value.split(",") if part.strip()]
-    elif isinstance(value, Iterable) and not isinstance(value, Mapping | bytes):
-        items = list(value)
-    else:
-        raise InvalidTypeError(field, "a list of tag names", value)
     tags = set()
-    for item in items:
+    for item in _listed(value, field, "a list of tag names"):
         if not isinstance(item, str) or not item.strip():
             raise InvalidValueError(field, "non-empty tag names", item)
         tags.add(item.strip())
@@ -312,11 +312,6 @@ def _to_tags(value: object) -> frozenset[str]:
     return _parse_tags(value, "campaign_filter_tags")
 
 
-def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidTypeError(attribute.name, "a bool", value)
-
-
 def _instance(cls: type, expected: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, cls):
@@ -423,7 +418,7 @@ class Settings:
         factory=FrozenMap, converter=_to_days_by_type
     )
     imported_types: frozenset[ActivityType] = attrs.field(default=ALL_TYPES, converter=_to_types)
-    import_tracking: bool = attrs.field(default=True, validator=_check_bool)
+    import_tracking: bool = attrs.field(default=True, validator=check_bool)
     status_mapping: StatusMapping = attrs.field(
         factory=StatusMapping, validator=_instance(StatusMapping, "a StatusMapping")
     )
@@ -431,34 +426,34 @@ class Settings:
         default=StatusPolicy.LATEST_WINS, converter=_to_status_policy
     )
     # Campaigns (product docs: Campaign settings, Campaign filter).
-    update_campaign_statistics: bool = attrs.field(default=False, validator=_check_bool)
-    auto_create_campaigns: bool = attrs.field(default=False, validator=_check_bool)
+    update_campaign_statistics: bool = attrs.field(default=False, validator=check_bool)
+    auto_create_campaigns: bool = attrs.field(default=False, validator=check_bool)
     auto_create_campaigns_since: datetime | None = attrs.field(
         default=None, converter=_to_auto_create_since
     )
-    auto_create_statuses: bool = attrs.field(default=False, validator=_check_bool)
+    auto_create_statuses: bool = attrs.field(default=False, validator=check_bool)
     campaign_filter_start: datetime | None = attrs.field(default=None, converter=_to_filter_start)
     campaign_filter_tags: frozenset[str] = attrs.field(default=frozenset(), converter=_to_tags)
     # Sync mechanics (see docs/decisions.md).
     sync_overlap_minutes: int = attrs.field(default=60, validator=_overlap_validator)
     # Subscribers, consent and SMS (product docs: General options, Advanced, SMS).
-    sync_email_opt_out: bool = attrs.field(default=True, validator=_check_bool)
-    prevent_opted_out_list_add: bool = attrs.field(default=False, validator=_check_bool)
-    unsubscribe_on_opt_out: bool = attrs.field(default=False, validator=_check_bool)
-    delete_subscriber_on_record_delete: bool = attrs.field(default=False, validator=_check_bool)
-    resubscribe_deleted_via_import_wizard: bool = attrs.field(default=False, validator=_check_bool)
-    trigger_joins_a_list_journeys: bool = attrs.field(default=False, validator=_check_bool)
-    enable_account_trigger: bool = attrs.field(default=False, validator=_check_bool)
-    disable_triggers: bool = attrs.field(default=False, validator=_check_bool)
-    disable_bulk_triggers: bool = attrs.field(default=False, validator=_check_bool)
-    sync_suppression_list: bool = attrs.field(default=False, validator=_check_bool)
-    sms_enabled: bool = attrs.field(default=False, validator=_check_bool)
+    sync_email_opt_out: bool = attrs.field(default=True, validator=check_bool)
+    prevent_opted_out_list_add: bool = attrs.field(default=False, validator=check_bool)
+    unsubscribe_on_opt_out: bool = attrs.field(default=False, validator=check_bool)
+    delete_subscriber_on_record_delete: bool = attrs.field(default=False, validator=check_bool)
+    resubscribe_deleted_via_import_wizard: bool = attrs.field(default=False, validator=check_bool)
+    trigger_joins_a_list_journeys: bool = attrs.field(default=False, validator=check_bool)
+    enable_account_trigger: bool = attrs.field(default=False, validator=check_bool)
+    disable_triggers: bool = attrs.field(default=False, validator=check_bool)
+    disable_bulk_triggers: bool = attrs.field(default=False, validator=check_bool)
+    sync_suppression_list: bool = attrs.field(default=False, validator=check_bool)
+    sms_enabled: bool = attrs.field(default=False, validator=check_bool)
     sms_country: str | None = attrs.field(default=None, converter=_to_sms_country)
     # Administration (product docs: Sync settings, Maintenance).
     import_schedule: Schedule = attrs.field(
         factory=_default_schedule, converter=_to_import_schedule
     )
-    perform_full_daily_sync: bool = attrs.field(default=False, validator=_check_bool)
+    perform_full_daily_sync: bool = attrs.field(default=False, validator=check_bool)
     notification_email: str | None = attrs.field(
         default=None, converter=_to_notification_email, repr=masked_repr
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -52,6 +52,8 @@ US_STATES: Mapping[str, str] = FrozenMap(
         "WI": "Wisconsin", "WY": "Wyoming",
     }
 )  # fmt: skip
+
+E = TypeVar("E", bound=enum.Enum)
 
 
 class Direction(enum.Enum):
@@ -209,14 +211,20 @@ def _to_crm_type(value: object) -> FieldType:
     return FieldType.parse(value, "crm_type")
 
 
-def _to_direction(value: object) -> Direction:
-    if isinstance(value, Direction):
+def _named(kind: type[E], value: object, field: str) -> E:
+    """The member of ``kind`` that ``value`` is or names by its label or name (any case,
+    ``_`` or ``-`` for a space); anything else, text or not, is an unknown choice."""
+    if isinstance(value, kind):
         return value
     if isinstance(value, str):
-        for direction in Direction:
-            if choice_key(value) in (choice_key(direction.value), choice_key(direction.name)):
-                return direction
-    raise UnknownChoiceError("direction", tuple(d.value for d in Direction), value)
+        for member in kind:
+            if choice_key(value) in (choice_key(member.value), choice_key(member.name)):
+                return member
+    raise UnknownChoiceError(field, tuple(m.value for m in kind), value)
+
+
+def _to_direction(value: object) -> Direction:
+    return _named(Direction, value, "direction")
 
 
 def _check_field(_inst: Any, _attr: Any, value: Any) -> None:
@@ -325,13 +333,7 @@ class NewSubscriberAction(enum.Enum):
     @classmethod
     def parse(cls, value: object, field: str = "action") -> NewSubscriberAction:
         """Read ``"none"``, ``"create lead"`` or ``"create contact"`` in any case."""
-        if isinstance(value, NewSubscriberAction):
-            return value
-        if isinstance(value, str):
-            for action in cls:
-                if choice_key(value) in (choice_key(action.value), choice_key(action.name)):
-                    return action
-        raise UnknownChoiceError(field, tuple(a.value for a in cls), value)
+        return _named(cls, value, field)
 
     @property
     def kind(self) -> RecordKind | None:

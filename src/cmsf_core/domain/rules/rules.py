@@ -9,12 +9,11 @@ logic, with an :class:`EvaluationTime` for add rules and an active flag.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection, require_text, tuple_of
+from cmsf_core.domain.checks import check_bool, is_collection, require_text, tuple_of
 from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.rules.criteria import Criterion, choice_key
@@ -77,14 +76,6 @@ read_as(
 )
 
 
-def _check_bool(field: str) -> Callable[[object, object, object], None]:
-    def check(_inst: object, _attr: object, value: object) -> None:
-        if not isinstance(value, bool):
-            raise InvalidTypeError(field, "a bool", value)
-
-    return check
-
-
 def _to_criteria(value: object) -> tuple[Criterion, ...]:
     return tuple_of(value, Criterion, "criteria", "a sequence of Criterion", "Criterion values")
 
@@ -114,7 +105,7 @@ class SubscriberRule:
     evaluation_time: EvaluationTime | None = attrs.field(
         default=None, kw_only=True, converter=_to_time
     )
-    active: bool = attrs.field(default=True, kw_only=True, validator=_check_bool("active"))
+    active: bool = attrs.field(default=True, kw_only=True, validator=check_bool)
     description: str = attrs.field(
         default="", kw_only=True, validator=require_text("description", allow_empty=True)
     )
