@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeGuard, TypeVar, cast
 
 import attrs
@@ -17,6 +17,7 @@ __all__ = [
     "optional_instance",
     "require_instance",
     "require_text",
+    "text_keyed",
     "tuple_of",
 ]
 
@@ -66,6 +67,26 @@ def check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -
     the error names the attribute."""
     if not isinstance(value, bool):
         raise InvalidTypeError(attribute.name, "a bool", value)
+
+
+def text_keyed(value: object, field: str, expected: str, keys: str) -> Iterator[tuple[str, Any]]:
+    """The entries of a mapping keyed by non-blank text, one at a time.
+
+    ``value`` not a mapping is an :class:`InvalidTypeError` naming ``field`` and
+    ``expected`` (raised at once); a key that is not non-blank text is an
+    :class:`InvalidValueError` naming ``field``, ``keys`` and the key, raised when its
+    entry is reached (so a caller's check of each value keeps its place in between).
+    """
+    if not isinstance(value, Mapping):
+        raise InvalidTypeError(field, expected, value)
+    return _text_keyed(value, field, keys)
+
+
+def _text_keyed(value: Mapping[Any, Any], field: str, keys: str) -> Iterator[tuple[str, Any]]:
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidValueError(field, keys, key)
+        yield key, item
 
 
 def require_text(field: str, *, optional: bool = False, allow_empty: bool = False) -> Validator:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection, require_text, tuple_of
+from cmsf_core.domain.checks import is_collection, require_text, text_keyed, tuple_of
 from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.frozen import FrozenMap
@@ -357,14 +357,13 @@ def _to_action(value: object) -> NewSubscriberAction:
 
 
 def _to_defaults(value: object) -> FrozenMap[str, FieldValue]:
-    if not isinstance(value, Mapping):
-        raise InvalidTypeError("defaults", "a mapping of CRM field name to value", value)
-    for name, item in value.items():
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidValueError("defaults", "non-empty CRM field names", name)
+    entries = text_keyed(
+        value, "defaults", "a mapping of CRM field name to value", "non-empty CRM field names"
+    )
+    for name, item in entries:
         if item is None or (isinstance(item, str) and not item.strip()):
             raise InvalidValueError(f"defaults[{name!r}]", "a non-blank default", item)
-    return FrozenMap(value)
+    return FrozenMap(cast("Mapping[str, FieldValue]", value))
 
 
 def _to_required(value: object) -> tuple[str, ...] | None:

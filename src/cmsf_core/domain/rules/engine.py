@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection
+from cmsf_core.domain.checks import is_collection, text_keyed
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.maintenance import MaintenanceMessage
@@ -147,12 +147,11 @@ def _rule_records(value: object, field: str) -> list[RuleRecord]:
 def _states(
     memberships: Mapping[str, Iterable[ListMembership]],
 ) -> dict[str, dict[str, SubscriberState]]:
-    if not isinstance(memberships, Mapping):
-        raise InvalidTypeError("memberships", "a mapping of email to list memberships", memberships)
+    entries = text_keyed(
+        memberships, "memberships", "a mapping of email to list memberships", "email keys"
+    )
     states: dict[str, dict[str, SubscriberState]] = {}
-    for address, held in memberships.items():
-        if not isinstance(address, str) or not address.strip():
-            raise InvalidValueError("memberships", "email keys", address)
+    for address, held in entries:
         for membership in held:
             if not isinstance(membership, ListMembership):
                 raise InvalidTypeError("memberships", "ListMembership values", membership)
