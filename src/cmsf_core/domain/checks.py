@@ -14,6 +14,7 @@ __all__ = [
     "check_same_record",
     "is_collection",
     "is_iterable_not_text",
+    "of_type",
     "optional_instance",
     "require_instance",
     "require_text",
@@ -104,12 +105,19 @@ def require_text(field: str, *, optional: bool = False, allow_empty: bool = Fals
     return check
 
 
+def of_type(value: object, cls: type[T], field: str, expected: str) -> T:
+    """``value``, if it is an instance of ``cls``; else an :class:`InvalidTypeError` naming
+    ``field`` and ``expected``."""
+    if not isinstance(value, cls):
+        raise InvalidTypeError(field, expected, value)
+    return value
+
+
 def require_instance(field: str, cls: type, expected: str) -> Validator:
     """A validator for an instance of ``cls``; the error names ``field`` and ``expected``."""
 
     def check(_inst: object, _attr: object, value: object) -> None:
-        if not isinstance(value, cls):
-            raise InvalidTypeError(field, expected, value)
+        of_type(value, cls, field, expected)
 
     return check
 

@@ -123,12 +123,16 @@ def read_as(
     *,
     field: str,
     expected: str,
-    table: Mapping[str, Choice],
+    table: Mapping[str, Choice] | None = None,
     accepted: tuple[str, ...] | None = None,
     key: Callable[[str], str] = fold_case,
+    names: bool = False,
 ) -> None:
     """Declare how :meth:`Choice.parse` reads ``kind``: the ``field`` its errors name by
     default, the ``expected`` of an :class:`InvalidTypeError`, the ``table`` of spellings
-    (looked up by ``key(text)``) and the ``accepted`` spellings an
+    (looked up by ``key(text)``; by default ``spellings(kind, key=key, names=names)``: the
+    members' values, and with ``names`` their names) and the ``accepted`` spellings an
     :class:`UnknownChoiceError` lists (by default every member's value)."""
+    if table is None:
+        table = spellings(kind, key=key, names=names)
     _READINGS[kind] = _Reading(field, expected, table, accepted, key)

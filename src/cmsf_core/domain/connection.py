@@ -34,8 +34,14 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from cmsf_core.domain.checks import check_bool, is_iterable_not_text, require_text, tuple_of
-from cmsf_core.domain.choices import Choice, read_as, spellings
+from cmsf_core.domain.checks import (
+    check_bool,
+    is_iterable_not_text,
+    of_type,
+    require_text,
+    tuple_of,
+)
+from cmsf_core.domain.choices import Choice, read_as
 from cmsf_core.domain.errors import (
     InvalidTypeError,
     InvalidValueError,
@@ -261,8 +267,7 @@ class AccountKind(Choice):
     AGENCY = "Agency"
 
 
-_ACCOUNT_KINDS = spellings(AccountKind)
-read_as(AccountKind, field="kind", expected="an account kind name", table=_ACCOUNT_KINDS)
+read_as(AccountKind, field="kind", expected="an account kind name")
 
 
 def _user_text(field: str, *, optional: bool = False) -> Any:
@@ -392,9 +397,7 @@ def _check_credentials(_inst: object, _attr: object, value: Any) -> None:
 
 
 def _to_status(value: object) -> ConnectionStatus:
-    if not isinstance(value, ConnectionStatus):
-        raise InvalidTypeError("status", "a ConnectionStatus", value)
-    return value
+    return of_type(value, ConnectionStatus, "status", "a ConnectionStatus")
 
 
 @attrs.frozen
@@ -512,9 +515,7 @@ _EFFECT_ARGUMENTS: dict[EffectKind, tuple[bool, bool]] = {
 
 
 def _to_effect_kind(value: object) -> EffectKind:
-    if not isinstance(value, EffectKind):
-        raise InvalidTypeError("kind", "an EffectKind", value)
-    return value
+    return of_type(value, EffectKind, "kind", "an EffectKind")
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import attrs
 
-from cmsf_core.domain.choices import Choice, read_as, spellings
+from cmsf_core.domain.choices import Choice, read_as
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
 
@@ -57,8 +57,7 @@ def _squash(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-_JOB_NAMES = spellings(Job, key=_squash, names=True)
-read_as(Job, field="job", expected="a job name", table=_JOB_NAMES, key=_squash)
+read_as(Job, field="job", expected="a job name", key=_squash, names=True)
 
 #: The smallest batch any job accepts.
 MIN_BATCH_SIZE = 1

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from cmsf_core.domain.choices import Choice, read_as, spellings
+from cmsf_core.domain.choices import Choice, read_as
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
 
@@ -75,13 +75,7 @@ class ImportFrequency(Choice):
     CUSTOM = "Custom"
 
 
-_FREQUENCY_NAMES = spellings(ImportFrequency)
-read_as(
-    ImportFrequency,
-    field="Import_Frequency",
-    expected="an import frequency name",
-    table=_FREQUENCY_NAMES,
-)
+read_as(ImportFrequency, field="Import_Frequency", expected="an import frequency name")
 
 
 class Weekday(enum.Enum):

@@ -103,14 +103,7 @@ def _policy_key(text: str) -> str:
     return text.strip().replace("_", " ").casefold()
 
 
-_POLICY_NAMES = spellings(StatusPolicy, key=_policy_key)
-read_as(
-    StatusPolicy,
-    field="Status_Policy",
-    expected="a status policy name",
-    table=_POLICY_NAMES,
-    key=_policy_key,
-)
+read_as(StatusPolicy, field="Status_Policy", expected="a status policy name", key=_policy_key)
 
 
 # ----------------------------------------------------------------------------- parsers

@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 import attrs
 
 from cmsf_core.domain.checks import check_bool, is_collection, require_text, tuple_of
-from cmsf_core.domain.choices import Choice, read_as, spellings
+from cmsf_core.domain.choices import Choice, read_as
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.rules.criteria import Criterion, choice_key
 from cmsf_core.domain.rules.logic import Logic, evaluate, parse_logic
@@ -58,21 +58,19 @@ class EvaluationTime(Choice):
     ON_CREATE_AND_NEWLY_MEETS = "created, and any time it's edited to subsequently meet criteria"
 
 
-_RULE_KINDS = spellings(RuleKind, key=choice_key, names=True)
 read_as(
     RuleKind,
     field="kind",
     expected="a rule kind such as 'add contact'",
-    table=_RULE_KINDS,
     key=choice_key,
+    names=True,
 )
-_EVALUATION_TIMES = spellings(EvaluationTime, key=choice_key, names=True)
 read_as(
     EvaluationTime,
     field="evaluation_time",
     expected="an evaluation time",
-    table=_EVALUATION_TIMES,
     key=choice_key,
+    names=True,
 )
 
 
