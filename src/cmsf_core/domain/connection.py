@@ -725,15 +725,13 @@ def _account_and_user(state: Connection) -> tuple[PlatformAccount, str]:
 def _check_types(credentials: object, platform_user: object, account: object) -> None:
     if not isinstance(credentials, Credentials):
         raise withheld_type_error("credentials", "Credentials", credentials)
-    if not isinstance(platform_user, PlatformUser):
-        raise InvalidTypeError("platform_user", "a PlatformUser", platform_user)
-    if not isinstance(account, PlatformAccount):
-        raise InvalidTypeError("account", "a PlatformAccount", account)
-    if not platform_user.full_access:
+    user = of_type(platform_user, PlatformUser, "platform_user", "a PlatformUser")
+    of_type(account, PlatformAccount, "account", "a PlatformAccount")
+    if not user.full_access:
         raise InvalidValueError(
             "platform_user",
             "a full-access platform user",
-            mask_emails(platform_user.name),
+            mask_emails(user.name),
             detail="set up a user with full access in the platform account and use its details",
         )
 
