@@ -13,10 +13,9 @@ from typing import NamedTuple
 
 import attrs
 
-from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.checks import check_count, require_text
 from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.emails import email_key
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.timeutil import ensure_utc
 
 __all__ = ["Activity", "ActivityKey", "ActivityType", "number_occurrences"]
@@ -90,13 +89,6 @@ class ActivityKey(NamedTuple):
     occurrence: int
 
 
-def _check_occurrence(_inst: object, _attr: object, value: object) -> None:
-    if type(value) is not int:
-        raise InvalidTypeError("occurrence", "an int", value)
-    if value < 0:
-        raise InvalidValueError("occurrence", ">= 0", value)
-
-
 def _to_type(value: object) -> ActivityType:
     return ActivityType.parse(value)
 
@@ -135,7 +127,7 @@ class Activity:
     detail: str | None = attrs.field(
         default=None, kw_only=True, validator=require_text("detail", optional=True)
     )
-    occurrence: int = attrs.field(default=0, kw_only=True, validator=_check_occurrence)
+    occurrence: int = attrs.field(default=0, kw_only=True, validator=check_count)
 
     @property
     def key(self) -> ActivityKey:

@@ -11,6 +11,7 @@ from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "check_bool",
+    "check_count",
     "check_same_record",
     "is_collection",
     "is_iterable_not_text",
@@ -88,6 +89,15 @@ def _text_keyed(value: Mapping[Any, Any], field: str, keys: str) -> Iterator[tup
         if not isinstance(key, str) or not key.strip():
             raise InvalidValueError(field, keys, key)
         yield key, item
+
+
+def check_count(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
+    """An attrs validator for a count: an ``int`` (not a bool) ``>= 0``; the error names
+    the attribute."""
+    if type(value) is not int:
+        raise InvalidTypeError(attribute.name, "an int", value)
+    if value < 0:
+        raise InvalidValueError(attribute.name, ">= 0", value)
 
 
 def require_text(field: str, *, optional: bool = False, allow_empty: bool = False) -> Validator:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.checks import require_instance, require_text, tuple_of
+from cmsf_core.domain.checks import check_count, require_instance, require_text, tuple_of
 from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
@@ -90,13 +90,6 @@ def _tags(value: object) -> frozenset[str]:
         if not isinstance(tag, str):
             raise InvalidTypeError("tags", "tag names (str)", tag)
     return tags
-
-
-def _count(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise InvalidTypeError(attribute.name, "an int", value)
-    if value < 0:
-        raise InvalidValueError(attribute.name, ">= 0", value)
 
 
 # ----------------------------------------------------------------------------- platform
@@ -214,16 +207,16 @@ class TrackingPage:
 class CampaignSummary:
     """A campaign's statistics (``campaigns/{id}/summary``)."""
 
-    recipients: int = attrs.field(default=0, validator=_count)
-    total_opened: int = attrs.field(default=0, validator=_count)
-    unique_opened: int = attrs.field(default=0, validator=_count)
-    clicks: int = attrs.field(default=0, validator=_count)
-    bounced: int = attrs.field(default=0, validator=_count)
-    unsubscribed: int = attrs.field(default=0, validator=_count)
-    spam_complaints: int = attrs.field(default=0, validator=_count)
-    forwards: int = attrs.field(default=0, validator=_count)
-    likes: int = attrs.field(default=0, validator=_count)
-    mentions: int = attrs.field(default=0, validator=_count)
+    recipients: int = attrs.field(default=0, validator=check_count)
+    total_opened: int = attrs.field(default=0, validator=check_count)
+    unique_opened: int = attrs.field(default=0, validator=check_count)
+    clicks: int = attrs.field(default=0, validator=check_count)
+    bounced: int = attrs.field(default=0, validator=check_count)
+    unsubscribed: int = attrs.field(default=0, validator=check_count)
+    spam_complaints: int = attrs.field(default=0, validator=check_count)
+    forwards: int = attrs.field(default=0, validator=check_count)
+    likes: int = attrs.field(default=0, validator=check_count)
+    mentions: int = attrs.field(default=0, validator=check_count)
 
     #: The API's field names, for adapters reading ``summary`` payloads.
     API_FIELDS = (
