@@ -114,7 +114,7 @@ _EXPORTS: dict[str, str] = {
     "format_size": "cmsf_core.domain.storage",
     "is_full_sync": "cmsf_core.domain.schedule",
     "iter_runs": "cmsf_core.domain.schedule",
-    "mask_email": "cmsf_core.domain.maintenance",
+    "mask_email": "cmsf_core.domain.masking",
     "next_run": "cmsf_core.domain.schedule",
     "normalise_email": "cmsf_core.domain.emails",
     "number_occurrences": "cmsf_core.domain.activity",
@@ -319,6 +319,8 @@ if TYPE_CHECKING:
         MaintenanceMessage,
         Severity,
         diff_settings,
+    )
+    from cmsf_core.domain.masking import (
         mask_email,
     )
     from cmsf_core.domain.member import (

@@ -66,3 +66,27 @@ def test_a_custom_key_decides_the_lookup() -> None:
         key=lambda text: text.replace("_", "").casefold(),
     )
     assert found is ActivityType.SPAM_COMPLAINT
+
+
+def test_spellings_add_the_names_and_an_extra_table_under_the_same_key() -> None:
+    """``names`` adds each member's name, ``extra`` more spellings, all keyed by ``key``."""
+    table = spellings(
+        ActivityType,
+        {"Spam-Report": ActivityType.SPAM_COMPLAINT},
+        key=lambda text: text.replace("_", " ").replace("-", " ").casefold(),
+        names=True,
+    )
+    assert table["spam complaint"] is ActivityType.SPAM_COMPLAINT
+    assert table["spam report"] is ActivityType.SPAM_COMPLAINT
+    assert table["opened"] is ActivityType.OPENED
+
+
+def test_a_choice_enum_reads_as_its_declaration_says() -> None:
+    """A Choice enum's parse names its declared field, unless the caller names another."""
+    from cmsf_core.domain.maintenance import Severity  # noqa: PLC0415 - a Choice enum
+
+    assert Severity.parse(" WARN ") is Severity.WARNING
+    with pytest.raises(UnknownChoiceError, match="'severity'"):
+        Severity.parse("fatal")
+    with pytest.raises(InvalidTypeError, match=r"'level' must be a severity name"):
+        Severity.parse(3, "level")

@@ -7,23 +7,32 @@ reading the same minute again yields the same keys, which makes an import idempo
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import attrs
 
-from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.checks import check_count, require_text
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.emails import email_key
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.timeutil import ensure_utc
 
 __all__ = ["Activity", "ActivityKey", "ActivityType", "number_occurrences"]
 
 
-class ActivityType(enum.Enum):
-    """The kinds of email tracking record, in the order of Campaign Monitor's streams."""
+class ActivityType(Choice):
+    """The kinds of email tracking record, in the order of Campaign Monitor's streams.
+
+    :meth:`parse` reads a type from its member, its name (``"SPAM_COMPLAINT"``) or its
+    label.
+
+    Case and surrounding spaces are ignored; ``"spam"`` is accepted for the spam complaint,
+    as Campaign Monitor names that stream.
+
+    >>> ActivityType.parse(" clicked ")
+    <ActivityType.CLICKED: 'Clicked'>
+    """
 
     SENT = "Sent"
     OPENED = "Opened"
@@ -32,30 +41,18 @@ class ActivityType(enum.Enum):
     UNSUBSCRIBED = "Unsubscribed"
     SPAM_COMPLAINT = "Spam complaint"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "type") -> ActivityType:
-        """Read a type from its member, its name (``"SPAM_COMPLAINT"``) or its label.
 
-        Case and surrounding spaces are ignored; ``"spam"`` is accepted for the spam
-        complaint, as Campaign Monitor names that stream.
-
-        >>> ActivityType.parse(" clicked ")
-        <ActivityType.CLICKED: 'Clicked'>
-        """
-        if isinstance(value, ActivityType):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an activity type name", value)
-        found = _TYPE_NAMES.get(" ".join(value.split()).casefold())
-        if found is None:
-            raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
-        return found
+def _type_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
-_TYPE_NAMES: dict[str, ActivityType] = {
-    **{t.value.casefold(): t for t in ActivityType},
-    **{t.name.casefold(): t for t in ActivityType},
-    **{t.name.replace("_", " ").casefold(): t for t in ActivityType},
+_TYPE_NAMES: dict[str, ActivityType] = spellings(
+    ActivityType,
+    {t.name.replace("_", " "): t for t in ActivityType},
+    key=_type_key,
+    names=True,
+)
+_TYPE_NAMES |= {
     "spam": ActivityType.SPAM_COMPLAINT,
     "marked as spam": ActivityType.SPAM_COMPLAINT,
     "bounce": ActivityType.BOUNCED,
@@ -65,6 +62,9 @@ _TYPE_NAMES: dict[str, ActivityType] = {
     "recipient": ActivityType.SENT,
     "recipients": ActivityType.SENT,
 }
+read_as(
+    ActivityType, field="type", expected="an activity type name", table=_TYPE_NAMES, key=_type_key
+)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -87,13 +87,6 @@ class ActivityKey(NamedTuple):
     minute: int
     detail: str | None
     occurrence: int
-
-
-def _check_occurrence(_inst: object, _attr: object, value: object) -> None:
-    if type(value) is not int:
-        raise InvalidTypeError("occurrence", "an int", value)
-    if value < 0:
-        raise InvalidValueError("occurrence", ">= 0", value)
 
 
 def _to_type(value: object) -> ActivityType:
@@ -134,7 +127,7 @@ class Activity:
     detail: str | None = attrs.field(
         default=None, kw_only=True, validator=require_text("detail", optional=True)
     )
-    occurrence: int = attrs.field(default=0, kw_only=True, validator=_check_occurrence)
+    occurrence: int = attrs.field(default=0, kw_only=True, validator=check_count)
 
     @property
     def key(self) -> ActivityKey:

@@ -34,14 +34,21 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from cmsf_core.domain.checks import require_text
+from cmsf_core.domain.checks import (
+    check_bool,
+    is_iterable_not_text,
+    of_type,
+    require_text,
+    tuple_of,
+)
+from cmsf_core.domain.choices import Choice, read_as
 from cmsf_core.domain.errors import (
     InvalidTypeError,
     InvalidValueError,
     UnknownChoiceError,
 )
 from cmsf_core.domain.frozen import FrozenMap
-from cmsf_core.domain.maintenance import mask_emails, masked_repr
+from cmsf_core.domain.masking import mask_emails, masked_repr
 from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
 
 __all__ = [
@@ -247,32 +254,20 @@ class ConnectionStatus(enum.Enum):
     CONNECTED = "Connected"
 
 
-class AccountKind(enum.Enum):
-    """A direct platform account (one client) or an agency account (sub-clients)."""
+class AccountKind(Choice):
+    """A direct platform account (one client) or an agency account (sub-clients).
+
+    :meth:`parse` reads ``"Direct"`` or ``"Agency"`` in any case.
+
+    >>> AccountKind.parse("agency")
+    <AccountKind.AGENCY: 'Agency'>
+    """
 
     DIRECT = "Direct"
     AGENCY = "Agency"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "kind") -> AccountKind:
-        """Read ``"Direct"`` or ``"Agency"`` in any case.
 
-        >>> AccountKind.parse("agency")
-        <AccountKind.AGENCY: 'Agency'>
-        """
-        if isinstance(value, AccountKind):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an account kind name", value)
-        for kind in cls:
-            if value.strip().casefold() == kind.value.casefold():
-                return kind
-        raise UnknownChoiceError(field, tuple(k.value for k in cls), value)
-
-
-def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidTypeError(attribute.name, "a bool", value)
+read_as(AccountKind, field="kind", expected="an account kind name")
 
 
 def _user_text(field: str, *, optional: bool = False) -> Any:
@@ -296,7 +291,7 @@ class PlatformUser:
     """The platform user whose details connect the CRM (a full-access user is required)."""
 
     name: str = attrs.field(validator=_user_text("platform_user.name"), repr=masked_repr)
-    full_access: bool = attrs.field(validator=_check_bool)
+    full_access: bool = attrs.field(validator=check_bool)
 
 
 @attrs.frozen
@@ -313,12 +308,7 @@ class Client:
 
 
 def _to_clients(value: object) -> tuple[Client, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise InvalidTypeError("clients", "Client values", value)
-    clients = tuple(value)
-    for client in clients:
-        if not isinstance(client, Client):
-            raise InvalidTypeError("clients", "Client values", client)
+    clients = tuple_of(value, Client, "clients", "Client values", collection=is_iterable_not_text)
     _check_unique(c.client_id for c in clients)
     return clients
 
@@ -378,19 +368,16 @@ class ConnectedClient:
     name: str = attrs.field(validator=require_text("name"))
     time_zone: str = attrs.field(validator=require_text("time_zone"))
     last_synced: datetime | None = attrs.field(default=None, converter=_to_last_synced)
-    connection_active: bool = attrs.field(default=True, validator=_check_bool)
+    connection_active: bool = attrs.field(default=True, validator=check_bool)
     security_owner: str | None = attrs.field(
         default=None, validator=_user_text("security_owner", optional=True), repr=masked_repr
     )
 
 
 def _to_rows(value: object) -> tuple[ConnectedClient, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise InvalidTypeError("clients", "ConnectedClient values", value)
-    rows = tuple(value)
-    for row in rows:
-        if not isinstance(row, ConnectedClient):
-            raise InvalidTypeError("clients", "ConnectedClient values", row)
+    rows = tuple_of(
+        value, ConnectedClient, "clients", "ConnectedClient values", collection=is_iterable_not_text
+    )
     _check_unique(r.client_id for r in rows)
     return rows
 
@@ -410,9 +397,7 @@ def _check_credentials(_inst: object, _attr: object, value: Any) -> None:
 
 
 def _to_status(value: object) -> ConnectionStatus:
-    if not isinstance(value, ConnectionStatus):
-        raise InvalidTypeError("status", "a ConnectionStatus", value)
-    return value
+    return of_type(value, ConnectionStatus, "status", "a ConnectionStatus")
 
 
 @attrs.frozen
@@ -530,9 +515,7 @@ _EFFECT_ARGUMENTS: dict[EffectKind, tuple[bool, bool]] = {
 
 
 def _to_effect_kind(value: object) -> EffectKind:
-    if not isinstance(value, EffectKind):
-        raise InvalidTypeError("kind", "an EffectKind", value)
-    return value
+    return of_type(value, EffectKind, "kind", "an EffectKind")
 
 
 @attrs.frozen
@@ -742,15 +725,13 @@ def _account_and_user(state: Connection) -> tuple[PlatformAccount, str]:
 def _check_types(credentials: object, platform_user: object, account: object) -> None:
     if not isinstance(credentials, Credentials):
         raise withheld_type_error("credentials", "Credentials", credentials)
-    if not isinstance(platform_user, PlatformUser):
-        raise InvalidTypeError("platform_user", "a PlatformUser", platform_user)
-    if not isinstance(account, PlatformAccount):
-        raise InvalidTypeError("account", "a PlatformAccount", account)
-    if not platform_user.full_access:
+    user = of_type(platform_user, PlatformUser, "platform_user", "a PlatformUser")
+    of_type(account, PlatformAccount, "account", "a PlatformAccount")
+    if not user.full_access:
         raise InvalidValueError(
             "platform_user",
             "a full-access platform user",
-            mask_emails(platform_user.name),
+            mask_emails(user.name),
             detail="set up a user with full access in the platform account and use its details",
         )
 

@@ -12,24 +12,41 @@ a surrogate (``Cs``) or a line or paragraph separator (``Zl``, ``Zp``) is invali
 wherever the character stands: such an address cannot be typed, and two that look the
 same would not compare equal.  :func:`normalise_email` is the one gate every route uses
 (tracking events, members, people, subscribers, suppression, CRM look-ups).
+
+An address a person types into a setting (the maintenance notification address) is held
+to the stricter shape of :func:`is_email` by :func:`parse_email`, whose errors show it
+masked.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.masking import mask_email
 
 __all__ = [
     "MAX_EMAIL_KEY_LENGTH",
+    "MAX_EMAIL_LENGTH",
     "check_email_text",
     "email_key",
     "email_problem",
+    "is_email",
     "normalise_email",
+    "parse_email",
+    "parse_notification_email",
 ]
 
 #: The longest address accepted (RFC 5321's forward path).
 MAX_EMAIL_KEY_LENGTH = 254
+#: The longest address :func:`is_email` accepts (the same forward path).
+MAX_EMAIL_LENGTH = MAX_EMAIL_KEY_LENGTH
+_MAX_LOCAL_LENGTH = 64
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
 
 #: Unicode categories that make an address invalid wherever they stand.
 _FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
@@ -109,3 +126,43 @@ def normalise_email(email: object, field: str = "email") -> str:
             field, f"{_EXPECTED} of at most {MAX_EMAIL_KEY_LENGTH} characters", email
         )
     return key
+
+
+# ----------------------------------------------------------------------------- strict shape
+
+
+def is_email(text: object) -> bool:
+    """Whether ``text`` has the shape of an email address (``name@example.com``).
+
+    >>> is_email("jane.doe@example.com"), is_email("jane.doe@localhost")
+    (True, False)
+    """
+    return (
+        isinstance(text, str)
+        and len(text) <= MAX_EMAIL_LENGTH
+        and _EMAIL.fullmatch(text) is not None
+        and len(text.rpartition("@")[0]) <= _MAX_LOCAL_LENGTH
+    )
+
+
+def parse_email(value: object, field: str = "email") -> str:
+    """An email address, surrounding spaces removed; errors show it masked.
+
+    >>> parse_email(" ops@example.com ")
+    'ops@example.com'
+    """
+    if not isinstance(value, str):
+        raise InvalidTypeError(field, "an email address", value)
+    address = value.strip()
+    if not is_email(address):
+        raise InvalidValueError(
+            field, "an email address such as name@example.com", mask_email(address)
+        )
+    return address
+
+
+def parse_notification_email(value: object, field: str = "Notification_Email") -> str | None:
+    """The maintenance notification address: an email address, or none (``None`` or ``""``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_email(value, field)

@@ -8,16 +8,9 @@ from collections.abc import Iterable
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityType
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.domain.checks import check_count
 
 __all__ = ["Engagement", "rollup"]
-
-
-def _count(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise InvalidTypeError(attribute.name, "an int", value)
-    if value < 0:
-        raise InvalidValueError(attribute.name, ">= 0", value)
 
 
 _FIELD_OF_TYPE: dict[ActivityType, str] = {
@@ -38,12 +31,12 @@ class Engagement:
     Engagement(sent=0, opens=3, clicks=1, bounces=0, unsubscribes=0, spam_complaints=0)
     """
 
-    sent: int = attrs.field(default=0, validator=_count)
-    opens: int = attrs.field(default=0, validator=_count)
-    clicks: int = attrs.field(default=0, validator=_count)
-    bounces: int = attrs.field(default=0, validator=_count)
-    unsubscribes: int = attrs.field(default=0, validator=_count)
-    spam_complaints: int = attrs.field(default=0, validator=_count)
+    sent: int = attrs.field(default=0, validator=check_count)
+    opens: int = attrs.field(default=0, validator=check_count)
+    clicks: int = attrs.field(default=0, validator=check_count)
+    bounces: int = attrs.field(default=0, validator=check_count)
+    unsubscribes: int = attrs.field(default=0, validator=check_count)
+    spam_complaints: int = attrs.field(default=0, validator=check_count)
 
     def __add__(self, other: object) -> Engagement:
         if not isinstance(other, Engagement):

@@ -9,14 +9,14 @@ of jobs, defaults and maxima; :func:`batches` and :func:`plan_jobs` do the split
 
 from __future__ import annotations
 
-import enum
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
 import attrs
 
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
+from cmsf_core.domain.choices import Choice, read_as
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
 
 __all__ = [
@@ -34,8 +34,15 @@ __all__ = [
 T = TypeVar("T")
 
 
-class Job(enum.Enum):
-    """The integration's background jobs that work in batches."""
+class Job(Choice):
+    """The integration's background jobs that work in batches.
+
+    :meth:`parse` reads a job from its name or its label; case, ``_``, ``-`` and spaces are
+    ignored.
+
+    >>> Job.parse("email_opt_out"), Job.parse("Email Opt-Out")
+    (<Job.EMAIL_OPT_OUT: 'Email opt-out'>, <Job.EMAIL_OPT_OUT: 'Email opt-out'>)
+    """
 
     PRIMARY_SYNC = "Primary sync"
     EMAIL_OPT_OUT = "Email opt-out"
@@ -45,31 +52,12 @@ class Job(enum.Enum):
     SUPPRESSION_LIST = "Suppression list"
     FULL_SYNC_REMOVAL = "Full sync removal"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "job") -> Job:
-        """Read a job from its name or its label; case, ``_``, ``-`` and spaces are ignored.
-
-        >>> Job.parse("email_opt_out"), Job.parse("Email Opt-Out")
-        (<Job.EMAIL_OPT_OUT: 'Email opt-out'>, <Job.EMAIL_OPT_OUT: 'Email opt-out'>)
-        """
-        if isinstance(value, Job):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a job name", value)
-        found = _JOB_NAMES.get(_squash(value))
-        if found is None:
-            raise UnknownChoiceError(field, tuple(j.value for j in cls), value)
-        return found
-
 
 def _squash(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-_JOB_NAMES = {
-    **{_squash(j.value): j for j in Job},
-    **{_squash(j.name): j for j in Job},
-}
+read_as(Job, field="job", expected="a job name", key=_squash, names=True)
 
 #: The smallest batch any job accepts.
 MIN_BATCH_SIZE = 1

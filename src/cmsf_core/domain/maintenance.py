@@ -12,20 +12,22 @@ Email addresses are personal data: wherever this module shows one (a ``repr``, a
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
+# The address rules and the masker live in emails and masking; they stay importable from
+# here, where they were first published.
+from cmsf_core.domain.checks import is_iterable_not_text, tuple_of
+from cmsf_core.domain.choices import Choice, read_as, spellings
+from cmsf_core.domain.emails import is_email, parse_email, parse_notification_email
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
+from cmsf_core.domain.masking import REDACTED, mask_email, mask_emails, masked_repr
+from cmsf_core.domain.settings import SETTING_SPECS, Settings, SettingSpec
 from cmsf_core.domain.timeutil import ensure_utc
-
-if TYPE_CHECKING:
-    from cmsf_core.domain.settings import Settings, SettingSpec
 
 __all__ = [
     "REDACTED",
@@ -43,129 +45,26 @@ __all__ = [
     "parse_notification_email",
 ]
 
-#: What an audit entry shows instead of the value of a secret setting.
-REDACTED = "***"
-
-MAX_EMAIL_LENGTH = 254  # RFC 5321: a forward path holds at most 254 characters
-_MAX_LOCAL_LENGTH = 64
-
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
-# Looser, to find addresses inside free text (masking too much is the safe mistake).
-_EMAIL_IN_TEXT = re.compile(
-    r"(?P<quote>['`]*)(?P<address>[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)"
-)
-
-
-# ----------------------------------------------------------------------------- emails
-
-
-def is_email(text: object) -> bool:
-    """Whether ``text`` has the shape of an email address (``name@example.com``).
-
-    >>> is_email("jane.doe@example.com"), is_email("jane.doe@localhost")
-    (True, False)
-    """
-    return (
-        isinstance(text, str)
-        and len(text) <= MAX_EMAIL_LENGTH
-        and _EMAIL.fullmatch(text) is not None
-        and len(text.rpartition("@")[0]) <= _MAX_LOCAL_LENGTH
-    )
-
-
-def mask_email(address: str) -> str:
-    """The address with its local part cut to its first character: ``j***@example.com``.
-
-    Text without an ``@`` is masked whole.
-
-    >>> mask_email("jane.doe@example.com")
-    'j***@example.com'
-    """
-    if not isinstance(address, str):
-        raise InvalidTypeError("address", "a string", address)
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return REDACTED
-    return f"{local[:1]}***@{domain}"
-
-
-def mask_emails(text: str) -> str:
-    """``text`` with every email address in it masked (see :func:`mask_email`).
-
-    >>> mask_emails("bounced: jane.doe@example.com, bob@example.org")
-    'bounced: j***@example.com, b***@example.org'
-    """
-    if not isinstance(text, str):
-        raise InvalidTypeError("text", "a string", text)
-    return _EMAIL_IN_TEXT.sub(lambda m: m["quote"] + mask_email(m["address"]), text)
-
-
-def masked_repr(value: object) -> str:
-    """``repr(value)`` with email addresses masked: an attrs ``repr=`` for personal fields.
-
-    >>> masked_repr("jane.doe@example.com")
-    "'j***@example.com'"
-    """
-    return mask_emails(repr(value))
-
-
-def parse_email(value: object, field: str = "email") -> str:
-    """An email address, surrounding spaces removed; errors show it masked.
-
-    >>> parse_email(" ops@example.com ")
-    'ops@example.com'
-    """
-    if not isinstance(value, str):
-        raise InvalidTypeError(field, "an email address", value)
-    address = value.strip()
-    if not is_email(address):
-        raise InvalidValueError(
-            field, "an email address such as name@example.com", mask_email(address)
-        )
-    return address
-
-
-def parse_notification_email(value: object, field: str = "Notification_Email") -> str | None:
-    """The maintenance notification address: an email address, or none (``None`` or ``""``)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return parse_email(value, field)
-
-
 # ----------------------------------------------------------------------------- messages
 
 
-class Severity(enum.Enum):
-    """How serious a maintenance message is."""
+class Severity(Choice):
+    """How serious a maintenance message is.
+
+    :meth:`parse` reads ``Info``/``Information``, ``Warning``/``Warn`` or ``Error`` in any
+    case.
+
+    >>> Severity.parse("warn")
+    <Severity.WARNING: 'Warning'>
+    """
 
     INFO = "Info"
     WARNING = "Warning"
     ERROR = "Error"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "severity") -> Severity:
-        """Read ``Info``/``Information``, ``Warning``/``Warn`` or ``Error`` in any case.
 
-        >>> Severity.parse("warn")
-        <Severity.WARNING: 'Warning'>
-        """
-        if isinstance(value, Severity):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a severity name", value)
-        found = _SEVERITY_NAMES.get(value.strip().casefold())
-        if found is None:
-            raise UnknownChoiceError(field, tuple(s.value for s in cls), value)
-        return found
-
-
-_SEVERITY_NAMES = {
-    **{s.value.casefold(): s for s in Severity},
-    "information": Severity.INFO,
-    "warn": Severity.WARNING,
-}
+_SEVERITY_NAMES = spellings(Severity, information=Severity.INFO, warn=Severity.WARNING)
+read_as(Severity, field="severity", expected="a severity name", table=_SEVERITY_NAMES)
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}")
 
@@ -247,21 +146,19 @@ class Notification:
 
 
 def _to_messages(value: object) -> tuple[MaintenanceMessage, ...]:
-    return _tuple_of(value, MaintenanceMessage, "messages", "MaintenanceMessage values")
+    return tuple_of(
+        value,
+        MaintenanceMessage,
+        "messages",
+        "MaintenanceMessage values",
+        collection=is_iterable_not_text,
+    )
 
 
 def _to_audit(value: object) -> tuple[AuditEntry, ...]:
-    return _tuple_of(value, AuditEntry, "audit", "AuditEntry values")
-
-
-def _tuple_of(value: object, cls: type[Any], field: str, expected: str) -> tuple[Any, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise InvalidTypeError(field, expected, value)
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, cls):
-            raise InvalidTypeError(field, expected, item)
-    return items
+    return tuple_of(
+        value, AuditEntry, "audit", "AuditEntry values", collection=is_iterable_not_text
+    )
 
 
 def _to_notification_email(value: object) -> str | None:
@@ -410,10 +307,6 @@ def diff_settings(
     >>> [(e.setting, e.old, e.new) for e in entries]
     [('DaysToKeep_Email', 180, 90)]
     """
-    # Imported here: settings.py may read Notification_Email with this module's
-    # parse_notification_email, and a top-level import would then be circular.
-    from cmsf_core.domain.settings import SETTING_SPECS, Settings, SettingSpec  # noqa: PLC0415
-
     if specs is None:
         specs = SETTING_SPECS
     if not isinstance(old, Settings):

@@ -16,10 +16,11 @@ from typing import NamedTuple
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.checks import require_instance, require_text
+from cmsf_core.domain.checks import check_count, require_instance, require_text, tuple_of
 from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
-from cmsf_core.domain.maintenance import MaintenanceMessage, Severity, masked_repr
+from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
+from cmsf_core.domain.masking import masked_repr
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.settings import parse_label
 from cmsf_core.domain.status import RefreshCause
@@ -89,13 +90,6 @@ def _tags(value: object) -> frozenset[str]:
         if not isinstance(tag, str):
             raise InvalidTypeError("tags", "tag names (str)", tag)
     return tags
-
-
-def _count(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise InvalidTypeError(attribute.name, "an int", value)
-    if value < 0:
-        raise InvalidValueError(attribute.name, ">= 0", value)
 
 
 # ----------------------------------------------------------------------------- platform
@@ -213,16 +207,16 @@ class TrackingPage:
 class CampaignSummary:
     """A campaign's statistics (``campaigns/{id}/summary``)."""
 
-    recipients: int = attrs.field(default=0, validator=_count)
-    total_opened: int = attrs.field(default=0, validator=_count)
-    unique_opened: int = attrs.field(default=0, validator=_count)
-    clicks: int = attrs.field(default=0, validator=_count)
-    bounced: int = attrs.field(default=0, validator=_count)
-    unsubscribed: int = attrs.field(default=0, validator=_count)
-    spam_complaints: int = attrs.field(default=0, validator=_count)
-    forwards: int = attrs.field(default=0, validator=_count)
-    likes: int = attrs.field(default=0, validator=_count)
-    mentions: int = attrs.field(default=0, validator=_count)
+    recipients: int = attrs.field(default=0, validator=check_count)
+    total_opened: int = attrs.field(default=0, validator=check_count)
+    unique_opened: int = attrs.field(default=0, validator=check_count)
+    clicks: int = attrs.field(default=0, validator=check_count)
+    bounced: int = attrs.field(default=0, validator=check_count)
+    unsubscribed: int = attrs.field(default=0, validator=check_count)
+    spam_complaints: int = attrs.field(default=0, validator=check_count)
+    forwards: int = attrs.field(default=0, validator=check_count)
+    likes: int = attrs.field(default=0, validator=check_count)
+    mentions: int = attrs.field(default=0, validator=check_count)
 
     #: The API's field names, for adapters reading ``summary`` payloads.
     API_FIELDS = (
@@ -287,13 +281,18 @@ class MemberStatus:
 
 
 def _statuses(value: object) -> tuple[MemberStatus, ...]:
-    if not isinstance(value, Iterable):
-        raise InvalidTypeError("statuses", "a collection of MemberStatus", value)
-    statuses = tuple(value)
-    for status in statuses:
-        if not isinstance(status, MemberStatus):
-            raise InvalidTypeError("statuses", "MemberStatus values", status)
-    return statuses
+    return tuple_of(
+        value,
+        MemberStatus,
+        "statuses",
+        "a collection of MemberStatus",
+        "MemberStatus values",
+        collection=_iterates,
+    )
+
+
+def _iterates(value: object) -> bool:
+    return isinstance(value, Iterable)
 
 
 @attrs.frozen

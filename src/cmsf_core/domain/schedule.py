@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from cmsf_core.domain.choices import Choice, read_as
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.timeutil import ensure_utc, ensure_utc_or_none
 
@@ -58,8 +59,14 @@ _HOUR = timedelta(hours=1)
 _SECOND = timedelta(seconds=1)
 
 
-class ImportFrequency(enum.Enum):
-    """How often the primary sync runs on its own ("Import frequency")."""
+class ImportFrequency(Choice):
+    """How often the primary sync runs on its own ("Import frequency").
+
+    :meth:`parse` reads the product's names, in any case, surrounding spaces ignored.
+
+    >>> ImportFrequency.parse(" weekly ")
+    <ImportFrequency.WEEKLY: 'Weekly'>
+    """
 
     NEVER = "Never"
     HOURLY = "Hourly"
@@ -67,24 +74,8 @@ class ImportFrequency(enum.Enum):
     WEEKLY = "Weekly"
     CUSTOM = "Custom"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "Import_Frequency") -> ImportFrequency:
-        """Read the product's names, in any case, surrounding spaces ignored.
 
-        >>> ImportFrequency.parse(" weekly ")
-        <ImportFrequency.WEEKLY: 'Weekly'>
-        """
-        if isinstance(value, ImportFrequency):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an import frequency name", value)
-        found = _FREQUENCY_NAMES.get(value.strip().casefold())
-        if found is None:
-            raise UnknownChoiceError(field, tuple(f.value for f in cls), value)
-        return found
-
-
-_FREQUENCY_NAMES = {f.value.casefold(): f for f in ImportFrequency}
+read_as(ImportFrequency, field="Import_Frequency", expected="an import frequency name")
 
 
 class Weekday(enum.Enum):

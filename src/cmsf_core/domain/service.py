@@ -31,6 +31,7 @@ from itertools import takewhile
 
 import attrs
 
+from cmsf_core.domain.checks import check_bool
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.schedule import (
     ImportFrequency,
@@ -57,11 +58,6 @@ class RunKind(enum.Enum):
     FULL = "full"
 
 
-def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidTypeError(attribute.name, "a bool", value)
-
-
 def _to_served(value: object) -> datetime | None:
     return ensure_utc_or_none(value, "last_served")
 
@@ -82,8 +78,8 @@ class ServiceState:
 
     last_served: datetime | None = attrs.field(default=None, converter=_to_served)
     last_started: datetime | None = attrs.field(default=None, converter=_to_started)
-    sync_enabled: bool = attrs.field(default=True, validator=_check_bool)
-    connection_active: bool = attrs.field(default=True, validator=_check_bool)
+    sync_enabled: bool = attrs.field(default=True, validator=check_bool)
+    connection_active: bool = attrs.field(default=True, validator=check_bool)
 
 
 @attrs.frozen

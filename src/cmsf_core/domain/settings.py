@@ -8,7 +8,6 @@ names (``Campaign_Member_Refresh``, ``DaysToKeep_Email``, ...) or by the attribu
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,20 +15,23 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.checks import check_bool
+from cmsf_core.domain.choices import Choice, read_as, spellings
+from cmsf_core.domain.emails import parse_notification_email
 from cmsf_core.domain.errors import (
     InvalidTypeError,
     InvalidValueError,
-    UnknownChoiceError,
     UnknownSettingError,
 )
 from cmsf_core.domain.frozen import FrozenMap
+from cmsf_core.domain.masking import masked_repr
 from cmsf_core.domain.timeutil import END_OF_TIME, START_OF_TIME, ensure_utc, ensure_utc_or_none
 
 if TYPE_CHECKING:
     from cmsf_core.domain.limits import GovernorLimits
     from cmsf_core.domain.schedule import Schedule
 
-# The schedule, governor limits, notification address and SMS country are read by modules
+# The schedule, governor limits and SMS country are read by modules
 # that the status and retention rules never need: they are imported on first use (below),
 # so ``from cmsf_core import refresh_member`` stays light (tests/unit/test_architecture.py).
 
@@ -51,64 +53,57 @@ MAX_LABEL_LENGTH = 40  # a Salesforce picklist value holds at most 40 characters
 MAX_DAYS_TO_KEEP = 36_500  # a century: beyond it a value is a typo, not a policy
 
 
-class RefreshMode(enum.Enum):
-    """When the integration sets a campaign member's Status (``Campaign_Member_Refresh``)."""
+class RefreshMode(Choice):
+    """When the integration sets a campaign member's Status (``Campaign_Member_Refresh``).
+
+    :meth:`parse` reads the product's spellings, in any case, surrounding spaces ignored.
+
+    >>> RefreshMode.parse(" update once ")
+    <RefreshMode.ONCE_ONLY: 'Once Only'>
+    """
 
     ALWAYS = "Always"
     ONCE_ONLY = "Once Only"
     NEVER = "Never"
 
-    @classmethod
-    def parse(cls, text: object, field: str = "Campaign_Member_Refresh") -> RefreshMode:
-        """Read the product's spellings, in any case, surrounding spaces ignored.
-
-        >>> RefreshMode.parse(" update once ")
-        <RefreshMode.ONCE_ONLY: 'Once Only'>
-        """
-        if isinstance(text, RefreshMode):
-            return text
-        if not isinstance(text, str):
-            raise InvalidTypeError(field, "a refresh mode name", text)
-        found = _REFRESH_SPELLINGS.get(text.strip().casefold())
-        if found is None:
-            raise UnknownChoiceError(field, _REFRESH_ACCEPTED, text)
-        return found
-
 
 _REFRESH_ACCEPTED = ("Always", "Always Update", "Once Only", "Update Once", "Never", "Never Update")
-_REFRESH_SPELLINGS = {
-    "always": RefreshMode.ALWAYS,
-    "always update": RefreshMode.ALWAYS,
-    "once only": RefreshMode.ONCE_ONLY,
-    "update once": RefreshMode.ONCE_ONLY,
-    "never": RefreshMode.NEVER,
-    "never update": RefreshMode.NEVER,
-}
+_REFRESH_SPELLINGS = spellings(
+    RefreshMode,
+    {
+        "Always Update": RefreshMode.ALWAYS,
+        "Update Once": RefreshMode.ONCE_ONLY,
+        "Never Update": RefreshMode.NEVER,
+    },
+)
+read_as(
+    RefreshMode,
+    field="Campaign_Member_Refresh",
+    expected="a refresh mode name",
+    table=_REFRESH_SPELLINGS,
+    accepted=_REFRESH_ACCEPTED,
+)
 
 
-class StatusPolicy(enum.Enum):
+class StatusPolicy(Choice):
     """Which stored record is the candidate for a member's status.
 
     ``LATEST_WINS`` (the product's behaviour): the latest mapped record; ties at the same
     instant go to Unsubscribed > Spam complaint > Bounced > Clicked > Opened > Sent.
     ``MOST_ENGAGED``: the record of the highest of those ranks, the latest among equals.
+
+    :meth:`parse` reads ``"Latest Wins"`` or ``"Most Engaged"`` (any case, ``_`` or space).
     """
 
     LATEST_WINS = "Latest Wins"
     MOST_ENGAGED = "Most Engaged"
 
-    @classmethod
-    def parse(cls, text: object, field: str = "Status_Policy") -> StatusPolicy:
-        """Read ``"Latest Wins"`` or ``"Most Engaged"`` (any case, ``_`` or space)."""
-        if isinstance(text, StatusPolicy):
-            return text
-        if not isinstance(text, str):
-            raise InvalidTypeError(field, "a status policy name", text)
-        wanted = text.strip().replace("_", " ").casefold()
-        for policy in cls:
-            if wanted == policy.value.casefold():
-                return policy
-        raise UnknownChoiceError(field, tuple(p.value for p in cls), text)
+
+def _policy_key(text: str) -> str:
+    return text.strip().replace("_", " ").casefold()
+
+
+read_as(StatusPolicy, field="Status_Policy", expected="a status policy name", key=_policy_key)
 
 
 # ----------------------------------------------------------------------------- parsers
@@ -172,25 +167,24 @@ def parse_label(value: object, field: str) -> str:
     return label
 
 
-def _parse_types(value: object, field: str) -> frozenset[ActivityType]:
+def _listed(value: object, field: str, expected: str) -> list[object]:
+    """The items of a list setting: comma-separated text (blank parts dropped) or a
+    collection."""
     if isinstance(value, str):
-        items: Iterable[object] = [part for part in value.split(",") if part.strip()]
-    elif isinstance(value, Iterable) and not isinstance(value, Mapping | bytes):
-        items = list(value)
-    else:
-        raise InvalidTypeError(field, "a list of activity type names", value)
+        return [part for part in value.split(",") if part.strip()]
+    if isinstance(value, Iterable) and not isinstance(value, Mapping | bytes):
+        return list(value)
+    raise InvalidTypeError(field, expected, value)
+
+
+def _parse_types(value: object, field: str) -> frozenset[ActivityType]:
+    items = _listed(value, field, "a list of activity type names")
     return frozenset(ActivityType.parse(item, field) for item in items)
 
 
 def _parse_tags(value: object, field: str) -> frozenset[str]:
-    if isinstance(value, str):
-        items: list[object] = [part for part in value.split(",") if part.strip()]
-    elif isinstance(value, Iterable) and not isinstance(value, Mapping | bytes):
-        items = list(value)
-    else:
-        raise InvalidTypeError(field, "a list of tag names", value)
     tags = set()
-    for item in items:
+    for item in _listed(value, field, "a list of tag names"):
         if not isinstance(item, str) or not item.strip():
             raise InvalidValueError(field, "non-empty tag names", item)
         tags.add(item.strip())
@@ -311,11 +305,6 @@ def _to_tags(value: object) -> frozenset[str]:
     return _parse_tags(value, "campaign_filter_tags")
 
 
-def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidTypeError(attribute.name, "a bool", value)
-
-
 def _instance(cls: type, expected: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, cls):
@@ -366,22 +355,10 @@ def _parse_governor_limits(value: object, field: str) -> GovernorLimits:
     return GovernorLimits.parse(value, field)
 
 
-def _parse_notification_email(value: object, field: str) -> str | None:
-    from cmsf_core.domain.maintenance import parse_notification_email  # noqa: PLC0415
-
-    return parse_notification_email(value, field)
-
-
 def _parse_sms_country(value: object, field: str) -> str | None:
     from cmsf_core.domain.sms import parse_sms_country  # noqa: PLC0415 - off the hot path
 
     return parse_sms_country(value, field)
-
-
-def _masked_repr(value: object) -> str:
-    from cmsf_core.domain.maintenance import masked_repr  # noqa: PLC0415 - off the hot path
-
-    return masked_repr(value)
 
 
 def _default_schedule() -> Schedule:
@@ -405,8 +382,7 @@ def _to_governor_limits(value: object) -> GovernorLimits:
 
 
 def _to_notification_email(value: object) -> str | None:
-    # None (the default) needs no parser: the maintenance module stays unloaded.
-    return None if value is None else _parse_notification_email(value, "notification_email")
+    return parse_notification_email(value, "notification_email")
 
 
 def _to_sms_country(value: object) -> str | None:
@@ -435,7 +411,7 @@ class Settings:
         factory=FrozenMap, converter=_to_days_by_type
     )
     imported_types: frozenset[ActivityType] = attrs.field(default=ALL_TYPES, converter=_to_types)
-    import_tracking: bool = attrs.field(default=True, validator=_check_bool)
+    import_tracking: bool = attrs.field(default=True, validator=check_bool)
     status_mapping: StatusMapping = attrs.field(
         factory=StatusMapping, validator=_instance(StatusMapping, "a StatusMapping")
     )
@@ -443,36 +419,36 @@ class Settings:
         default=StatusPolicy.LATEST_WINS, converter=_to_status_policy
     )
     # Campaigns (product docs: Campaign settings, Campaign filter).
-    update_campaign_statistics: bool = attrs.field(default=False, validator=_check_bool)
-    auto_create_campaigns: bool = attrs.field(default=False, validator=_check_bool)
+    update_campaign_statistics: bool = attrs.field(default=False, validator=check_bool)
+    auto_create_campaigns: bool = attrs.field(default=False, validator=check_bool)
     auto_create_campaigns_since: datetime | None = attrs.field(
         default=None, converter=_to_auto_create_since
     )
-    auto_create_statuses: bool = attrs.field(default=False, validator=_check_bool)
+    auto_create_statuses: bool = attrs.field(default=False, validator=check_bool)
     campaign_filter_start: datetime | None = attrs.field(default=None, converter=_to_filter_start)
     campaign_filter_tags: frozenset[str] = attrs.field(default=frozenset(), converter=_to_tags)
     # Sync mechanics (see docs/decisions.md).
     sync_overlap_minutes: int = attrs.field(default=60, validator=_overlap_validator)
     # Subscribers, consent and SMS (product docs: General options, Advanced, SMS).
-    sync_email_opt_out: bool = attrs.field(default=True, validator=_check_bool)
-    prevent_opted_out_list_add: bool = attrs.field(default=False, validator=_check_bool)
-    unsubscribe_on_opt_out: bool = attrs.field(default=False, validator=_check_bool)
-    delete_subscriber_on_record_delete: bool = attrs.field(default=False, validator=_check_bool)
-    resubscribe_deleted_via_import_wizard: bool = attrs.field(default=False, validator=_check_bool)
-    trigger_joins_a_list_journeys: bool = attrs.field(default=False, validator=_check_bool)
-    enable_account_trigger: bool = attrs.field(default=False, validator=_check_bool)
-    disable_triggers: bool = attrs.field(default=False, validator=_check_bool)
-    disable_bulk_triggers: bool = attrs.field(default=False, validator=_check_bool)
-    sync_suppression_list: bool = attrs.field(default=False, validator=_check_bool)
-    sms_enabled: bool = attrs.field(default=False, validator=_check_bool)
+    sync_email_opt_out: bool = attrs.field(default=True, validator=check_bool)
+    prevent_opted_out_list_add: bool = attrs.field(default=False, validator=check_bool)
+    unsubscribe_on_opt_out: bool = attrs.field(default=False, validator=check_bool)
+    delete_subscriber_on_record_delete: bool = attrs.field(default=False, validator=check_bool)
+    resubscribe_deleted_via_import_wizard: bool = attrs.field(default=False, validator=check_bool)
+    trigger_joins_a_list_journeys: bool = attrs.field(default=False, validator=check_bool)
+    enable_account_trigger: bool = attrs.field(default=False, validator=check_bool)
+    disable_triggers: bool = attrs.field(default=False, validator=check_bool)
+    disable_bulk_triggers: bool = attrs.field(default=False, validator=check_bool)
+    sync_suppression_list: bool = attrs.field(default=False, validator=check_bool)
+    sms_enabled: bool = attrs.field(default=False, validator=check_bool)
     sms_country: str | None = attrs.field(default=None, converter=_to_sms_country)
     # Administration (product docs: Sync settings, Maintenance).
     import_schedule: Schedule = attrs.field(
         factory=_default_schedule, converter=_to_import_schedule
     )
-    perform_full_daily_sync: bool = attrs.field(default=False, validator=_check_bool)
+    perform_full_daily_sync: bool = attrs.field(default=False, validator=check_bool)
     notification_email: str | None = attrs.field(
-        default=None, converter=_to_notification_email, repr=_masked_repr
+        default=None, converter=_to_notification_email, repr=masked_repr
     )
     governor_limits: GovernorLimits = attrs.field(
         factory=_default_governor_limits, converter=_to_governor_limits
@@ -878,7 +854,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "none",
         "New maintenance messages are addressed to this email address.",
         "Notification_Email",
-        _parse_notification_email,
+        parse_notification_email,
         _or_absent,
     ),
     _plain(

@@ -25,6 +25,7 @@ from datetime import datetime
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityType
+from cmsf_core.domain.checks import of_type
 from cmsf_core.domain.engagement import rollup
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
@@ -143,12 +144,9 @@ def refresh_member(
     >>> refresh_member(m, [opened], Settings()).status
     'Opened'
     """
-    if not isinstance(member, CampaignMember):
-        raise InvalidTypeError("member", "a CampaignMember", member)
-    if not isinstance(settings, Settings):
-        raise InvalidTypeError("settings", "a Settings", settings)
-    if not isinstance(cause, RefreshCause):
-        raise InvalidTypeError("cause", "a RefreshCause", cause)
+    of_type(member, CampaignMember, "member", "a CampaignMember")
+    of_type(settings, Settings, "settings", "a Settings")
+    of_type(cause, RefreshCause, "cause", "a RefreshCause")
     if default_status is not None:
         default_status = parse_label(default_status, "default_status")
     records = tuple(stored)

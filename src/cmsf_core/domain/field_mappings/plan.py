@@ -10,7 +10,7 @@ from typing import cast
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection, require_text
+from cmsf_core.domain.checks import is_collection, require_text, text_keyed
 from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.field_mappings.convert import (
@@ -55,17 +55,16 @@ NEW_SUBSCRIBER_REFUSED = "NEW-SUBSCRIBER-MISSING-FIELD"
 
 
 def _to_platform_values(value: object) -> FrozenMap[str, PlatformValue]:
-    if not isinstance(value, Mapping):
-        raise InvalidTypeError("custom_fields", "a mapping of field key to value", value)
-    for key, item in value.items():
-        if not isinstance(key, str) or not key.strip():
-            raise InvalidValueError("custom_fields", "non-empty field keys", key)
+    entries = text_keyed(
+        value, "custom_fields", "a mapping of field key to value", "non-empty field keys"
+    )
+    for key, item in entries:
         ok = isinstance(item, str) or (
             isinstance(item, tuple) and all(isinstance(p, str) for p in item)
         )
         if not ok:
             raise InvalidTypeError(f"custom_fields[{key}]", "text or a tuple of text", item)
-    return FrozenMap(value)
+    return FrozenMap(cast("Mapping[str, PlatformValue]", value))
 
 
 def _to_email(value: object) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection, require_text
+from cmsf_core.domain.checks import is_collection, require_text, text_keyed, tuple_of
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.rules.criteria import FieldType, FieldValue, choice_key
@@ -52,6 +53,8 @@ US_STATES: Mapping[str, str] = FrozenMap(
     }
 )  # fmt: skip
 
+E = TypeVar("E", bound=enum.Enum)
+
 
 class Direction(enum.Enum):
     """Which way a mapping carries values."""
@@ -60,8 +63,15 @@ class Direction(enum.Enum):
     TO_CRM = "platform -> CRM"
 
 
-class PlatformFieldType(enum.Enum):
-    """A platform custom field's data type, as Campaign Monitor's ``DataType`` names it."""
+class PlatformFieldType(Choice):
+    """A platform custom field's data type, as Campaign Monitor's ``DataType`` names it.
+
+    :meth:`parse` reads the platform's spelling, the member name or a label such as
+    ``"select many"`` or ``"US state"``, in any case.
+
+    >>> PlatformFieldType.parse("select many")
+    <PlatformFieldType.SELECT_MANY: 'MultiSelectMany'>
+    """
 
     TEXT = "Text"
     NUMBER = "Number"
@@ -71,32 +81,23 @@ class PlatformFieldType(enum.Enum):
     COUNTRY = "Country"
     US_STATE = "USState"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "data_type") -> PlatformFieldType:
-        """Read the platform's spelling, the member name or a label such as ``"select
-        many"`` or ``"US state"``, in any case.
 
-        >>> PlatformFieldType.parse("select many")
-        <PlatformFieldType.SELECT_MANY: 'MultiSelectMany'>
-        """
-        if isinstance(value, PlatformFieldType):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a custom field data type", value)
-        found = _PLATFORM_TYPES.get(choice_key(value))
-        if found is None:
-            raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
-        return found
-
-
-_PLATFORM_TYPES = {
-    **{choice_key(t.value): t for t in PlatformFieldType},
-    **{choice_key(t.name): t for t in PlatformFieldType},
-    "select one": PlatformFieldType.SELECT_ONE,
-    "multi option select one": PlatformFieldType.SELECT_ONE,
-    "multi option select many": PlatformFieldType.SELECT_MANY,
-    "us state": PlatformFieldType.US_STATE,
-}
+_PLATFORM_TYPES = spellings(
+    PlatformFieldType,
+    key=choice_key,
+    names=True,
+    select_one=PlatformFieldType.SELECT_ONE,
+    multi_option_select_one=PlatformFieldType.SELECT_ONE,
+    multi_option_select_many=PlatformFieldType.SELECT_MANY,
+    us_state=PlatformFieldType.US_STATE,
+)
+read_as(
+    PlatformFieldType,
+    field="data_type",
+    expected="a custom field data type",
+    table=_PLATFORM_TYPES,
+    key=choice_key,
+)
 
 #: The platform field type a CRM field type gets when a CRM -> platform mapping creates
 #: its platform field (a checkbox becomes a select-one field with the options Yes and No).
@@ -210,14 +211,20 @@ def _to_crm_type(value: object) -> FieldType:
     return FieldType.parse(value, "crm_type")
 
 
-def _to_direction(value: object) -> Direction:
-    if isinstance(value, Direction):
+def _named(kind: type[E], value: object, field: str) -> E:
+    """The member of ``kind`` that ``value`` is or names by its label or name (any case,
+    ``_`` or ``-`` for a space); anything else, text or not, is an unknown choice."""
+    if isinstance(value, kind):
         return value
     if isinstance(value, str):
-        for direction in Direction:
-            if choice_key(value) in (choice_key(direction.value), choice_key(direction.name)):
-                return direction
-    raise UnknownChoiceError("direction", tuple(d.value for d in Direction), value)
+        for member in kind:
+            if choice_key(value) in (choice_key(member.value), choice_key(member.name)):
+                return member
+    raise UnknownChoiceError(field, tuple(m.value for m in kind), value)
+
+
+def _to_direction(value: object) -> Direction:
+    return _named(Direction, value, "direction")
 
 
 def _check_field(_inst: Any, _attr: Any, value: Any) -> None:
@@ -326,13 +333,7 @@ class NewSubscriberAction(enum.Enum):
     @classmethod
     def parse(cls, value: object, field: str = "action") -> NewSubscriberAction:
         """Read ``"none"``, ``"create lead"`` or ``"create contact"`` in any case."""
-        if isinstance(value, NewSubscriberAction):
-            return value
-        if isinstance(value, str):
-            for action in cls:
-                if choice_key(value) in (choice_key(action.value), choice_key(action.name)):
-                    return action
-        raise UnknownChoiceError(field, tuple(a.value for a in cls), value)
+        return _named(cls, value, field)
 
     @property
     def kind(self) -> RecordKind | None:
@@ -356,14 +357,13 @@ def _to_action(value: object) -> NewSubscriberAction:
 
 
 def _to_defaults(value: object) -> FrozenMap[str, FieldValue]:
-    if not isinstance(value, Mapping):
-        raise InvalidTypeError("defaults", "a mapping of CRM field name to value", value)
-    for name, item in value.items():
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidValueError("defaults", "non-empty CRM field names", name)
+    entries = text_keyed(
+        value, "defaults", "a mapping of CRM field name to value", "non-empty CRM field names"
+    )
+    for name, item in entries:
         if item is None or (isinstance(item, str) and not item.strip()):
             raise InvalidValueError(f"defaults[{name!r}]", "a non-blank default", item)
-    return FrozenMap(value)
+    return FrozenMap(cast("Mapping[str, FieldValue]", value))
 
 
 def _to_required(value: object) -> tuple[str, ...] | None:
@@ -407,13 +407,9 @@ class NewSubscriberRule:
 
 
 def _to_mappings(value: object) -> tuple[FieldMapping, ...]:
-    if not is_collection(value):
-        raise InvalidTypeError("mappings", "a sequence of FieldMapping", value)
-    mappings = tuple(value)
-    for mapping in mappings:
-        if not isinstance(mapping, FieldMapping):
-            raise InvalidTypeError("mappings", "FieldMapping values", mapping)
-    return mappings
+    return tuple_of(
+        value, FieldMapping, "mappings", "a sequence of FieldMapping", "FieldMapping values"
+    )
 
 
 def _check_rule(_inst: Any, _attr: Any, value: Any) -> None:

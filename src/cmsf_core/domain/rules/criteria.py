@@ -11,7 +11,6 @@ in the org's zone.  Nothing here reads a clock.  ``docs/rules.md`` describes eve
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, tzinfo
@@ -21,11 +20,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import (
     InvalidTypeError,
     InvalidValueError,
     NaiveDatetimeError,
-    UnknownChoiceError,
 )
 from cmsf_core.domain.rules.dates import DateLiteral
 
@@ -65,8 +64,14 @@ def choice_key(text: str) -> str:
     return " ".join(text.replace("_", " ").replace("-", " ").split()).casefold()
 
 
-class FieldType(enum.Enum):
-    """The type of a CRM field, which decides how values are compared."""
+class FieldType(Choice):
+    """The type of a CRM field, which decides how values are compared.
+
+    :meth:`parse` reads a type by its name or label, in any case (``"multipicklist"`` too).
+
+    >>> FieldType.parse("Multi-select picklist")
+    <FieldType.MULTIPICKLIST: 'multi-select picklist'>
+    """
 
     TEXT = "text"
     NUMBER = "number"
@@ -76,33 +81,28 @@ class FieldType(enum.Enum):
     PICKLIST = "picklist"
     MULTIPICKLIST = "multi-select picklist"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "field_type") -> FieldType:
-        """Read a type by its name or label, in any case (``"multipicklist"`` too).
 
-        >>> FieldType.parse("Multi-select picklist")
-        <FieldType.MULTIPICKLIST: 'multi-select picklist'>
-        """
-        if isinstance(value, FieldType):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a field type name", value)
-        found = _FIELD_TYPES.get(choice_key(value))
-        if found is None:
-            raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
-        return found
+_FIELD_TYPES = spellings(
+    FieldType,
+    key=choice_key,
+    names=True,
+    checkbox=FieldType.BOOLEAN,
+    date_time=FieldType.DATETIME,
+)
+read_as(
+    FieldType, field="field_type", expected="a field type name", table=_FIELD_TYPES, key=choice_key
+)
 
 
-_FIELD_TYPES = {
-    **{choice_key(t.value): t for t in FieldType},
-    **{choice_key(t.name): t for t in FieldType},
-    "checkbox": FieldType.BOOLEAN,
-    "date time": FieldType.DATETIME,
-}
+class Operator(Choice):
+    """A criterion's operator, labelled as Salesforce's filter criteria label it.
 
+    :meth:`parse` reads an operator by its label, its name or its symbol (``=``, ``!=``,
+    ``<>``, ``<``, ``>``, ``<=``, ``>=``), in any case.
 
-class Operator(enum.Enum):
-    """A criterion's operator, labelled as Salesforce's filter criteria label it."""
+    >>> Operator.parse("<>"), Operator.parse("Not Equals")
+    (<Operator.NOT_EQUALS: 'not equal to'>, <Operator.NOT_EQUALS: 'not equal to'>)
+    """
 
     EQUALS = "equals"
     NOT_EQUALS = "not equal to"
@@ -118,27 +118,9 @@ class Operator(enum.Enum):
     IS_BLANK = "is blank"
     IS_NOT_BLANK = "is not blank"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "operator") -> Operator:
-        """Read an operator by its label, its name or its symbol (``=``, ``!=``, ``<>``,
-        ``<``, ``>``, ``<=``, ``>=``), in any case.
 
-        >>> Operator.parse("<>"), Operator.parse("Not Equals")
-        (<Operator.NOT_EQUALS: 'not equal to'>, <Operator.NOT_EQUALS: 'not equal to'>)
-        """
-        if isinstance(value, Operator):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an operator name", value)
-        found = _OPERATORS.get(choice_key(value))
-        if found is None:
-            raise UnknownChoiceError(field, tuple(o.value for o in cls), value)
-        return found
-
-
-_OPERATORS = {
-    **{choice_key(o.value): o for o in Operator},
-    **{choice_key(o.name): o for o in Operator},
+_OPERATORS = spellings(Operator, key=choice_key, names=True)
+_OPERATORS |= {
     "=": Operator.EQUALS,
     "==": Operator.EQUALS,
     "!=": Operator.NOT_EQUALS,
@@ -148,6 +130,7 @@ _OPERATORS = {
     "<=": Operator.LESS_OR_EQUAL,
     ">=": Operator.GREATER_OR_EQUAL,
 }
+read_as(Operator, field="operator", expected="an operator name", table=_OPERATORS, key=choice_key)
 
 Op = Operator
 _BLANKS = frozenset({Op.IS_BLANK, Op.IS_NOT_BLANK})

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection
+from cmsf_core.domain.checks import is_collection, text_keyed
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.maintenance import MaintenanceMessage
@@ -135,15 +135,23 @@ def _check_rules(rules: Iterable[ListRules]) -> list[ListRules]:
     return lists
 
 
+def _rule_records(value: object, field: str) -> list[RuleRecord]:
+    """``value`` as a list, if it is a sequence of RuleRecord; else the error names the
+    whole of it."""
+    given = list(value) if is_collection(value) else None
+    if given is None or not all(isinstance(r, RuleRecord) for r in given):
+        raise InvalidTypeError(field, "a sequence of RuleRecord", value)
+    return given
+
+
 def _states(
     memberships: Mapping[str, Iterable[ListMembership]],
 ) -> dict[str, dict[str, SubscriberState]]:
-    if not isinstance(memberships, Mapping):
-        raise InvalidTypeError("memberships", "a mapping of email to list memberships", memberships)
+    entries = text_keyed(
+        memberships, "memberships", "a mapping of email to list memberships", "email keys"
+    )
     states: dict[str, dict[str, SubscriberState]] = {}
-    for address, held in memberships.items():
-        if not isinstance(address, str) or not address.strip():
-            raise InvalidValueError("memberships", "email keys", address)
+    for address, held in entries:
         for membership in held:
             if not isinstance(membership, ListMembership):
                 raise InvalidTypeError("memberships", "ListMembership values", membership)
@@ -480,9 +488,7 @@ def plan_account_rule_changes(
         if not isinstance(change, AccountChange):
             raise InvalidTypeError("changes", "AccountChange values", change)
         by_account.setdefault(change.account_id, change)
-    records = list(contacts) if is_collection(contacts) else None
-    if records is None or not all(isinstance(r, RuleRecord) for r in records):
-        raise InvalidTypeError("contacts", "a sequence of RuleRecord", contacts)
+    records = _rule_records(contacts, "contacts")
     ctx = _context(
         rules,
         memberships,
@@ -540,9 +546,7 @@ def plan_retrospective_run(
     It is an explicit run, not a trigger, so the trigger settings do not gate it; the
     opted-out refusal and the SMS settings apply as on every route.
     """
-    given = list(records) if is_collection(records) else None
-    if given is None or not all(isinstance(r, RuleRecord) for r in given):
-        raise InvalidTypeError("records", "a sequence of RuleRecord", records)
+    given = _rule_records(records, "records")
     ctx = _context(
         rules,
         memberships,

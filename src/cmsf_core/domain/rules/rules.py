@@ -9,14 +9,13 @@ logic, with an :class:`EvaluationTime` for add rules and an active flag.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 import attrs
 
-from cmsf_core.domain.checks import is_collection, require_text
-from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, UnknownChoiceError
+from cmsf_core.domain.checks import check_bool, is_collection, require_text, tuple_of
+from cmsf_core.domain.choices import Choice, read_as
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.rules.criteria import Criterion, choice_key
 from cmsf_core.domain.rules.logic import Logic, evaluate, parse_logic
 from cmsf_core.domain.rules.records import RuleRecord
@@ -25,25 +24,17 @@ from cmsf_core.domain.subscribers import RecordKind
 __all__ = ["EvaluationTime", "ListRules", "RuleKind", "SubscriberRule"]
 
 
-class RuleKind(enum.Enum):
-    """The four rules a list may hold, one of each."""
+class RuleKind(Choice):
+    """The four rules a list may hold, one of each.
+
+    :meth:`parse` reads a kind by its label or name, in any case (``"Add Contact"``,
+    ``"ADD_LEAD"``).
+    """
 
     ADD_CONTACT = "add contact"
     REMOVE_CONTACT = "remove contact"
     ADD_LEAD = "add lead"
     REMOVE_LEAD = "remove lead"
-
-    @classmethod
-    def parse(cls, value: object, field: str = "kind") -> RuleKind:
-        """Read a kind by its label or name, in any case (``"Add Contact"``, ``"ADD_LEAD"``)."""
-        if isinstance(value, RuleKind):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "a rule kind such as 'add contact'", value)
-        for kind in cls:
-            if choice_key(value) in (kind.value, choice_key(kind.name)):
-                return kind
-        raise UnknownChoiceError(field, tuple(k.value for k in cls), value)
 
     @property
     def record_kind(self) -> RecordKind:
@@ -56,42 +47,35 @@ class RuleKind(enum.Enum):
         return self.value.startswith("add")
 
 
-class EvaluationTime(enum.Enum):
-    """When an add rule is evaluated, in the words of Salesforce workflow rules."""
+class EvaluationTime(Choice):
+    """When an add rule is evaluated, in the words of Salesforce workflow rules.
+
+    :meth:`parse` reads the label or the name, in any case.
+    """
 
     ON_CREATE = "created"
     ON_CREATE_AND_EVERY_EDIT = "created, and every time it's edited"
     ON_CREATE_AND_NEWLY_MEETS = "created, and any time it's edited to subsequently meet criteria"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "evaluation_time") -> EvaluationTime:
-        """Read the label or the name, in any case."""
-        if isinstance(value, EvaluationTime):
-            return value
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an evaluation time", value)
-        for time in cls:
-            if choice_key(value) in (choice_key(time.value), choice_key(time.name)):
-                return time
-        raise UnknownChoiceError(field, tuple(t.value for t in cls), value)
 
-
-def _check_bool(field: str) -> Callable[[object, object, object], None]:
-    def check(_inst: object, _attr: object, value: object) -> None:
-        if not isinstance(value, bool):
-            raise InvalidTypeError(field, "a bool", value)
-
-    return check
+read_as(
+    RuleKind,
+    field="kind",
+    expected="a rule kind such as 'add contact'",
+    key=choice_key,
+    names=True,
+)
+read_as(
+    EvaluationTime,
+    field="evaluation_time",
+    expected="an evaluation time",
+    key=choice_key,
+    names=True,
+)
 
 
 def _to_criteria(value: object) -> tuple[Criterion, ...]:
-    if not is_collection(value):
-        raise InvalidTypeError("criteria", "a sequence of Criterion", value)
-    criteria = tuple(value)
-    for criterion in criteria:
-        if not isinstance(criterion, Criterion):
-            raise InvalidTypeError("criteria", "Criterion values", criterion)
-    return criteria
+    return tuple_of(value, Criterion, "criteria", "a sequence of Criterion", "Criterion values")
 
 
 def _to_kind(value: object) -> RuleKind:
@@ -119,7 +103,7 @@ class SubscriberRule:
     evaluation_time: EvaluationTime | None = attrs.field(
         default=None, kw_only=True, converter=_to_time
     )
-    active: bool = attrs.field(default=True, kw_only=True, validator=_check_bool("active"))
+    active: bool = attrs.field(default=True, kw_only=True, validator=check_bool)
     description: str = attrs.field(
         default="", kw_only=True, validator=require_text("description", allow_empty=True)
     )
