@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode, urlsplit
+from urllib.parse import SplitResult, quote, quote_plus, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -67,6 +67,17 @@ _EXPIRED = 121
 _UNREADABLE = "no readable error body"
 
 
+def _checked_uri(field: str, uri: str, given: object) -> SplitResult:
+    """``uri``, split, if it is https:// (or http:// to a loopback address); else an error
+    naming ``field`` and showing the value ``given``."""
+    parts = urlsplit(uri)
+    if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
+        raise InvalidValueError(
+            field, "an https:// URL (http:// only to a loopback address)", given
+        )
+    return parts
+
+
 @attrs.define
 class CampaignInfo:
     """What the adapter keeps of a sent campaign: its client and when it was sent."""
@@ -102,28 +113,13 @@ class ApiClient:
             raise InvalidValueError("timeout", "a number of seconds > 0", timeout)
         if type(retries) is not int or retries < 0:
             raise InvalidValueError("retries", "an int >= 0", retries)
-        parts = urlsplit(base_uri)
-        if not (
-            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
-        ):
-            raise InvalidValueError(
-                "base_uri", "an https:// URL (http:// only to a loopback address)", base_uri
-            )
+        parts = _checked_uri("base_uri", base_uri, base_uri)
         if on_refresh_token is not None and not callable(on_refresh_token):
             raise InvalidTypeError(
                 "on_refresh_token", "a function of the new Credentials", on_refresh_token
             )
         token_uri = oauth_token_uri or f"{parts.scheme}://{parts.netloc}/oauth/token"
-        token_parts = urlsplit(token_uri)
-        if not (
-            token_parts.scheme == "https"
-            or (token_parts.scheme == "http" and token_parts.hostname in _LOOPBACK)
-        ):
-            raise InvalidValueError(
-                "oauth_token_uri",
-                "an https:// URL (http:// only to a loopback address)",
-                oauth_token_uri,
-            )
+        _checked_uri("oauth_token_uri", token_uri, oauth_token_uri)
         self._credentials = credentials
         self._retired: list[Secret] = []  # replaced tokens: still masked if echoed
         self._refusal: str | None = None  # a refused refresh: not asked again

@@ -10,7 +10,7 @@ list, subscriber commands and custom fields, with every time localised in the cl
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -25,6 +25,7 @@ from cmsf_core.adapters.campaign_monitor.local_times import (
     parse_local_datetime,
     wall_minute,
 )
+from cmsf_core.adapters.campaign_monitor.paging import every_row, rows_of, tracking_request
 from cmsf_core.adapters.campaign_monitor.rows import (
     BOUNCE_TYPES,
     LIST_STATES,
@@ -45,7 +46,6 @@ from cmsf_core.domain.records import (
     PlatformClient,
     TrackingEvent,
     TrackingPage,
-    check_page_request,
 )
 from cmsf_core.domain.subscribers import (
     CommandResult,
@@ -80,25 +80,6 @@ def _required(row: Any, name: str, operation: str) -> Any:
 
 def _local(text: object, zone: tzinfo, field: str) -> datetime:
     return localise(parse_local_datetime(text, field), zone)
-
-
-def _paged(fetch: Callable[[int], Any]) -> Iterator[Any]:
-    """Every row of a paged endpoint, page 1 to the last."""
-    number = 1
-    while True:
-        envelope = fetch(number)
-        yield from value(envelope, "Results", None) or ()
-        if number >= int(value(envelope, "NumberOfPages", 0) or 0):
-            return
-        number += 1
-
-
-def _rows(answer: Any) -> Sequence[Any]:
-    """A list answer, or the ``Results`` of a paging envelope (API versions differ)."""
-    if isinstance(answer, list | tuple):
-        return answer
-    results = value(answer, "Results", None)
-    return results or ()
 
 
 class CampaignMonitorPlatform(ApiClient, EmailPlatform):
@@ -147,7 +128,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
         are read as usual."""
         rows = self._call("clients", lambda: self._api("CreateSend").clients())
         found = []
-        for row in _rows(rows):
+        for row in rows_of(rows):
             client_id = str(_required(row, "ClientID", "clients"))
             name, _zone = self._zone_entry(client_id)  # unmapped: the platform's name
             found.append(PlatformClient(client_id, str(_required(row, "Name", "clients")), name))
@@ -183,7 +164,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
         rows = (
             list(first)
             if isinstance(first, list | tuple)  # API versions before paging: a plain list
-            else list(_paged(lambda n: first if n == 1 else fetch(n)))
+            else list(every_row(lambda n: first if n == 1 else fetch(n)))
         )
         campaigns = []
         for row in rows:
@@ -209,9 +190,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
         page: int,
         page_size: int,
     ) -> TrackingPage:
-        check_page_request(page, page_size, PAGE_SIZE_LIMIT)
-        stream = ActivityType.parse(stream, "stream")
-        start = None if since is None else ensure_utc(since, "since")
+        stream, start = tracking_request(stream, since, page, page_size, PAGE_SIZE_LIMIT)
         info = self._campaign(campaign_id)
         zone = self._zone(info.client_id)
         api = self._api("Campaign", campaign_id)
@@ -277,7 +256,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
 
     def _list_ids(self, client_id: str) -> list[str]:
         rows = self._call("lists", lambda: self._api("Client", client_id).lists())
-        return [str(_required(row, "ListID", "lists")) for row in _rows(rows)]
+        return [str(_required(row, "ListID", "lists")) for row in rows_of(rows)]
 
     def subscriber_changes(self, client_id: str, *, since: datetime | None) -> Sequence[str]:
         zone = self._zone(client_id)
@@ -287,7 +266,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
         for list_id in self._list_ids(client_id):
             api = self._api("List", list_id)
             for state in LIST_STATE_METHODS:
-                rows = _paged(
+                rows = every_row(
                     functools.partial(
                         self._list_page, "subscriber_changes", getattr(api, state), filter_, "date"
                     )
@@ -313,12 +292,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
         email served in two states (it changed state while the pages were read) takes the
         state read last.  A list that is not the client's raises
         :class:`~cmsf_core.adapters.errors.NotFoundError` (code 101) without reading it."""
-        if list_id not in self._list_ids(client_id):
-            raise NotFoundError(
-                f"Invalid ListID: {list_id!r} is not a list of client {client_id!r}",
-                code=_INVALID_LIST,
-                operation="list_subscribers",
-            )
+        self._owned_list(client_id, list_id, "list_subscribers")
         api = self._api("List", list_id)
         found: dict[str, tuple[str, SubscriberState]] = {}
         for method_name in LIST_STATE_METHODS:
@@ -326,7 +300,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
             fetch = functools.partial(
                 self._list_page, "list_subscribers", getattr(api, method_name), "", "email"
             )
-            for row in _paged(fetch):
+            for row in every_row(fetch):
                 email = str(_required(row, "EmailAddress", "list_subscribers"))
                 found[email_key(email)] = (email, state)
         return dict(found.values())
@@ -337,7 +311,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
             "lists_for_email", lambda: self._api("Client", client_id).lists_for_email(email)
         )
         found = []
-        for row in _rows(rows):
+        for row in rows_of(rows):
             added = value(row, "DateSubscriberAdded")
             found.append(
                 read_list_membership(
@@ -357,7 +331,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
     def suppression_list(self, client_id: str) -> Sequence[SuppressedEmail]:
         zone = self._zone(client_id)
         api = self._api("Client", client_id)
-        rows = _paged(
+        rows = every_row(
             lambda n: self._call(
                 "suppression_list", lambda: api.suppressionlist(n, PAGE_SIZE_LIMIT, "date", "asc")
             )
@@ -438,7 +412,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
         """``List.custom_fields`` (``GET lists/{id}/customfields``)."""
         self._owned_list(client_id, list_id, "custom_fields")
         rows = self._call("custom_fields", lambda: self._api("List", list_id).custom_fields())
-        return tuple(field_from_api(row) for row in _rows(rows))
+        return tuple(field_from_api(row) for row in rows_of(rows))
 
     def create_custom_field(
         self, client_id: str, list_id: str, field: PlatformField
@@ -466,7 +440,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
             self._list_page, "subscriber_values", self._api("List", list_id).active, "", "email"
         )
         found: dict[str, PlatformSubscriber] = {}
-        for row in _paged(fetch):
+        for row in every_row(fetch):
             subscriber = subscriber_from_api(list_id, row, fields)
             found[email_key(subscriber.email)] = subscriber
         return tuple(found.values())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cmsf_core.adapters.campaign_monitor.custom_fields import field_from_api, subscriber_from_api
+from cmsf_core.adapters.campaign_monitor.paging import serve_page, tracking_request
 from cmsf_core.adapters.campaign_monitor.rows import (
     BOUNCE_TYPES,
     LIST_STATES,
@@ -42,7 +42,6 @@ from cmsf_core.domain.records import (
     SkippedRow,
     TrackingEvent,
     TrackingPage,
-    check_page_request,
 )
 from cmsf_core.domain.subscribers import (
     CommandResult,
@@ -259,7 +258,11 @@ class FilePlatform(EmailPlatform):
                 try:
                     events.append(self._event(path, record, raw, stream, campaign, zone))
                 except PlatformFileError as error:
-                    when = self._row_instant(path, record, raw, stream, campaign, zone)
+                    try:  # the skipped row's instant, when its date can be read
+                        row = json_object(path, record, raw)
+                        when = self._occurred_at(path, record, row, stream, campaign, zone)
+                    except PlatformFileError:
+                        when = None
                     skipped.append(
                         SkippedRow(
                             self._source(path),
@@ -280,23 +283,19 @@ class FilePlatform(EmailPlatform):
         except ValueError:
             return str(path)
 
-    def _row_instant(
-        self,
+    @staticmethod
+    def _occurred_at(
         path: Path,
         record: str,
-        raw: object,
+        row: Mapping[str, Any],
         stream: ActivityType,
         campaign: PlatformCampaign,
         zone: tzinfo,
-    ) -> datetime | None:
-        """The instant of a skipped row, when its date can be read (else ``None``)."""
-        try:
-            row = json_object(path, record, raw)
-            if stream is ActivityType.SENT and row.get("Date") is None:
-                return campaign.sent_at
-            return local_time(path, record, row, "Date", zone)
-        except PlatformFileError:
-            return None
+    ) -> datetime:
+        """A row's instant: its ``Date``, or (recipients rows carry no date) the send's."""
+        if stream is ActivityType.SENT and row.get("Date") is None:
+            return campaign.sent_at
+        return local_time(path, record, row, "Date", zone)
 
     def _event(
         self,
@@ -309,10 +308,7 @@ class FilePlatform(EmailPlatform):
     ) -> TrackingEvent:
         row = json_object(path, record, raw)
         email = email_field(path, record, row, "EmailAddress")
-        if stream is ActivityType.SENT and row.get("Date") is None:
-            occurred_at = campaign.sent_at  # recipients rows carry no date: the send's
-        else:
-            occurred_at = local_time(path, record, row, "Date", zone)
+        occurred_at = self._occurred_at(path, record, row, stream, campaign, zone)
         detail = None
         if stream is ActivityType.BOUNCED:
             bounce = required_text(path, record, row, "BounceType")
@@ -337,30 +333,16 @@ class FilePlatform(EmailPlatform):
         page: int,
         page_size: int,
     ) -> TrackingPage:
-        check_page_request(page, page_size, PAGE_SIZE_LIMIT)
-        stream = ActivityType.parse(stream, "stream")
+        stream, start = tracking_request(stream, since, page, page_size, PAGE_SIZE_LIMIT)
         events, skipped = self._stream(campaign_id, stream)
-        skip = 0  # the stream is sorted: the events before ``since`` are a prefix
-        start = None if since is None else ensure_utc(since, "since")
-        if start is not None:
-            skip = bisect_left(events, start, key=lambda e: e.occurred_at)
-        total = len(events) - skip
-        first = skip + (page - 1) * page_size
         # The skipped rows of the read ride on its first page: those dated in the window
         # read, and those whose date could not be read (at every read, until corrected).
-        reported = tuple(
+        reported = [
             row
             for row in skipped
             if page == 1 and (start is None or row.occurred_at is None or row.occurred_at >= start)
-        )
-        return TrackingPage(
-            events[first : first + page_size],
-            page_number=page,
-            page_size=page_size,
-            number_of_pages=max(1, -(-total // page_size)),
-            total_number_of_records=total,
-            skipped=reported,
-        )
+        ]
+        return serve_page(events, since=start, page=page, page_size=page_size, skipped=reported)
 
     def campaign_summary(self, campaign_id: str) -> CampaignSummary:
         if campaign_id not in self._summaries:
