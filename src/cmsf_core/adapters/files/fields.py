@@ -19,7 +19,7 @@ from cmsf_core.adapters.campaign_monitor.local_times import (
 )
 from cmsf_core.adapters.files.errors import PlatformFileError
 from cmsf_core.domain.emails import email_problem, normalise_email
-from cmsf_core.domain.errors import CmsfError, shown
+from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
 
 __all__ = [
     "count_field",
@@ -30,6 +30,7 @@ __all__ = [
     "kind_of",
     "local_time",
     "optional_text",
+    "refused_row",
     "required_text",
 ]
 
@@ -164,3 +165,12 @@ def count_field(path: Path, record: str, value: object, field: str) -> int:
     if type(value) is not int or value < 0:
         raise PlatformFileError(path, record, field, f"must be a count >= 0 (got {shown(value)})")
     return value
+
+
+def refused_row(
+    path: Path, record: str, error: InvalidValueError | InvalidTypeError
+) -> PlatformFileError:
+    """The file error of a row a reader refused: the field, and what it must be."""
+    return PlatformFileError(
+        path, record, error.field, f"must be {error.expected} (got {shown(error.got)})"
+    )

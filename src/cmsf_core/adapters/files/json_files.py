@@ -101,6 +101,18 @@ class JsonFiles:
         self._cache[path] = data
         return data
 
+    def load_list(self, path: Path, what: str, *, optional: bool = False) -> list[Any]:
+        """The JSON list of ``path`` (a file of ``what``: ``"clients"``, ...); an
+        ``optional`` file that is missing is an empty list."""
+        if optional and not self.exists(path):
+            return []
+        rows = self.load(path)
+        if not isinstance(rows, list):
+            raise PlatformFileError(
+                path, "file", None, f"must be a list of {what} (got {kind_of(rows)})"
+            )
+        return rows
+
     def _read(self, path: Path) -> bytes:
         if not self.exists(path):
             raise PlatformFileError(path, "file", None, "the file is missing")

@@ -26,9 +26,9 @@ from cmsf_core.adapters.files.fields import (
     envelope_record,
     file_id,
     json_object,
-    kind_of,
     local_time,
     optional_text,
+    refused_row,
     required_text,
 )
 from cmsf_core.adapters.files.json_files import MAX_FILE_BYTES, JsonFiles, page_files, paged_rows
@@ -122,11 +122,7 @@ class FilePlatform(EmailPlatform):
     def _client_map(self) -> dict[str, PlatformClient]:
         if self._clients is None:
             path = self.folder / "clients.json"
-            rows = self._json.load(path)
-            if not isinstance(rows, list):
-                raise PlatformFileError(
-                    path, "file", None, f"must be a list of clients (got {kind_of(rows)})"
-                )
+            rows = self._json.load_list(path, "clients")
             clients: dict[str, PlatformClient] = {}
             for index, raw in enumerate(rows):
                 record = f"[{index}]"
@@ -369,18 +365,10 @@ class FilePlatform(EmailPlatform):
         zone = self._zone(client_id)
         path = self.folder / "clients" / client_id / "lists.json"
         names: dict[str, str] = {}
-        if self._json.exists(path):
-            rows = self._json.load(path)
-            if not isinstance(rows, list):
-                raise PlatformFileError(
-                    path, "file", None, f"must be a list of lists (got {kind_of(rows)})"
-                )
-            for index, raw in enumerate(rows):
-                record = f"[{index}]"
-                row = json_object(path, record, raw)
-                names[file_id(path, record, row, "ListID")] = required_text(
-                    path, record, row, "Name"
-                )
+        for index, raw in enumerate(self._json.load_list(path, "lists", optional=True)):
+            record = f"[{index}]"
+            row = json_object(path, record, raw)
+            names[file_id(path, record, row, "ListID")] = required_text(path, record, row, "Name")
         states: dict[str, dict[str, _Member]] = {}
         for list_id in names:
             members: dict[str, _Member] = {}
@@ -528,18 +516,11 @@ class FilePlatform(EmailPlatform):
         if list_id not in self._fields:
             path = folder / "customfields.json"
             fields: list[PlatformField] = []
-            if self._json.exists(path):
-                rows = self._json.load(path)
-                if not isinstance(rows, list):
-                    raise PlatformFileError(
-                        path, "file", None, f"must be a list of fields (got {kind_of(rows)})"
-                    )
-                for index, raw in enumerate(rows):
-                    try:
-                        fields.append(field_from_api(json_object(path, f"[{index}]", raw)))
-                    except (InvalidValueError, InvalidTypeError) as error:
-                        problem = f"must be {error.expected} (got {shown(error.got)})"
-                        raise PlatformFileError(path, f"[{index}]", error.field, problem) from None
+            for index, raw in enumerate(self._json.load_list(path, "fields", optional=True)):
+                try:
+                    fields.append(field_from_api(json_object(path, f"[{index}]", raw)))
+                except (InvalidValueError, InvalidTypeError) as error:
+                    raise refused_row(path, f"[{index}]", error) from None
             self._fields[list_id] = fields
         return tuple(self._fields[list_id])
 
@@ -569,8 +550,7 @@ class FilePlatform(EmailPlatform):
             try:
                 subscriber = subscriber_from_api(list_id, row, fields)
             except (InvalidValueError, InvalidTypeError) as error:
-                problem = f"must be {error.expected} (got {shown(error.got)})"
-                raise PlatformFileError(page, record, error.field, problem) from None
+                raise refused_row(page, record, error) from None
             read[email_key(subscriber.email)] = subscriber
         read.update(self._values.get(list_id, {}))
         found = []
