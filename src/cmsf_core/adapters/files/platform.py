@@ -440,12 +440,17 @@ class FilePlatform(EmailPlatform):
         """Everyone on the list, from its state files (``lists/<ListID>/active.json``,
         ...), as :meth:`execute` has changed them; the list must be in the client's
         ``lists.json``."""
+        members = self._members(client_id, list_id)
+        return {email: state for email, state, _at, _added in members.values()}
+
+    def _members(self, client_id: str, list_id: str) -> dict[str, _Member]:
+        """The list's members; a list not in the client's ``lists.json`` is refused."""
         members = self._list_states(client_id).get(list_id)
         if members is None:
             raise InvalidValueError(
                 "list_id", f"a list of client {client_id!r} (its lists.json)", list_id
             )
-        return {email: state for email, state, _at, _added in members.values()}
+        return members
 
     def suppression_list(self, client_id: str) -> Sequence[SuppressedEmail]:
         if client_id not in self._suppressed:
@@ -503,10 +508,7 @@ class FilePlatform(EmailPlatform):
     # -- custom fields (field mappings) -----------------------------------------------------
 
     def _list_folder(self, client_id: str, list_id: str) -> Path:
-        if list_id not in self._list_states(client_id):
-            raise InvalidValueError(
-                "list_id", f"a list of client {client_id!r} (its lists.json)", list_id
-            )
+        self._members(client_id, list_id)
         return self.folder / "lists" / list_id
 
     def custom_fields(self, client_id: str, list_id: str) -> Sequence[PlatformField]:
