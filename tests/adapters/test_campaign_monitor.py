@@ -35,8 +35,8 @@ if "cmsf_core.testing" not in sys.modules:  # pytest's assert messages in the co
 import createsend  # noqa: F401 - the [campaignmonitor] extra is part of the test install
 
 from cmsf_core import Settings
-from cmsf_core.adapters import campaign_monitor
 from cmsf_core.adapters.campaign_monitor import CampaignMonitorPlatform, default_backoff
+from cmsf_core.adapters.campaign_monitor import platform as cm_platform
 from cmsf_core.adapters.cm_time_zones import STALE_OFFSETS, TIME_ZONES, UnmappableTimeZoneError
 from cmsf_core.adapters.errors import (
     AuthenticationError,
@@ -892,7 +892,7 @@ def test_sent_campaigns_read_every_page(
     fake.load(seed)
     platform = _platform(fake)
 
-    monkeypatch.setattr(campaign_monitor, "PAGE_SIZE_LIMIT", 2)
+    monkeypatch.setattr(cm_platform, "PAGE_SIZE_LIMIT", 2)
     served = platform.sent_campaigns("c1")
 
     assert [c.campaign_id for c in served] == [f"cmp{n}" for n in range(5)]
@@ -1007,7 +1007,7 @@ def test_list_subscribers_read_every_state_endpoint_to_its_last_page(
         ],
     )
     fake.load(seed)
-    monkeypatch.setattr(campaign_monitor, "PAGE_SIZE_LIMIT", 2)
+    monkeypatch.setattr(cm_platform, "PAGE_SIZE_LIMIT", 2)
 
     served = _platform(fake).list_subscribers("c1", "list-1")
 

@@ -27,7 +27,6 @@ from cmsf_core import (
     Credentials,
     CrmCampaign,
     Engagement,
-    ListMembership,
     MaintenanceMessage,
     MemberRecord,
     MemberStatus,
@@ -36,12 +35,12 @@ from cmsf_core import (
     RefreshMode,
     Schedule,
     Settings,
-    SuppressedEmail,
     TrackingEvent,
     next_run,
     refresh_member,
     to_e164,
 )
+from cmsf_core.adapters.campaign_monitor.rows import read_list_membership, read_suppressed_email
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain.errors import shown
 from cmsf_core.domain.records import Checkpoint, Person, PersonKind
@@ -679,7 +678,7 @@ def from_row(
     field: str,
     value: object,
 ) -> object:
-    """``read`` (a ``from_api``) given a row with ``field`` set to ``value``."""
+    """``read`` (a row reader) given a row with ``field`` set to ``value``."""
     return read(make_row(**{field: value}), LONDON)
 
 
@@ -709,34 +708,34 @@ for _field, _values, _named in (
     cases(
         "list-membership",
         _named or _field,
-        partial(from_row, ListMembership.from_api, row, _field),
+        partial(from_row, read_list_membership, row, _field),
         _values,
     )
 for _missing in ("ListID", "ListName", "SubscriberState", "DateSubscriberAdded"):
     case(
         "list-membership",
         _missing,
-        partial(ListMembership.from_api, without(row, _missing), LONDON),
+        partial(read_list_membership, without(row, _missing), LONDON),
         f"missing {_missing}",
     )
 # A payload that is not a row names the first key read.
 cases(
     "list-membership",
     "DateSubscriberAdded",
-    lambda v: ListMembership.from_api(v, LONDON),
+    lambda v: read_list_membership(v, LONDON),
     ["ListID=list-1", None, 5, [], {}],
     quoted=False,
 )
 cases(
     "list-membership",
     "tz",
-    lambda v: ListMembership.from_api(row(), v),
+    lambda v: read_list_membership(row(), v),
     ["Europe/London", None],
 )
 cases(
     "list-membership",
     "DateSubscriberAdded",
-    lambda v: ListMembership.from_api(row(DateSubscriberAdded=v), LONDON),
+    lambda v: read_list_membership(row(DateSubscriberAdded=v), LONDON),
     ["9999-12-31 23:59:00-05:00"],
     quoted=False,
 )
@@ -763,7 +762,7 @@ for _field, _values, _named in (
     cases(
         "suppressed-email",
         _named,
-        partial(from_row, SuppressedEmail.from_api, suppressed, _field),
+        partial(from_row, read_suppressed_email, suppressed, _field),
         _values,
     )
 # Missing keys name the API's key; the converted fields name the library's.
@@ -776,7 +775,7 @@ for _missing, _named in (
     case(
         "suppressed-email",
         _named,
-        partial(SuppressedEmail.from_api, without(suppressed, _missing), LONDON),
+        partial(read_suppressed_email, without(suppressed, _missing), LONDON),
         f"missing {_missing}",
     )
 
@@ -1087,6 +1086,6 @@ def test_mapping_payloads_are_read_through_the_mapping_protocol() -> None:
         def __len__(self) -> int:
             return len(self._data)
 
-    membership = ListMembership.from_api(Row(row()), LONDON)
+    membership = read_list_membership(Row(row()), LONDON)
 
     assert membership.date_added == datetime(2024, 5, 1, 8, 30, tzinfo=UTC)

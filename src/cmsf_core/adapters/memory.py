@@ -18,7 +18,6 @@ Seeding helpers keep a notebook or a test short::
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import itertools
 import threading
@@ -29,6 +28,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from cmsf_core.adapters.campaign_monitor.paging import serve_page
 from cmsf_core.adapters.crm_fields import creation_problem, field_problem
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError
@@ -96,10 +96,6 @@ def _minute(at: datetime) -> datetime:
 
 
 # ----------------------------------------------------------------------------- platform
-
-
-def _occurred_at(event: TrackingEvent) -> datetime:
-    return event.occurred_at
 
 
 @attrs.define
@@ -273,20 +269,8 @@ class InMemoryPlatform(EmailPlatform):
         if key not in self._sorted:
             events.sort(key=lambda e: e.occurred_at)  # stable: arrival order within a minute
             self._sorted.add(key)
-        first = 0  # the stream is sorted: the events since ``since`` are a suffix
-        if since is not None:
-            since = ensure_utc(since, "since")
-            first = bisect.bisect_left(events, since, key=_occurred_at)
-        total = len(events) - first
-        pages = max(1, -(-total // page_size))
-        start = first + (page - 1) * page_size
-        return TrackingPage(
-            tuple(events[start : start + page_size]),
-            page_number=page,
-            page_size=page_size,
-            number_of_pages=pages,
-            total_number_of_records=total,
-        )
+        start = None if since is None else ensure_utc(since, "since")
+        return serve_page(events, since=start, page=page, page_size=page_size)
 
     def campaign_summary(self, campaign_id: str) -> CampaignSummary:
         if campaign_id in self._summaries:
