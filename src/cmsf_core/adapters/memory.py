@@ -29,7 +29,22 @@ from datetime import UTC, datetime
 
 import attrs
 
-from cmsf_core.adapters.crm_fields import creation_problem, field_problem
+from cmsf_core.adapters._store_rules import (
+    NO_SUCH_PERSON,
+    NO_SUCH_SUPPRESSION_RECORD,
+    change_campaigns,
+    check_field_values,
+    created_email,
+    created_fields,
+    field_row,
+    new_person_id,
+    picklist_refusal,
+    refuse_older_watermark,
+    update_refusal,
+    with_statistics,
+    with_status,
+)
+from cmsf_core.adapters.crm_fields import creation_problem
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError
 from cmsf_core.domain.field_mappings import (
@@ -686,11 +701,7 @@ class InMemoryCrm(CrmStore):
         written = 0
         for change in changes:
             person = self._people.get(change.record_id)
-            reason = (
-                "ENTITY_IS_DELETED: no such contact or lead"
-                if person is None
-                else self._refused("opt out", change)
-            )
+            reason = NO_SUCH_PERSON if person is None else self._refused("opt out", change)
             if person is None or reason is not None:
                 failures.append((change.record_id, reason or ""))
                 continue
@@ -715,7 +726,7 @@ class InMemoryCrm(CrmStore):
                 and isinstance(change, UpdateSuppressionRecord)
                 and change.record_id not in self._suppression
             ):
-                reason = "ENTITY_IS_DELETED: no such suppression record"
+                reason = NO_SUCH_SUPPRESSION_RECORD
             if reason is not None:
                 failures.append((key, reason))
                 continue
@@ -740,15 +751,8 @@ class InMemoryCrm(CrmStore):
         for checkpoint in checkpoints:
             self._tick("checkpoint")
             old = self._checkpoints.get(checkpoint.client_id)
-            if (
-                old
-                and old.watermark
-                and checkpoint.watermark
-                and checkpoint.watermark < old.watermark
-            ):
-                raise InvalidValueError(
-                    "watermark", f">= the stored {old.watermark.isoformat()}", checkpoint.watermark
-                )
+            if old is not None and checkpoint.watermark is not None:
+                refuse_older_watermark(old.watermark, checkpoint.watermark)
             self._checkpoints[checkpoint.client_id] = checkpoint
         return WriteResult(len(checkpoints))
 
@@ -785,17 +789,9 @@ class InMemoryCrm(CrmStore):
         return WriteResult(len(campaigns) + len(links))
 
     def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        for campaign_id, status in statuses:
-            self._tick("status")
-            campaign = self._campaigns.get(campaign_id)
-            if campaign is None:
-                failures.append((campaign_id, "ENTITY_IS_DELETED: no such campaign"))
-                continue
-            if not campaign.has_status(status.label):
-                self._campaigns[campaign_id] = attrs.evolve(
-                    campaign, statuses=(*campaign.statuses, attrs.evolve(status, is_default=False))
-                )
+        _changed, failures = change_campaigns(
+            self._campaigns, statuses, with_status, lambda: self._tick("status")
+        )
         return WriteResult(len(statuses) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
@@ -862,23 +858,15 @@ class InMemoryCrm(CrmStore):
         campaign = self._campaigns.get(record.crm_campaign_id)
         if campaign is None:
             return f"ENTITY_IS_DELETED: campaign {record.crm_campaign_id} does not exist"
-        status = record.member.status
-        if status is not None and not campaign.has_status(status):
-            return (
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status: bad value for restricted "
-                f"picklist field: {status} (not a member status of campaign {campaign.name})"
-            )
-        return None
+        return picklist_refusal(record.member.status, campaign)
 
     def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        for campaign_id, summary in statistics:
-            self._tick("statistics")
-            campaign = self._campaigns.get(campaign_id)
-            if campaign is None:
-                failures.append((campaign_id, "ENTITY_IS_DELETED: no such campaign"))
-                continue
-            self._campaigns[campaign_id] = attrs.evolve(campaign, statistics=summary)
+        _changed, failures = change_campaigns(
+            self._campaigns,
+            statistics,
+            with_statistics,
+            lambda: self._tick("statistics"),
+        )
         return WriteResult(len(statistics) - len(failures), tuple(failures))
 
     def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
@@ -902,10 +890,7 @@ class InMemoryCrm(CrmStore):
         """Set fields of a contact or lead by hand (seeding, or a user's edit)."""
         if person_id not in self._people:
             raise InvalidValueError("person_id", "a contact or lead added first", person_id)
-        for name, value in values.items():
-            problem = field_problem(name, value)
-            if problem is not None:
-                raise InvalidValueError(f"values[{name!r}]", "a value the CRM takes", problem)
+        check_field_values(values)
         held = self._fields.setdefault(person_id, {})
         held.update({name.casefold(): (name, value) for name, value in values.items()})
 
@@ -918,13 +903,7 @@ class InMemoryCrm(CrmStore):
             person = self._people.get(record_id)
             if person is None or person.kind.value != wanted:
                 continue
-            held = self._fields.get(record_id, {})
-            found[record_id] = {
-                name: (person.email if name.casefold() == "email" else None)
-                if name.casefold() not in held
-                else held[name.casefold()][1]
-                for name in fields
-            }
+            found[record_id] = field_row(person.email, self._fields.get(record_id, {}), fields)
         return found
 
     def update_fields(self, updates: Sequence[FieldUpdate]) -> WriteResult:
@@ -932,13 +911,8 @@ class InMemoryCrm(CrmStore):
         written = 0
         for update in updates:
             person = self._people.get(update.record_id)
-            reason: str | None = None
-            if person is None or person.kind.value != update.kind.value:
-                reason = f"ENTITY_IS_DELETED: no such {update.kind.value.lower()}"
-            else:
-                for name, value in update.values.items():
-                    reason = reason or field_problem(name, value)
-                reason = reason or self._refused("field update", update)
+            held_kind = None if person is None else person.kind.value
+            reason = update_refusal(update, held_kind) or self._refused("field update", update)
             if reason is not None:
                 failures.append((update.record_id, reason))
                 continue
@@ -957,16 +931,12 @@ class InMemoryCrm(CrmStore):
                 continue
             self._tick("person")
             kind = PersonKind(created.kind.value)
-            prefix = "00Q" if kind is PersonKind.LEAD else "003"
-            person_id = next(
-                pid
-                for n in itertools.count(len(self._people) + 1)
-                if (pid := f"{prefix}MEM{n:09d}") not in self._people
+            _number, person_id = new_person_id(
+                created, "MEM", len(self._people) + 1, lambda pid: pid in self._people
             )
-            email = str(created.values.get("Email") or created.email)
-            self.add_person(email, person_id=person_id, kind=kind, last_modified=self.clock())
-            self.set_fields(
-                person_id, {k: v for k, v in created.values.items() if k.casefold() != "email"}
+            self.add_person(
+                created_email(created), person_id=person_id, kind=kind, last_modified=self.clock()
             )
+            self.set_fields(person_id, created_fields(created))
             written += 1
         return WriteResult(written, tuple(failures))

@@ -7,11 +7,20 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
+from cmsf_core.adapters._store_rules import (
+    NO_SUCH_PERSON,
+    NO_SUCH_SUPPRESSION_RECORD,
+    check_field_values,
+    created_email,
+    created_fields,
+    field_row,
+    new_person_id,
+    update_refusal,
+)
 from cmsf_core.adapters.crm_fields import (
     creation_problem,
     decode_value,
     encode_value,
-    field_problem,
 )
 from cmsf_core.adapters.sqlite.columns import _chunks, _to_int
 from cmsf_core.adapters.sqlite.connection import _SqliteConnection
@@ -126,9 +135,7 @@ class _People(_SqliteConnection):
                 )
             )
         failures: list[tuple[object, str]] = [
-            (c.record_id, "ENTITY_IS_DELETED: no such contact or lead")
-            for c in changes
-            if c.record_id not in known
+            (c.record_id, NO_SUCH_PERSON) for c in changes if c.record_id not in known
         ]
         rows = [(int(c.value), c.record_id) for c in changes if c.record_id in known]
         self._write("UPDATE people SET email_opt_out = ? WHERE person_id = ?", rows)
@@ -163,9 +170,7 @@ class _People(_SqliteConnection):
                     if cursor.rowcount:
                         written += 1
                     else:
-                        failures.append(
-                            (change.record_id, "ENTITY_IS_DELETED: no such suppression record")
-                        )
+                        failures.append((change.record_id, NO_SUCH_SUPPRESSION_RECORD))
                 else:
                     (last,) = db.execute(
                         "SELECT coalesce(max(seq), 0) FROM suppression_records"
@@ -196,14 +201,8 @@ class _People(_SqliteConnection):
         self._fields_table()
         if self._kind_of([person_id]).get(person_id) is None:
             raise InvalidValueError("person_id", "a contact or lead added first", person_id)
-        for name, value in values.items():
-            problem = field_problem(name, value)
-            if problem is not None:
-                raise InvalidValueError(f"values[{name!r}]", "a value the CRM takes", problem)
-        self._write(
-            "INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)",
-            [(person_id, n.casefold(), n, encode_value(v)) for n, v in values.items()],
-        )
+        check_field_values(values)
+        self._write(_SET_FIELD, _field_rows(person_id, values))
 
     def _kind_of(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """person id -> (kind, email) of the ids that exist."""
@@ -224,11 +223,8 @@ class _People(_SqliteConnection):
         wanted = RecordKind.parse(kind).value
         people = {p: e for p, (k, e) in self._kind_of(record_ids).items() if k == wanted}
         names = list(dict.fromkeys(fields))
-        found: dict[str, dict[str, object]] = {
-            pid: {n: (email if n.casefold() == "email" else None) for n in names}
-            for pid, email in people.items()
-        }
         keys = {n.casefold() for n in names}
+        held: dict[str, dict[str, tuple[str, object]]] = {pid: {} for pid in people}
         for chunk in _chunks(sorted(people)):
             marks = ",".join("?" * len(chunk))
             for pid, key, text in self._db.execute(
@@ -237,10 +233,8 @@ class _People(_SqliteConnection):
                 list(chunk),
             ):
                 if key in keys:
-                    for name in names:
-                        if name.casefold() == key:
-                            found[str(pid)][name] = decode_value(str(text))
-        return found
+                    held[str(pid)][str(key)] = (str(key), decode_value(str(text)))
+        return {pid: field_row(email, held[pid], names) for pid, email in people.items()}
 
     def update_fields(self, updates: Sequence[FieldUpdate]) -> WriteResult:
         self._fields_table()
@@ -250,20 +244,13 @@ class _People(_SqliteConnection):
         written = 0
         for update in updates:
             held = kinds.get(update.record_id)
-            reason = None
-            if held is None or held[0] != update.kind.value:
-                reason = f"ENTITY_IS_DELETED: no such {update.kind.value.lower()}"
-            for name, value in update.values.items():
-                reason = reason or field_problem(name, value)
+            reason = update_refusal(update, None if held is None else held[0])
             if reason is not None:
                 failures.append((update.record_id, reason))
                 continue
             written += 1
-            rows.extend(
-                (update.record_id, n.casefold(), n, encode_value(v))
-                for n, v in update.values.items()
-            )
-        self._write("INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)", rows)
+            rows.extend(_field_rows(update.record_id, update.values))
+        self._write(_SET_FIELD, rows)
         return WriteResult(written, tuple(failures))
 
     def create_people(self, people: Sequence[CreatePerson]) -> WriteResult:
@@ -279,15 +266,15 @@ class _People(_SqliteConnection):
                 if reason is not None:
                     failures.append((created.email, reason))
                     continue
-                prefix = "00Q" if created.kind is RecordKind.LEAD else "003"
-                count += 1
-                person_id = f"{prefix}SQL{count:09d}"
-                while db.execute(
-                    "SELECT 1 FROM people WHERE person_id = ?", (person_id,)
-                ).fetchone():
-                    count += 1
-                    person_id = f"{prefix}SQL{count:09d}"
-                email = str(created.values.get("Email") or created.email)
+                count, person_id = new_person_id(
+                    created,
+                    "SQL",
+                    count + 1,
+                    lambda pid: bool(
+                        db.execute("SELECT 1 FROM people WHERE person_id = ?", (pid,)).fetchone()
+                    ),
+                )
+                email = created_email(created)
                 db.execute(
                     f"INSERT INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -300,17 +287,18 @@ class _People(_SqliteConnection):
                         None,
                     ),
                 )
-                db.executemany(
-                    "INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)",
-                    [
-                        (person_id, n.casefold(), n, encode_value(v))
-                        for n, v in created.values.items()
-                        if n.casefold() != "email"
-                    ],
-                )
+                db.executemany(_SET_FIELD, _field_rows(person_id, created_fields(created)))
                 written += 1
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
         return WriteResult(written, tuple(failures))
+
+
+_SET_FIELD = "INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)"
+
+
+def _field_rows(person_id: str, values: Mapping[str, CrmValue]) -> list[tuple[str, str, str, str]]:
+    """The ``person_fields`` rows of a person's field values."""
+    return [(person_id, name.casefold(), name, encode_value(v)) for name, v in values.items()]

@@ -7,13 +7,22 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 
+from cmsf_core.adapters._store_rules import (
+    change_campaigns,
+    picklist_refusal,
+    refuse_older_watermark,
+    with_statistics,
+    with_status,
+)
 from cmsf_core.adapters.sqlite.columns import (
     _WRITE_BATCH,
+    T,
     _BadValueError,
     _chunks,
     _engagement_json,
@@ -34,6 +43,7 @@ from cmsf_core.adapters.sqlite.rows import (
     _member_problem,
     _message,
     _platform_campaign,
+    _Rows,
 )
 from cmsf_core.adapters.sqlite.schema import (
     _CAMPAIGN_COLUMNS,
@@ -214,26 +224,24 @@ class SqliteCrm(_People, _SyncLock):
             return Checkpoint(client_id)
         return _checkpoint(self._rows("checkpoints", client_id=client_id), (client_id, *row))
 
+    def _keyed(
+        self, table: str, columns: str, read: Callable[[_Rows, Sequence[Any]], T]
+    ) -> dict[str, T]:
+        """Every row of ``table`` read, by its key (the first of ``columns``)."""
+        key = columns.split(",", 1)[0]
+        return {
+            str(row[0]): read(self._rows(table, **{key: row[0]}), row)
+            for row in self._db.execute(f"SELECT {columns} FROM {table}")
+        }
+
     def campaigns(self) -> Mapping[str, CrmCampaign]:
-        found = {}
-        for row in self._db.execute(f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns"):
-            campaign = _campaign(self._rows("campaigns", campaign_id=row[0]), row)
-            found[campaign.campaign_id] = campaign
-        return found
+        return self._keyed("campaigns", _CAMPAIGN_COLUMNS, _campaign)
 
     def links(self) -> Mapping[str, CampaignLink]:
-        found = {}
-        for row in self._db.execute(f"SELECT {_LINK_COLUMNS} FROM links"):
-            link = _link(self._rows("links", platform_campaign_id=row[0]), row)
-            found[link.platform_campaign_id] = link
-        return found
+        return self._keyed("links", _LINK_COLUMNS, _link)
 
     def platform_campaigns(self) -> Mapping[str, PlatformCampaign]:
-        found = {}
-        for row in self._db.execute(f"SELECT {_PLATFORM_COLUMNS} FROM platform_campaigns"):
-            campaign = _platform_campaign(self._rows("platform_campaigns", campaign_id=row[0]), row)
-            found[campaign.campaign_id] = campaign
-        return found
+        return self._keyed("platform_campaigns", _PLATFORM_COLUMNS, _platform_campaign)
 
     def members(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, MemberRecord]:
         found: dict[MemberRef, MemberRecord] = {}
@@ -288,10 +296,9 @@ class SqliteCrm(_People, _SyncLock):
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
         for checkpoint in checkpoints:
-            old = self.checkpoint(checkpoint.client_id).watermark
-            new = checkpoint.watermark
-            if old is not None and (new is None or new < old):
-                raise InvalidValueError("watermark", f">= the stored {old.isoformat()}", new)
+            refuse_older_watermark(
+                self.checkpoint(checkpoint.client_id).watermark, checkpoint.watermark
+            )
         rows = [
             (
                 c.client_id,
@@ -362,20 +369,10 @@ class SqliteCrm(_People, _SyncLock):
 
     def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
         current = dict(self.campaigns())
-        failures: list[tuple[object, str]] = []
-        changed: dict[str, CrmCampaign] = {}
-        for campaign_id, status in statuses:
-            campaign = changed.get(campaign_id) or current.get(campaign_id)
-            if campaign is None:
-                failures.append((campaign_id, "ENTITY_IS_DELETED: no such campaign"))
-                continue
-            if not campaign.has_status(status.label):
-                changed[campaign_id] = attrs.evolve(
-                    campaign, statuses=(*campaign.statuses, attrs.evolve(status, is_default=False))
-                )
+        changed, failures = change_campaigns(current, statuses, with_status)
         self._write(
             "UPDATE campaigns SET statuses = ? WHERE campaign_id = ?",
-            [(self._campaign_row(c)[2], c.campaign_id) for c in changed.values()],
+            [(self._campaign_row(current[c])[2], c) for c in dict.fromkeys(changed)],
         )
         return WriteResult(len(statuses) - len(failures), tuple(failures))
 
@@ -450,21 +447,13 @@ class SqliteCrm(_People, _SyncLock):
         rows = []
         for record in members:
             campaign = campaigns.get(record.crm_campaign_id)
-            status = record.member.status
-            if campaign is None:
-                failures.append(
-                    (record.ref, f"ENTITY_IS_DELETED: campaign {record.crm_campaign_id}")
-                )
-                continue
-            if status is not None and not campaign.has_status(status):
-                failures.append(
-                    (
-                        record.ref,
-                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status: bad value for "
-                        f"restricted picklist field: {status} (not a member status of "
-                        f"campaign {campaign.name})",
-                    )
-                )
+            reason = (
+                f"ENTITY_IS_DELETED: campaign {record.crm_campaign_id}"
+                if campaign is None
+                else picklist_refusal(record.member.status, campaign)
+            )
+            if reason is not None:
+                failures.append((record.ref, reason))
                 continue
             m = record.member
             rows.append(
@@ -484,17 +473,17 @@ class SqliteCrm(_People, _SyncLock):
         return WriteResult(len(rows), tuple(failures))
 
     def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
-        known = self.campaigns()
-        failures: list[tuple[object, str]] = [
-            (cid, "ENTITY_IS_DELETED: no such campaign")
-            for cid, _ in statistics
-            if cid not in known
-        ]
-        rows = [
-            (json.dumps(attrs.asdict(summary)), cid) for cid, summary in statistics if cid in known
-        ]
-        self._write("UPDATE campaigns SET statistics = ? WHERE campaign_id = ?", rows)
-        return WriteResult(len(rows), tuple(failures))
+        current = dict(self.campaigns())
+        changed, failures = change_campaigns(
+            current,
+            statistics,
+            with_statistics,
+        )
+        self._write(
+            "UPDATE campaigns SET statistics = ? WHERE campaign_id = ?",
+            [(self._campaign_row(current[c])[4], c) for c in dict.fromkeys(changed)],
+        )
+        return WriteResult(len(statistics) - len(failures), tuple(failures))
 
     def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
         rows = [
