@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import attrs
 
@@ -57,6 +58,8 @@ from cmsf_core.domain.subscribers import (
     UpdateSuppressionRecord,
 )
 from cmsf_core.ports.crm import CrmStore, StoreBusyError
+
+T = TypeVar("T")
 
 
 class SimulatedCrashError(CmsfError, RuntimeError):
@@ -225,6 +228,30 @@ class InMemoryCrm(CrmStore):
     def _refused(self, kind: str, item: object) -> str | None:
         return self.refuse(kind, item) if self.refuse is not None else None
 
+    def _bulk(
+        self,
+        kind: str,
+        items: Iterable[T],
+        key: Callable[[T], object],
+        apply: Callable[[T], object],
+        *,
+        problem: Callable[[T], str | None] = lambda _item: None,
+    ) -> WriteResult:
+        """One bulk write, the CRM's way: an item with a ``problem``, or one the ``refuse``
+        rule refuses, fails with its reason (under its ``key``); every other one is a write
+        of ``kind`` (where an injected crash happens) and is applied."""
+        failures: list[tuple[object, str]] = []
+        written = 0
+        for item in items:
+            reason = problem(item) or self._refused(kind, item)
+            if reason is not None:
+                failures.append((key(item), reason))
+                continue
+            self._tick(kind)
+            apply(item)
+            written += 1
+        return WriteResult(written, tuple(failures))
+
     # -- reads -------------------------------------------------------------------------
 
     def checkpoint(self, client_id: str) -> Checkpoint:
@@ -313,18 +340,17 @@ class InMemoryCrm(CrmStore):
     # -- writes ------------------------------------------------------------------------
 
     def set_opt_out(self, changes: Sequence[OptOutChange]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for change in changes:
-            person = self._people.get(change.record_id)
-            reason = NO_SUCH_PERSON if person is None else self._refused("opt out", change)
-            if person is None or reason is not None:
-                failures.append((change.record_id, reason or ""))
-                continue
-            self._tick("opt out")
+        def opt_out(change: OptOutChange) -> None:
+            person = self._people[change.record_id]
             self._people[person.person_id] = attrs.evolve(person, email_opt_out=change.value)
-            written += 1
-        return WriteResult(written, tuple(failures))
+
+        return self._bulk(
+            "opt out",
+            changes,
+            lambda change: change.record_id,
+            opt_out,
+            problem=lambda change: None if change.record_id in self._people else NO_SUCH_PERSON,
+        )
 
     def apply_suppression(
         self,
@@ -379,19 +405,12 @@ class InMemoryCrm(CrmStore):
         return WriteResult(len(campaigns))
 
     def delete_platform_campaigns(self, campaign_ids: Sequence[str]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for campaign_id in campaign_ids:
-            if campaign_id not in self._platform_campaigns:
-                continue
-            reason = self._refused("delete platform campaign", campaign_id)
-            if reason is not None:
-                failures.append((campaign_id, reason))
-                continue
-            self._tick("delete platform campaign")
-            del self._platform_campaigns[campaign_id]
-            written += 1
-        return WriteResult(written, tuple(failures))
+        return self._bulk(
+            "delete platform campaign",
+            (c for c in campaign_ids if c in self._platform_campaigns),  # read as it goes
+            lambda campaign_id: campaign_id,
+            self._platform_campaigns.__delitem__,
+        )
 
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
@@ -411,64 +430,44 @@ class InMemoryCrm(CrmStore):
         return WriteResult(len(statuses) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for record in records:
+        def insert(record: Activity) -> None:
             key = record.key
-            if key in self._records:
-                continue
-            reason = self._refused("record", record)
-            if reason is not None:
-                failures.append((key, reason))
-                continue
-            self._tick("record")
             self._records[key] = record
             self._by_member[MemberRef(record.campaign_id, record.member_id)].add(key)
             self._by_client[record.client_id].add(key)
             heapq.heappush(
                 self._expiry[record.type], (record.occurred_at, next(self._sequence), key)
             )
-            written += 1
-        return WriteResult(written, tuple(failures))
+
+        # Read as it goes: a key met twice is stored once.
+        fresh = (record for record in records if record.key not in self._records)
+        return self._bulk("record", fresh, lambda record: record.key, insert)
 
     def delete_records(self, keys: Sequence[ActivityKey]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for key in keys:
-            record = self._records.get(key)
-            if record is None:
-                continue
-            reason = self._refused("delete", record)
-            if reason is not None:
-                failures.append((key, reason))
-                continue
-            self._tick("delete")
+        def delete(record: Activity) -> None:
+            key = record.key
             del self._records[key]
             ref = MemberRef(record.campaign_id, record.member_id)
             self._by_member[ref].discard(key)
             if not self._by_member[ref]:
                 del self._by_member[ref]
             self._by_client[record.client_id].discard(key)
-            written += 1
-        return WriteResult(written, tuple(failures))
+
+        held = (self._records[key] for key in keys if key in self._records)  # read as it goes
+        return self._bulk("delete", held, lambda record: record.key, delete)
 
     def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for record in members:
-            reason = self._member_problem(record) or self._refused("member", record)
-            if reason is not None:
-                failures.append((record.ref, reason))
-                continue
-            self._tick("member")
+        def save(record: MemberRecord) -> None:
             self._members[record.ref] = record
             self._members_by_campaign[record.member.campaign_id].add(record.ref)
             if record.person_id is None:
                 self._unmatched.add(record.ref)
             else:
                 self._unmatched.discard(record.ref)
-            written += 1
-        return WriteResult(written, tuple(failures))
+
+        return self._bulk(
+            "member", members, lambda record: record.ref, save, problem=self._member_problem
+        )
 
     def _member_problem(self, record: MemberRecord) -> str | None:
         campaign = self._campaigns.get(record.crm_campaign_id)
@@ -523,36 +522,29 @@ class InMemoryCrm(CrmStore):
         return found
 
     def update_fields(self, updates: Sequence[FieldUpdate]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for update in updates:
+        def refusal(update: FieldUpdate) -> str | None:
             person = self._people.get(update.record_id)
-            held_kind = None if person is None else person.kind.value
-            reason = update_refusal(update, held_kind) or self._refused("field update", update)
-            if reason is not None:
-                failures.append((update.record_id, reason))
-                continue
-            self._tick("field update")
-            self.set_fields(update.record_id, update.values)
-            written += 1
-        return WriteResult(written, tuple(failures))
+            return update_refusal(update, None if person is None else person.kind.value)
+
+        return self._bulk(
+            "field update",
+            updates,
+            lambda update: update.record_id,
+            lambda update: self.set_fields(update.record_id, update.values),
+            problem=refusal,
+        )
 
     def create_people(self, people: Sequence[CreatePerson]) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for created in people:
-            reason = creation_problem(created) or self._refused("person", created)
-            if reason is not None:
-                failures.append((created.email, reason))
-                continue
-            self._tick("person")
-            kind = PersonKind(created.kind.value)
+        def create(created: CreatePerson) -> None:
             _number, person_id = new_person_id(
                 created, "MEM", len(self._people) + 1, lambda pid: pid in self._people
             )
+            kind = PersonKind(created.kind.value)
             self.add_person(
                 created_email(created), person_id=person_id, kind=kind, last_modified=self.clock()
             )
             self.set_fields(person_id, created_fields(created))
-            written += 1
-        return WriteResult(written, tuple(failures))
+
+        return self._bulk(
+            "person", people, lambda created: created.email, create, problem=creation_problem
+        )
