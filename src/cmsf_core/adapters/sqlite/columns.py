@@ -5,7 +5,7 @@ microseconds since the Unix epoch (UTC), JSON text, flags; every read value is c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
@@ -41,6 +41,21 @@ P = ParamSpec("P")
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
+
+
+def _marked(items: Iterable[T]) -> Iterator[tuple[str, list[T]]]:
+    """The ``?, ?, ...`` of an ``IN (...)`` and its parameters, a chunk of ``items`` at a
+    time, in their order."""
+    for chunk in _chunks(list(items)):
+        yield ",".join("?" * len(chunk)), list(chunk)
+
+
+def _refs_in(refs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    """The clause matching members by (campaign_id, member_id) and its parameters, a
+    chunk of ``refs`` at a time."""
+    for chunk in _chunks(list(refs)):
+        clause = " OR ".join(["(campaign_id = ? AND member_id = ?)"] * len(chunk))
+        yield clause, [part for ref in chunk for part in ref]
 
 
 # ----------------------------------------------------------------------------- reading values

@@ -22,7 +22,7 @@ from cmsf_core.adapters.crm_fields import (
     decode_value,
     encode_value,
 )
-from cmsf_core.adapters.sqlite.columns import _chunks, _to_int
+from cmsf_core.adapters.sqlite.columns import _marked, _to_int
 from cmsf_core.adapters.sqlite.connection import _SqliteConnection
 from cmsf_core.adapters.sqlite.rows import _person, _suppression
 from cmsf_core.adapters.sqlite.schema import (
@@ -94,11 +94,8 @@ class _People(_SqliteConnection):
     def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
         keys = sorted({normalise_email(e) for e in emails})
         grouped: defaultdict[str, list[Person]] = defaultdict(list)
-        for chunk in _chunks(keys):
-            marks = ",".join("?" * len(chunk))
-            for person in self._people(
-                f"WHERE email_key IN ({marks}) ORDER BY person_id", list(chunk)
-            ):
+        for marks, chunk in _marked(keys):
+            for person in self._people(f"WHERE email_key IN ({marks}) ORDER BY person_id", chunk):
                 grouped[normalise_email(person.email)].append(person)
         return {key: tuple(people) for key, people in grouped.items()}
 
@@ -106,8 +103,7 @@ class _People(_SqliteConnection):
         self, account_ids: Collection[str]
     ) -> Mapping[str, tuple[Person, ...]]:
         grouped: defaultdict[str, list[Person]] = defaultdict(list)
-        for chunk in _chunks(sorted(set(account_ids))):
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _marked(sorted(set(account_ids))):
             for person in self._people(
                 f"WHERE account_id IN ({marks}) AND kind = ? ORDER BY person_id",
                 [*chunk, PersonKind.CONTACT.value],
@@ -124,16 +120,7 @@ class _People(_SqliteConnection):
         ]
 
     def set_opt_out(self, changes: Sequence[OptOutChange]) -> WriteResult:
-        ids = [c.record_id for c in changes]
-        known: set[str] = set()
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
-            known.update(
-                row[0]
-                for row in self._db.execute(
-                    f"SELECT person_id FROM people WHERE person_id IN ({marks})", list(chunk)
-                )
-            )
+        known = self._kind_of(c.record_id for c in changes)
         failures: list[tuple[object, str]] = [
             (c.record_id, NO_SUCH_PERSON) for c in changes if c.record_id not in known
         ]
@@ -207,11 +194,10 @@ class _People(_SqliteConnection):
     def _kind_of(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """person id -> (kind, email) of the ids that exist."""
         found: dict[str, tuple[str, str]] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _marked(sorted(set(ids))):
             for pid, kind, email in self._db.execute(
                 f"SELECT person_id, kind, email FROM people WHERE person_id IN ({marks})",
-                list(chunk),
+                chunk,
             ):
                 found[str(pid)] = (str(kind), str(email))
         return found
@@ -225,12 +211,11 @@ class _People(_SqliteConnection):
         names = list(dict.fromkeys(fields))
         keys = {n.casefold() for n in names}
         held: dict[str, dict[str, tuple[str, object]]] = {pid: {} for pid in people}
-        for chunk in _chunks(sorted(people)):
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _marked(sorted(people)):
             for pid, key, text in self._db.execute(
                 "SELECT person_id, name_key, value FROM person_fields "
                 f"WHERE person_id IN ({marks})",
-                list(chunk),
+                chunk,
             ):
                 if key in keys:
                     held[str(pid)][str(key)] = (str(key), decode_value(str(text)))

@@ -24,9 +24,10 @@ from cmsf_core.adapters.sqlite.columns import (
     _WRITE_BATCH,
     T,
     _BadValueError,
-    _chunks,
     _engagement_json,
     _json,
+    _marked,
+    _refs_in,
     _text,
     _to_int,
 )
@@ -181,10 +182,9 @@ class SqliteCrm(_People, _SyncLock):
     def _keys_at(self, db: sqlite3.Connection, ids: Iterable[int]) -> dict[int, ActivityKey]:
         """The key of the record stored under each of ``ids`` that holds one."""
         held: dict[int, ActivityKey] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _marked(sorted(set(ids))):
             for record_id, *row in db.execute(
-                f"SELECT id, {_RECORD_COLUMNS} FROM records WHERE id IN ({marks})", list(chunk)
+                f"SELECT id, {_RECORD_COLUMNS} FROM records WHERE id IN ({marks})", chunk
             ):
                 held[record_id] = _activity(self._rows("records", id=record_id), row).key
         return held
@@ -245,18 +245,15 @@ class SqliteCrm(_People, _SyncLock):
 
     def members(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, MemberRecord]:
         found: dict[MemberRef, MemberRecord] = {}
-        for chunk in _chunks(list(refs)):
-            clause = " OR ".join(["(campaign_id = ? AND member_id = ?)"] * len(chunk))
-            params = [part for ref in chunk for part in ref]
+        for clause, params in _refs_in(refs):
             for record in self._members(f"WHERE {clause}", params):
                 found[record.ref] = record
         return found
 
     def members_of(self, campaign_ids: Collection[str]) -> Sequence[MemberRecord]:
         found: list[MemberRecord] = []
-        for chunk in _chunks(list(campaign_ids)):
-            marks = ",".join("?" * len(chunk))
-            found.extend(self._members(f"WHERE campaign_id IN ({marks})", list(chunk)))
+        for marks, chunk in _marked(campaign_ids):
+            found.extend(self._members(f"WHERE campaign_id IN ({marks})", chunk))
         return found
 
     def unmatched_members(self) -> Sequence[MemberRecord]:
@@ -264,18 +261,15 @@ class SqliteCrm(_People, _SyncLock):
 
     def records_for(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, tuple[Activity, ...]]:
         grouped: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
-        for chunk in _chunks(list(refs)):
-            clause = " OR ".join(["(campaign_id = ? AND member_id = ?)"] * len(chunk))
-            params = [part for ref in chunk for part in ref]
+        for clause, params in _refs_in(refs):
             for activity in self._records(f"WHERE {clause}", params):
                 grouped[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
         return {ref: tuple(found) for ref, found in grouped.items()}
 
     def records_of_clients(self, client_ids: Collection[str]) -> Iterable[Activity]:
         found: list[Activity] = []
-        for chunk in _chunks(list(client_ids)):
-            marks = ",".join("?" * len(chunk))
-            found.extend(self._records(f"WHERE client_id IN ({marks})", list(chunk)))
+        for marks, chunk in _marked(client_ids):
+            found.extend(self._records(f"WHERE client_id IN ({marks})", chunk))
         return found
 
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
