@@ -1,6 +1,7 @@
 """How the store holds values in its columns and reads them back: instants as integer
 microseconds since the Unix epoch (UTC), JSON text, flags; every read value is checked
-(:class:`_BadValueError` says what the column should hold)."""
+(:class:`_BadValueError` says what the column should hold).  Bulk reads ask for their rows
+a chunk of ``IN (...)`` parameters at a time."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A store's connection to its file: opening an existing store (migrating one of an earlier
-release), building a new one under a temporary name and moving it into place whole, the
-write lock a sync holds for its whole read-plan-apply, and the transaction (or savepoint of
-the sync's) of each write.  The database's own errors become the store's (busy, damaged)."""
+release), building a new one under a temporary name and moving it into place whole, and the
+transaction of each write (a savepoint when a sync holds the store, see ``lock``).  The
+database's own errors become the store's (busy, damaged)."""
 
 from __future__ import annotations
 
