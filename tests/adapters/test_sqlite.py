@@ -18,9 +18,9 @@ from typing import Any, cast
 import pytest
 
 from cmsf_core import Settings
-from cmsf_core.adapters import sqlite as sqlite_module
 from cmsf_core.adapters.memory import InMemoryCrm
 from cmsf_core.adapters.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteCrm
+from cmsf_core.adapters.sqlite import store as sqlite_module
 from cmsf_core.app.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.errors import InvalidValueError

@@ -24,6 +24,8 @@ The modules, by what they hold:
 - :mod:`.members`, :mod:`.statuses`, :mod:`.checkpoints`, :mod:`.suppression`: saving
   campaign members, a new campaign's statuses, the checkpoints (in parts when long), the
   suppression records;
+- :mod:`.people`, :mod:`.person_fields`: contacts and leads (found by email or account,
+  their opt-out) and their field values;
 - :mod:`.managed_package`: reading an existing install's campaigns and activity history.
 
 ``docs/adapters.md`` describes all of it.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections import defaultdict
@@ -30,8 +29,8 @@ from cmsf_core.adapters.salesforce.codec import (
     _soql_time,
 )
 from cmsf_core.adapters.salesforce.connection import _Connection
-from cmsf_core.adapters.salesforce.field_maps import LEAD_PREFIX
 from cmsf_core.adapters.salesforce.members import migrate_legacy_member_keys, save_members
+from cmsf_core.adapters.salesforce.people import contacts_of_accounts, find_people, set_opt_out
 from cmsf_core.adapters.salesforce.person_fields import (
     create_people,
     field_values,
@@ -59,10 +58,8 @@ from cmsf_core.domain.records import (
     MemberRef,
     MemberStatus,
     Person,
-    PersonKind,
     PlatformCampaign,
     WriteResult,
-    normalise_email,
 )
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
@@ -329,67 +326,14 @@ class SalesforceCrm(_Connection, CrmStore):
 
     def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
         """Contacts and leads (not converted ones: ``IsConverted = false``) by normalised
-        email; a contact carries its account."""
-        fm = self.field_map
-        wanted = {normalise_email(e) for e in emails}
-        found: defaultdict[str, list[Person]] = defaultdict(list)
-        for kind, obj in ((PersonKind.CONTACT, fm.contact), (PersonKind.LEAD, fm.lead)):
-            # A converted lead is no longer a person to match: its contact is (and
-            # Salesforce refuses member and opt-out writes on the lead).
-            converted = f" AND {fm.lead_converted} = false" if kind is PersonKind.LEAD else ""
-            rows = self._query_in(
-                "find_people",
-                f"SELECT {self._person_select(kind)} FROM {obj} "
-                f"WHERE {fm.person_email} IN {{values}}{converted}",
-                sorted(wanted),
-            )
-            for row in rows:
-                email = normalise_email(row[fm.person_email])
-                if email in wanted:  # SOQL compares text without regard to case
-                    found[email].append(self._person(row, kind))
-        return {e: tuple(sorted(p, key=lambda x: x.person_id)) for e, p in found.items()}
+        email; a contact carries its account (see :func:`.people.find_people`)."""
+        return find_people(self, emails)
 
     def contacts_of_accounts(
         self, account_ids: Collection[str]
     ) -> Mapping[str, tuple[Person, ...]]:
-        """Contacts by ``AccountId`` (the field map's ``contact_account``), ``IN`` lists
-        sent 200 ids at a time.  A contact without an email is left out (a
-        :class:`~cmsf_core.domain.records.Person` has one).  An account asked for by its
-        15-character id is answered under that id."""
-        fm = self.field_map
-        wanted = _ids("account_ids", account_ids)
-        exact = set(wanted)
-        by_prefix = {account[:15]: account for account in wanted}
-        rows = self._query_in(
-            "contacts_of_accounts",
-            f"SELECT {self._person_select(PersonKind.CONTACT)} FROM {fm.contact} "
-            f"WHERE {fm.contact_account} IN {{values}} AND {fm.person_email} != null",
-            wanted,
-        )
-        found: defaultdict[str, list[Person]] = defaultdict(list)
-        for row in rows:
-            account = row.get(fm.contact_account) or ""
-            asked = account if account in exact else by_prefix.get(account[:15])
-            if asked is not None and row.get(fm.person_email):
-                found[asked].append(self._person(row, PersonKind.CONTACT))
-        return {a: tuple(sorted(p, key=lambda x: x.person_id)) for a, p in found.items()}
-
-    def _person_select(self, kind: PersonKind) -> str:
-        fm = self.field_map
-        fields = f"Id, {fm.person_email}, {fm.person_modified}, {fm.person_opt_out}"
-        return fields + (f", {fm.contact_account}" if kind is PersonKind.CONTACT else "")
-
-    def _person(self, row: Mapping[str, Any], kind: PersonKind) -> Person:
-        fm = self.field_map
-        account = row.get(fm.contact_account) if kind is PersonKind.CONTACT else None
-        return Person(
-            row["Id"],
-            kind,
-            row[fm.person_email],
-            _parse_time(row[fm.person_modified]),
-            email_opt_out=bool(row[fm.person_opt_out]),
-            account_id=account or None,
-        )
+        """Contacts by ``AccountId`` (see :func:`.people.contacts_of_accounts`)."""
+        return contacts_of_accounts(self, account_ids)
 
     def suppression_records(self) -> Sequence[SuppressionRecord]:
         """Every suppression record (``suppression_record``)."""
@@ -397,17 +341,7 @@ class SalesforceCrm(_Connection, CrmStore):
 
     def set_opt_out(self, changes: Sequence[OptOutChange]) -> WriteResult:
         """Update ``HasOptedOutOfEmail`` on contacts and leads (one job per object)."""
-        fm = self.field_map
-        written, failures = 0, []
-        for obj, group in itertools.groupby(
-            sorted(changes, key=lambda c: c.record_id.startswith(LEAD_PREFIX)),
-            key=lambda c: fm.lead if c.record_id.startswith(LEAD_PREFIX) else fm.contact,
-        ):
-            rows = [{"Id": c.record_id, fm.person_opt_out: _cell(c.value)} for c in group]
-            done, failed = self._bulk("set_opt_out", obj, "update", rows, lambda r: r.get("Id"))
-            written += done
-            failures += failed
-        return WriteResult(written, tuple(failures))
+        return set_opt_out(self, changes)
 
     def apply_suppression(
         self,

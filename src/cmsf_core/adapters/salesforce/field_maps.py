@@ -9,7 +9,7 @@ reading its history (see :mod:`cmsf_core.adapters.salesforce.managed_package`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -166,28 +166,18 @@ class FieldMap:
 DEFAULT_FIELD_MAP = FieldMap()
 
 
-def _api_name(field: str) -> Callable[[Any, Any, Any], None]:
+def _api_name(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """An attrs validator: a non-empty Salesforce API name (letters, digits, ``_``, and a
     dot for a relationship path)."""
-
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        expected = "a Salesforce API name (e.g. 'wbsendit__Sent_Date__c')"
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, expected, value)
-        if not value or not all(part.isidentifier() for part in value.split(".")):
-            raise InvalidValueError(field, expected, value)
-
-    return check
+    expected = "a Salesforce API name (e.g. 'wbsendit__Sent_Date__c')"
+    if not isinstance(value, str):
+        raise InvalidTypeError(attribute.name, expected, value)
+    if not value or not all(part.isidentifier() for part in value.split(".")):
+        raise InvalidValueError(attribute.name, expected, value)
 
 
-def _optional_api_name(field: str) -> Callable[[Any, Any, Any], None]:
-    check = _api_name(field)
-
-    def optional(instance: object, attribute: object, value: object) -> None:
-        if value is not None:
-            check(instance, attribute, value)
-
-    return optional
+#: The same check for a name that may be left out (None).
+_optional_api_name = attrs.validators.optional(_api_name)
 
 
 def _client_id(_instance: Any, _attribute: Any, value: Any) -> None:
@@ -218,11 +208,10 @@ class WbsenditFieldMap:
     optional too; without them those parts of the key are empty.
     """
 
-    campaign_sent_at: str = attrs.field(validator=_api_name("campaign_sent_at"))
+    campaign_sent_at: str = attrs.field(validator=_api_name)
     client_id: str = attrs.field(validator=_client_id)
     campaign: str = attrs.field(
-        default="wbsendit__Campaign_Monitor_Campaign__c",
-        validator=_api_name("campaign"),
+        default="wbsendit__Campaign_Monitor_Campaign__c", validator=_api_name
     )
     campaign_id: str = "wbsendit__Campaign_ID__c"
     campaign_name: str = "Name"
@@ -230,27 +219,15 @@ class WbsenditFieldMap:
     campaign_opens: str = "wbsendit__Num_Opens__c"
     campaign_clicks: str = "wbsendit__Num_Clicks__c"
     campaign_web_version: str = "wbsendit__Web_Version_URL__c"
-    activity: str = attrs.field(
-        default="wbsendit__Campaign_Activity__c",
-        validator=_api_name("activity"),
-    )
+    activity: str = attrs.field(default="wbsendit__Campaign_Activity__c", validator=_api_name)
     activity_type: str = "wbsendit__Activity__c"
     activity_date: str = "wbsendit__Activity_Date__c"
     activity_contact: str = "wbsendit__Contact__c"
     activity_lead: str = "wbsendit__Lead__c"
     activity_campaign_id: str = "wbsendit__Campaign_ID__c"
-    activity_email: str | None = attrs.field(
-        default=None,
-        validator=_optional_api_name("activity_email"),
-    )
-    activity_detail: str | None = attrs.field(
-        default=None,
-        validator=_optional_api_name("activity_detail"),
-    )
-    activity_list_id: str | None = attrs.field(
-        default=None,
-        validator=_optional_api_name("activity_list_id"),
-    )
+    activity_email: str | None = attrs.field(default=None, validator=_optional_api_name)
+    activity_detail: str | None = attrs.field(default=None, validator=_optional_api_name)
+    activity_list_id: str | None = attrs.field(default=None, validator=_optional_api_name)
 
     def relationship(self, lookup: str) -> str:
         """The relationship name of a custom lookup field (``X__c`` -> ``X__r``)."""

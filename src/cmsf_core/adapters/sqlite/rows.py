@@ -1,0 +1,330 @@
+"""Reading a stored row into the library's values, column by column: a value that breaks its
+rule raises :class:`~cmsf_core.ports.crm.StoreCorruptError` naming the table, the row and the
+column (:class:`StoreProblem`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from cmsf_core.adapters.sqlite.columns import (
+    _MAX_INSTANT,
+    _MAX_INT,
+    _MIN_INSTANT,
+    _READ_ERRORS,
+    _TYPES,
+    T,
+    _any_text,
+    _BadValueError,
+    _engagement,
+    _flag,
+    _instant,
+    _integer,
+    _opt_instant,
+    _opt_text,
+    _pending,
+    _statistics,
+    _statuses,
+    _tags,
+    _text,
+    _to_dt,
+    _type_name,
+)
+from cmsf_core.adapters.sqlite.schema import (
+    _CAMPAIGN_COLUMNS,
+    _CHECKPOINT_COLUMNS,
+    _LINK_COLUMNS,
+    _MEMBER_COLUMNS,
+    _MESSAGE_COLUMNS,
+    _PEOPLE_COLUMNS,
+    _PLATFORM_COLUMNS,
+    _RECORD_COLUMNS,
+    _SUPPRESSION_COLUMNS,
+)
+from cmsf_core.domain.activity import Activity
+from cmsf_core.domain.errors import shown
+from cmsf_core.domain.maintenance import MaintenanceMessage
+from cmsf_core.domain.member import CampaignMember
+from cmsf_core.domain.records import (
+    CampaignLink,
+    Checkpoint,
+    CrmCampaign,
+    MemberRecord,
+    Person,
+    PersonKind,
+    PlatformCampaign,
+)
+from cmsf_core.domain.settings import parse_label
+from cmsf_core.domain.subscribers import SuppressionRecord
+from cmsf_core.ports.crm import StoreCorruptError
+
+
+def _mask(text: str) -> str:
+    """An email in a message: its first character and its domain only."""
+    local, at, domain = text.partition("@")
+    return f"{local[:1]}***@{domain}" if at else text
+
+
+def _row_name(key: Mapping[str, object]) -> str:
+    parts = []
+    for name, value in key.items():
+        shown_value = _mask(value) if isinstance(value, str) else value
+        parts.append(f"{name}={shown_value!r}")
+    return ", ".join(parts)
+
+
+@attrs.frozen
+class StoreProblem:
+    """One thing wrong in a store: where (table, row, column) and what."""
+
+    table: str
+    row: str
+    column: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"table {self.table!r}"
+        if self.row:
+            where += f", row ({self.row})"
+        if self.column:
+            where += f", column {self.column!r}"
+        return f"{where}: {self.problem}"
+
+
+class _Rows:
+    """Reads one row column by column; a bad value raises :class:`StoreCorruptError`."""
+
+    def __init__(self, path: str, table: str, key: Mapping[str, object]) -> None:
+        self.path = path
+        self.table = table
+        self.key = key
+
+    def fail(self, column: str, problem: str) -> StoreCorruptError:
+        found = StoreProblem(self.table, _row_name(self.key), column, problem)
+        return StoreCorruptError(
+            f"store {self.path!r} is damaged: {found}; run 'cmsf check --store' to list every "
+            "bad row (a full sync rebuilds the integration's own rows)",
+            table=self.table,
+            row=found.row,
+            column=column,
+            detail=problem,
+        )
+
+    def get(self, column: str, value: object, read: Callable[[object], T]) -> T:
+        try:
+            return read(value)
+        except _BadValueError as bad:
+            raise self.fail(column, f"expected {bad.expected} (got {shown(value)})") from None
+        except _READ_ERRORS as error:
+            raise self.fail(column, f"{error} (got {shown(value)})") from None
+
+    def build(self, make: Callable[[], T]) -> T:
+        try:
+            return make()
+        except _READ_ERRORS as error:
+            raise self.fail("", str(error)) from None
+
+
+def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
+    client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
+    if (
+        type(at) is int
+        and _MIN_INSTANT <= at <= _MAX_INSTANT
+        and type(occurrence) is int
+        and 0 <= occurrence <= _MAX_INT
+        and type_name in _TYPES
+        and isinstance(client_id, str)
+        and client_id
+        and email != ""
+        and list_id != ""
+        and detail != ""
+    ):
+        # The common case, read at once: the record's own validators check the rest.
+        try:
+            return Activity(
+                campaign_id,
+                member_id,
+                _TYPES[type_name],
+                _to_dt(at),
+                client_id=client_id,
+                email=email,
+                list_id=list_id,
+                detail=detail,
+                occurrence=occurrence,
+            )
+        except _READ_ERRORS:
+            pass  # the column by column read below names what is wrong
+    values = (
+        rows.get("client_id", client_id, _text),
+        rows.get("campaign_id", campaign_id, _text),
+        rows.get("member_id", member_id, _text),
+        rows.get("type", type_name, _type_name),
+        rows.get("occurred_at", at, _instant),
+        rows.get("email", email, _opt_text),
+        rows.get("list_id", list_id, _opt_text),
+        rows.get("detail", detail, _opt_text),
+        rows.get("occurrence", occurrence, lambda v: _integer(v, 0, _MAX_INT, "a count >= 0")),
+    )
+    return rows.build(
+        lambda: Activity(
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            client_id=values[0],
+            email=values[5],
+            list_id=values[6],
+            detail=values[7],
+            occurrence=values[8],
+        )
+    )
+
+
+def _person(rows: _Rows, row: Sequence[Any]) -> Person:
+    person_id, kind, email, _key, modified, opt_out, account_id = row
+    person_id = rows.get("person_id", person_id, _text)
+    kind = rows.get("kind", kind, lambda v: PersonKind(_text(v)))
+    email = rows.get("email", email, _text)
+    modified = rows.get("last_modified", modified, _instant)
+    opt_out = rows.get("email_opt_out", opt_out, _flag)
+    account_id = rows.get("account_id", account_id, _opt_text)
+    return rows.build(
+        lambda: Person(
+            person_id, kind, email, modified, email_opt_out=opt_out, account_id=account_id
+        )
+    )
+
+
+def _label(value: object) -> str | None:
+    return None if value is None else parse_label(value, "status")
+
+
+def _member(rows: _Rows, row: Sequence[Any]) -> MemberRecord:
+    (
+        campaign_id,
+        member_id,
+        crm_campaign_id,
+        email,
+        person_id,
+        status,
+        activity,
+        activity_date,
+        engagement,
+    ) = row
+    campaign_id = rows.get("campaign_id", campaign_id, _text)
+    member_id = rows.get("member_id", member_id, _text)
+    crm_campaign_id = rows.get("crm_campaign_id", crm_campaign_id, _text)
+    email = rows.get("email", email, _text)
+    person_id = rows.get("person_id", person_id, _opt_text)
+    status = rows.get("status", status, _label)
+    activity = rows.get("activity", activity, lambda v: None if v is None else _type_name(v))
+    activity_date = rows.get("activity_date", activity_date, _opt_instant)
+    counts = rows.get("engagement", engagement, _engagement)
+    member = rows.build(
+        lambda: CampaignMember(
+            campaign_id,
+            member_id,
+            status=status,
+            activity=activity,
+            activity_date=activity_date,
+            engagement=counts,
+        )
+    )
+    return rows.build(lambda: MemberRecord(crm_campaign_id, member, email, person_id))
+
+
+def _member_problem(
+    record: MemberRecord, campaigns: Mapping[str, CrmCampaign]
+) -> tuple[str, str] | None:
+    """What breaks the CRM's rules in a member read back: (column, problem), or None."""
+    campaign = campaigns.get(record.crm_campaign_id)
+    status = record.member.status
+    if campaign is None:
+        return (
+            "crm_campaign_id",
+            f"expected a campaign of this store (got {record.crm_campaign_id!r})",
+        )
+    if status is not None and not campaign.has_status(status):
+        return "status", f"expected a status of campaign {campaign.name!r} (got {status!r})"
+    return None
+
+
+def _campaign(rows: _Rows, row: Sequence[Any]) -> CrmCampaign:
+    campaign_id = rows.get("campaign_id", row[0], _text)
+    name = rows.get("name", row[1], _text)
+    statuses = rows.get("statuses", row[2], _statuses)
+    created = rows.get("created_by_integration", row[3], _flag)
+    statistics = rows.get("statistics", row[4], _statistics)
+    return rows.build(
+        lambda: CrmCampaign(
+            campaign_id, name, statuses, created_by_integration=created, statistics=statistics
+        )
+    )
+
+
+def _link(rows: _Rows, row: Sequence[Any]) -> CampaignLink:
+    platform_campaign_id = rows.get("platform_campaign_id", row[0], _text)
+    client_id = rows.get("client_id", row[1], _text)
+    crm_campaign_id = rows.get("crm_campaign_id", row[2], _text)
+    return rows.build(lambda: CampaignLink(client_id, platform_campaign_id, crm_campaign_id))
+
+
+def _platform_campaign(rows: _Rows, row: Sequence[Any]) -> PlatformCampaign:
+    campaign_id = rows.get("campaign_id", row[0], _text)
+    client_id = rows.get("client_id", row[1], _text)
+    name = rows.get("name", row[2], _text)
+    sent_at = rows.get("sent_at", row[3], _instant)
+    tags = rows.get("tags", row[4], _tags)
+    subject = rows.get("subject", row[5], _any_text)
+    return rows.build(
+        lambda: PlatformCampaign(client_id, campaign_id, name, sent_at, tags, subject=subject)
+    )
+
+
+def _checkpoint(rows: _Rows, row: Sequence[Any]) -> Checkpoint:
+    client_id = rows.get("client_id", row[0], _text)
+    watermark = rows.get("watermark", row[1], _opt_instant)
+    pending = rows.get("pending", row[2], _pending)
+    return rows.build(lambda: Checkpoint(client_id, watermark, pending))
+
+
+def _suppression(rows: _Rows, row: Sequence[Any]) -> SuppressionRecord:
+    record_id = rows.get("record_id", row[0], _text)
+    email = rows.get("email", row[1], _text)
+    reason = rows.get("reason", row[2], _text)
+    at = rows.get("suppressed_at", row[3], _instant)
+    return rows.build(lambda: SuppressionRecord(record_id, email, reason, at))
+
+
+def _message(rows: _Rows, row: Sequence[Any]) -> MaintenanceMessage:
+    code = rows.get("code", row[1], _text)
+    severity = rows.get("severity", row[2], _text)
+    record = rows.get("record", row[3], lambda v: None if v is None else _any_text(v))
+    guidance = rows.get("guidance", row[4], _any_text)
+    at = rows.get("occurred_at", row[5], _instant)
+    return rows.build(lambda: MaintenanceMessage(code, severity, record, guidance, at))
+
+
+def _meta(rows: _Rows, row: Sequence[Any]) -> str:
+    return rows.get("value", row[1], _any_text)
+
+
+#: What a scan reads: table, columns (the key columns first), how many are the key, and
+#: how a row is read.  The integration's own tables are the ones a full sync reloads.
+_SCANS: tuple[tuple[str, str, int, Callable[[_Rows, Sequence[Any]], object]], ...] = (
+    ("records", f"id, {_RECORD_COLUMNS}", 1, lambda rows, row: _activity(rows, row[1:])),
+    ("members", _MEMBER_COLUMNS, 2, _member),
+    ("people", _PEOPLE_COLUMNS, 1, _person),
+    ("campaigns", _CAMPAIGN_COLUMNS, 1, _campaign),
+    ("links", _LINK_COLUMNS, 1, _link),
+    ("platform_campaigns", _PLATFORM_COLUMNS, 1, _platform_campaign),
+    ("checkpoints", _CHECKPOINT_COLUMNS, 1, _checkpoint),
+    ("suppression_records", _SUPPRESSION_COLUMNS, 1, _suppression),
+    ("messages", _MESSAGE_COLUMNS, 1, _message),
+    ("meta", "key, value", 1, _meta),
+)
+_LOADED_TABLES = frozenset(
+    {"records", "members", "platform_campaigns", "checkpoints", "suppression_records", "messages"}
+)
