@@ -1,4 +1,56 @@
-"""The public path of :mod:`cmsf_core.shell.service` (the shells)."""
+"""The public path of :mod:`cmsf_core.shell.service` (the shells), with the service's lines
+in words from :mod:`cmsf_core.app.service_lines` (the application)."""
 
-from cmsf_core.shell.service import *  # noqa: F403
-from cmsf_core.shell.service import __all__  # noqa: F401
+from cmsf_core.app.service_lines import (
+    clients_lines,
+    run_line,
+    wait_line,
+)
+from cmsf_core.shell.service import (
+    RUN_FAILED,
+    RUN_FINISHED,
+    STATE_KEY,
+    STORE_BUSY,
+    SWITCH_KEY,
+    MemoryMeta,
+    MetaStore,
+    ServiceBusyError,
+    ServiceOutcome,
+    ServiceRun,
+    ServiceStateError,
+    hold_service_lock,
+    is_store_busy,
+    load_service_state,
+    real_sleep,
+    run_service,
+    save_service_state,
+    set_sync_enabled,
+    sync_enabled,
+    system_clock,
+)
+
+__all__ = [
+    "RUN_FAILED",
+    "RUN_FINISHED",
+    "STATE_KEY",
+    "STORE_BUSY",
+    "SWITCH_KEY",
+    "MemoryMeta",
+    "MetaStore",
+    "ServiceBusyError",
+    "ServiceOutcome",
+    "ServiceRun",
+    "ServiceStateError",
+    "clients_lines",
+    "hold_service_lock",
+    "is_store_busy",
+    "load_service_state",
+    "real_sleep",
+    "run_line",
+    "run_service",
+    "save_service_state",
+    "set_sync_enabled",
+    "sync_enabled",
+    "system_clock",
+    "wait_line",
+]

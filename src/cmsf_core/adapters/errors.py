@@ -1,15 +1,18 @@
-"""Errors of the service adapters: what a remote service refused or failed to answer.
+"""Errors of the service adapters, at their old path: they live in :mod:`cmsf_core.ports.errors`
+(what a platform or CRM port raises), re-exported here."""
 
-Both families are :class:`~cmsf_core.domain.errors.CmsfError` and ``RuntimeError``: the
-input was fine, the service was not.  Each carries the service's own error ``code`` (an
-``int`` for Campaign Monitor, an ``errorCode`` string for Salesforce) and the HTTP
-``status`` when there was one.  Messages never hold a credential: the adapters build them
-from the service's code and message only, with any credential the service echoed masked.
-"""
-
-from __future__ import annotations
-
-from cmsf_core.domain.errors import CmsfError
+from cmsf_core.ports.errors import (
+    AuthenticationError,
+    BadRequestError,
+    CrmAuthenticationError,
+    CrmError,
+    CrmUnavailableError,
+    ExpiredTokenError,
+    NotFoundError,
+    PlatformError,
+    PlatformUnavailableError,
+    RateLimitedError,
+)
 
 __all__ = [
     "AuthenticationError",
@@ -23,89 +26,3 @@ __all__ = [
     "PlatformUnavailableError",
     "RateLimitedError",
 ]
-
-
-def _described(message: str, *, code: object, status: int | None, operation: str) -> str:
-    """``operation: [code] message (HTTP status)``, each part only when known."""
-    parts = [f"{operation}: " if operation else ""]
-    if code is not None:
-        parts.append(f"[{code}] ")
-    parts.append(message)
-    if status is not None:
-        parts.append(f" (HTTP {status})")
-    return "".join(parts)
-
-
-class PlatformError(CmsfError, RuntimeError):
-    """The email platform refused a request or could not be reached.
-
-    ``code`` is the platform's error code (Campaign Monitor's ``Code``, e.g. 121 for an
-    expired OAuth token), ``status`` the HTTP status, ``operation`` what the adapter was
-    doing (``"tracking_page"``, ...).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: int | None = None,
-        status: int | None = None,
-        operation: str = "",
-    ) -> None:
-        self.code = code
-        self.status = status
-        self.operation = operation
-        super().__init__(_described(message, code=code, status=status, operation=operation))
-
-
-class AuthenticationError(PlatformError):
-    """The credentials were refused (HTTP 401): a wrong API key or a revoked token."""
-
-
-class ExpiredTokenError(AuthenticationError):
-    """The OAuth access token expired (Campaign Monitor code 121): refresh it and retry."""
-
-
-class BadRequestError(PlatformError):
-    """The platform refused the request as invalid (HTTP 400 and other 4xx)."""
-
-
-class NotFoundError(PlatformError):
-    """The resource does not exist (HTTP 404): an unknown client, campaign or list."""
-
-
-class RateLimitedError(PlatformError):
-    """The platform kept answering HTTP 429 after every retry."""
-
-
-class PlatformUnavailableError(PlatformError):
-    """A transient failure that outlasted every retry: HTTP 5xx, a timeout, a reset."""
-
-
-class CrmError(CmsfError, RuntimeError):
-    """The CRM refused a request or could not be reached.
-
-    ``code`` is Salesforce's ``errorCode`` (``"INVALID_FIELD"``, ``"INVALID_SESSION_ID"``,
-    ...), ``status`` the HTTP status, ``operation`` what the adapter was doing.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        operation: str = "",
-    ) -> None:
-        self.code = code
-        self.status = status
-        self.operation = operation
-        super().__init__(_described(message, code=code, status=status, operation=operation))
-
-
-class CrmAuthenticationError(CrmError):
-    """The session was refused (HTTP 401, ``INVALID_SESSION_ID``): log in again."""
-
-
-class CrmUnavailableError(CrmError):
-    """A transient failure of the CRM (HTTP 5xx, a timeout) or a bulk job that failed."""

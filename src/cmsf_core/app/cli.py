@@ -742,6 +742,7 @@ def _plot_target(text: str) -> Path:
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     """Run the primary sync on its schedule until stopped (SIGTERM: 0, SIGINT: 130)."""
+    from cmsf_core.app import service_lines  # noqa: PLC0415 - keep --help fast
     from cmsf_core.domain.service import ServiceDecision  # noqa: PLC0415
     from cmsf_core.shell import service  # noqa: PLC0415 - keep --help fast
 
@@ -770,7 +771,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             hint = ""
             if not decision.runs and decision.reason == "the sync is turned off":
                 hint = f" (turn it on with 'cmsf run --store {args.store} --turn-on')"
-            _say(out, service.wait_line(decision, now, zone) + hint)
+            _say(out, service_lines.wait_line(decision, now, zone) + hint)
 
     def on_run(run: service.ServiceRun) -> None:
         shown[0] = None
@@ -780,7 +781,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             except Exception as error:
                 if not service.is_store_busy(error):
                     raise
-        _say(out, service.run_line(run, zone))
+        _say(out, service_lines.run_line(run, zone))
 
     with service.hold_service_lock(args.store), _open_store(args.store, create=True) as crm:
         _, clients = service.load_service_state(crm)
@@ -791,7 +792,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             f"serving {args.store} from {args.platform}: {schedule} in {zone}{full}; "
             "stop with Ctrl-C or SIGTERM",
         )
-        for line in service.clients_lines(clients, clock()):
+        for line in service_lines.clients_lines(clients, clock()):
             _say(out, f"  {line}")
         with signals:
             outcome = service.run_service(

@@ -29,8 +29,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from cmsf_core.adapters.cm_time_zones import UnmappableTimeZoneError
-from cmsf_core.adapters.errors import PlatformError
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError
@@ -192,17 +190,6 @@ class SyncReport:
 
     def __str__(self) -> str:
         return self.summary()
-
-    def _repr_html_(self) -> str:
-        from cmsf_core.app.notebook import report_html  # noqa: PLC0415 - notebooks only
-
-        return report_html(self)
-
-    def to_pandas(self) -> Any:
-        """The plan's counts as a ``pandas.DataFrame`` (needs the ``[pandas]`` extra)."""
-        from cmsf_core.app.notebook import plan_rows, to_pandas  # noqa: PLC0415
-
-        return to_pandas(plan_rows(self.plan))
 
 
 def _noop(_stage: str, _done: int, _total: int | None) -> None:
@@ -412,6 +399,8 @@ CLIENT_TIME_ZONE = "SYNC-CLIENT-TIME-ZONE"
 
 def _skipped(client_id: str, error: Exception, at: datetime) -> MaintenanceMessage:
     """The maintenance message of a client the sync could not read (and skipped)."""
+    from cmsf_core.ports.errors import UnmappableTimeZoneError  # noqa: PLC0415 - when a sync runs
+
     zone = isinstance(error, UnmappableTimeZoneError)
     return MaintenanceMessage(
         CLIENT_TIME_ZONE if zone else CLIENT_SKIPPED,
@@ -436,6 +425,8 @@ def _read_platform(
     """What each client holds; a client that cannot be read (an unmappable time zone, a
     platform error) is skipped with a maintenance message, and the others are read.
     Malformed rows the platform left out are added to ``skipped`` (for the clients read)."""
+    from cmsf_core.ports.errors import PlatformError, UnmappableTimeZoneError  # noqa: PLC0415
+
     links = crm.links()
     reads = []
     skipped_clients: list[MaintenanceMessage] = []
