@@ -15,6 +15,8 @@ from the service's code and message only, with any credential the service echoed
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from cmsf_core.domain.errors import CmsfError
 
 __all__ = [
@@ -43,26 +45,34 @@ def _described(message: str, *, code: object, status: int | None, operation: str
     return "".join(parts)
 
 
-class PlatformError(CmsfError, RuntimeError):
+_Code = TypeVar("_Code", int, str)
+
+
+class _ServiceError(CmsfError, RuntimeError, Generic[_Code]):
+    """A remote service's refusal or failure: its own error ``code``, the HTTP ``status``
+    and the ``operation`` the adapter was doing, all in the message when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: _Code | None = None,
+        status: int | None = None,
+        operation: str = "",
+    ) -> None:
+        self.code: _Code | None = code
+        self.status = status
+        self.operation = operation
+        super().__init__(_described(message, code=code, status=status, operation=operation))
+
+
+class PlatformError(_ServiceError[int]):
     """The email platform refused a request or could not be reached.
 
     ``code`` is the platform's error code (Campaign Monitor's ``Code``, e.g. 121 for an
     expired OAuth token), ``status`` the HTTP status, ``operation`` what the adapter was
     doing (``"tracking_page"``, ...).
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: int | None = None,
-        status: int | None = None,
-        operation: str = "",
-    ) -> None:
-        self.code = code
-        self.status = status
-        self.operation = operation
-        super().__init__(_described(message, code=code, status=status, operation=operation))
 
 
 class AuthenticationError(PlatformError):
@@ -103,25 +113,12 @@ class UnmappableTimeZoneError(CmsfError, ValueError):
         )
 
 
-class CrmError(CmsfError, RuntimeError):
+class CrmError(_ServiceError[str]):
     """The CRM refused a request or could not be reached.
 
     ``code`` is Salesforce's ``errorCode`` (``"INVALID_FIELD"``, ``"INVALID_SESSION_ID"``,
     ...), ``status`` the HTTP status, ``operation`` what the adapter was doing.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        operation: str = "",
-    ) -> None:
-        self.code = code
-        self.status = status
-        self.operation = operation
-        super().__init__(_described(message, code=code, status=status, operation=operation))
 
 
 class CrmAuthenticationError(CrmError):

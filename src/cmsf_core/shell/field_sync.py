@@ -38,12 +38,13 @@ from cmsf_core.domain.field_mappings import (
 )
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
-from cmsf_core.domain.records import PersonKind, WriteResult
+from cmsf_core.domain.records import PersonKind
 from cmsf_core.domain.rules.criteria import FieldValue
 from cmsf_core.domain.subscribers import ImportRow, Person, RecordKind
 from cmsf_core.domain.timeutil import ensure_utc
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
+from cmsf_core.shell.reports import refusal_messages
 
 __all__ = [
     "FieldMappingConfig",
@@ -161,13 +162,6 @@ def mapped_rows(
     return tuple(out), tuple(messages)
 
 
-def _failures(code: str, result: WriteResult, at: datetime) -> list[MaintenanceMessage]:
-    return [
-        MaintenanceMessage(code, Severity.ERROR, str(item) or None, reason, at)
-        for item, reason in result.failures
-    ]
-
-
 def sync_field_mappings(
     crm: CrmStore,
     platform: EmailPlatform,
@@ -227,11 +221,11 @@ def sync_field_mappings(
     if plan.updates:
         result = crm.update_fields(plan.updates)
         failures += result.failures
-        messages += _failures("SYNC-FIELD-UPDATE", result, at)
+        messages += refusal_messages("SYNC-FIELD-UPDATE", result, at)
     if plan.creates:
         result = crm.create_people(plan.creates)
         failures += result.failures
-        messages += _failures("SYNC-NEW-SUBSCRIBER", result, at)
+        messages += refusal_messages("SYNC-NEW-SUBSCRIBER", result, at)
     if messages:
         crm.add_messages(messages)
     return FieldSyncReport(plan, tuple(failures))

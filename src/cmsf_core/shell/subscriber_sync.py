@@ -33,7 +33,7 @@ from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.field_mappings import ListFieldMappings
 from cmsf_core.domain.limits import Job
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity, mask_email, mask_emails
-from cmsf_core.domain.records import PersonKind, WriteResult
+from cmsf_core.domain.records import PersonKind
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import (
     CommandResult,
@@ -72,6 +72,7 @@ from cmsf_core.domain.timeutil import ensure_utc
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.shell.field_sync import FieldMappingConfig, check_as_of, list_mappings, mapped_rows
+from cmsf_core.shell.reports import PlatformAnswers, refusal_messages
 
 __all__ = [
     "AccountChangeReport",
@@ -148,13 +149,6 @@ def _duplicate_message(duplicate: DuplicateEmail, at: datetime) -> MaintenanceMe
     )
 
 
-def _failure_messages(code: str, result: WriteResult, at: datetime) -> list[MaintenanceMessage]:
-    return [
-        MaintenanceMessage(code, Severity.ERROR, str(item) or None, reason, at)
-        for item, reason in result.failures
-    ]
-
-
 def sync_subscribers(
     crm: CrmStore,
     platform: EmailPlatform,
@@ -206,13 +200,13 @@ def sync_subscribers(
     if opt_out.changes:
         result = crm.set_opt_out(opt_out.changes)
         failures += result.failures
-        messages += _failure_messages("SYNC-EMAIL-OPT-OUT", result, as_of)
+        messages += refusal_messages("SYNC-EMAIL-OPT-OUT", result, as_of)
     if suppression.changes:
         result = crm.apply_suppression(
             [*suppression.create, *suppression.update, *suppression.remove]
         )
         failures += result.failures
-        messages += _failure_messages("SYNC-SUPPRESSION", result, as_of)
+        messages += refusal_messages("SYNC-SUPPRESSION", result, as_of)
     if messages:
         crm.add_messages(messages)
     return SubscriberSyncReport(opt_out, suppression, tuple(failures), tuple(messages))
@@ -222,16 +216,11 @@ def sync_subscribers(
 
 
 @attrs.frozen
-class RecordChangeReport:
+class RecordChangeReport(PlatformAnswers):
     """What a trigger batch did: the plan, and the platform's result for each command."""
 
     plan: TriggerPlan
     results: tuple[CommandResult, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when the platform accepted every command."""
-        return all(r.ok for r in self.results)
 
 
 def handle_record_changes(
@@ -459,7 +448,7 @@ def _with_mapped_fields(
 
 
 @attrs.frozen
-class ImportReport:
+class ImportReport(PlatformAnswers):
     """What an import-wizard run did (or, on a dry run, would do).
 
     ``plan`` is the run's plan, ``results`` the platform's answer to each of its commands
@@ -474,11 +463,6 @@ class ImportReport:
     refused: tuple[ListAddRefusal, ...] = ()
     #: Mapped field values that could not be converted (left out of their rows).
     messages: tuple[MaintenanceMessage, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when the platform accepted every command (and every row)."""
-        return all(r.ok for r in self.results)
 
     @property
     def failures(self) -> tuple[ImportOutcome, ...]:
@@ -621,7 +605,7 @@ def _mapped_import_rows(
 
 
 @attrs.frozen
-class AccountChangeReport:
+class AccountChangeReport(PlatformAnswers):
     """What a batch of account changes did (or, on a dry run, would do).
 
     ``accounts`` are the accounts the trigger settings let through and ``skipped`` the
@@ -637,11 +621,6 @@ class AccountChangeReport:
     commands: tuple[ImportSubscribers, ...] = ()
     results: tuple[CommandResult, ...] = ()
     outcomes: tuple[ImportOutcome, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when the platform accepted every command (and every row)."""
-        return all(r.ok for r in self.results)
 
 
 def _account_ids(account_ids: object) -> list[str]:

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+import attrs
+
 from cmsf_core.app.cli.exits import EXIT_OK, UsageError
 from cmsf_core.app.cli.options import load_settings
 from cmsf_core.app.cli.store import _findings, _needs_attention, _print_findings, _progress
@@ -84,15 +86,7 @@ def _report_store(
     statuses = Counter(m.member.status or "(none)" for m in members)
     totals = Counter[str]()
     for m in members:
-        e = m.member.engagement
-        totals.update(
-            sent=e.sent,
-            opens=e.opens,
-            clicks=e.clicks,
-            bounces=e.bounces,
-            unsubscribes=e.unsubscribes,
-            spam_complaints=e.spam_complaints,
-        )
+        totals.update(attrs.asdict(m.member.engagement))
     out.write(f"Imported {imported:,} tracking records; purged {purged:,} by retention; ")
     out.write(f"{crm.record_count():,} stored at {as_of:%Y-%m-%d %H:%M} UTC.\n")
     matched = sum(1 for m in members if m.person_id is not None)

@@ -25,6 +25,37 @@ _AS_OF_HELP = (
 )
 
 
+def _add_history_options(
+    parser: argparse.ArgumentParser, *, days: int, recipients: int, campaigns: int
+) -> None:
+    """The generated history's size (``demo`` and ``simulate``), with these defaults."""
+    parser.add_argument(
+        "--days", type=_DAYS, default=days, help=f"days of daily syncs, 1-3650 ({days})"
+    )
+    parser.add_argument(
+        "--recipients",
+        type=_RECIPIENTS,
+        default=recipients,
+        help=f"per campaign, 1-100000 ({recipients})",
+    )
+    parser.add_argument(
+        "--campaigns",
+        type=_CAMPAIGNS,
+        default=campaigns,
+        help=f"weekly campaigns, 1-520 ({campaigns})",
+    )
+
+
+def _add_time_zone_option(parser: argparse.ArgumentParser) -> None:
+    """``--time-zone CLIENT_ID=Area/City`` (``sync`` and ``run``)."""
+    parser.add_argument(
+        "--time-zone",
+        action="append",
+        metavar="CLIENT_ID=Area/City",
+        help="the IANA time zone of a client whose platform zone maps to none (repeatable)",
+    )
+
+
 def _add_run_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     """The ``cmsf run`` subcommand's options."""
     run = commands.add_parser(
@@ -44,12 +75,7 @@ def _add_run_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="Area/City",
         help="the org's IANA time zone: the schedule's hours and days (default UTC)",
     )
-    run.add_argument(
-        "--time-zone",
-        action="append",
-        metavar="CLIENT_ID=Area/City",
-        help="the IANA time zone of a client whose platform zone maps to none (repeatable)",
-    )
+    _add_time_zone_option(run)
     run.add_argument("--max-runs", type=_int_option(1, 1_000_000), help="stop after this many runs")
     switch = run.add_mutually_exclusive_group()
     switch.add_argument("--turn-off", action="store_true", help="turn the store's sync off")
@@ -92,11 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--days-to-keep", type=_DAYS_TO_KEEP, default=7, help="DaysToKeep_Email, 0-36500 (7)"
     )
-    demo.add_argument("--days", type=_DAYS, default=20, help="days of daily syncs, 1-3650 (20)")
-    demo.add_argument(
-        "--recipients", type=_RECIPIENTS, default=2000, help="per campaign, 1-100000 (2000)"
-    )
-    demo.add_argument("--campaigns", type=_CAMPAIGNS, default=3, help="weekly campaigns, 1-520 (3)")
+    _add_history_options(demo, days=20, recipients=2000, campaigns=3)
     demo.add_argument("--settings", help="a TOML or JSON settings file")
     demo.add_argument("--limit", type=_LIMIT, default=10, help="flagged members shown (0: all; 10)")
     demo.set_defaults(run=cmd_demo)
@@ -113,12 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--dry-run", action="store_true", help="plan and report; write nothing")
     sync.add_argument("--settings", help="a TOML or JSON settings file")
     sync.add_argument("--as-of", help=_AS_OF_HELP.format(what="the sync's instant"))
-    sync.add_argument(
-        "--time-zone",
-        action="append",
-        metavar="CLIENT_ID=Area/City",
-        help="the IANA time zone of a client whose platform zone maps to none (repeatable)",
-    )
+    _add_time_zone_option(sync)
     sync.set_defaults(run=cmd_sync)
 
     simulate = commands.add_parser(
@@ -140,13 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_DAYS_TO_KEEP,
         help="DaysToKeep_Email, 0-36500 (repeat, paired in order with --refresh)",
     )
-    simulate.add_argument("--days", type=_DAYS, default=30, help="days of daily syncs, 1-3650 (30)")
-    simulate.add_argument(
-        "--recipients", type=_RECIPIENTS, default=1000, help="per campaign, 1-100000 (1000)"
-    )
-    simulate.add_argument(
-        "--campaigns", type=_CAMPAIGNS, default=4, help="weekly campaigns, 1-520 (4)"
-    )
+    _add_history_options(simulate, days=30, recipients=1000, campaigns=4)
     simulate.add_argument("--settings", help="a TOML or JSON settings file for the rest")
     simulate.add_argument(
         "--plot", help="write a PNG of status vs. rollups over time (the folder must exist)"
