@@ -38,12 +38,12 @@ from cmsf_core.domain.field_mappings import (
 )
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
-from cmsf_core.domain.records import PersonKind
 from cmsf_core.domain.rules.criteria import FieldValue
 from cmsf_core.domain.subscribers import ImportRow, Person, RecordKind
 from cmsf_core.domain.timeutil import ensure_utc
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
+from cmsf_core.shell.people import as_person
 from cmsf_core.shell.reports import refusal_messages
 
 __all__ = [
@@ -53,8 +53,6 @@ __all__ = [
     "mapped_rows",
     "sync_field_mappings",
 ]
-
-_KINDS = {PersonKind.CONTACT: RecordKind.CONTACT, PersonKind.LEAD: RecordKind.LEAD}
 
 
 def _to_lists(value: object) -> FrozenMap[str, tuple[ListFieldMappings, ...]]:
@@ -112,17 +110,7 @@ def create_platform_fields(
 
 
 def _person(value: object) -> Person:
-    if isinstance(value, records.Person):
-        return Person(
-            value.person_id,
-            _KINDS[value.kind],
-            email=value.email,
-            email_opt_out=value.email_opt_out,
-            account_id=value.account_id,
-        )
-    if not isinstance(value, Person):
-        raise InvalidTypeError("people", "Person values", value)
-    return value
+    return as_person(value, "people", "Person values")
 
 
 def mapped_rows(

@@ -32,7 +32,7 @@ from cmsf_core.domain.subscribers import CommandResult, ListMembership
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.shell.reports import PlatformAnswers
-from cmsf_core.shell.subscriber_sync.people import check_client_and_settings
+from cmsf_core.shell.subscriber_sync.shared import check_client_and_settings
 
 __all__ = ["RuleRunReport", "handle_rule_changes", "run_retrospective"]
 

@@ -21,16 +21,16 @@ country when SMS is enabled, neither the number nor the consent to send SMS when
 The package: :mod:`~cmsf_core.shell.subscriber_sync.primary` (with the primary sync),
 :mod:`~cmsf_core.shell.subscriber_sync.triggers` (contact, lead and account triggers),
 :mod:`~cmsf_core.shell.subscriber_sync.lists` (list adds and import-wizard runs) and
-:mod:`~cmsf_core.shell.subscriber_sync.people` (what they share).
+:mod:`~cmsf_core.shell.subscriber_sync.shared` (what they share).
 """
 
+from cmsf_core.shell.people import to_subscriber_person
 from cmsf_core.shell.subscriber_sync.lists import ImportReport, add_to_list, run_import
-from cmsf_core.shell.subscriber_sync.people import (
+from cmsf_core.shell.subscriber_sync.primary import SubscriberSyncReport, sync_subscribers
+from cmsf_core.shell.subscriber_sync.shared import (
     ListAddRefusal,
     check_client_and_settings,  # noqa: F401 - the rule shells' check, at its old path
-    to_subscriber_person,
 )
-from cmsf_core.shell.subscriber_sync.primary import SubscriberSyncReport, sync_subscribers
 from cmsf_core.shell.subscriber_sync.triggers import (
     AccountChangeReport,
     RecordChangeReport,

@@ -36,10 +36,10 @@ from cmsf_core.domain.subscribers import (
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.shell.field_sync import check_as_of, list_mappings, mapped_rows
+from cmsf_core.shell.people import as_person
 from cmsf_core.shell.reports import PlatformAnswers
-from cmsf_core.shell.subscriber_sync.people import (
+from cmsf_core.shell.subscriber_sync.shared import (
     ListAddRefusal,
-    _as_person,
     _log_failures,
     _outcomes,
     _refusal,
@@ -222,7 +222,7 @@ def run_import(
     if not is_collection(people):
         raise InvalidTypeError("people", "a sequence of Person", people)
     for index, given_person in enumerate(people):
-        person = _as_person(given_person, f"people[{index}]")
+        person = as_person(given_person, f"people[{index}]")
         records_by_id.setdefault(person.record_id, person)
     sent: list[ImportRow] = []
     refused: list[ListAddRefusal] = []

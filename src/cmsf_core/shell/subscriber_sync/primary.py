@@ -23,10 +23,8 @@ from cmsf_core.domain.subscribers import (
 from cmsf_core.domain.timeutil import ensure_utc
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
+from cmsf_core.shell.people import people_with_emails
 from cmsf_core.shell.reports import refusal_messages
-from cmsf_core.shell.subscriber_sync.people import (
-    _people,
-)
 
 
 @attrs.frozen
@@ -87,7 +85,7 @@ def sync_subscribers(
         for email in changed.values():
             memberships[email] = [m for c in since for m in platform.lists_for_email(c, email)]
         opt_out = plan_email_opt_out(
-            memberships, _people(crm, list(changed.values())), sync_email_opt_out=True
+            memberships, people_with_emails(crm, list(changed.values())), sync_email_opt_out=True
         )
     suppression = SuppressionPlan()
     if settings.sync_suppression_list or full:

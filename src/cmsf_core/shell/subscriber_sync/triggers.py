@@ -32,15 +32,14 @@ from cmsf_core.domain.subscribers import (
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.shell.field_sync import FieldMappingConfig, check_as_of, mapped_rows
+from cmsf_core.shell.people import people_with_emails, to_subscriber_person
 from cmsf_core.shell.reports import PlatformAnswers
-from cmsf_core.shell.subscriber_sync.people import (
+from cmsf_core.shell.subscriber_sync.shared import (
     ListAddRefusal,
     _log_failures,
     _outcomes,
-    _people,
     _refusal,
     check_client_and_settings,
-    to_subscriber_person,
 )
 
 
@@ -94,7 +93,7 @@ def handle_record_changes(
     memberships = {e: platform.lists_for_email(client_id, e) for e in emails.values()}
     deleted_emails = [e for c in acting if c.is_delete and (e := c.record.email) is not None]
     plan = plan_record_changes(
-        changes, memberships, **flags, surviving=_people(crm, deleted_emails)
+        changes, memberships, **flags, surviving=people_with_emails(crm, deleted_emails)
     )
     results = platform.execute(client_id, plan.commands) if plan.commands else ()
     return RecordChangeReport(plan, tuple(results))

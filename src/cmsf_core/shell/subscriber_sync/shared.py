@@ -1,19 +1,16 @@
-"""Contacts and leads as the subscriber shells take them, and what every subscriber route
-shares: a CRM person as a subscriber person, the checks of a shell's client id and
-settings, the opted-out refusal, and the per-row outcomes of an import (failures logged,
-emails masked)."""
+"""What every subscriber route shares: the check of a shell's client id and settings, the
+opted-out refusal of a list add, and the per-row outcomes of an import (the rows the
+platform refused logged, emails masked)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import attrs
 
-from cmsf_core.domain import records
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.maintenance import mask_email, mask_emails
-from cmsf_core.domain.records import PersonKind
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import (
     CommandResult,
@@ -27,34 +24,8 @@ from cmsf_core.domain.subscribers import (
     import_outcomes,
     list_add_refusal,
 )
-from cmsf_core.ports.crm import CrmStore
 
 _log = logging.getLogger("cmsf_core.shell.subscriber_sync")  # one logger, as before the split
-_KINDS = {PersonKind.CONTACT: RecordKind.CONTACT, PersonKind.LEAD: RecordKind.LEAD}
-
-
-def to_subscriber_person(person: records.Person) -> Person:
-    """The subscriber rules' view of a contact or lead the CRM port returned."""
-    if not isinstance(person, records.Person):
-        raise InvalidTypeError("person", "a records.Person", person)
-    return Person(
-        person.person_id,
-        _KINDS[person.kind],
-        email=person.email,
-        email_opt_out=person.email_opt_out,
-        account_id=person.account_id,
-    )
-
-
-def _people(crm: CrmStore, emails: Collection[str]) -> list[Person]:
-    if not emails:
-        return []
-    found = crm.find_people(emails)
-    seen: dict[str, Person] = {}
-    for people in found.values():
-        for person in people:
-            seen.setdefault(person.person_id, to_subscriber_person(person))
-    return list(seen.values())
 
 
 def check_client_and_settings(client_id: object, settings: object) -> None:
@@ -63,14 +34,6 @@ def check_client_and_settings(client_id: object, settings: object) -> None:
         raise InvalidTypeError("settings", "a Settings", settings)
     if not isinstance(client_id, str) or not client_id.strip():
         raise InvalidValueError("client_id", "a non-empty client id", client_id)
-
-
-def _as_person(value: object, field: str) -> Person:
-    if isinstance(value, records.Person):
-        return to_subscriber_person(value)
-    if not isinstance(value, Person):
-        raise InvalidTypeError(field, "a Person (or a records.Person)", value)
-    return value
 
 
 @attrs.frozen
