@@ -66,15 +66,17 @@ class _RouteOptions(TypedDict):
     field_mappings: Mapping[str, ListFieldMappings] | None
 
 
-def _route_options(
+def _checked_options(
+    client_id: str,
     settings: Settings,
-    *,
     as_of: datetime,
     zone: tzinfo,
     queue_journeys: bool,
     field_mappings: Mapping[str, ListFieldMappings] | None,
 ) -> _RouteOptions:
-    """The planners' keyword arguments that every route (trigger or retrospective) shares."""
+    """The planners' keyword arguments that every route (trigger or retrospective) shares,
+    once the client id and the settings are checked."""
+    check_client_and_settings(client_id, settings)
     return _RouteOptions(
         as_of=as_of,
         zone=zone,
@@ -117,14 +119,7 @@ def handle_rule_changes(
     add sends; a value that cannot be converted is left out and kept as a maintenance
     message.  ``as_of`` and ``zone`` (the org's) evaluate date literals such as ``TODAY``.
     """
-    check_client_and_settings(client_id, settings)
-    options = _route_options(
-        settings,
-        as_of=as_of,
-        zone=zone,
-        queue_journeys=queue_journeys,
-        field_mappings=field_mappings,
-    )
+    options = _checked_options(client_id, settings, as_of, zone, queue_journeys, field_mappings)
     batch = list(changes) if is_collection(changes) else changes
     if settings.disable_triggers:
         reading: list[RuleRecord] = []
@@ -163,14 +158,7 @@ def run_retrospective(
     so.  It is not a trigger, so the trigger settings do not gate it; the opted-out
     refusal and the SMS settings apply as on every route.
     """
-    check_client_and_settings(client_id, settings)
-    options = _route_options(
-        settings,
-        as_of=as_of,
-        zone=zone,
-        queue_journeys=queue_journeys,
-        field_mappings=field_mappings,
-    )
+    options = _checked_options(client_id, settings, as_of, zone, queue_journeys, field_mappings)
     given = list(records) if is_collection(records) else records
     readable = [r for r in given if isinstance(r, RuleRecord)] if isinstance(given, list) else []
     plan = plan_retrospective_run(
