@@ -1,56 +1,9 @@
 """The public path of :mod:`cmsf_core.shell.service` (the shells), with the service's lines
 in words from :mod:`cmsf_core.app.service_lines` (the application)."""
 
-from cmsf_core.app.service_lines import (
-    clients_lines,
-    run_line,
-    wait_line,
-)
-from cmsf_core.shell.service import (
-    RUN_FAILED,
-    RUN_FINISHED,
-    STATE_KEY,
-    STORE_BUSY,
-    SWITCH_KEY,
-    MemoryMeta,
-    MetaStore,
-    ServiceBusyError,
-    ServiceOutcome,
-    ServiceRun,
-    ServiceStateError,
-    hold_service_lock,
-    is_store_busy,
-    load_service_state,
-    real_sleep,
-    run_service,
-    save_service_state,
-    set_sync_enabled,
-    sync_enabled,
-    system_clock,
-)
+from cmsf_core.app import service_lines as _lines
+from cmsf_core.app.service_lines import *  # noqa: F403
+from cmsf_core.shell import service as _loop
+from cmsf_core.shell.service import *  # noqa: F403
 
-__all__ = [
-    "RUN_FAILED",
-    "RUN_FINISHED",
-    "STATE_KEY",
-    "STORE_BUSY",
-    "SWITCH_KEY",
-    "MemoryMeta",
-    "MetaStore",
-    "ServiceBusyError",
-    "ServiceOutcome",
-    "ServiceRun",
-    "ServiceStateError",
-    "clients_lines",
-    "hold_service_lock",
-    "is_store_busy",
-    "load_service_state",
-    "real_sleep",
-    "run_line",
-    "run_service",
-    "save_service_state",
-    "set_sync_enabled",
-    "sync_enabled",
-    "system_clock",
-    "wait_line",
-]
+__all__ = _loop.__all__ + _lines.__all__
