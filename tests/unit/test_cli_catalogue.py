@@ -497,7 +497,7 @@ def test_an_unexpected_error_is_one_line_and_exit_3(
     def broken(_args: object, _out: object) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "cmd_demo", broken)
+    monkeypatch.setattr(cli.parser, "cmd_demo", broken)
     monkeypatch.delenv("CMSF_DEBUG", raising=False)
 
     status = cli.main(["demo"], out=io.StringIO())
@@ -515,7 +515,7 @@ def test_cmsf_debug_lets_an_unexpected_error_through(monkeypatch: pytest.MonkeyP
     def broken(_args: object, _out: object) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "cmd_demo", broken)
+    monkeypatch.setattr(cli.parser, "cmd_demo", broken)
     monkeypatch.setenv("CMSF_DEBUG", "1")
 
     with pytest.raises(RuntimeError, match="boom"):
@@ -549,7 +549,7 @@ def test_each_kind_of_failure_inside_a_command_has_its_status(
     def failing(_args: object, _out: object) -> int:
         raise error
 
-    monkeypatch.setattr(cli, "cmd_demo", failing)
+    monkeypatch.setattr(cli.parser, "cmd_demo", failing)
     monkeypatch.delenv("CMSF_DEBUG", raising=False)
 
     assert cli.main(["demo"], out=io.StringIO()) == status

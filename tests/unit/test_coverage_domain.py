@@ -489,10 +489,12 @@ def test_a_plan_renders_as_text_and_as_an_html_table() -> None:
 
     assert str(plan) == plan.summary()
     assert str(plan).startswith("incremental sync plan at 2024-05-01 10:30 UTC")
-    html = plan._repr_html_()
+    from cmsf_core.app.notebook import plan_html  # noqa: PLC0415 - the notebook view
+
+    html = plan_html(plan)
     assert "<table" in html
     assert "Incremental sync plan at 2024-05-01 10:30 UTC" in html
-    assert "Full sync plan" in full._repr_html_()
+    assert "Full sync plan" in plan_html(full)
     assert "records inserted" in html
 
 
@@ -651,7 +653,9 @@ def test_a_finding_renders_as_an_html_table_with_its_remedies() -> None:
     )
     (finding,) = diagnose(member, (), Settings(), as_of=AT + timedelta(days=1))
 
-    html = finding._repr_html_()
+    from cmsf_core.app.notebook import finding_html  # noqa: PLC0415 - the notebook view
+
+    html = finding_html(finding)
 
     assert "<table" in html
     assert "STATUS_WITHOUT_ACTIVITY" in html

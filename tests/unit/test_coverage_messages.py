@@ -449,7 +449,9 @@ def test_a_finding_renders_its_columns_and_joins_its_remedies() -> None:
     """The HTML table has code, message and remedies columns; remedies joined by ' | '."""
     (finding,) = diagnose(clicked(), (), Settings(), as_of=AT + timedelta(days=1))
 
-    html = finding._repr_html_()
+    from cmsf_core.app.notebook import finding_html  # noqa: PLC0415 - the notebook view
+
+    html = finding_html(finding)
 
     assert "<th>code</th><th>message</th><th>remedies</th>" in html
     assert f"{REFRESH_ALWAYS} | {KEEP_180}" in html

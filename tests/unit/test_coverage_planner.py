@@ -246,7 +246,9 @@ def test_a_plan_summary_lists_every_count_skips_and_watermarks() -> None:
         "  watermark c1                                  -",
         "  watermark c2                   2024-05-01 09:30",
     ]
-    html = plan._repr_html_()
+    from cmsf_core.app.notebook import plan_html  # noqa: PLC0415 - the notebook view
+
+    html = plan_html(plan)
     assert "<th>change</th><th>count</th>" in html
     assert "Full sync plan at 2024-05-01 09:30 UTC" in html
 

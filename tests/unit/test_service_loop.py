@@ -9,16 +9,17 @@ from pathlib import Path
 import attrs
 import pytest
 
-from cmsf_core.adapters.errors import PlatformError
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.adapters.sqlite import SqliteCrm
 from cmsf_core.app.humanize import duration, last_synced, local_time, relative
+from cmsf_core.app.service_lines import clients_lines, run_line, wait_line
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import CmsfError
 from cmsf_core.domain.records import PlatformCampaign
 from cmsf_core.domain.service import RunKind, ServiceDecision
 from cmsf_core.domain.settings import Settings
 from cmsf_core.ports.crm import StoreBusyError
+from cmsf_core.ports.errors import PlatformError
 from cmsf_core.shell.service import (
     RUN_FAILED,
     RUN_FINISHED,
@@ -30,15 +31,12 @@ from cmsf_core.shell.service import (
     ServiceOutcome,
     ServiceRun,
     ServiceStateError,
-    clients_lines,
     hold_service_lock,
     load_service_state,
     real_sleep,
-    run_line,
     run_service,
     set_sync_enabled,
     sync_enabled,
-    wait_line,
 )
 
 LONDON = "Europe/London"

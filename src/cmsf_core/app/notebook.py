@@ -1,10 +1,13 @@
 """Notebook views: HTML tables for Jupyter and conversion to pandas.
 
-:class:`~cmsf_core.shell.sync.SyncReport` renders itself through :func:`report_html`; plans,
-members and findings turn into rows with :func:`plan_rows`, :func:`member_rows` and
-:func:`finding_rows`, into HTML with :func:`html_table`, and into a
-``pandas.DataFrame`` with :func:`to_pandas` (pandas is optional: ``pip install
-'cmsf_core[pandas]'``; it is imported only when called).
+The values themselves know no HTML.  A sync report, a plan and a finding display as tables
+once their views are registered with IPython: ``%load_ext cmsf_core.notebook`` (or
+:func:`enable_rich_display` in a running notebook) registers :func:`report_html`,
+:func:`plan_html` and :func:`finding_html` as ``text/html`` formatters.  Plans, members and
+findings turn into rows with :func:`plan_rows`, :func:`member_rows` and
+:func:`finding_rows`, into HTML with :func:`html_table`, and into a ``pandas.DataFrame``
+with :func:`to_pandas` (pandas is optional: ``pip install 'cmsf_core[pandas]'``; it is
+imported only when called).
 
     >>> from cmsf_core import CampaignMember
     >>> rows = member_rows([CampaignMember("cmp-1", "ann@example.com", status="Sent")])
@@ -16,30 +19,54 @@ members and findings turn into rows with :func:`plan_rows`, :func:`member_rows` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from cmsf_core.domain.activity import Activity
 from cmsf_core.domain.diagnose import Finding
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.planner import SyncPlan
 from cmsf_core.domain.records import MemberRecord
-from cmsf_core.domain.tables import html_table
-
-if TYPE_CHECKING:
-    from cmsf_core.shell.sync import SyncReport
+from cmsf_core.shell.sync import SyncReport
 
 __all__ = [
+    "HTML_VIEWS",
+    "HtmlFormatter",
+    "enable_rich_display",
+    "finding_html",
     "finding_rows",
     "html_table",
+    "load_ipython_extension",
     "member_rows",
+    "plan_html",
     "plan_rows",
+    "register_html_views",
     "report_html",
     "to_pandas",
     "to_polars",
 ]
 
 Row = dict[str, object]
+
+
+def _escape(value: object) -> str:
+    text = "" if value is None else str(value)
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def html_table(rows: Sequence[Mapping[str, object]], *, caption: str = "") -> str:
+    """An HTML table of ``rows`` (dicts with the same keys), values escaped."""
+    columns = list(rows[0]) if rows else []
+    head = "".join(f"<th>{_escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_escape(row.get(c))}</td>" for c in columns) + "</tr>"
+        for row in rows
+    )
+    title = f"<caption>{_escape(caption)}</caption>" if caption else ""
+    return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def plan_rows(plan: SyncPlan) -> list[Row]:
@@ -118,8 +145,66 @@ def report_html(report: SyncReport) -> str:
     return "".join(parts)
 
 
-def to_pandas(rows: Sequence[Mapping[str, object]]) -> Any:
-    """A ``pandas.DataFrame`` of ``rows`` (pandas is imported here, on first use)."""
+def plan_html(plan: SyncPlan) -> str:
+    """The HTML of a sync plan: one row per kind of change, captioned with its kind and time."""
+    kind = "Full" if plan.full else "Incremental"
+    return html_table(
+        plan_rows(plan), caption=f"{kind} sync plan at {plan.as_of:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def finding_html(finding: Finding) -> str:
+    """The HTML of a finding: its code, message and remedies (joined by `` | ``)."""
+    (row,) = finding_rows([finding])
+    return html_table([{key: row[key] for key in ("code", "message", "remedies")}])
+
+
+class HtmlFormatter(Protocol):
+    """What :func:`register_html_views` needs of IPython's ``text/html`` formatter."""
+
+    def for_type(self, typ: type, func: Callable[[Any], str]) -> object:
+        """Show values of ``typ`` with ``func``."""
+
+
+#: Each type a notebook shows as a table, with its view.
+HTML_VIEWS: Mapping[type, Callable[[Any], str]] = {
+    SyncReport: report_html,
+    SyncPlan: plan_html,
+    Finding: finding_html,
+}
+
+
+def register_html_views(formatter: HtmlFormatter) -> None:
+    """Register the HTML view of a report, a plan and a finding with ``formatter``
+    (IPython's ``get_ipython().display_formatter.formatters["text/html"]``)."""
+    for typ, view in HTML_VIEWS.items():
+        formatter.for_type(typ, view)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext cmsf_core.notebook``: reports, plans and findings display as tables."""
+    register_html_views(ipython.display_formatter.formatters["text/html"])
+
+
+def enable_rich_display() -> bool:
+    """In a running IPython or Jupyter session, display reports, plans and findings as
+    tables (as ``%load_ext cmsf_core.notebook`` does); False, and nothing done, outside one."""
+    try:
+        ipython_module = importlib.import_module("IPython")  # only in a notebook
+    except ImportError:
+        return False
+    ipython = ipython_module.get_ipython()
+    if ipython is None:
+        return False
+    load_ipython_extension(ipython)
+    return True
+
+
+def to_pandas(rows: Sequence[Mapping[str, object]] | SyncReport) -> Any:
+    """A ``pandas.DataFrame`` of ``rows``, or of a sync report's counts (one row per kind
+    of change); pandas is imported here, on first use."""
+    if isinstance(rows, SyncReport):
+        rows = plan_rows(rows.plan)
     try:
         import pandas as pd  # noqa: PLC0415 - optional, behind the [pandas] extra
     except ImportError as error:

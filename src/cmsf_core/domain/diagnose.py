@@ -13,7 +13,6 @@ from cmsf_core.domain.engagement import rollup
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.settings import RefreshMode, Settings
 from cmsf_core.domain.status import candidate
-from cmsf_core.domain.tables import html_table
 from cmsf_core.domain.timeutil import ensure_utc
 
 __all__ = ["Finding", "FindingCode", "diagnose"]
@@ -40,17 +39,6 @@ class Finding:
     message: str
     remedies: tuple[str, ...] = ()
     informational: bool = False
-
-    def _repr_html_(self) -> str:
-        return html_table(
-            [
-                {
-                    "code": self.code.value,
-                    "message": self.message,
-                    "remedies": " | ".join(self.remedies),
-                }
-            ]
-        )
 
 
 def _remedy_refresh(settings: Settings) -> str:

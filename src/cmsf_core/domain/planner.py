@@ -50,7 +50,6 @@ from cmsf_core.domain.records import (
 )
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
-from cmsf_core.domain.tables import html_table
 from cmsf_core.domain.timeutil import START_OF_TIME, UTC, ensure_utc
 
 __all__ = [
@@ -257,13 +256,6 @@ class SyncPlan:
 
     def __str__(self) -> str:
         return self.summary()
-
-    def _repr_html_(self) -> str:
-        kind = "Full" if self.full else "Incremental"
-        return html_table(
-            [{"change": name, "count": n} for name, n in self.counts().items()],
-            caption=f"{kind} sync plan at {self.as_of:%Y-%m-%d %H:%M} UTC",
-        )
 
 
 # ----------------------------------------------------------------------------- rules

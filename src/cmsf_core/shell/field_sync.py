@@ -38,12 +38,13 @@ from cmsf_core.domain.field_mappings import (
 )
 from cmsf_core.domain.frozen import FrozenMap
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
-from cmsf_core.domain.records import PersonKind, WriteResult
 from cmsf_core.domain.rules.criteria import FieldValue
 from cmsf_core.domain.subscribers import ImportRow, Person, RecordKind
 from cmsf_core.domain.timeutil import ensure_utc
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
+from cmsf_core.shell.people import as_person
+from cmsf_core.shell.reports import refusal_messages
 
 __all__ = [
     "FieldMappingConfig",
@@ -52,8 +53,6 @@ __all__ = [
     "mapped_rows",
     "sync_field_mappings",
 ]
-
-_KINDS = {PersonKind.CONTACT: RecordKind.CONTACT, PersonKind.LEAD: RecordKind.LEAD}
 
 
 def _to_lists(value: object) -> FrozenMap[str, tuple[ListFieldMappings, ...]]:
@@ -111,17 +110,7 @@ def create_platform_fields(
 
 
 def _person(value: object) -> Person:
-    if isinstance(value, records.Person):
-        return Person(
-            value.person_id,
-            _KINDS[value.kind],
-            email=value.email,
-            email_opt_out=value.email_opt_out,
-            account_id=value.account_id,
-        )
-    if not isinstance(value, Person):
-        raise InvalidTypeError("people", "Person values", value)
-    return value
+    return as_person(value, "people", "Person values")
 
 
 def mapped_rows(
@@ -159,13 +148,6 @@ def mapped_rows(
         merged = {**row.custom_fields, **mapped.custom_fields}
         out.append(attrs.evolve(row, custom_fields=FrozenMap(merged)))
     return tuple(out), tuple(messages)
-
-
-def _failures(code: str, result: WriteResult, at: datetime) -> list[MaintenanceMessage]:
-    return [
-        MaintenanceMessage(code, Severity.ERROR, str(item) or None, reason, at)
-        for item, reason in result.failures
-    ]
 
 
 def sync_field_mappings(
@@ -227,11 +209,11 @@ def sync_field_mappings(
     if plan.updates:
         result = crm.update_fields(plan.updates)
         failures += result.failures
-        messages += _failures("SYNC-FIELD-UPDATE", result, at)
+        messages += refusal_messages("SYNC-FIELD-UPDATE", result, at)
     if plan.creates:
         result = crm.create_people(plan.creates)
         failures += result.failures
-        messages += _failures("SYNC-NEW-SUBSCRIBER", result, at)
+        messages += refusal_messages("SYNC-NEW-SUBSCRIBER", result, at)
     if messages:
         crm.add_messages(messages)
     return FieldSyncReport(plan, tuple(failures))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
+from typing import TypedDict
 
 import attrs
 
@@ -30,23 +31,19 @@ from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.subscribers import CommandResult, ListMembership
 from cmsf_core.ports.crm import CrmStore
 from cmsf_core.ports.platform import EmailPlatform
-from cmsf_core.shell.subscriber_sync import check_client_and_settings
+from cmsf_core.shell.reports import PlatformAnswers
+from cmsf_core.shell.subscriber_sync.shared import check_client_and_settings
 
 __all__ = ["RuleRunReport", "handle_rule_changes", "run_retrospective"]
 
 
 @attrs.frozen
-class RuleRunReport:
+class RuleRunReport(PlatformAnswers):
     """What a rule run planned (every firing with its outcome) and what the platform
     answered to each command."""
 
     plan: RulePlan
     results: tuple[CommandResult, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """Whether the platform took every command."""
-        return all(result.ok for result in self.results)
 
 
 def _memberships(
@@ -55,6 +52,40 @@ def _memberships(
     """The lists of each record's email (an email read once), as the planners take them."""
     emails = {r.person.email for r in records if r.person.email is not None}
     return {email: platform.lists_for_email(client_id, email) for email in sorted(emails)}
+
+
+class _RouteOptions(TypedDict):
+    """What both rule planners take from the settings and the caller, on every route."""
+
+    as_of: datetime
+    zone: tzinfo
+    prevent_opted_out_list_add: bool
+    sms_enabled: bool
+    sms_country: str | None
+    queue_journeys: bool
+    field_mappings: Mapping[str, ListFieldMappings] | None
+
+
+def _checked_options(
+    client_id: str,
+    settings: Settings,
+    as_of: datetime,
+    zone: tzinfo,
+    queue_journeys: bool,
+    field_mappings: Mapping[str, ListFieldMappings] | None,
+) -> _RouteOptions:
+    """The planners' keyword arguments that every route (trigger or retrospective) shares,
+    once the client id and the settings are checked."""
+    check_client_and_settings(client_id, settings)
+    return _RouteOptions(
+        as_of=as_of,
+        zone=zone,
+        prevent_opted_out_list_add=settings.prevent_opted_out_list_add,
+        sms_enabled=settings.sms_enabled,
+        sms_country=settings.sms_country,
+        queue_journeys=queue_journeys,
+        field_mappings=field_mappings,
+    )
 
 
 def _run(crm: CrmStore, platform: EmailPlatform, client_id: str, plan: RulePlan) -> RuleRunReport:
@@ -88,7 +119,7 @@ def handle_rule_changes(
     add sends; a value that cannot be converted is left out and kept as a maintenance
     message.  ``as_of`` and ``zone`` (the org's) evaluate date literals such as ``TODAY``.
     """
-    check_client_and_settings(client_id, settings)
+    options = _checked_options(client_id, settings, as_of, zone, queue_journeys, field_mappings)
     batch = list(changes) if is_collection(changes) else changes
     if settings.disable_triggers:
         reading: list[RuleRecord] = []
@@ -99,16 +130,10 @@ def handle_rule_changes(
         batch,
         rules,
         _memberships(platform, client_id, reading),
-        as_of=as_of,
-        zone=zone,
         disable_triggers=settings.disable_triggers,
         disable_bulk_triggers=settings.disable_bulk_triggers,
-        prevent_opted_out_list_add=settings.prevent_opted_out_list_add,
         unsubscribe_on_opt_out=settings.unsubscribe_on_opt_out,
-        sms_enabled=settings.sms_enabled,
-        sms_country=settings.sms_country,
-        queue_journeys=queue_journeys,
-        field_mappings=field_mappings,
+        **options,
     )
     return _run(crm, platform, client_id, plan)
 
@@ -133,19 +158,10 @@ def run_retrospective(
     so.  It is not a trigger, so the trigger settings do not gate it; the opted-out
     refusal and the SMS settings apply as on every route.
     """
-    check_client_and_settings(client_id, settings)
+    options = _checked_options(client_id, settings, as_of, zone, queue_journeys, field_mappings)
     given = list(records) if is_collection(records) else records
     readable = [r for r in given if isinstance(r, RuleRecord)] if isinstance(given, list) else []
     plan = plan_retrospective_run(
-        given,
-        rules,
-        _memberships(platform, client_id, readable),
-        as_of=as_of,
-        zone=zone,
-        prevent_opted_out_list_add=settings.prevent_opted_out_list_add,
-        sms_enabled=settings.sms_enabled,
-        sms_country=settings.sms_country,
-        queue_journeys=queue_journeys,
-        field_mappings=field_mappings,
+        given, rules, _memberships(platform, client_id, readable), **options
     )
     return _run(crm, platform, client_id, plan)

@@ -69,18 +69,15 @@ __all__ = [
     "ServiceOutcome",
     "ServiceRun",
     "ServiceStateError",
-    "clients_lines",
     "hold_service_lock",
     "is_store_busy",
     "load_service_state",
     "real_sleep",
-    "run_line",
     "run_service",
     "save_service_state",
     "set_sync_enabled",
     "sync_enabled",
     "system_clock",
-    "wait_line",
 ]
 
 #: The metadata key of the service's state (served run, last start, clients table).
@@ -413,7 +410,7 @@ def _run_once(
     started: datetime,
 ) -> ServiceRun:
     """Run the sync ``decision`` asks for; whatever happens, say how it ended."""
-    from cmsf_core.adapters.errors import PlatformError  # noqa: PLC0415
+    from cmsf_core.ports.errors import PlatformError  # noqa: PLC0415
     from cmsf_core.shell.sync import run_sync  # noqa: PLC0415
 
     rows = list(clients)
@@ -605,45 +602,3 @@ def _meta_of(crm: object) -> MetaStore:
     if callable(getattr(crm, "get_meta", None)) and callable(getattr(crm, "set_meta", None)):
         return crm  # type: ignore[return-value]  # checked just above
     return MemoryMeta()
-
-
-def wait_line(decision: ServiceDecision, now: datetime, tz: tzinfo | str) -> str:
-    """What a waiting service says: ``next run in 47 minutes, at 2024-03-31 02:00 BST``."""
-    from cmsf_core.app.humanize import local_time, relative  # noqa: PLC0415
-
-    if decision.next_check is None:
-        return f"nothing to run: {decision.reason}"
-    return (
-        f"next run {relative(decision.next_check, now)}, at {local_time(decision.next_check, tz)}"
-    )
-
-
-def run_line(run: ServiceRun, tz: tzinfo | str) -> str:
-    """One line for a run: when, what, and how it ended."""
-    from cmsf_core.app.humanize import local_time  # noqa: PLC0415
-
-    decision = run.decision
-    kind = "full sync" if decision.kind is RunKind.FULL else "incremental sync"
-    serves = decision.serves if decision.serves is not None else run.started
-    caught = f", catching up {decision.covers} runs" if decision.covers > 1 else ""
-    head = f"{local_time(run.started, tz)}: {kind} for the {local_time(serves, tz)} run{caught}"
-    if run.report is None:
-        return f"{head}: FAILED: {run.error}; retried at the next scheduled run"
-    plan = run.report.plan
-    counts = f"{len(plan.records_to_insert):,} records imported, {plan.purged:,} purged"
-    if run.report.ok:
-        return f"{head}: ok, {counts}"
-    return f"{head}: done with something to look at, {counts} (see the maintenance messages)"
-
-
-def clients_lines(clients: Sequence[ConnectedClient], now: datetime) -> list[str]:
-    """The clients table as lines: name, last synced (relative) and connection."""
-    from cmsf_core.app.humanize import last_synced  # noqa: PLC0415
-
-    lines = []
-    for row in clients:
-        connection = "" if row.connection_active else "; connection lost"
-        lines.append(
-            f"client {row.name} ({row.client_id}): {last_synced(row.last_synced, now)}{connection}"
-        )
-    return lines

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError
+from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
+from cmsf_core.ports.errors import UnmappableTimeZoneError
 
 __all__ = [
     "STALE_OFFSETS",
@@ -179,20 +180,6 @@ def lookup(name: str) -> str | None:
     if not _BY_KEY:
         _BY_KEY.update({_key(k): v for k, v in TIME_ZONES.items()})
     return _BY_KEY.get(_key(name))
-
-
-class UnmappableTimeZoneError(CmsfError, ValueError):
-    """A client's time zone names no IANA zone.  ``client_id`` and ``time_zone`` (the
-    platform's name for it) say which; only that client fails."""
-
-    def __init__(self, client_id: str, time_zone: object, *, where: str = "") -> None:
-        self.client_id = client_id
-        self.time_zone = time_zone
-        super().__init__(
-            f"{where}client {client_id!r} has the time zone {time_zone!r}, which maps to no "
-            f"IANA zone; name its zone with --time-zone {client_id}=Area/City "
-            f"(e.g. cmsf sync --time-zone {client_id}=Australia/Sydney)"
-        )
 
 
 def check_time_zones(time_zones: Mapping[str, str] | None) -> dict[str, str]:

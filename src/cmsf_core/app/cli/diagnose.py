@@ -1,0 +1,68 @@
+"""``cmsf diagnose`` and ``cmsf check``: what a store holds that needs a look."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
+
+from cmsf_core.app.cli.exits import EXIT_ATTENTION, EXIT_OK
+from cmsf_core.app.cli.options import _parse_as_of, load_settings
+from cmsf_core.app.cli.store import _findings, _needs_attention, _open_store, _print_findings
+
+if TYPE_CHECKING:
+    from cmsf_core.adapters.sqlite import SqliteCrm
+    from cmsf_core.domain.settings import Settings
+
+
+def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
+    """List members whose status and rollups disagree, with explanations and remedies."""
+    with _open_store(args.store, create=False) as crm:
+        settings, as_of, source = _diagnose_inputs(crm, args)
+        flagged = _findings(crm, settings, as_of)
+        total = len(crm.all_members())
+    attention = _needs_attention(flagged)
+    out.write(f"{len(attention):,} of {total:,} campaign members flagged.\n")
+    out.write(source)
+    _print_findings(flagged, args.limit, out)
+    return EXIT_ATTENTION if attention else EXIT_OK
+
+
+def _ago(instant: datetime) -> str:
+    """How long ago ``instant`` was, in words ("3 hours ago"), seen from the real now."""
+    from cmsf_core.app.humanize import relative  # noqa: PLC0415 - pendulum only when needed
+
+    return relative(instant, datetime.now(UTC))
+
+
+def _diagnose_inputs(crm: SqliteCrm, args: argparse.Namespace) -> tuple[Settings, datetime, str]:
+    """The settings and as-of to diagnose with: those given, else those of the store's
+    last sync or demo run, else the defaults and now; and a line saying which."""
+    last = crm.last_run()
+    if args.settings is not None or last is None:
+        settings, settings_from = load_settings(args.settings), args.settings or "defaults"
+    else:
+        settings, settings_from = last[0], "the store's last run"
+    if args.as_of is not None or last is None:
+        as_of, as_of_from = _parse_as_of(args.as_of), "--as-of" if args.as_of else "now"
+    else:
+        as_of, as_of_from = last[1], "the store's last run"
+        as_of_from += f", {_ago(as_of)}"
+    source = (
+        f"  settings: {settings_from} (Campaign_Member_Refresh = {settings.refresh_mode.value}, "
+        f"DaysToKeep_Email = {settings.days_to_keep}); "
+        f"as of {as_of:%Y-%m-%d %H:%M} UTC ({as_of_from}).\n"
+    )
+    return settings, as_of, source
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    """Scan a whole store and list every row it cannot read or that disagrees."""
+    with _open_store(args.store, create=False) as crm:
+        problems = crm.problems()
+    if not problems:
+        out.write(f"{args.store}: consistent, no problems found.\n")
+        return EXIT_OK
+    out.write(f"{args.store}: {len(problems):,} problems found.\n")
+    out.writelines(f"  {problem}\n" for problem in problems)
+    return EXIT_ATTENTION
