@@ -50,6 +50,8 @@ __all__ = [
     "Transport",
     "default_backoff",
     "http_transport",
+    "import_request",
+    "subscriber_row",
 ]
 
 _EXPORTS: dict[str, str] = {
@@ -62,6 +64,8 @@ _EXPORTS: dict[str, str] = {
     "Transport": "cmsf_core.adapters.campaign_monitor.transport",
     "http_transport": "cmsf_core.adapters.campaign_monitor.transport",
     "default_backoff": "cmsf_core.adapters.retry",
+    "import_request": "cmsf_core.adapters.campaign_monitor.rows",
+    "subscriber_row": "cmsf_core.adapters.campaign_monitor.rows",
 }
 
 
@@ -84,5 +88,6 @@ if TYPE_CHECKING:
         PAGE_SIZE_LIMIT,
         CampaignMonitorPlatform,
     )
+    from cmsf_core.adapters.campaign_monitor.rows import import_request, subscriber_row
     from cmsf_core.adapters.campaign_monitor.transport import Response, Transport, http_transport
     from cmsf_core.adapters.retry import default_backoff

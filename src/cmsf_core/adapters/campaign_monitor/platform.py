@@ -31,6 +31,7 @@ from cmsf_core.adapters.campaign_monitor.rows import (
     LIST_STATES,
     PAGE_SIZE_LIMIT,
     STREAMS,
+    import_request,
     read_import_result,
     read_list_membership,
     read_suppressed_email,
@@ -370,7 +371,7 @@ class CampaignMonitorPlatform(ApiClient, EmailPlatform):
     def _run(self, command: PlatformCommand) -> CommandResult:
         if isinstance(command, ImportSubscribers):
             api = self._api("Subscriber", command.list_id)
-            body = command.to_api()
+            body = import_request(command)
             answer = self._call(
                 "import",
                 lambda: api.import_subscribers(

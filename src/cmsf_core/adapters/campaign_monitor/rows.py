@@ -22,9 +22,12 @@ from cmsf_core.domain.checks import is_collection
 from cmsf_core.domain.emails import check_email_text
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.subscribers import (
+    Consent,
     ImportFailure,
     ImportResult,
+    ImportSubscribers,
     ListMembership,
+    SubscriberImport,
     SubscriberState,
     SuppressedEmail,
 )
@@ -35,10 +38,12 @@ __all__ = [
     "LIST_STATES",
     "PAGE_SIZE_LIMIT",
     "STREAMS",
+    "import_request",
     "read_import_result",
     "read_list_membership",
     "read_suppressed_email",
     "required",
+    "subscriber_row",
     "value",
 ]
 
@@ -165,3 +170,37 @@ def read_import_result(body: object) -> ImportResult:
         tuple(_email(e, "DuplicateEmailsInSubmission") for e in duplicates),
         tuple(failures),
     )
+
+
+def subscriber_row(row: SubscriberImport) -> dict[str, object]:
+    """One row of an import request's ``Subscribers``: a select-many custom field is sent
+    as its key repeated, one ``{Key, Value}`` per option; ``MobileNumber`` only when there
+    is a number, ``ConsentToSendSms`` only when it is to change (Unchanged sends no key)."""
+    body: dict[str, object] = {
+        "EmailAddress": row.email,
+        "Name": row.name,
+        "CustomFields": [
+            {"Key": key, "Value": item}
+            for key, field_value in row.custom_fields.items()
+            for item in ((field_value,) if isinstance(field_value, str) else field_value)
+        ],
+        "ConsentToTrack": row.consent_to_track.value,
+    }
+    if row.mobile_number is not None:
+        body["MobileNumber"] = row.mobile_number
+    if row.consent_to_send_sms is not Consent.UNCHANGED:
+        body["ConsentToSendSms"] = row.consent_to_send_sms.value
+    return body
+
+
+def import_request(command: ImportSubscribers) -> dict[str, object]:
+    """The body of ``Subscriber.import_subscribers`` for ``command``, keyed as Campaign
+    Monitor names its fields."""
+    return {
+        "Subscribers": [subscriber_row(row) for row in command.subscribers],
+        "Resubscribe": command.resubscribe,
+        "QueueSubscriptionBasedAutoresponders": command.queue_subscription_based_autoresponders,
+        "RestartSubscriptionBasedAutoresponders": (
+            command.restart_subscription_based_autoresponders
+        ),
+    }

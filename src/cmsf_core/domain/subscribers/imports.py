@@ -12,7 +12,6 @@ from cmsf_core.domain.checks import is_collection, require_text
 from cmsf_core.domain.emails import email_key
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
-from cmsf_core.domain.subscribers._api import row_value
 from cmsf_core.domain.subscribers._checks import (
     check_bool,
     check_count,
@@ -57,14 +56,6 @@ def to_custom_fields(value: object) -> FrozenMap[str, CustomValue]:
     return FrozenMap(value)
 
 
-def _custom_rows(fields: Mapping[str, CustomValue]) -> list[dict[str, str]]:
-    return [
-        {"Key": key, "Value": item}
-        for key, value in fields.items()
-        for item in ((value,) if isinstance(value, str) else value)
-    ]
-
-
 def _check_e164(_inst: Any, _attr: Any, value: Any) -> None:
     if value is None:
         return
@@ -100,20 +91,6 @@ class SubscriberImport:
     consent_to_send_sms: Consent = attrs.field(
         default=Consent.UNCHANGED, converter=to_consent_to_send_sms
     )
-
-    def to_api(self) -> dict[str, object]:
-        """The row as the import request's ``Subscribers`` item."""
-        row: dict[str, object] = {
-            "EmailAddress": self.email,
-            "Name": self.name,
-            "CustomFields": _custom_rows(self.custom_fields),
-            "ConsentToTrack": self.consent_to_track.value,
-        }
-        if self.mobile_number is not None:
-            row["MobileNumber"] = self.mobile_number
-        if self.consent_to_send_sms is not Consent.UNCHANGED:
-            row["ConsentToSendSms"] = self.consent_to_send_sms.value
-        return row
 
 
 def _to_rows(value: object) -> tuple[SubscriberImport, ...]:
@@ -154,17 +131,6 @@ class ImportSubscribers:
     restart_subscription_based_autoresponders: bool = attrs.field(
         default=False, validator=check_bool("restart_subscription_based_autoresponders")
     )
-
-    def to_api(self) -> dict[str, object]:
-        """The request body, keyed as Campaign Monitor names its fields."""
-        return {
-            "Subscribers": [row.to_api() for row in self.subscribers],
-            "Resubscribe": self.resubscribe,
-            "QueueSubscriptionBasedAutoresponders": self.queue_subscription_based_autoresponders,
-            "RestartSubscriptionBasedAutoresponders": (
-                self.restart_subscription_based_autoresponders
-            ),
-        }
 
 
 @attrs.frozen
@@ -214,40 +180,3 @@ class ImportResult:
         default=(), converter=_to_duplicates
     )
     failure_details: tuple[ImportFailure, ...] = attrs.field(default=(), converter=_to_failures)
-
-    @classmethod
-    def from_api(cls, body: object) -> ImportResult:
-        """Read the answer as the API (or the createsend client) returns it: a mapping or an
-        attribute object, either the result itself or an error carrying ``ResultData``."""
-        if isinstance(body, Mapping):
-            data: object = body.get("ResultData", body)
-        else:
-            data = getattr(body, "ResultData", body)
-
-        def opt(key: str, default: object) -> Any:
-            if isinstance(data, Mapping):
-                return data.get(key, default)
-            return getattr(data, key, default)
-
-        failures = []
-        raw_failures = opt("FailureDetails", [])
-        if not is_collection(raw_failures):
-            raise InvalidTypeError("FailureDetails", "a list of failures", raw_failures)
-        for item in raw_failures:
-            code = row_value(item, "Code", "FailureDetails.Code")
-            message = row_value(item, "Message", "FailureDetails.Message")
-            if type(code) is not int:
-                raise InvalidTypeError("FailureDetails.Code", "an int", code)
-            if not isinstance(message, str):
-                raise InvalidTypeError("FailureDetails.Message", "text", message)
-            email = row_value(item, "EmailAddress", "FailureDetails.EmailAddress")
-            failures.append(
-                ImportFailure(email_converter("FailureDetails.EmailAddress")(email), code, message)
-            )
-        return cls(
-            opt("TotalUniqueEmailsSubmitted", 0),
-            opt("TotalExistingSubscribers", 0),
-            opt("TotalNewSubscribers", 0),
-            _to_emails(opt("DuplicateEmailsInSubmission", []), "DuplicateEmailsInSubmission"),
-            tuple(failures),
-        )

@@ -4,14 +4,12 @@ plan that brings the records in line with the list."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 import attrs
 
 from cmsf_core.domain.checks import require_text
 from cmsf_core.domain.emails import email_key
-from cmsf_core.domain.errors import InvalidValueError
-from cmsf_core.domain.subscribers._api import api_datetime, row_value
 from cmsf_core.domain.subscribers._checks import items_of, to_email, to_suppressed_at
 from cmsf_core.domain.subscribers.commands import (
     CreateSuppressionRecord,
@@ -19,7 +17,6 @@ from cmsf_core.domain.subscribers.commands import (
     RemoveSuppressionRecord,
     UpdateSuppressionRecord,
 )
-from cmsf_core.domain.subscribers.values import SubscriberState
 
 __all__ = ["SuppressedEmail", "SuppressionPlan", "SuppressionRecord", "plan_suppression_sync"]
 
@@ -31,19 +28,6 @@ class SuppressedEmail:
     email: str = attrs.field(converter=to_email)
     reason: str = attrs.field(validator=require_text("reason"))
     suppressed_at: datetime = attrs.field(converter=to_suppressed_at)
-
-    @classmethod
-    def from_api(cls, row: object, tz: tzinfo) -> SuppressedEmail:
-        """Read a suppression-list row (``EmailAddress``, ``SuppressionReason``, ``Date``,
-        ``State``); the platform's dates are in the client's zone ``tz``."""
-        state = SubscriberState.parse(row_value(row, "State"), "State")
-        if state is not SubscriberState.SUPPRESSED:
-            raise InvalidValueError("State", "'Suppressed'", state.value)
-        return cls(
-            row_value(row, "EmailAddress"),
-            row_value(row, "SuppressionReason"),
-            api_datetime(row_value(row, "Date"), tz, "Date"),
-        )
 
 
 @attrs.frozen

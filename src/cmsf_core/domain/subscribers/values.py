@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 import attrs
 
 from cmsf_core.domain.checks import check_same_record, optional_instance, require_text
 from cmsf_core.domain.choices import parse_choice, spellings
 from cmsf_core.domain.errors import InvalidValueError
-from cmsf_core.domain.subscribers._api import api_datetime, row_value
 from cmsf_core.domain.subscribers._checks import check_bool, items_of, optional_email
 from cmsf_core.domain.timeutil import ensure_utc_or_none
 
@@ -180,18 +179,6 @@ class ListMembership:
     list_name: str = attrs.field(validator=require_text("list_name", allow_empty=True))
     state: SubscriberState = attrs.field(converter=_to_state)
     date_added: datetime | None = attrs.field(default=None, converter=_to_date_added)
-
-    @classmethod
-    def from_api(cls, row: object, tz: tzinfo) -> ListMembership:
-        """Read a ``lists_for_email`` row (``ListID``, ``ListName``, ``SubscriberState``,
-        ``DateSubscriberAdded``); the platform's dates are in the client's zone ``tz``."""
-        added = row_value(row, "DateSubscriberAdded")
-        return cls(
-            row_value(row, "ListID"),
-            row_value(row, "ListName"),
-            SubscriberState.parse(row_value(row, "SubscriberState"), "SubscriberState"),
-            None if added in (None, "") else api_datetime(added, tz, "DateSubscriberAdded"),
-        )
 
 
 @attrs.frozen
