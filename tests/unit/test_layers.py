@@ -16,8 +16,11 @@ files are parsed with :mod:`ast`, never imported.
 from __future__ import annotations
 
 import ast
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "cmsf_core"
@@ -165,3 +168,93 @@ if __name__ == "__main__":
 
     sys.stdout.write("".join(" <-> ".join(c) + "\n" for c in cycles(GRAPH)))
     sys.stdout.write("".join(b + "\n" for b in layer_breaches()))
+
+#: The public paths the docs show -> the modules in the layers they re-export.
+PUBLIC_PATHS: dict[str, tuple[str, ...]] = {
+    **{
+        f"cmsf_core.{m}": (f"cmsf_core.shell.{m}",)
+        for m in ("sync", "subscriber_sync", "rule_sync", "field_sync")
+    },
+    "cmsf_core.service": ("cmsf_core.shell.service", "cmsf_core.app.service_lines"),
+    **{
+        f"cmsf_core.{m}": (f"cmsf_core.app.{m}",)
+        for m in ("cli", "demo", "simulate", "notebook", "humanize", "columnar", "distributed")
+    },
+    **{f"cmsf_core.{m}": (f"cmsf_core.testing.{m}",) for m in ("strategies", "properties")},
+}
+
+#: The longest a module of ``src/`` may be: a reader holds one in their head.
+MAX_LINES = 1_000
+
+
+def test_the_import_graph_of_src_has_no_cycle() -> None:
+    """No two modules of src/ import each other, directly or around a loop."""
+    assert cycles(GRAPH) == []
+
+
+def test_each_layer_imports_only_the_layers_below_it() -> None:
+    """domain imports only itself; ports the domain; adapters and shells domain and ports;
+    the app and the test kit everything but each other; nothing goes through a public path."""
+    assert layer_breaches() == []
+
+
+def test_the_cycle_and_layer_checks_see_a_breach() -> None:
+    """The checks themselves: a loop is found, and an upward import is reported."""
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert layer_of("cmsf_core.domain.status") == "domain"
+    assert layer_of("cmsf_core.sync") is None
+    assert "cmsf_core.domain.activity" in GRAPH["cmsf_core.domain.member"]
+
+
+def test_imports_under_type_checking_do_not_count() -> None:
+    """An import that never runs is no dependency; one in a function body is."""
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    import cmsf_core.shell.sync\n"
+        "def f():\n    import cmsf_core.app.cli\n"
+    )
+    tree = ast.parse(source)
+    found = {
+        alias.name
+        for node in _statements(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert found == {"cmsf_core.app.cli"}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_is_longer_than_a_reader_can_hold(module: str) -> None:
+    """Every module of src/ is at most MAX_LINES lines."""
+    lines = MODULES[module].read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_LINES, f"{module} has {lines} lines"
+
+
+@pytest.mark.parametrize(("public", "real"), sorted(PUBLIC_PATHS.items()))
+def test_each_public_path_gives_the_same_objects_as_its_modules(
+    public: str, real: tuple[str, ...]
+) -> None:
+    """``from cmsf_core.sync import run_sync`` gives the very object the shell defines, and
+    every public name of the modules behind a path is there."""
+    old = importlib.import_module(public)
+    modules = [importlib.import_module(name) for name in real]
+    assert sorted(old.__all__) == sorted(name for m in modules for name in m.__all__)
+    for module in modules:
+        for name in module.__all__:
+            assert getattr(old, name) is getattr(module, name), name
+
+
+def test_the_top_level_modules_only_re_export() -> None:
+    """Outside the layers, src/cmsf_core holds the package, ``__main__`` and re-exports."""
+    top = {m for m in MODULES if layer_of(m) is None} - {"cmsf_core", "cmsf_core.__main__"}
+    assert top == set(PUBLIC_PATHS)
+    for module in top:
+        body = ast.parse(MODULES[module].read_text(encoding="utf-8")).body
+        assert isinstance(body[0], ast.Expr), f"{module} has no docstring"
+        for node in body[1:]:
+            assert isinstance(node, ast.ImportFrom) or (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == ["__all__"]
+            ), f"{module} line {node.lineno} is neither an import nor __all__"
+        sources = {n.module for n in body[1:] if isinstance(n, ast.ImportFrom)}
+        assert sources <= set(PUBLIC_PATHS[module]) | {"cmsf_core.app", "cmsf_core.shell"}
