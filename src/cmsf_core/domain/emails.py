@@ -30,6 +30,7 @@ __all__ = [
     "MAX_EMAIL_KEY_LENGTH",
     "MAX_EMAIL_LENGTH",
     "check_email_text",
+    "check_nonempty_email",
     "email_key",
     "email_problem",
     "is_email",
@@ -104,6 +105,15 @@ def check_email_text(value: object, field: str = "email") -> str:
     if problem is not None:
         raise InvalidValueError(field, _EXPECTED, value, detail=problem)
     return _trim(value)
+
+
+def check_nonempty_email(value: object, field: str = "email") -> str:
+    """:func:`check_email_text` of ``value``, which must not be empty once trimmed: an
+    address as a subscriber row or a platform's answer holds it."""
+    address = check_email_text(value, field)
+    if not address:
+        raise InvalidValueError(field, "a non-empty email address", value)
+    return address
 
 
 def normalise_email(email: object, field: str = "email") -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.checks import is_collection
-from cmsf_core.domain.emails import check_email_text
+from cmsf_core.domain.emails import check_nonempty_email as _email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.subscribers import (
     Consent,
@@ -89,15 +89,6 @@ def required(row: object, key: str, field: str | None = None) -> Any:
     if found is _ABSENT:
         raise InvalidValueError(field or key, "present in the row", row)
     return found
-
-
-def _email(item: object, field: str) -> str:
-    if not isinstance(item, str):
-        raise InvalidTypeError(field, "an email address (str)", item)
-    email = check_email_text(item, field)
-    if not email:
-        raise InvalidValueError(field, "a non-empty email address", item)
-    return email
 
 
 def _api_datetime(text: object, tz: tzinfo, field: str) -> datetime:

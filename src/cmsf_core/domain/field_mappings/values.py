@@ -3,10 +3,9 @@ mappings and its new subscriber rule."""
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Self, cast
 
 import attrs
 
@@ -53,14 +52,16 @@ US_STATES: Mapping[str, str] = FrozenMap(
     }
 )  # fmt: skip
 
-E = TypeVar("E", bound=enum.Enum)
 
-
-class Direction(enum.Enum):
-    """Which way a mapping carries values."""
+class Direction(Choice):
+    """Which way a mapping carries values (read by its label or name, in any case, ``_`` or
+    ``-`` for a space)."""
 
     TO_PLATFORM = "CRM -> platform"
     TO_CRM = "platform -> CRM"
+
+
+read_as(Direction, field="direction", expected="a direction", key=choice_key, names=True)
 
 
 class PlatformFieldType(Choice):
@@ -211,20 +212,16 @@ def _to_crm_type(value: object) -> FieldType:
     return FieldType.parse(value, "crm_type")
 
 
-def _named(kind: type[E], value: object, field: str) -> E:
-    """The member of ``kind`` that ``value`` is or names by its label or name (any case,
-    ``_`` or ``-`` for a space); anything else, text or not, is an unknown choice."""
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str):
-        for member in kind:
-            if choice_key(value) in (choice_key(member.value), choice_key(member.name)):
-                return member
-    raise UnknownChoiceError(field, tuple(m.value for m in kind), value)
+def _refuse_non_text(kind: type[Choice], value: object, field: str) -> None:
+    """A mapping's choice that is neither a member nor text is an unknown choice (not a
+    type error, as other choices have it)."""
+    if not isinstance(value, kind | str):
+        raise UnknownChoiceError(field, tuple(str(m.value) for m in kind), value)
 
 
 def _to_direction(value: object) -> Direction:
-    return _named(Direction, value, "direction")
+    _refuse_non_text(Direction, value, "direction")
+    return Direction.parse(value)
 
 
 def _check_field(_inst: Any, _attr: Any, value: Any) -> None:
@@ -323,7 +320,7 @@ class FieldMapping:
         )
 
 
-class NewSubscriberAction(enum.Enum):
+class NewSubscriberAction(Choice):
     """The list's new subscriber rule: what an unmatched subscriber becomes."""
 
     NONE = "none"
@@ -331,15 +328,24 @@ class NewSubscriberAction(enum.Enum):
     CREATE_CONTACT = "create contact"
 
     @classmethod
-    def parse(cls, value: object, field: str = "action") -> NewSubscriberAction:
+    def parse(cls, value: object, field: str | None = None) -> Self:
         """Read ``"none"``, ``"create lead"`` or ``"create contact"`` in any case."""
-        return _named(cls, value, field)
+        _refuse_non_text(cls, value, field or "action")
+        return super().parse(value, field)
 
     @property
     def kind(self) -> RecordKind | None:
         """The kind of record created (``None`` for no rule)."""
         return _ACTION_KINDS.get(self)
 
+
+read_as(
+    NewSubscriberAction,
+    field="action",
+    expected="a new subscriber action",
+    key=choice_key,
+    names=True,
+)
 
 _ACTION_KINDS = {
     NewSubscriberAction.CREATE_LEAD: RecordKind.LEAD,

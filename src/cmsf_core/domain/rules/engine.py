@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict, Unpack
 
 import attrs
 
@@ -55,6 +55,7 @@ __all__ = [
     "RuleFiring",
     "RuleOutcome",
     "RulePlan",
+    "RulePlanOptions",
     "plan_account_rule_changes",
     "plan_retrospective_run",
     "plan_rule_changes",
@@ -117,6 +118,32 @@ OPTED_OUT_BY_CHANGE = (
     "Email Opt Out was checked by this change: the record is unsubscribed from every list, "
     "not added to one."
 )
+
+
+class RulePlanOptions(TypedDict):
+    """The keyword options every rule planner takes (:func:`plan_rule_changes`,
+    :func:`plan_account_rule_changes`, :func:`plan_retrospective_run`).
+
+    ``as_of`` (timezone-aware) and ``zone`` (the org's) evaluate date literals such as
+    ``TODAY``, weeks starting on ``week_start`` (0 Monday to 6 Sunday, the default);
+    ``prevent_opted_out_list_add`` refuses an add for a record whose Email Opt Out is
+    checked; ``sms_enabled`` and ``sms_country`` (default off, no country) convert mobile
+    numbers; ``queue_journeys`` (default true) queues journeys as for an individual add;
+    ``subscriber_row(record)`` builds the row an add sends (default: the email alone);
+    ``field_mappings`` maps a list id to its
+    :class:`~cmsf_core.domain.field_mappings.ListFieldMappings` (default: none).
+    """
+
+    as_of: datetime
+    zone: tzinfo
+    prevent_opted_out_list_add: bool
+    sms_enabled: NotRequired[bool]
+    sms_country: NotRequired[str | None]
+    queue_journeys: NotRequired[bool]
+    week_start: NotRequired[int]
+    subscriber_row: NotRequired[Callable[[RuleRecord], ImportRow] | None]
+    field_mappings: NotRequired[Mapping[str, ListFieldMappings] | None]
+
 
 _RECEIVING = frozenset({SubscriberState.ACTIVE, SubscriberState.UNCONFIRMED})
 
@@ -331,14 +358,15 @@ def _context(
     *,
     as_of: datetime,
     zone: tzinfo,
-    week_start: int,
     prevent_opted_out_list_add: bool,
-    sms_enabled: bool,
-    sms_country: str | None,
-    queue_journeys: bool,
-    subscriber_row: Callable[[RuleRecord], ImportRow] | None,
+    sms_enabled: bool = False,
+    sms_country: str | None = None,
+    queue_journeys: bool = True,
+    week_start: int = 6,
+    subscriber_row: Callable[[RuleRecord], ImportRow] | None = None,
     field_mappings: Mapping[str, ListFieldMappings] | None = None,
 ) -> _Context:
+    """The checked context of one evaluation, from the planners' shared options."""
     if not isinstance(as_of, datetime):
         raise InvalidTypeError("as_of", "a timezone-aware datetime", as_of)
     if as_of.utcoffset() is None:
@@ -395,18 +423,10 @@ def plan_rule_changes(
     rules: Iterable[ListRules],
     memberships: Mapping[str, Iterable[ListMembership]],
     *,
-    as_of: datetime,
-    zone: tzinfo,
     disable_triggers: bool,
     disable_bulk_triggers: bool,
-    prevent_opted_out_list_add: bool,
     unsubscribe_on_opt_out: bool,
-    sms_enabled: bool = False,
-    sms_country: str | None = None,
-    queue_journeys: bool = True,
-    week_start: int = 6,
-    subscriber_row: Callable[[RuleRecord], ImportRow] | None = None,
-    field_mappings: Mapping[str, ListFieldMappings] | None = None,
+    **options: Unpack[RulePlanOptions],
 ) -> RulePlan:
     """Evaluate every list's rules for one trigger batch of contact and lead changes.
 
@@ -434,19 +454,7 @@ def plan_rule_changes(
     plan's ``messages``.
     """
     _check_changes(changes)
-    ctx = _context(
-        rules,
-        memberships,
-        as_of=as_of,
-        zone=zone,
-        week_start=week_start,
-        prevent_opted_out_list_add=prevent_opted_out_list_add,
-        sms_enabled=sms_enabled,
-        sms_country=sms_country,
-        queue_journeys=queue_journeys,
-        subscriber_row=subscriber_row,
-        field_mappings=field_mappings,
-    )
+    ctx = _context(rules, memberships, **options)
     processed = records_to_process(
         changes, disable_triggers=disable_triggers, disable_bulk_triggers=disable_bulk_triggers
     )
@@ -460,18 +468,10 @@ def plan_account_rule_changes(
     rules: Iterable[ListRules],
     memberships: Mapping[str, Iterable[ListMembership]],
     *,
-    as_of: datetime,
-    zone: tzinfo,
     enable_account_trigger: bool,
     disable_triggers: bool,
     disable_bulk_triggers: bool,
-    prevent_opted_out_list_add: bool,
-    sms_enabled: bool = False,
-    sms_country: str | None = None,
-    queue_journeys: bool = True,
-    week_start: int = 6,
-    subscriber_row: Callable[[RuleRecord], ImportRow] | None = None,
-    field_mappings: Mapping[str, ListFieldMappings] | None = None,
+    **options: Unpack[RulePlanOptions],
 ) -> RulePlan:
     """Re-evaluate the contacts' rules for one trigger batch of account changes.
 
@@ -489,19 +489,7 @@ def plan_account_rule_changes(
             raise InvalidTypeError("changes", "AccountChange values", change)
         by_account.setdefault(change.account_id, change)
     records = _rule_records(contacts, "contacts")
-    ctx = _context(
-        rules,
-        memberships,
-        as_of=as_of,
-        zone=zone,
-        week_start=week_start,
-        prevent_opted_out_list_add=prevent_opted_out_list_add,
-        sms_enabled=sms_enabled,
-        sms_country=sms_country,
-        queue_journeys=queue_journeys,
-        subscriber_row=subscriber_row,
-        field_mappings=field_mappings,
-    )
+    ctx = _context(rules, memberships, **options)
     reached = plan_account_changes(
         [c.account_id for c in changes],
         [r.person for r in records],
@@ -529,16 +517,7 @@ def plan_retrospective_run(
     records: Iterable[RuleRecord],
     rules: Iterable[ListRules],
     memberships: Mapping[str, Iterable[ListMembership]],
-    *,
-    as_of: datetime,
-    zone: tzinfo,
-    prevent_opted_out_list_add: bool,
-    sms_enabled: bool = False,
-    sms_country: str | None = None,
-    queue_journeys: bool = True,
-    week_start: int = 6,
-    subscriber_row: Callable[[RuleRecord], ImportRow] | None = None,
-    field_mappings: Mapping[str, ListFieldMappings] | None = None,
+    **options: Unpack[RulePlanOptions],
 ) -> RulePlan:
     """An administrator's retrospective run: every active rule over ``records`` as they
     are now, whatever the evaluation time.
@@ -547,17 +526,5 @@ def plan_retrospective_run(
     opted-out refusal and the SMS settings apply as on every route.
     """
     given = _rule_records(records, "records")
-    ctx = _context(
-        rules,
-        memberships,
-        as_of=as_of,
-        zone=zone,
-        week_start=week_start,
-        prevent_opted_out_list_add=prevent_opted_out_list_add,
-        sms_enabled=sms_enabled,
-        sms_country=sms_country,
-        queue_journeys=queue_journeys,
-        subscriber_row=subscriber_row,
-        field_mappings=field_mappings,
-    )
+    ctx = _context(rules, memberships, **options)
     return _plan([RuleChange(None, r) for r in given], ctx, retrospective=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from cmsf_core.domain.checks import is_collection
-from cmsf_core.domain.emails import check_email_text
+from cmsf_core.domain.emails import check_nonempty_email
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.timeutil import ensure_utc
 
@@ -29,12 +29,7 @@ def email_converter(field: str) -> Callable[[object], str]:
     """A converter to a non-empty email address; its errors name ``field``."""
 
     def convert(value: object) -> str:
-        if not isinstance(value, str):
-            raise InvalidTypeError(field, "an email address (str)", value)
-        address = check_email_text(value, field)
-        if not address:
-            raise InvalidValueError(field, "a non-empty email address", value)
-        return address
+        return check_nonempty_email(value, field)
 
     return convert
 

@@ -1,18 +1,17 @@
 """The values the subscriber rules read: a subscriber's state, a record's kind, a consent
 and an import refresh type (each read from text by
-:func:`~cmsf_core.domain.choices.parse_choice`), an email's list memberships, and the
+:class:`~cmsf_core.domain.choices.Choice`), an email's list memberships, and the
 CRM's contacts and leads before and after a change."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 
 from cmsf_core.domain.checks import check_same_record, optional_instance, require_text
-from cmsf_core.domain.choices import parse_choice, spellings
+from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.subscribers._checks import check_bool, items_of, optional_email
 from cmsf_core.domain.timeutil import ensure_utc_or_none
@@ -28,11 +27,15 @@ __all__ = [
 ]
 
 
-class SubscriberState(enum.Enum):
+class SubscriberState(Choice):
     """A subscriber's state on a list, as Campaign Monitor names it.
 
     ``SUPPRESSED`` is the state of an entry on the client's suppression list, not of a
     list membership; it is here so one type covers everything that keeps an email inactive.
+    :meth:`parse` reads Campaign Monitor's spelling in any case, surrounding spaces ignored.
+
+    >>> SubscriberState.parse(" unsubscribed ")
+    <SubscriberState.UNSUBSCRIBED: 'Unsubscribed'>
     """
 
     ACTIVE = "Active"
@@ -42,19 +45,8 @@ class SubscriberState(enum.Enum):
     UNCONFIRMED = "Unconfirmed"
     SUPPRESSED = "Suppressed"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "state") -> SubscriberState:
-        """Read Campaign Monitor's spelling in any case, surrounding spaces ignored.
 
-        >>> SubscriberState.parse(" unsubscribed ")
-        <SubscriberState.UNSUBSCRIBED: 'Unsubscribed'>
-        """
-        return parse_choice(
-            cls, value, field=field, expected="a subscriber state name", table=_STATE_NAMES
-        )
-
-
-_STATE_NAMES = spellings(SubscriberState)
+read_as(SubscriberState, field="state", expected="a subscriber state name")
 
 #: States in which an email counts as opted out of a list.
 OPTED_OUT = frozenset({SubscriberState.UNSUBSCRIBED, SubscriberState.DELETED})
@@ -62,24 +54,20 @@ OPTED_OUT = frozenset({SubscriberState.UNSUBSCRIBED, SubscriberState.DELETED})
 RECEIVING = frozenset({SubscriberState.ACTIVE, SubscriberState.UNCONFIRMED})
 
 
-class RecordKind(enum.Enum):
-    """The CRM objects that carry an email: contacts and leads."""
+class RecordKind(Choice):
+    """The CRM objects that carry an email: contacts and leads.
+
+    :meth:`parse` reads ``"Contact"`` or ``"Lead"`` in any case.
+    """
 
     CONTACT = "Contact"
     LEAD = "Lead"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "kind") -> RecordKind:
-        """Read ``"Contact"`` or ``"Lead"`` in any case."""
-        return parse_choice(
-            cls, value, field=field, expected="'Contact' or 'Lead'", table=_KIND_NAMES
-        )
+
+read_as(RecordKind, field="kind", expected="'Contact' or 'Lead'")
 
 
-_KIND_NAMES = spellings(RecordKind)
-
-
-class Consent(enum.Enum):
+class Consent(Choice):
     """Consent to track or to send SMS, as the platform takes it: Yes, No or Unchanged.
 
     ``UNCHANGED`` leaves what the platform holds as it is.
@@ -90,7 +78,7 @@ class Consent(enum.Enum):
     UNCHANGED = "Unchanged"
 
     @classmethod
-    def parse(cls, value: object, field: str = "consent") -> Consent:
+    def parse(cls, value: object, field: str | None = None) -> Consent:
         """Read a CRM value: a checkbox (``True``/``False``), ``None`` (not mapped: unchanged)
         or text (yes/no/unchanged, true/false, in any case).
 
@@ -101,16 +89,15 @@ class Consent(enum.Enum):
             return cls.UNCHANGED
         if isinstance(value, bool):
             return cls.YES if value else cls.NO
-        return parse_choice(
-            cls,
-            value,
-            field=field,
-            expected="Yes, No or Unchanged (or a bool)",
-            table=_CONSENT_NAMES,
-        )
+        return super().parse(value, field)
 
 
-_CONSENT_NAMES = spellings(Consent, true=Consent.YES, false=Consent.NO)
+read_as(
+    Consent,
+    field="consent",
+    expected="Yes, No or Unchanged (or a bool)",
+    table=spellings(Consent, true=Consent.YES, false=Consent.NO),
+)
 
 
 def _words(text: str) -> str:
@@ -118,35 +105,28 @@ def _words(text: str) -> str:
     return " ".join(text.replace("_", " ").replace(",", " ").split()).casefold()
 
 
-class ImportRefreshType(enum.Enum):
-    """What an import-wizard run does to the list, as the wizard names the choice."""
+class ImportRefreshType(Choice):
+    """What an import-wizard run does to the list, as the wizard names the choice.
+
+    :meth:`parse` reads the wizard's label or the member's name in any case; spaces, ``_``
+    and commas are loose.
+
+    >>> ImportRefreshType.parse("add, update, remove")
+    <ImportRefreshType.ADD_UPDATE_REMOVE: 'Add, Update, Remove'>
+    """
 
     ADD_UPDATE = "Add, Update"
     ADD_UPDATE_RESUBSCRIBE_DELETED = "Add, Update, Resubscribe Deleted"
     ADD_UPDATE_REMOVE = "Add, Update, Remove"
 
-    @classmethod
-    def parse(cls, value: object, field: str = "refresh_type") -> ImportRefreshType:
-        """Read the wizard's label in any case; spaces, ``_`` and commas are loose.
 
-        >>> ImportRefreshType.parse("add, update, remove")
-        <ImportRefreshType.ADD_UPDATE_REMOVE: 'Add, Update, Remove'>
-        """
-        return parse_choice(
-            cls,
-            value,
-            field=field,
-            expected="an import refresh type",
-            table=_REFRESH_NAMES,
-            key=_words,
-        )
-
-
-_REFRESH_NAMES = {
-    _words(spelling): refresh
-    for refresh in ImportRefreshType
-    for spelling in (refresh.value, refresh.name)
-}
+read_as(
+    ImportRefreshType,
+    field="refresh_type",
+    expected="an import refresh type",
+    key=_words,
+    names=True,
+)
 
 
 def to_consent_to_track(value: object) -> Consent:
