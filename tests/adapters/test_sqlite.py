@@ -215,6 +215,45 @@ def test_a_contact_moved_to_another_account_is_found_there_only() -> None:
     assert list(crm.contacts_of_accounts(["001A", "001B"])) == ["001B"]
 
 
+# ------------------------------------------------------------------ seeding, in both stores
+
+_STORES = {"in memory": InMemoryCrm, "sqlite": lambda: SqliteCrm(":memory:")}
+
+
+@pytest.mark.parametrize("make", list(_STORES.values()), ids=list(_STORES))
+def test_an_empty_person_id_is_refused_and_a_missing_one_is_numbered(
+    make: Any,
+) -> None:
+    """Both stores seed people alike: no ``person_id`` numbers the person after those
+    held; an empty one is refused (a person's id is never empty), and nothing is added."""
+    crm = make()
+    crm.add_person("ann@example.com", person_id="003A")
+
+    with pytest.raises(InvalidValueError, match="person_id") as refused:
+        crm.add_person("bob@example.com", person_id="")
+    lead = crm.add_person("bob@example.com", kind=PersonKind.LEAD)
+
+    assert "a non-empty string" in str(refused.value)
+    assert lead.person_id == "L000002"
+    assert [p.person_id for p in crm.find_people(["bob@example.com"])["bob@example.com"]] == [
+        "L000002"
+    ]
+
+
+@pytest.mark.parametrize("make", list(_STORES.values()), ids=list(_STORES))
+def test_a_link_to_a_campaign_not_added_is_refused_in_both_stores(make: Any) -> None:
+    """A hand-made link needs its CRM campaign first; with it, the link is kept."""
+    crm = make()
+
+    with pytest.raises(InvalidValueError, match="a CRM campaign added first"):
+        crm.link("client-1", "cmp-1", "sf-cmp-1")
+    crm.add_campaign("sf-cmp-1", "Digest", statuses=("Sent", "Opened"), default="Opened")
+    crm.link("client-1", "cmp-1", "sf-cmp-1")
+
+    assert crm.campaigns()["sf-cmp-1"].default_status == "Opened"
+    assert crm.links()["cmp-1"].crm_campaign_id == "sf-cmp-1"
+
+
 # ----------------------------------------------------------------------------- one writer
 
 _START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -30,6 +30,7 @@ from cmsf_core.adapters._store_rules import (
     with_statistics,
     with_status,
 )
+from cmsf_core.adapters._store_seeding import StoreSeeding
 from cmsf_core.adapters.crm_fields import creation_problem
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidValueError
@@ -72,7 +73,7 @@ RefusalRule = Callable[[str, object], str | None]
 
 
 @attrs.define
-class InMemoryCrm(CrmStore):
+class InMemoryCrm(StoreSeeding, CrmStore):
     """A CRM held in memory, with Salesforce's rules where the sync meets them.
 
     ``fail_after``: raise :class:`SimulatedCrashError` once that many more items have been
@@ -138,61 +139,28 @@ class InMemoryCrm(CrmStore):
         finally:
             self._writer.release()
 
-    # -- seeding -----------------------------------------------------------------------
+    # -- seeding: where StoreSeeding keeps what it builds ---------------------------------
 
-    def add_person(
-        self,
-        email: str,
-        *,
-        person_id: str | None = None,
-        kind: PersonKind = PersonKind.CONTACT,
-        last_modified: datetime | None = None,
-        email_opt_out: bool = False,
-        account_id: str | None = None,
-    ) -> Person:
-        """Add (or replace) a contact or lead; ``account_id`` is a contact's account
-        (a lead has none)."""
-        person_id = person_id or f"{kind.value[0]}{len(self._people) + 1:06d}"
-        modified = last_modified or datetime(2000, 1, 1, tzinfo=UTC)
-        person = Person(
-            person_id, kind, email, modified, email_opt_out=email_opt_out, account_id=account_id
-        )
+    def _person_count(self) -> int:
+        return len(self._people)
+
+    def _put_person(self, person: Person) -> None:
+        person_id = person.person_id
         old = self._people.get(person_id)
         if old is not None:
             self._people_by_email[normalise_email(old.email)].discard(person_id)
             if old.account_id is not None:
                 self._contacts_by_account[old.account_id].discard(person_id)
         self._people[person_id] = person
-        self._people_by_email[normalise_email(email)].add(person_id)
-        if account_id is not None:
-            self._contacts_by_account[account_id].add(person_id)
-        return person
+        self._people_by_email[normalise_email(person.email)].add(person_id)
+        if person.account_id is not None:
+            self._contacts_by_account[person.account_id].add(person_id)
 
-    def add_campaign(
-        self,
-        campaign_id: str,
-        name: str,
-        *,
-        statuses: Iterable[str | MemberStatus] = ("Sent", "Responded"),
-        default: str | None = None,
-        responded: Iterable[str] = ("Responded",),
-    ) -> CrmCampaign:
-        """Add a CRM campaign; plain labels become statuses (the first is the default)."""
-        campaign = CrmCampaign.from_labels(
-            campaign_id, name, statuses, default=default, responded=responded
-        )
-        self._campaigns[campaign_id] = campaign
-        return campaign
+    def _put_campaign(self, campaign: CrmCampaign) -> None:
+        self._campaigns[campaign.campaign_id] = campaign
 
-    def link(self, client_id: str, platform_campaign_id: str, crm_campaign_id: str) -> None:
-        """Link a platform campaign to an existing CRM campaign by hand."""
-        if crm_campaign_id not in self._campaigns:
-            raise InvalidValueError(
-                "crm_campaign_id", "a CRM campaign added first", crm_campaign_id
-            )
-        self._links[platform_campaign_id] = CampaignLink(
-            client_id, platform_campaign_id, crm_campaign_id
-        )
+    def _put_link(self, link: CampaignLink) -> None:
+        self._links[link.platform_campaign_id] = link
 
     # -- inspection (tests, notebooks) -------------------------------------------------
 

@@ -17,6 +17,7 @@ from cmsf_core.adapters._store_rules import (
     new_person_id,
     update_refusal,
 )
+from cmsf_core.adapters._store_seeding import StoreSeeding
 from cmsf_core.adapters.crm_fields import (
     creation_problem,
     decode_value,
@@ -43,34 +44,16 @@ from cmsf_core.domain.subscribers import (
 )
 
 
-class _People(_SqliteConnection):
+class _People(StoreSeeding, _SqliteConnection):
     """The store's contacts and leads, their fields, and the suppression records."""
 
     __slots__ = ()
 
-    def add_person(
-        self,
-        email: str,
-        *,
-        person_id: str | None = None,
-        kind: PersonKind = PersonKind.CONTACT,
-        last_modified: datetime | None = None,
-        email_opt_out: bool = False,
-        account_id: str | None = None,
-    ) -> Person:
-        """Add (or replace) a contact or lead; ``account_id`` is a contact's account
-        (a lead has none)."""
-        if person_id is None:
-            (count,) = self._db.execute("SELECT count(*) FROM people").fetchone()
-            person_id = f"{kind.value[0]}{count + 1:06d}"
-        person = Person(
-            person_id,
-            kind,
-            email,
-            last_modified or datetime(2000, 1, 1, tzinfo=UTC),
-            email_opt_out=email_opt_out,
-            account_id=account_id,
-        )
+    def _person_count(self) -> int:
+        (count,) = self._db.execute("SELECT count(*) FROM people").fetchone()
+        return int(count)
+
+    def _put_person(self, person: Person) -> None:
         self._write(
             f"INSERT OR REPLACE INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -85,7 +68,6 @@ class _People(_SqliteConnection):
                 )
             ],
         )
-        return person
 
     def _people(self, where: str, params: Sequence[object]) -> Iterator[Person]:
         for row in self._db.execute(f"SELECT {_PEOPLE_COLUMNS} FROM people {where}", params):

@@ -57,7 +57,6 @@ from cmsf_core.adapters.sqlite.schema import (
     _RECORD_COLUMNS,
 )
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
-from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
     CampaignLink,
@@ -93,34 +92,13 @@ class SqliteCrm(_People, _SyncLock):
     with :meth:`close` (or use it as a context manager).
     """
 
-    # -- seeding ---------------------------------------------------------------------
+    # -- seeding: where StoreSeeding keeps what it builds -----------------------------
 
-    def add_campaign(
-        self,
-        campaign_id: str,
-        name: str,
-        *,
-        statuses: Iterable[str | MemberStatus] = ("Sent", "Responded"),
-        default: str | None = None,
-        responded: Iterable[str] = ("Responded",),
-    ) -> CrmCampaign:
-        """Add a CRM campaign; plain labels become statuses (the first is the default)."""
-        campaign = CrmCampaign.from_labels(
-            campaign_id, name, statuses, default=default, responded=responded
-        )
+    def _put_campaign(self, campaign: CrmCampaign) -> None:
         self._save_campaign(campaign, replace=True)
-        return campaign
 
-    def link(self, client_id: str, platform_campaign_id: str, crm_campaign_id: str) -> None:
-        """Link a platform campaign to an existing CRM campaign by hand."""
-        if crm_campaign_id not in self.campaigns():
-            raise InvalidValueError(
-                "crm_campaign_id", "a CRM campaign added first", crm_campaign_id
-            )
-        self._write(
-            "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
-            [(platform_campaign_id, client_id, crm_campaign_id)],
-        )
+    def _put_link(self, link: CampaignLink) -> None:
+        self._write("INSERT OR REPLACE INTO links VALUES (?, ?, ?)", [self._link_row(link)])
 
     def get_meta(self, key: str) -> str | None:
         """A value of the store's own metadata (which tool made it, ...)."""
@@ -347,6 +325,10 @@ class SqliteCrm(_People, _SyncLock):
             None if campaign.statistics is None else json.dumps(attrs.asdict(campaign.statistics)),
         )
 
+    @staticmethod
+    def _link_row(link: CampaignLink) -> tuple[object, ...]:
+        return (link.platform_campaign_id, link.client_id, link.crm_campaign_id)
+
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
     ) -> WriteResult:
@@ -357,7 +339,7 @@ class SqliteCrm(_People, _SyncLock):
             )
             db.executemany(
                 "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
-                [(k.platform_campaign_id, k.client_id, k.crm_campaign_id) for k in links],
+                [self._link_row(k) for k in links],
             )
         return WriteResult(len(campaigns) + len(links))
 
