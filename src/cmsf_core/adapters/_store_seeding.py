@@ -2,8 +2,9 @@
 links a test, demo or notebook starts from.
 
 The public helpers (:meth:`StoreSeeding.add_person`, :meth:`~StoreSeeding.add_campaign`,
-:meth:`~StoreSeeding.link`) are written here once: each builds the value and hands it to the
-store's own hook (``_put_person``, ``_put_campaign``, ``_put_link``), which keeps it its way.
+:meth:`~StoreSeeding.link`, :meth:`~StoreSeeding.set_fields`) are written here once: each
+builds or checks the value and hands it to the store's own hook (``_put_person``,
+``_put_campaign``, ``_put_link``, ``_put_fields``), which keeps it its way.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
+from cmsf_core.adapters._store_rules import check_field_values
 from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.field_mappings import CrmValue
 from cmsf_core.domain.records import (
     CampaignLink,
     CrmCampaign,
@@ -80,6 +83,13 @@ class StoreSeeding:
             )
         self._put_link(CampaignLink(client_id, platform_campaign_id, crm_campaign_id))
 
+    def set_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
+        """Set fields of a contact or lead by hand (seeding, or a user's edit)."""
+        if not self._holds_person(person_id):
+            raise InvalidValueError("person_id", "a contact or lead added first", person_id)
+        check_field_values(values)
+        self._put_fields(person_id, values)
+
     # -- the store's hooks -------------------------------------------------------------
 
     @abstractmethod
@@ -89,6 +99,10 @@ class StoreSeeding:
     @abstractmethod
     def _person_count(self) -> int:
         """How many contacts and leads the store holds."""
+
+    @abstractmethod
+    def _holds_person(self, person_id: str) -> bool:
+        """Whether the store holds a contact or lead of that id."""
 
     @abstractmethod
     def _put_person(self, person: Person) -> None:
@@ -101,3 +115,7 @@ class StoreSeeding:
     @abstractmethod
     def _put_link(self, link: CampaignLink) -> None:
         """Keep ``link``, replacing the one held for its platform campaign."""
+
+    @abstractmethod
+    def _put_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
+        """Keep ``values`` (checked) as fields of the person held under ``person_id``."""

@@ -19,7 +19,6 @@ from cmsf_core.adapters._store_rules import (
     NO_SUCH_PERSON,
     NO_SUCH_SUPPRESSION_RECORD,
     change_campaigns,
-    check_field_values,
     created_email,
     created_fields,
     field_row,
@@ -33,7 +32,7 @@ from cmsf_core.adapters._store_rules import (
 from cmsf_core.adapters._store_seeding import StoreSeeding
 from cmsf_core.adapters.crm_fields import creation_problem
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
-from cmsf_core.domain.errors import CmsfError, InvalidValueError
+from cmsf_core.domain.errors import CmsfError
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
@@ -143,6 +142,9 @@ class InMemoryCrm(StoreSeeding, CrmStore):
 
     def _person_count(self) -> int:
         return len(self._people)
+
+    def _holds_person(self, person_id: str) -> bool:
+        return person_id in self._people
 
     def _put_person(self, person: Person) -> None:
         person_id = person.person_id
@@ -469,11 +471,7 @@ class InMemoryCrm(StoreSeeding, CrmStore):
 
     # -- contact and lead fields (field mappings) ---------------------------------------
 
-    def set_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
-        """Set fields of a contact or lead by hand (seeding, or a user's edit)."""
-        if person_id not in self._people:
-            raise InvalidValueError("person_id", "a contact or lead added first", person_id)
-        check_field_values(values)
+    def _put_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
         held = self._fields.setdefault(person_id, {})
         held.update({name.casefold(): (name, value) for name, value in values.items()})
 

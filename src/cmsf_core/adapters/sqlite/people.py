@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from cmsf_core.adapters._store_rules import (
     NO_SUCH_PERSON,
     NO_SUCH_SUPPRESSION_RECORD,
-    check_field_values,
     created_email,
     created_fields,
     field_row,
@@ -31,7 +30,6 @@ from cmsf_core.adapters.sqlite.schema import (
     _PERSON_FIELDS_TABLE,
     _SUPPRESSION_COLUMNS,
 )
-from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
 from cmsf_core.domain.records import Person, PersonKind, WriteResult, normalise_email
 from cmsf_core.domain.subscribers import (
@@ -54,20 +52,7 @@ class _People(StoreSeeding, _SqliteConnection):
         return int(count)
 
     def _put_person(self, person: Person) -> None:
-        self._write(
-            f"INSERT OR REPLACE INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    person.person_id,
-                    person.kind.value,
-                    person.email,
-                    normalise_email(person.email),
-                    _to_int(person.last_modified),
-                    int(person.email_opt_out),
-                    person.account_id,
-                )
-            ],
-        )
+        self._write(f"INSERT OR REPLACE {_INTO_PEOPLE}", [_person_row(person)])
 
     def _people(self, where: str, params: Sequence[object]) -> Iterator[Person]:
         for row in self._db.execute(f"SELECT {_PEOPLE_COLUMNS} FROM people {where}", params):
@@ -165,12 +150,11 @@ class _People(StoreSeeding, _SqliteConnection):
     def _fields_table(self) -> None:
         self._db.execute(_PERSON_FIELDS_TABLE)
 
-    def set_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
-        """Set fields of a contact or lead by hand (seeding, or a user's edit)."""
+    def _holds_person(self, person_id: str) -> bool:
+        return person_id in self._kind_of([person_id])
+
+    def _put_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
         self._fields_table()
-        if self._kind_of([person_id]).get(person_id) is None:
-            raise InvalidValueError("person_id", "a contact or lead added first", person_id)
-        check_field_values(values)
         self._write(_SET_FIELD, _field_rows(person_id, values))
 
     def _kind_of(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
@@ -241,19 +225,9 @@ class _People(StoreSeeding, _SqliteConnection):
                         db.execute("SELECT 1 FROM people WHERE person_id = ?", (pid,)).fetchone()
                     ),
                 )
-                email = created_email(created)
-                db.execute(
-                    f"INSERT INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        person_id,
-                        created.kind.value,
-                        email,
-                        normalise_email(email),
-                        _to_int(datetime.now(UTC)),
-                        0,
-                        None,
-                    ),
-                )
+                kind = PersonKind(created.kind.value)
+                person = Person(person_id, kind, created_email(created), datetime.now(UTC))
+                db.execute(f"INSERT {_INTO_PEOPLE}", _person_row(person))
                 db.executemany(_SET_FIELD, _field_rows(person_id, created_fields(created)))
                 written += 1
         except BaseException:
@@ -263,9 +237,23 @@ class _People(StoreSeeding, _SqliteConnection):
         return WriteResult(written, tuple(failures))
 
 
+_INTO_PEOPLE = f"INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _SET_FIELD = "INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)"
 
 
 def _field_rows(person_id: str, values: Mapping[str, CrmValue]) -> list[tuple[str, str, str, str]]:
     """The ``person_fields`` rows of a person's field values."""
     return [(person_id, name.casefold(), name, encode_value(v)) for name, v in values.items()]
+
+
+def _person_row(person: Person) -> tuple[object, ...]:
+    """The ``people`` row of a contact or lead."""
+    return (
+        person.person_id,
+        person.kind.value,
+        person.email,
+        normalise_email(person.email),
+        _to_int(person.last_modified),
+        int(person.email_opt_out),
+        person.account_id,
+    )
