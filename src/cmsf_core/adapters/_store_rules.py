@@ -17,7 +17,13 @@ import attrs
 from cmsf_core.adapters.crm_fields import field_problem
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
-from cmsf_core.domain.records import CampaignSummary, CrmCampaign, MemberStatus
+from cmsf_core.domain.records import (
+    CampaignSummary,
+    CrmCampaign,
+    MemberStatus,
+    Person,
+    PersonKind,
+)
 from cmsf_core.domain.subscribers import RecordKind
 
 T = TypeVar("T")
@@ -131,9 +137,11 @@ def new_person_id(
     return number, found
 
 
-def created_email(created: CreatePerson) -> str:
-    """The email of a created contact or lead: its ``Email`` value, else its email."""
-    return str(created.values.get("Email") or created.email)
+def created_person(created: CreatePerson, person_id: str, modified: datetime) -> Person:
+    """The contact or lead a field mapping creates, under ``person_id``, last modified at
+    ``modified``: its email is its ``Email`` value, else its email."""
+    email = str(created.values.get("Email") or created.email)
+    return Person(person_id, PersonKind(created.kind.value), email, modified)
 
 
 def created_fields(created: CreatePerson) -> dict[str, CrmValue]:

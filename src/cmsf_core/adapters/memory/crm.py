@@ -19,8 +19,8 @@ from cmsf_core.adapters._store_rules import (
     NO_SUCH_PERSON,
     NO_SUCH_SUPPRESSION_RECORD,
     change_campaigns,
-    created_email,
     created_fields,
+    created_person,
     field_row,
     new_person_id,
     picklist_refusal,
@@ -44,7 +44,6 @@ from cmsf_core.domain.records import (
     MemberRef,
     MemberStatus,
     Person,
-    PersonKind,
     PlatformCampaign,
     WriteResult,
     normalise_email,
@@ -505,10 +504,7 @@ class InMemoryCrm(StoreSeeding, CrmStore):
             _number, person_id = new_person_id(
                 created, "MEM", len(self._people) + 1, lambda pid: pid in self._people
             )
-            kind = PersonKind(created.kind.value)
-            self.add_person(
-                created_email(created), person_id=person_id, kind=kind, last_modified=self.clock()
-            )
+            self._put_person(created_person(created, person_id, self.clock()))
             self.set_fields(person_id, created_fields(created))
 
         return self._bulk(

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from cmsf_core.adapters._store_rules import (
     NO_SUCH_PERSON,
     NO_SUCH_SUPPRESSION_RECORD,
-    created_email,
     created_fields,
+    created_person,
     field_row,
     new_person_id,
     update_refusal,
@@ -225,8 +225,7 @@ class _People(StoreSeeding, _SqliteConnection):
                         db.execute("SELECT 1 FROM people WHERE person_id = ?", (pid,)).fetchone()
                     ),
                 )
-                kind = PersonKind(created.kind.value)
-                person = Person(person_id, kind, created_email(created), datetime.now(UTC))
+                person = created_person(created, person_id, datetime.now(UTC))
                 db.execute(f"INSERT {_INTO_PEOPLE}", _person_row(person))
                 db.executemany(_SET_FIELD, _field_rows(person_id, created_fields(created)))
                 written += 1
