@@ -24,7 +24,9 @@ from cmsf_core.adapters.sqlite import store as sqlite_module
 from cmsf_core.app.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.errors import InvalidValueError
+from cmsf_core.domain.field_mappings import CreatePerson
 from cmsf_core.domain.records import PersonKind
+from cmsf_core.domain.subscribers import RecordKind
 from cmsf_core.ports.crm import CrmStore, StoreBusyError, StoreError
 from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.shell.sync import run_sync
@@ -541,3 +543,26 @@ def test_two_keys_of_one_digest_are_refused_and_never_confused(
     assert list(crm.existing_keys([second.key, third.key])) == []
     assert crm.delete_records([second.key]).written == 0
     assert crm.all_records() == (first,)
+
+
+def test_people_created_by_a_field_mapping_are_one_write_of_the_store(tmp_path: Path) -> None:
+    """Creating contacts is a write like any other: a step of a sync holding the store,
+    and the first write of a lazy store, which it creates on disk and keeps."""
+    created = CreatePerson(
+        RecordKind.CONTACT,
+        "zed@example.com",
+        "list-1",
+        {"Email": "zed@example.com", "LastName": "Zed"},
+    )
+    held = SqliteCrm(":memory:")
+    with held.sync_lock():
+        assert held.create_people([created]).written == 1
+    path = tmp_path / "lazy.db"
+    with SqliteCrm(path, lazy=True) as lazy:
+        assert lazy.create_people([created]).written == 1
+
+    assert [p.email for p in held.find_people(["zed@example.com"])["zed@example.com"]] == [
+        "zed@example.com"
+    ]
+    with SqliteCrm(path) as reopened:
+        assert list(reopened.find_people(["zed@example.com"])) == ["zed@example.com"]

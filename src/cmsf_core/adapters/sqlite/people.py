@@ -205,12 +205,10 @@ class _People(StoreSeeding, _SqliteConnection):
         return WriteResult(written, tuple(failures))
 
     def create_people(self, people: Sequence[CreatePerson]) -> WriteResult:
-        self._fields_table()
         failures: list[tuple[object, str]] = []
         written = 0
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
+            db.execute(_PERSON_FIELDS_TABLE)
             (count,) = db.execute("SELECT count(*) FROM people").fetchone()
             for created in people:
                 reason = creation_problem(created)
@@ -229,10 +227,6 @@ class _People(StoreSeeding, _SqliteConnection):
                 db.execute(f"INSERT {_INTO_PEOPLE}", _person_row(person))
                 db.executemany(_SET_FIELD, _field_rows(person_id, created_fields(created)))
                 written += 1
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return WriteResult(written, tuple(failures))
 
 
