@@ -136,12 +136,15 @@ class _SqliteConnection(CrmStore):
 
     def _fresh_in_memory(self) -> sqlite3.Connection:
         db = self._connect(":memory:")
-        db.execute("BEGIN")
-        _create(db)
-        if self.origin is not None:
-            db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
-        db.execute("COMMIT")
+        self._build(db)
         return db
+
+    def _build(self, db: sqlite3.Connection) -> None:
+        """Create a new store's schema and marks in ``db``, with ``origin`` in its metadata."""
+        with _immediate(db):
+            _create(db)
+            if self.origin is not None:
+                db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
 
     def _open_existing(self, path: Path) -> None:
         version = _probe(path)
@@ -173,11 +176,7 @@ class _SqliteConnection(CrmStore):
         try:
             db = sqlite3.connect(temporary, isolation_level=None)
             try:
-                db.execute("BEGIN IMMEDIATE")
-                _create(db)
-                if self.origin is not None:
-                    db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
-                db.execute("COMMIT")
+                self._build(db)
             finally:
                 db.close()
         except (OSError, sqlite3.DatabaseError) as error:
