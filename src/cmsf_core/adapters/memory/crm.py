@@ -393,10 +393,20 @@ class InMemoryCrm(StoreSeeding, CrmStore):
         return WriteResult(len(campaigns) + len(links))
 
     def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
+        return self._change_campaigns("status", statuses, with_status)
+
+    def _change_campaigns(
+        self,
+        kind: str,
+        items: Sequence[tuple[str, T]],
+        change: Callable[[CrmCampaign, T], CrmCampaign],
+    ) -> WriteResult:
+        """Apply ``change`` to the campaign each item names (see ``change_campaigns``), each
+        item a write of ``kind``."""
         _changed, failures = change_campaigns(
-            self._campaigns, statuses, with_status, lambda: self._tick("status")
+            self._campaigns, items, change, lambda: self._tick(kind)
         )
-        return WriteResult(len(statuses) - len(failures), tuple(failures))
+        return WriteResult(len(items) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
         def insert(record: Activity) -> None:
@@ -445,13 +455,7 @@ class InMemoryCrm(StoreSeeding, CrmStore):
         return picklist_refusal(record.member.status, campaign)
 
     def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
-        _changed, failures = change_campaigns(
-            self._campaigns,
-            statistics,
-            with_statistics,
-            lambda: self._tick("statistics"),
-        )
-        return WriteResult(len(statistics) - len(failures), tuple(failures))
+        return self._change_campaigns("statistics", statistics, with_statistics)
 
     def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
         for message in messages:

@@ -344,13 +344,24 @@ class SqliteCrm(_People, _SyncLock):
         return WriteResult(len(campaigns) + len(links))
 
     def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
+        return self._change_campaigns(statuses, with_status, "statuses")
+
+    def _change_campaigns(
+        self,
+        items: Sequence[tuple[str, T]],
+        change: Callable[[CrmCampaign, T], CrmCampaign],
+        column: str,
+    ) -> WriteResult:
+        """Apply ``change`` to the campaign each item names (see ``change_campaigns``) and
+        write the changed campaigns' ``column`` back."""
         current = dict(self.campaigns())
-        changed, failures = change_campaigns(current, statuses, with_status)
+        changed, failures = change_campaigns(current, items, change)
+        index = _CAMPAIGN_COLUMNS.split(", ").index(column)
         self._write(
-            "UPDATE campaigns SET statuses = ? WHERE campaign_id = ?",
-            [(self._campaign_row(current[c])[2], c) for c in dict.fromkeys(changed)],
+            f"UPDATE campaigns SET {column} = ? WHERE campaign_id = ?",
+            [(self._campaign_row(current[c])[index], c) for c in dict.fromkeys(changed)],
         )
-        return WriteResult(len(statuses) - len(failures), tuple(failures))
+        return WriteResult(len(items) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
         written = 0
@@ -449,17 +460,7 @@ class SqliteCrm(_People, _SyncLock):
         return WriteResult(len(rows), tuple(failures))
 
     def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
-        current = dict(self.campaigns())
-        changed, failures = change_campaigns(
-            current,
-            statistics,
-            with_statistics,
-        )
-        self._write(
-            "UPDATE campaigns SET statistics = ? WHERE campaign_id = ?",
-            [(self._campaign_row(current[c])[4], c) for c in dict.fromkeys(changed)],
-        )
-        return WriteResult(len(statistics) - len(failures), tuple(failures))
+        return self._change_campaigns(statistics, with_statistics, "statistics")
 
     def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
         rows = [
