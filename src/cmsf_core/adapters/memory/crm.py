@@ -17,8 +17,8 @@ import attrs
 
 from cmsf_core.adapters._store_rules import (
     NO_SUCH_PERSON,
-    NO_SUCH_SUPPRESSION_RECORD,
     change_campaigns,
+    change_suppression,
     created_fields,
     created_person,
     field_row,
@@ -327,36 +327,35 @@ class InMemoryCrm(StoreSeeding, CrmStore):
             CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
         ],
     ) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for change in changes:
-            key = change.email if isinstance(change, CreateSuppressionRecord) else change.record_id
-            reason = self._refused("suppression", change)
-            if (
-                reason is None
-                and isinstance(change, UpdateSuppressionRecord)
-                and change.record_id not in self._suppression
-            ):
-                reason = NO_SUCH_SUPPRESSION_RECORD
-            if reason is not None:
-                failures.append((key, reason))
-                continue
-            if isinstance(change, RemoveSuppressionRecord):
-                if self._suppression.pop(change.record_id, None) is not None:
-                    self._tick("suppression")
-                    written += 1
-                continue
+        def create(change: CreateSuppressionRecord) -> None:
             self._tick("suppression")
-            record_id = (
-                change.record_id
-                if isinstance(change, UpdateSuppressionRecord)
-                else f"a0S{next(self._suppression_ids):06d}"
-            )
+            record_id = f"a0S{next(self._suppression_ids):06d}"
             self._suppression[record_id] = SuppressionRecord(
                 record_id, change.email, change.reason, change.suppressed_at
             )
-            written += 1
-        return WriteResult(written, tuple(failures))
+
+        def update(change: UpdateSuppressionRecord) -> bool:
+            if change.record_id not in self._suppression:
+                return False
+            self._tick("suppression")
+            self._suppression[change.record_id] = SuppressionRecord(
+                change.record_id, change.email, change.reason, change.suppressed_at
+            )
+            return True
+
+        def remove(record_id: str) -> bool:
+            if self._suppression.pop(record_id, None) is None:
+                return False
+            self._tick("suppression")
+            return True
+
+        return change_suppression(
+            changes,
+            create=create,
+            update=update,
+            remove=remove,
+            refusal=lambda change: self._refused("suppression", change),
+        )
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
         for checkpoint in checkpoints:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from cmsf_core.adapters._store_rules import (
     NO_SUCH_PERSON,
-    NO_SUCH_SUPPRESSION_RECORD,
+    change_suppression,
     created_fields,
     created_person,
     field_row,
@@ -101,46 +101,38 @@ class _People(StoreSeeding, _SqliteConnection):
             CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
         ],
     ) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
         with self._transaction() as db:
-            for change in changes:
-                if isinstance(change, RemoveSuppressionRecord):
-                    cursor = db.execute(
-                        "DELETE FROM suppression_records WHERE record_id = ?", (change.record_id,)
-                    )
-                    written += cursor.rowcount
-                elif isinstance(change, UpdateSuppressionRecord):
-                    cursor = db.execute(
-                        "UPDATE suppression_records SET email = ?, reason = ?, suppressed_at = ? "
-                        "WHERE record_id = ?",
-                        (
-                            change.email,
-                            change.reason,
-                            _to_int(change.suppressed_at),
-                            change.record_id,
-                        ),
-                    )
-                    if cursor.rowcount:
-                        written += 1
-                    else:
-                        failures.append((change.record_id, NO_SUCH_SUPPRESSION_RECORD))
-                else:
-                    (last,) = db.execute(
-                        "SELECT coalesce(max(seq), 0) FROM suppression_records"
-                    ).fetchone()
-                    db.execute(
-                        "INSERT INTO suppression_records "
-                        "(record_id, email, reason, suppressed_at) VALUES (?, ?, ?, ?)",
-                        (
-                            f"a0S{last + 1:06d}",
-                            change.email,
-                            change.reason,
-                            _to_int(change.suppressed_at),
-                        ),
-                    )
-                    written += 1
-        return WriteResult(written, tuple(failures))
+
+            def create(change: CreateSuppressionRecord) -> None:
+                (last,) = db.execute(
+                    "SELECT coalesce(max(seq), 0) FROM suppression_records"
+                ).fetchone()
+                db.execute(
+                    "INSERT INTO suppression_records "
+                    "(record_id, email, reason, suppressed_at) VALUES (?, ?, ?, ?)",
+                    (
+                        f"a0S{last + 1:06d}",
+                        change.email,
+                        change.reason,
+                        _to_int(change.suppressed_at),
+                    ),
+                )
+
+            def update(change: UpdateSuppressionRecord) -> bool:
+                cursor = db.execute(
+                    "UPDATE suppression_records SET email = ?, reason = ?, suppressed_at = ? "
+                    "WHERE record_id = ?",
+                    (change.email, change.reason, _to_int(change.suppressed_at), change.record_id),
+                )
+                return bool(cursor.rowcount)
+
+            def remove(record_id: str) -> bool:
+                cursor = db.execute(
+                    "DELETE FROM suppression_records WHERE record_id = ?", (record_id,)
+                )
+                return bool(cursor.rowcount)
+
+            return change_suppression(changes, create=create, update=update, remove=remove)
 
     # -- contact and lead fields (field mappings) ---------------------------------------
     # Kept in a table of their own, created on first use: one row per (person, field),
