@@ -25,7 +25,7 @@ from cmsf_core.app.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.field_mappings import CreatePerson
-from cmsf_core.domain.records import PersonKind
+from cmsf_core.domain.records import Checkpoint, PersonKind
 from cmsf_core.domain.subscribers import RecordKind
 from cmsf_core.ports.crm import CrmStore, StoreBusyError, StoreError
 from cmsf_core.ports.platform import EmailPlatform
@@ -566,3 +566,15 @@ def test_people_created_by_a_field_mapping_are_one_write_of_the_store(tmp_path: 
     ]
     with SqliteCrm(path) as reopened:
         assert list(reopened.find_people(["zed@example.com"])) == ["zed@example.com"]
+
+
+@pytest.mark.parametrize("make", list(_STORES.values()), ids=list(_STORES))
+def test_a_watermark_cleared_over_a_stored_one_is_refused_in_both_stores(make: Any) -> None:
+    """A watermark never goes back, nor away: saving none over a stored one is refused
+    and the stored one stays."""
+    crm = make()
+    crm.save_checkpoints([Checkpoint("client-1", _START)])
+
+    with pytest.raises(InvalidValueError, match="watermark"):
+        crm.save_checkpoints([Checkpoint("client-1", None)])
+    assert crm.checkpoint("client-1").watermark == _START

@@ -360,9 +360,9 @@ class InMemoryCrm(StoreSeeding, CrmStore):
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
         for checkpoint in checkpoints:
             self._tick("checkpoint")
-            old = self._checkpoints.get(checkpoint.client_id)
-            if old is not None and checkpoint.watermark is not None:
-                refuse_older_watermark(old.watermark, checkpoint.watermark)
+            refuse_older_watermark(
+                self.checkpoint(checkpoint.client_id).watermark, checkpoint.watermark
+            )
             self._checkpoints[checkpoint.client_id] = checkpoint
         return WriteResult(len(checkpoints))
 
