@@ -70,8 +70,8 @@ def read_checkpoint(crm: SalesforceCrm, client_id: str) -> Checkpoint:
 
 
 def save_checkpoints(crm: SalesforceCrm, checkpoints: Sequence[Checkpoint]) -> WriteResult:
-    """Save checkpoints one by one (the journal first, the watermark last); an earlier
-    watermark than the stored one raises
+    """Save checkpoints one by one (the journal first, the watermark last); a watermark
+    earlier than the stored one, or none over a stored one, raises
     :class:`~cmsf_core.domain.errors.InvalidValueError`."""
     own = crm.field_map.checkpoint
     written = 0
