@@ -1531,3 +1531,15 @@ def test_cut_statements_look_up_every_value_once_within_the_budget(
         for item in FakeSalesforce.in_values(text.split(" IN ", 1)[1].split(" AND ")[0])
     ]
     assert found == list(dict.fromkeys(values))
+
+
+def test_a_watermark_cleared_over_a_stored_one_is_refused() -> None:
+    """A watermark never goes away either: saving none over a stored one is refused, as
+    in the embedded stores, and the stored one stays."""
+    crm = _crm()
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    crm.save_checkpoints([Checkpoint("client-1", at)])
+
+    with pytest.raises(InvalidValueError, match="watermark"):
+        crm.save_checkpoints([Checkpoint("client-1", None)])
+    assert crm.checkpoint("client-1").watermark == at

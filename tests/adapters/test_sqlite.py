@@ -24,7 +24,9 @@ from cmsf_core.adapters.sqlite import store as sqlite_module
 from cmsf_core.app.demo import build_platform
 from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.errors import InvalidValueError
-from cmsf_core.domain.records import PersonKind
+from cmsf_core.domain.field_mappings import CreatePerson
+from cmsf_core.domain.records import Checkpoint, PersonKind
+from cmsf_core.domain.subscribers import RecordKind
 from cmsf_core.ports.crm import CrmStore, StoreBusyError, StoreError
 from cmsf_core.ports.platform import EmailPlatform
 from cmsf_core.shell.sync import run_sync
@@ -213,6 +215,45 @@ def test_a_contact_moved_to_another_account_is_found_there_only() -> None:
     crm.add_person("ann@example.com", person_id="003A", account_id="001B")
 
     assert list(crm.contacts_of_accounts(["001A", "001B"])) == ["001B"]
+
+
+# ------------------------------------------------------------------ seeding, in both stores
+
+_STORES = {"in memory": InMemoryCrm, "sqlite": lambda: SqliteCrm(":memory:")}
+
+
+@pytest.mark.parametrize("make", list(_STORES.values()), ids=list(_STORES))
+def test_an_empty_person_id_is_refused_and_a_missing_one_is_numbered(
+    make: Any,
+) -> None:
+    """Both stores seed people alike: no ``person_id`` numbers the person after those
+    held; an empty one is refused (a person's id is never empty), and nothing is added."""
+    crm = make()
+    crm.add_person("ann@example.com", person_id="003A")
+
+    with pytest.raises(InvalidValueError, match="person_id") as refused:
+        crm.add_person("bob@example.com", person_id="")
+    lead = crm.add_person("bob@example.com", kind=PersonKind.LEAD)
+
+    assert "a non-empty string" in str(refused.value)
+    assert lead.person_id == "L000002"
+    assert [p.person_id for p in crm.find_people(["bob@example.com"])["bob@example.com"]] == [
+        "L000002"
+    ]
+
+
+@pytest.mark.parametrize("make", list(_STORES.values()), ids=list(_STORES))
+def test_a_link_to_a_campaign_not_added_is_refused_in_both_stores(make: Any) -> None:
+    """A hand-made link needs its CRM campaign first; with it, the link is kept."""
+    crm = make()
+
+    with pytest.raises(InvalidValueError, match="a CRM campaign added first"):
+        crm.link("client-1", "cmp-1", "sf-cmp-1")
+    crm.add_campaign("sf-cmp-1", "Digest", statuses=("Sent", "Opened"), default="Opened")
+    crm.link("client-1", "cmp-1", "sf-cmp-1")
+
+    assert crm.campaigns()["sf-cmp-1"].default_status == "Opened"
+    assert crm.links()["cmp-1"].crm_campaign_id == "sf-cmp-1"
 
 
 # ----------------------------------------------------------------------------- one writer
@@ -502,3 +543,38 @@ def test_two_keys_of_one_digest_are_refused_and_never_confused(
     assert list(crm.existing_keys([second.key, third.key])) == []
     assert crm.delete_records([second.key]).written == 0
     assert crm.all_records() == (first,)
+
+
+def test_people_created_by_a_field_mapping_are_one_write_of_the_store(tmp_path: Path) -> None:
+    """Creating contacts is a write like any other: a step of a sync holding the store,
+    and the first write of a lazy store, which it creates on disk and keeps."""
+    created = CreatePerson(
+        RecordKind.CONTACT,
+        "zed@example.com",
+        "list-1",
+        {"Email": "zed@example.com", "LastName": "Zed"},
+    )
+    held = SqliteCrm(":memory:")
+    with held.sync_lock():
+        assert held.create_people([created]).written == 1
+    path = tmp_path / "lazy.db"
+    with SqliteCrm(path, lazy=True) as lazy:
+        assert lazy.create_people([created]).written == 1
+
+    assert [p.email for p in held.find_people(["zed@example.com"])["zed@example.com"]] == [
+        "zed@example.com"
+    ]
+    with SqliteCrm(path) as reopened:
+        assert list(reopened.find_people(["zed@example.com"])) == ["zed@example.com"]
+
+
+@pytest.mark.parametrize("make", list(_STORES.values()), ids=list(_STORES))
+def test_a_watermark_cleared_over_a_stored_one_is_refused_in_both_stores(make: Any) -> None:
+    """A watermark never goes back, nor away: saving none over a stored one is refused
+    and the stored one stays."""
+    crm = make()
+    crm.save_checkpoints([Checkpoint("client-1", _START)])
+
+    with pytest.raises(InvalidValueError, match="watermark"):
+        crm.save_checkpoints([Checkpoint("client-1", None)])
+    assert crm.checkpoint("client-1").watermark == _START

@@ -3,7 +3,8 @@
 Each store keeps its data its own way; what the CRM accepts or refuses, and with which
 reason, is written here once: a write to a campaign that does not exist, a member status
 that is not one of its campaign's, a field value the CRM does not take, a watermark going
-back, the id and fields of a contact or lead created by a field mapping.
+back, the id and fields of a contact or lead created by a field mapping, which change of
+the suppression list is written and which fails.
 """
 
 from __future__ import annotations
@@ -17,8 +18,20 @@ import attrs
 from cmsf_core.adapters.crm_fields import field_problem
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
-from cmsf_core.domain.records import CampaignSummary, CrmCampaign, MemberStatus
-from cmsf_core.domain.subscribers import RecordKind
+from cmsf_core.domain.records import (
+    CampaignSummary,
+    CrmCampaign,
+    MemberStatus,
+    Person,
+    PersonKind,
+    WriteResult,
+)
+from cmsf_core.domain.subscribers import (
+    CreateSuppressionRecord,
+    RecordKind,
+    RemoveSuppressionRecord,
+    UpdateSuppressionRecord,
+)
 
 T = TypeVar("T")
 
@@ -52,6 +65,41 @@ def change_campaigns(
             campaigns[campaign_id] = updated
             changed.append(campaign_id)
     return changed, failures
+
+
+def change_suppression(
+    changes: Sequence[CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord],
+    *,
+    create: Callable[[CreateSuppressionRecord], None],
+    update: Callable[[UpdateSuppressionRecord], bool],
+    remove: Callable[[str], bool],
+    refusal: Callable[[object], str | None] = lambda _change: None,
+) -> WriteResult:
+    """Apply changes of the suppression list, each by the store's own ``create``,
+    ``update`` (False: no record of its id, a failure, :data:`NO_SUCH_SUPPRESSION_RECORD`)
+    or ``remove`` (False: nothing to remove, not a failure) of a record id; a change the
+    ``refusal`` rule refuses fails with its reason.  A failure is named by the change's
+    email (a new record) or record id."""
+    failures: list[tuple[object, str]] = []
+    written = 0
+    for change in changes:
+        reason = refusal(change)
+        if reason is None:
+            if isinstance(change, RemoveSuppressionRecord):
+                written += remove(change.record_id)
+                continue
+            if isinstance(change, UpdateSuppressionRecord):
+                done = update(change)
+            else:
+                create(change)
+                done = True
+            if done:
+                written += 1
+                continue
+            reason = NO_SUCH_SUPPRESSION_RECORD
+        key = change.email if isinstance(change, CreateSuppressionRecord) else change.record_id
+        failures.append((key, reason))
+    return WriteResult(written, tuple(failures))
 
 
 def with_status(campaign: CrmCampaign, status: MemberStatus) -> CrmCampaign:
@@ -131,9 +179,11 @@ def new_person_id(
     return number, found
 
 
-def created_email(created: CreatePerson) -> str:
-    """The email of a created contact or lead: its ``Email`` value, else its email."""
-    return str(created.values.get("Email") or created.email)
+def created_person(created: CreatePerson, person_id: str, modified: datetime) -> Person:
+    """The contact or lead a field mapping creates, under ``person_id``, last modified at
+    ``modified``: its email is its ``Email`` value, else its email."""
+    email = str(created.values.get("Email") or created.email)
+    return Person(person_id, PersonKind(created.kind.value), email, modified)
 
 
 def created_fields(created: CreatePerson) -> dict[str, CrmValue]:

@@ -17,11 +17,10 @@ import attrs
 
 from cmsf_core.adapters._store_rules import (
     NO_SUCH_PERSON,
-    NO_SUCH_SUPPRESSION_RECORD,
     change_campaigns,
-    check_field_values,
-    created_email,
+    change_suppression,
     created_fields,
+    created_person,
     field_row,
     new_person_id,
     picklist_refusal,
@@ -30,9 +29,10 @@ from cmsf_core.adapters._store_rules import (
     with_statistics,
     with_status,
 )
+from cmsf_core.adapters._store_seeding import StoreSeeding
 from cmsf_core.adapters.crm_fields import creation_problem
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
-from cmsf_core.domain.errors import CmsfError, InvalidValueError
+from cmsf_core.domain.errors import CmsfError
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
@@ -44,7 +44,6 @@ from cmsf_core.domain.records import (
     MemberRef,
     MemberStatus,
     Person,
-    PersonKind,
     PlatformCampaign,
     WriteResult,
     normalise_email,
@@ -72,7 +71,7 @@ RefusalRule = Callable[[str, object], str | None]
 
 
 @attrs.define
-class InMemoryCrm(CrmStore):
+class InMemoryCrm(StoreSeeding, CrmStore):
     """A CRM held in memory, with Salesforce's rules where the sync meets them.
 
     ``fail_after``: raise :class:`SimulatedCrashError` once that many more items have been
@@ -138,61 +137,31 @@ class InMemoryCrm(CrmStore):
         finally:
             self._writer.release()
 
-    # -- seeding -----------------------------------------------------------------------
+    # -- seeding: where StoreSeeding keeps what it builds ---------------------------------
 
-    def add_person(
-        self,
-        email: str,
-        *,
-        person_id: str | None = None,
-        kind: PersonKind = PersonKind.CONTACT,
-        last_modified: datetime | None = None,
-        email_opt_out: bool = False,
-        account_id: str | None = None,
-    ) -> Person:
-        """Add (or replace) a contact or lead; ``account_id`` is a contact's account
-        (a lead has none)."""
-        person_id = person_id or f"{kind.value[0]}{len(self._people) + 1:06d}"
-        modified = last_modified or datetime(2000, 1, 1, tzinfo=UTC)
-        person = Person(
-            person_id, kind, email, modified, email_opt_out=email_opt_out, account_id=account_id
-        )
+    def _person_count(self) -> int:
+        return len(self._people)
+
+    def _holds_person(self, person_id: str) -> bool:
+        return person_id in self._people
+
+    def _put_person(self, person: Person) -> None:
+        person_id = person.person_id
         old = self._people.get(person_id)
         if old is not None:
             self._people_by_email[normalise_email(old.email)].discard(person_id)
             if old.account_id is not None:
                 self._contacts_by_account[old.account_id].discard(person_id)
         self._people[person_id] = person
-        self._people_by_email[normalise_email(email)].add(person_id)
-        if account_id is not None:
-            self._contacts_by_account[account_id].add(person_id)
-        return person
+        self._people_by_email[normalise_email(person.email)].add(person_id)
+        if person.account_id is not None:
+            self._contacts_by_account[person.account_id].add(person_id)
 
-    def add_campaign(
-        self,
-        campaign_id: str,
-        name: str,
-        *,
-        statuses: Iterable[str | MemberStatus] = ("Sent", "Responded"),
-        default: str | None = None,
-        responded: Iterable[str] = ("Responded",),
-    ) -> CrmCampaign:
-        """Add a CRM campaign; plain labels become statuses (the first is the default)."""
-        campaign = CrmCampaign.from_labels(
-            campaign_id, name, statuses, default=default, responded=responded
-        )
-        self._campaigns[campaign_id] = campaign
-        return campaign
+    def _put_campaign(self, campaign: CrmCampaign) -> None:
+        self._campaigns[campaign.campaign_id] = campaign
 
-    def link(self, client_id: str, platform_campaign_id: str, crm_campaign_id: str) -> None:
-        """Link a platform campaign to an existing CRM campaign by hand."""
-        if crm_campaign_id not in self._campaigns:
-            raise InvalidValueError(
-                "crm_campaign_id", "a CRM campaign added first", crm_campaign_id
-            )
-        self._links[platform_campaign_id] = CampaignLink(
-            client_id, platform_campaign_id, crm_campaign_id
-        )
+    def _put_link(self, link: CampaignLink) -> None:
+        self._links[link.platform_campaign_id] = link
 
     # -- inspection (tests, notebooks) -------------------------------------------------
 
@@ -358,43 +327,42 @@ class InMemoryCrm(CrmStore):
             CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
         ],
     ) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
-        for change in changes:
-            key = change.email if isinstance(change, CreateSuppressionRecord) else change.record_id
-            reason = self._refused("suppression", change)
-            if (
-                reason is None
-                and isinstance(change, UpdateSuppressionRecord)
-                and change.record_id not in self._suppression
-            ):
-                reason = NO_SUCH_SUPPRESSION_RECORD
-            if reason is not None:
-                failures.append((key, reason))
-                continue
-            if isinstance(change, RemoveSuppressionRecord):
-                if self._suppression.pop(change.record_id, None) is not None:
-                    self._tick("suppression")
-                    written += 1
-                continue
+        def create(change: CreateSuppressionRecord) -> None:
             self._tick("suppression")
-            record_id = (
-                change.record_id
-                if isinstance(change, UpdateSuppressionRecord)
-                else f"a0S{next(self._suppression_ids):06d}"
-            )
+            record_id = f"a0S{next(self._suppression_ids):06d}"
             self._suppression[record_id] = SuppressionRecord(
                 record_id, change.email, change.reason, change.suppressed_at
             )
-            written += 1
-        return WriteResult(written, tuple(failures))
+
+        def update(change: UpdateSuppressionRecord) -> bool:
+            if change.record_id not in self._suppression:
+                return False
+            self._tick("suppression")
+            self._suppression[change.record_id] = SuppressionRecord(
+                change.record_id, change.email, change.reason, change.suppressed_at
+            )
+            return True
+
+        def remove(record_id: str) -> bool:
+            if self._suppression.pop(record_id, None) is None:
+                return False
+            self._tick("suppression")
+            return True
+
+        return change_suppression(
+            changes,
+            create=create,
+            update=update,
+            remove=remove,
+            refusal=lambda change: self._refused("suppression", change),
+        )
 
     def save_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> WriteResult:
         for checkpoint in checkpoints:
             self._tick("checkpoint")
-            old = self._checkpoints.get(checkpoint.client_id)
-            if old is not None and checkpoint.watermark is not None:
-                refuse_older_watermark(old.watermark, checkpoint.watermark)
+            refuse_older_watermark(
+                self.checkpoint(checkpoint.client_id).watermark, checkpoint.watermark
+            )
             self._checkpoints[checkpoint.client_id] = checkpoint
         return WriteResult(len(checkpoints))
 
@@ -424,10 +392,20 @@ class InMemoryCrm(CrmStore):
         return WriteResult(len(campaigns) + len(links))
 
     def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
+        return self._change_campaigns("status", statuses, with_status)
+
+    def _change_campaigns(
+        self,
+        kind: str,
+        items: Sequence[tuple[str, T]],
+        change: Callable[[CrmCampaign, T], CrmCampaign],
+    ) -> WriteResult:
+        """Apply ``change`` to the campaign each item names (see ``change_campaigns``), each
+        item a write of ``kind``."""
         _changed, failures = change_campaigns(
-            self._campaigns, statuses, with_status, lambda: self._tick("status")
+            self._campaigns, items, change, lambda: self._tick(kind)
         )
-        return WriteResult(len(statuses) - len(failures), tuple(failures))
+        return WriteResult(len(items) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
         def insert(record: Activity) -> None:
@@ -476,13 +454,7 @@ class InMemoryCrm(CrmStore):
         return picklist_refusal(record.member.status, campaign)
 
     def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
-        _changed, failures = change_campaigns(
-            self._campaigns,
-            statistics,
-            with_statistics,
-            lambda: self._tick("statistics"),
-        )
-        return WriteResult(len(statistics) - len(failures), tuple(failures))
+        return self._change_campaigns("statistics", statistics, with_statistics)
 
     def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
         for message in messages:
@@ -501,11 +473,7 @@ class InMemoryCrm(CrmStore):
 
     # -- contact and lead fields (field mappings) ---------------------------------------
 
-    def set_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
-        """Set fields of a contact or lead by hand (seeding, or a user's edit)."""
-        if person_id not in self._people:
-            raise InvalidValueError("person_id", "a contact or lead added first", person_id)
-        check_field_values(values)
+    def _put_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
         held = self._fields.setdefault(person_id, {})
         held.update({name.casefold(): (name, value) for name, value in values.items()})
 
@@ -539,10 +507,7 @@ class InMemoryCrm(CrmStore):
             _number, person_id = new_person_id(
                 created, "MEM", len(self._people) + 1, lambda pid: pid in self._people
             )
-            kind = PersonKind(created.kind.value)
-            self.add_person(
-                created_email(created), person_id=person_id, kind=kind, last_modified=self.clock()
-            )
+            self._put_person(created_person(created, person_id, self.clock()))
             self.set_fields(person_id, created_fields(created))
 
         return self._bulk(

@@ -16,9 +16,9 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from cmsf_core.adapters._store_rules import refuse_older_watermark
 from cmsf_core.adapters.errors import CrmError
 from cmsf_core.adapters.salesforce.codec import _checkpoint, _checkpoint_json, _row_id
-from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.records import Checkpoint, WriteResult
 
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ def read_checkpoint(crm: SalesforceCrm, client_id: str) -> Checkpoint:
 
 
 def save_checkpoints(crm: SalesforceCrm, checkpoints: Sequence[Checkpoint]) -> WriteResult:
-    """Save checkpoints one by one (the journal first, the watermark last); an earlier
-    watermark than the stored one raises
+    """Save checkpoints one by one (the journal first, the watermark last); a watermark
+    earlier than the stored one, or none over a stored one, raises
     :class:`~cmsf_core.domain.errors.InvalidValueError`."""
     own = crm.field_map.checkpoint
     written = 0
@@ -80,10 +80,7 @@ def save_checkpoints(crm: SalesforceCrm, checkpoints: Sequence[Checkpoint]) -> W
         client = checkpoint.client_id
         head = _head(crm, client)
         old = read_checkpoint(crm, client) if head is not None else Checkpoint(client)
-        if old.watermark and checkpoint.watermark and checkpoint.watermark < old.watermark:
-            raise InvalidValueError(
-                "watermark", f">= the stored {old.watermark.isoformat()}", checkpoint.watermark
-            )
+        refuse_older_watermark(old.watermark, checkpoint.watermark)
         stale = (_parts_of(head[own.data]) if head is not None else None) or []
         text = _checkpoint_json(checkpoint)
         rows = []

@@ -353,6 +353,19 @@ class _Connection:
             )
         return len(records) - len(failures), failures
 
+    def _delete_ids(
+        self, operation: str, obj: str, ids: Mapping[str, object]
+    ) -> tuple[int, list[tuple[object, str]]]:
+        """Delete the ``obj`` records of these Salesforce ids in one Bulk 2.0 job (see
+        :meth:`_bulk`); a failed one is named by what ``ids`` maps its id to."""
+        return self._bulk(
+            operation,
+            obj,
+            "delete",
+            [{"Id": sf_id} for sf_id in ids],
+            lambda r: ids.get(r.get("Id", "")),
+        )
+
     def _bulk_job(
         self, operation: str, obj: str, verb: str, records: list[dict[str, str]], **kw: Any
     ) -> list[tuple[dict[str, str], str]]:

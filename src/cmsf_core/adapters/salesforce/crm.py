@@ -378,13 +378,7 @@ class SalesforceCrm(_Connection, CrmStore):
         )
         # SOQL compares text without regard to case: delete exact matches only
         by_id = {r["Id"]: r[own.key] for r in rows if r[own.key] in wanted}
-        written, failures = self._bulk(
-            "delete_platform_campaigns",
-            own.name,
-            "delete",
-            [{"Id": sf_id} for sf_id in by_id],
-            lambda r: by_id.get(r.get("Id", "")),
-        )
+        written, failures = self._delete_ids("delete_platform_campaigns", own.name, by_id)
         return WriteResult(written, tuple(failures))
 
     def create_campaigns(

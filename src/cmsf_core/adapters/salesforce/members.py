@@ -234,19 +234,11 @@ def _write_members(
     note(crm._bulk(operation, m.name, "insert", inserts, key)[1])
     moved = _member_lookup((ref for ref in plan.standard if ref not in failed), crm.legacy_keys)
     stale = {
-        row["Id"]: row[own.key]
+        row["Id"]: moved[row[own.key]]
         for row in crm._own_rows(operation, own, f"{own.key} IN {{values}}", sorted(moved))
         if row[own.key] in moved
     }
-    note(
-        crm._bulk(
-            operation,
-            own.name,
-            "delete",
-            [{"Id": sf_id} for sf_id in stale],
-            lambda r: moved.get(stale.get(r.get("Id", ""), "")),
-        )[1]
-    )
+    note(crm._delete_ids(operation, own.name, stale)[1])
     return failed
 
 
@@ -260,15 +252,7 @@ def _delete_legacy_own_rows(
     old = {_ref_text(ref): ref for ref in refs if len(_ref_text(ref)) <= MAX_EXTERNAL_ID}
     rows = crm._own_rows("save_members", own, f"{own.key} IN {{values}}", sorted(old))
     by_id = {row["Id"]: old[row[own.key]] for row in rows if row[own.key] in old}
-    note(
-        crm._bulk(
-            "save_members",
-            own.name,
-            "delete",
-            [{"Id": sf_id} for sf_id in by_id],
-            lambda r: by_id.get(r.get("Id", "")),
-        )[1]
-    )
+    note(crm._delete_ids("save_members", own.name, by_id)[1])
 
 
 def _own_member_row(crm: SalesforceCrm, record: MemberRecord) -> dict[str, str]:

@@ -116,12 +116,8 @@ def delete_records(crm: SalesforceCrm, keys: Sequence[ActivityKey]) -> WriteResu
     texts = {_key_text(k): k for k in keys}
     found = existing_texts(crm, texts)
     by_id = {sf_id: texts[text] for text, ids in found.items() for sf_id in ids}
-    _written, failures = crm._bulk(
-        "delete_records",
-        crm.field_map.tracking_record.name,
-        "delete",
-        [{"Id": sf_id} for sf_id in by_id],
-        lambda r: by_id.get(r.get("Id", "")),
+    _written, failures = crm._delete_ids(
+        "delete_records", crm.field_map.tracking_record.name, by_id
     )
     refused = {key for key, _reason in failures}
     written = sum(1 for text in found if texts[text] not in refused)

@@ -75,6 +75,20 @@ def _seconds(_inst: object, attribute: attrs.Attribute[float], value: object) ->
         raise InvalidValueError(attribute.name, "a number of seconds >= 0", value)
 
 
+@contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction holding the write lock (``BEGIN IMMEDIATE``): committed when the
+    block ends, rolled back when it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 @attrs.define
 class _SqliteConnection(CrmStore):
     """A store's connection: opening, creating and migrating its file, the write lock a
@@ -122,12 +136,15 @@ class _SqliteConnection(CrmStore):
 
     def _fresh_in_memory(self) -> sqlite3.Connection:
         db = self._connect(":memory:")
-        db.execute("BEGIN")
-        _create(db)
-        if self.origin is not None:
-            db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
-        db.execute("COMMIT")
+        self._build(db)
         return db
+
+    def _build(self, db: sqlite3.Connection) -> None:
+        """Create a new store's schema and marks in ``db``, with ``origin`` in its metadata."""
+        with _immediate(db):
+            _create(db)
+            if self.origin is not None:
+                db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
 
     def _open_existing(self, path: Path) -> None:
         version = _probe(path)
@@ -159,11 +176,7 @@ class _SqliteConnection(CrmStore):
         try:
             db = sqlite3.connect(temporary, isolation_level=None)
             try:
-                db.execute("BEGIN IMMEDIATE")
-                _create(db)
-                if self.origin is not None:
-                    db.execute("INSERT INTO meta VALUES ('origin', ?)", (self.origin,))
-                db.execute("COMMIT")
+                self._build(db)
             finally:
                 db.close()
         except (OSError, sqlite3.DatabaseError) as error:
@@ -197,8 +210,7 @@ class _SqliteConnection(CrmStore):
         """Bring a store made by an earlier release up to the current schema in one
         transaction, checking again inside it (another process may have just done it)."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(db):
             if "key" in _columns(db, "records"):
                 _rebuild_records(db)
             _ddl(db)
@@ -207,10 +219,6 @@ class _SqliteConnection(CrmStore):
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             db.execute(_ADDED_INDEX)
             _mark(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _rekey_people(self) -> None:
         """Re-key the people of a store saved when emails were compared casefolded (before
@@ -219,8 +227,7 @@ class _SqliteConnection(CrmStore):
         done = db.execute("SELECT value FROM meta WHERE key = ?", (_EMAIL_KEY_META,)).fetchone()
         if done is not None and done[0] == _EMAIL_KEY_FORM:
             return
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(db):
             rows = db.execute("SELECT person_id, email, email_key FROM people").fetchall()
             db.executemany(
                 "UPDATE people SET email_key = ? WHERE person_id = ?",
@@ -229,10 +236,6 @@ class _SqliteConnection(CrmStore):
             db.execute(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)", (_EMAIL_KEY_META, _EMAIL_KEY_FORM)
             )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _schema_is_current(self) -> bool:
         db = self._db
@@ -280,14 +283,8 @@ class _SqliteConnection(CrmStore):
                 raise
             db.execute("RELEASE write")
             return
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(db):
             yield db
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _write(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
         """Run one statement over many rows in one transaction; return the rows changed."""

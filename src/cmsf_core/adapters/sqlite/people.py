@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 from cmsf_core.adapters._store_rules import (
     NO_SUCH_PERSON,
-    NO_SUCH_SUPPRESSION_RECORD,
-    check_field_values,
-    created_email,
+    change_suppression,
     created_fields,
+    created_person,
     field_row,
     new_person_id,
     update_refusal,
 )
+from cmsf_core.adapters._store_seeding import StoreSeeding
 from cmsf_core.adapters.crm_fields import (
     creation_problem,
     decode_value,
@@ -30,7 +30,6 @@ from cmsf_core.adapters.sqlite.schema import (
     _PERSON_FIELDS_TABLE,
     _SUPPRESSION_COLUMNS,
 )
-from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
 from cmsf_core.domain.records import Person, PersonKind, WriteResult, normalise_email
 from cmsf_core.domain.subscribers import (
@@ -43,49 +42,17 @@ from cmsf_core.domain.subscribers import (
 )
 
 
-class _People(_SqliteConnection):
+class _People(StoreSeeding, _SqliteConnection):
     """The store's contacts and leads, their fields, and the suppression records."""
 
     __slots__ = ()
 
-    def add_person(
-        self,
-        email: str,
-        *,
-        person_id: str | None = None,
-        kind: PersonKind = PersonKind.CONTACT,
-        last_modified: datetime | None = None,
-        email_opt_out: bool = False,
-        account_id: str | None = None,
-    ) -> Person:
-        """Add (or replace) a contact or lead; ``account_id`` is a contact's account
-        (a lead has none)."""
-        if person_id is None:
-            (count,) = self._db.execute("SELECT count(*) FROM people").fetchone()
-            person_id = f"{kind.value[0]}{count + 1:06d}"
-        person = Person(
-            person_id,
-            kind,
-            email,
-            last_modified or datetime(2000, 1, 1, tzinfo=UTC),
-            email_opt_out=email_opt_out,
-            account_id=account_id,
-        )
-        self._write(
-            f"INSERT OR REPLACE INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    person.person_id,
-                    person.kind.value,
-                    person.email,
-                    normalise_email(person.email),
-                    _to_int(person.last_modified),
-                    int(person.email_opt_out),
-                    person.account_id,
-                )
-            ],
-        )
-        return person
+    def _person_count(self) -> int:
+        (count,) = self._db.execute("SELECT count(*) FROM people").fetchone()
+        return int(count)
+
+    def _put_person(self, person: Person) -> None:
+        self._write(f"INSERT OR REPLACE {_INTO_PEOPLE}", [_person_row(person)])
 
     def _people(self, where: str, params: Sequence[object]) -> Iterator[Person]:
         for row in self._db.execute(f"SELECT {_PEOPLE_COLUMNS} FROM people {where}", params):
@@ -134,46 +101,38 @@ class _People(_SqliteConnection):
             CreateSuppressionRecord | UpdateSuppressionRecord | RemoveSuppressionRecord
         ],
     ) -> WriteResult:
-        failures: list[tuple[object, str]] = []
-        written = 0
         with self._transaction() as db:
-            for change in changes:
-                if isinstance(change, RemoveSuppressionRecord):
-                    cursor = db.execute(
-                        "DELETE FROM suppression_records WHERE record_id = ?", (change.record_id,)
-                    )
-                    written += cursor.rowcount
-                elif isinstance(change, UpdateSuppressionRecord):
-                    cursor = db.execute(
-                        "UPDATE suppression_records SET email = ?, reason = ?, suppressed_at = ? "
-                        "WHERE record_id = ?",
-                        (
-                            change.email,
-                            change.reason,
-                            _to_int(change.suppressed_at),
-                            change.record_id,
-                        ),
-                    )
-                    if cursor.rowcount:
-                        written += 1
-                    else:
-                        failures.append((change.record_id, NO_SUCH_SUPPRESSION_RECORD))
-                else:
-                    (last,) = db.execute(
-                        "SELECT coalesce(max(seq), 0) FROM suppression_records"
-                    ).fetchone()
-                    db.execute(
-                        "INSERT INTO suppression_records "
-                        "(record_id, email, reason, suppressed_at) VALUES (?, ?, ?, ?)",
-                        (
-                            f"a0S{last + 1:06d}",
-                            change.email,
-                            change.reason,
-                            _to_int(change.suppressed_at),
-                        ),
-                    )
-                    written += 1
-        return WriteResult(written, tuple(failures))
+
+            def create(change: CreateSuppressionRecord) -> None:
+                (last,) = db.execute(
+                    "SELECT coalesce(max(seq), 0) FROM suppression_records"
+                ).fetchone()
+                db.execute(
+                    "INSERT INTO suppression_records "
+                    "(record_id, email, reason, suppressed_at) VALUES (?, ?, ?, ?)",
+                    (
+                        f"a0S{last + 1:06d}",
+                        change.email,
+                        change.reason,
+                        _to_int(change.suppressed_at),
+                    ),
+                )
+
+            def update(change: UpdateSuppressionRecord) -> bool:
+                cursor = db.execute(
+                    "UPDATE suppression_records SET email = ?, reason = ?, suppressed_at = ? "
+                    "WHERE record_id = ?",
+                    (change.email, change.reason, _to_int(change.suppressed_at), change.record_id),
+                )
+                return bool(cursor.rowcount)
+
+            def remove(record_id: str) -> bool:
+                cursor = db.execute(
+                    "DELETE FROM suppression_records WHERE record_id = ?", (record_id,)
+                )
+                return bool(cursor.rowcount)
+
+            return change_suppression(changes, create=create, update=update, remove=remove)
 
     # -- contact and lead fields (field mappings) ---------------------------------------
     # Kept in a table of their own, created on first use: one row per (person, field),
@@ -183,12 +142,11 @@ class _People(_SqliteConnection):
     def _fields_table(self) -> None:
         self._db.execute(_PERSON_FIELDS_TABLE)
 
-    def set_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
-        """Set fields of a contact or lead by hand (seeding, or a user's edit)."""
+    def _holds_person(self, person_id: str) -> bool:
+        return person_id in self._kind_of([person_id])
+
+    def _put_fields(self, person_id: str, values: Mapping[str, CrmValue]) -> None:
         self._fields_table()
-        if self._kind_of([person_id]).get(person_id) is None:
-            raise InvalidValueError("person_id", "a contact or lead added first", person_id)
-        check_field_values(values)
         self._write(_SET_FIELD, _field_rows(person_id, values))
 
     def _kind_of(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
@@ -239,12 +197,10 @@ class _People(_SqliteConnection):
         return WriteResult(written, tuple(failures))
 
     def create_people(self, people: Sequence[CreatePerson]) -> WriteResult:
-        self._fields_table()
         failures: list[tuple[object, str]] = []
         written = 0
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
+            db.execute(_PERSON_FIELDS_TABLE)
             (count,) = db.execute("SELECT count(*) FROM people").fetchone()
             for created in people:
                 reason = creation_problem(created)
@@ -259,31 +215,30 @@ class _People(_SqliteConnection):
                         db.execute("SELECT 1 FROM people WHERE person_id = ?", (pid,)).fetchone()
                     ),
                 )
-                email = created_email(created)
-                db.execute(
-                    f"INSERT INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        person_id,
-                        created.kind.value,
-                        email,
-                        normalise_email(email),
-                        _to_int(datetime.now(UTC)),
-                        0,
-                        None,
-                    ),
-                )
+                person = created_person(created, person_id, datetime.now(UTC))
+                db.execute(f"INSERT {_INTO_PEOPLE}", _person_row(person))
                 db.executemany(_SET_FIELD, _field_rows(person_id, created_fields(created)))
                 written += 1
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return WriteResult(written, tuple(failures))
 
 
+_INTO_PEOPLE = f"INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _SET_FIELD = "INSERT OR REPLACE INTO person_fields VALUES (?, ?, ?, ?)"
 
 
 def _field_rows(person_id: str, values: Mapping[str, CrmValue]) -> list[tuple[str, str, str, str]]:
     """The ``person_fields`` rows of a person's field values."""
     return [(person_id, name.casefold(), name, encode_value(v)) for name, v in values.items()]
+
+
+def _person_row(person: Person) -> tuple[object, ...]:
+    """The ``people`` row of a contact or lead."""
+    return (
+        person.person_id,
+        person.kind.value,
+        person.email,
+        normalise_email(person.email),
+        _to_int(person.last_modified),
+        int(person.email_opt_out),
+        person.account_id,
+    )

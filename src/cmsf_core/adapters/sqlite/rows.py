@@ -120,6 +120,18 @@ class _Rows:
         except _READ_ERRORS as error:
             raise self.fail(column, f"{error} (got {shown(value)})") from None
 
+    def read(
+        self, row: Sequence[object], columns: str, *readers: Callable[[object], Any] | None
+    ) -> list[Any]:
+        """The row's values read in order, each by its column's reader (``columns``: the
+        schema's column list, whose names a bad value is reported under); a column whose
+        reader is None is skipped."""
+        return [
+            self.get(name, value, read)
+            for name, value, read in zip(columns.split(", "), row, readers, strict=True)
+            if read is not None
+        ]
+
     def build(self, make: Callable[[], T]) -> T:
         try:
             return make()
@@ -156,16 +168,18 @@ def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
             )
         except _READ_ERRORS:
             pass  # the column by column read below names what is wrong
-    values = (
-        rows.get("client_id", client_id, _text),
-        rows.get("campaign_id", campaign_id, _text),
-        rows.get("member_id", member_id, _text),
-        rows.get("type", type_name, _type_name),
-        rows.get("occurred_at", at, _instant),
-        rows.get("email", email, _opt_text),
-        rows.get("list_id", list_id, _opt_text),
-        rows.get("detail", detail, _opt_text),
-        rows.get("occurrence", occurrence, lambda v: _integer(v, 0, _MAX_INT, "a count >= 0")),
+    values = rows.read(
+        row,
+        _RECORD_COLUMNS,
+        _text,
+        _text,
+        _text,
+        _type_name,
+        _instant,
+        _opt_text,
+        _opt_text,
+        _opt_text,
+        lambda v: _integer(v, 0, _MAX_INT, "a count >= 0"),
     )
     return rows.build(
         lambda: Activity(
@@ -183,13 +197,17 @@ def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
 
 
 def _person(rows: _Rows, row: Sequence[Any]) -> Person:
-    person_id, kind, email, _key, modified, opt_out, account_id = row
-    person_id = rows.get("person_id", person_id, _text)
-    kind = rows.get("kind", kind, lambda v: PersonKind(_text(v)))
-    email = rows.get("email", email, _text)
-    modified = rows.get("last_modified", modified, _instant)
-    opt_out = rows.get("email_opt_out", opt_out, _flag)
-    account_id = rows.get("account_id", account_id, _opt_text)
+    person_id, kind, email, modified, opt_out, account_id = rows.read(
+        row,
+        _PEOPLE_COLUMNS,
+        _text,
+        lambda v: PersonKind(_text(v)),
+        _text,
+        None,
+        _instant,
+        _flag,
+        _opt_text,
+    )
     return rows.build(
         lambda: Person(
             person_id, kind, email, modified, email_opt_out=opt_out, account_id=account_id
@@ -211,17 +229,20 @@ def _member(rows: _Rows, row: Sequence[Any]) -> MemberRecord:
         status,
         activity,
         activity_date,
-        engagement,
-    ) = row
-    campaign_id = rows.get("campaign_id", campaign_id, _text)
-    member_id = rows.get("member_id", member_id, _text)
-    crm_campaign_id = rows.get("crm_campaign_id", crm_campaign_id, _text)
-    email = rows.get("email", email, _text)
-    person_id = rows.get("person_id", person_id, _opt_text)
-    status = rows.get("status", status, _label)
-    activity = rows.get("activity", activity, lambda v: None if v is None else _type_name(v))
-    activity_date = rows.get("activity_date", activity_date, _opt_instant)
-    counts = rows.get("engagement", engagement, _engagement)
+        counts,
+    ) = rows.read(
+        row,
+        _MEMBER_COLUMNS,
+        _text,
+        _text,
+        _text,
+        _text,
+        _opt_text,
+        _label,
+        lambda v: None if v is None else _type_name(v),
+        _opt_instant,
+        _engagement,
+    )
     member = rows.build(
         lambda: CampaignMember(
             campaign_id,
@@ -252,11 +273,9 @@ def _member_problem(
 
 
 def _campaign(rows: _Rows, row: Sequence[Any]) -> CrmCampaign:
-    campaign_id = rows.get("campaign_id", row[0], _text)
-    name = rows.get("name", row[1], _text)
-    statuses = rows.get("statuses", row[2], _statuses)
-    created = rows.get("created_by_integration", row[3], _flag)
-    statistics = rows.get("statistics", row[4], _statistics)
+    campaign_id, name, statuses, created, statistics = rows.read(
+        row, _CAMPAIGN_COLUMNS, _text, _text, _statuses, _flag, _statistics
+    )
     return rows.build(
         lambda: CrmCampaign(
             campaign_id, name, statuses, created_by_integration=created, statistics=statistics
@@ -265,45 +284,46 @@ def _campaign(rows: _Rows, row: Sequence[Any]) -> CrmCampaign:
 
 
 def _link(rows: _Rows, row: Sequence[Any]) -> CampaignLink:
-    platform_campaign_id = rows.get("platform_campaign_id", row[0], _text)
-    client_id = rows.get("client_id", row[1], _text)
-    crm_campaign_id = rows.get("crm_campaign_id", row[2], _text)
+    platform_campaign_id, client_id, crm_campaign_id = rows.read(
+        row, _LINK_COLUMNS, _text, _text, _text
+    )
     return rows.build(lambda: CampaignLink(client_id, platform_campaign_id, crm_campaign_id))
 
 
 def _platform_campaign(rows: _Rows, row: Sequence[Any]) -> PlatformCampaign:
-    campaign_id = rows.get("campaign_id", row[0], _text)
-    client_id = rows.get("client_id", row[1], _text)
-    name = rows.get("name", row[2], _text)
-    sent_at = rows.get("sent_at", row[3], _instant)
-    tags = rows.get("tags", row[4], _tags)
-    subject = rows.get("subject", row[5], _any_text)
+    campaign_id, client_id, name, sent_at, tags, subject = rows.read(
+        row, _PLATFORM_COLUMNS, _text, _text, _text, _instant, _tags, _any_text
+    )
     return rows.build(
         lambda: PlatformCampaign(client_id, campaign_id, name, sent_at, tags, subject=subject)
     )
 
 
 def _checkpoint(rows: _Rows, row: Sequence[Any]) -> Checkpoint:
-    client_id = rows.get("client_id", row[0], _text)
-    watermark = rows.get("watermark", row[1], _opt_instant)
-    pending = rows.get("pending", row[2], _pending)
+    client_id, watermark, pending = rows.read(
+        row, _CHECKPOINT_COLUMNS, _text, _opt_instant, _pending
+    )
     return rows.build(lambda: Checkpoint(client_id, watermark, pending))
 
 
 def _suppression(rows: _Rows, row: Sequence[Any]) -> SuppressionRecord:
-    record_id = rows.get("record_id", row[0], _text)
-    email = rows.get("email", row[1], _text)
-    reason = rows.get("reason", row[2], _text)
-    at = rows.get("suppressed_at", row[3], _instant)
+    record_id, email, reason, at = rows.read(
+        row, _SUPPRESSION_COLUMNS, _text, _text, _text, _instant
+    )
     return rows.build(lambda: SuppressionRecord(record_id, email, reason, at))
 
 
 def _message(rows: _Rows, row: Sequence[Any]) -> MaintenanceMessage:
-    code = rows.get("code", row[1], _text)
-    severity = rows.get("severity", row[2], _text)
-    record = rows.get("record", row[3], lambda v: None if v is None else _any_text(v))
-    guidance = rows.get("guidance", row[4], _any_text)
-    at = rows.get("occurred_at", row[5], _instant)
+    code, severity, record, guidance, at = rows.read(
+        row,
+        _MESSAGE_COLUMNS,
+        None,
+        _text,
+        _text,
+        lambda v: None if v is None else _any_text(v),
+        _any_text,
+        _instant,
+    )
     return rows.build(lambda: MaintenanceMessage(code, severity, record, guidance, at))
 
 

@@ -57,7 +57,6 @@ from cmsf_core.adapters.sqlite.schema import (
     _RECORD_COLUMNS,
 )
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
-from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.records import (
     CampaignLink,
@@ -93,34 +92,13 @@ class SqliteCrm(_People, _SyncLock):
     with :meth:`close` (or use it as a context manager).
     """
 
-    # -- seeding ---------------------------------------------------------------------
+    # -- seeding: where StoreSeeding keeps what it builds -----------------------------
 
-    def add_campaign(
-        self,
-        campaign_id: str,
-        name: str,
-        *,
-        statuses: Iterable[str | MemberStatus] = ("Sent", "Responded"),
-        default: str | None = None,
-        responded: Iterable[str] = ("Responded",),
-    ) -> CrmCampaign:
-        """Add a CRM campaign; plain labels become statuses (the first is the default)."""
-        campaign = CrmCampaign.from_labels(
-            campaign_id, name, statuses, default=default, responded=responded
-        )
+    def _put_campaign(self, campaign: CrmCampaign) -> None:
         self._save_campaign(campaign, replace=True)
-        return campaign
 
-    def link(self, client_id: str, platform_campaign_id: str, crm_campaign_id: str) -> None:
-        """Link a platform campaign to an existing CRM campaign by hand."""
-        if crm_campaign_id not in self.campaigns():
-            raise InvalidValueError(
-                "crm_campaign_id", "a CRM campaign added first", crm_campaign_id
-            )
-        self._write(
-            "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
-            [(platform_campaign_id, client_id, crm_campaign_id)],
-        )
+    def _put_link(self, link: CampaignLink) -> None:
+        self._write("INSERT OR REPLACE INTO links VALUES (?, ?, ?)", [self._link_row(link)])
 
     def get_meta(self, key: str) -> str | None:
         """A value of the store's own metadata (which tool made it, ...)."""
@@ -347,6 +325,10 @@ class SqliteCrm(_People, _SyncLock):
             None if campaign.statistics is None else json.dumps(attrs.asdict(campaign.statistics)),
         )
 
+    @staticmethod
+    def _link_row(link: CampaignLink) -> tuple[object, ...]:
+        return (link.platform_campaign_id, link.client_id, link.crm_campaign_id)
+
     def create_campaigns(
         self, campaigns: Sequence[CrmCampaign], links: Sequence[CampaignLink]
     ) -> WriteResult:
@@ -357,18 +339,29 @@ class SqliteCrm(_People, _SyncLock):
             )
             db.executemany(
                 "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
-                [(k.platform_campaign_id, k.client_id, k.crm_campaign_id) for k in links],
+                [self._link_row(k) for k in links],
             )
         return WriteResult(len(campaigns) + len(links))
 
     def add_statuses(self, statuses: Sequence[tuple[str, MemberStatus]]) -> WriteResult:
+        return self._change_campaigns(statuses, with_status, "statuses")
+
+    def _change_campaigns(
+        self,
+        items: Sequence[tuple[str, T]],
+        change: Callable[[CrmCampaign, T], CrmCampaign],
+        column: str,
+    ) -> WriteResult:
+        """Apply ``change`` to the campaign each item names (see ``change_campaigns``) and
+        write the changed campaigns' ``column`` back."""
         current = dict(self.campaigns())
-        changed, failures = change_campaigns(current, statuses, with_status)
+        changed, failures = change_campaigns(current, items, change)
+        index = _CAMPAIGN_COLUMNS.split(", ").index(column)
         self._write(
-            "UPDATE campaigns SET statuses = ? WHERE campaign_id = ?",
-            [(self._campaign_row(current[c])[2], c) for c in dict.fromkeys(changed)],
+            f"UPDATE campaigns SET {column} = ? WHERE campaign_id = ?",
+            [(self._campaign_row(current[c])[index], c) for c in dict.fromkeys(changed)],
         )
-        return WriteResult(len(statuses) - len(failures), tuple(failures))
+        return WriteResult(len(items) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
         written = 0
@@ -467,17 +460,7 @@ class SqliteCrm(_People, _SyncLock):
         return WriteResult(len(rows), tuple(failures))
 
     def save_statistics(self, statistics: Sequence[tuple[str, CampaignSummary]]) -> WriteResult:
-        current = dict(self.campaigns())
-        changed, failures = change_campaigns(
-            current,
-            statistics,
-            with_statistics,
-        )
-        self._write(
-            "UPDATE campaigns SET statistics = ? WHERE campaign_id = ?",
-            [(self._campaign_row(current[c])[4], c) for c in dict.fromkeys(changed)],
-        )
-        return WriteResult(len(statistics) - len(failures), tuple(failures))
+        return self._change_campaigns(statistics, with_statistics, "statistics")
 
     def add_messages(self, messages: Sequence[MaintenanceMessage]) -> WriteResult:
         rows = [
