@@ -332,16 +332,15 @@ if TYPE_CHECKING:
         SyncPlan,
         plan_sync,
     )
-    from cmsf_core.domain.records import (
+    from cmsf_core.domain.records.campaigns import CrmCampaign, MemberStatus
+    from cmsf_core.domain.records.members import MemberRecord
+    from cmsf_core.domain.records.platform import (
         CampaignSummary,
-        CrmCampaign,
-        MemberRecord,
-        MemberStatus,
         PlatformCampaign,
         PlatformClient,
         TrackingEvent,
-        WriteResult,
     )
+    from cmsf_core.domain.records.sync_state import WriteResult
     from cmsf_core.domain.retention import (
         Retention,
         apply_retention,

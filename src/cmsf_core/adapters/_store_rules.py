@@ -18,14 +18,10 @@ import attrs
 from cmsf_core.adapters.crm_fields import field_problem
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
-from cmsf_core.domain.records import (
-    CampaignSummary,
-    CrmCampaign,
-    MemberStatus,
-    Person,
-    PersonKind,
-    WriteResult,
-)
+from cmsf_core.domain.records.campaigns import CrmCampaign, MemberStatus
+from cmsf_core.domain.records.people import Person, PersonKind
+from cmsf_core.domain.records.platform import CampaignSummary
+from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
     RecordKind,

@@ -16,13 +16,8 @@ from datetime import UTC, datetime
 from cmsf_core.adapters._store_rules import check_field_values
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.field_mappings import CrmValue
-from cmsf_core.domain.records import (
-    CampaignLink,
-    CrmCampaign,
-    MemberStatus,
-    Person,
-    PersonKind,
-)
+from cmsf_core.domain.records.campaigns import CampaignLink, CrmCampaign, MemberStatus
+from cmsf_core.domain.records.people import Person, PersonKind
 
 #: The last-modified time of a person seeded without one.
 SEEDED_MODIFIED = datetime(2000, 1, 1, tzinfo=UTC)

@@ -14,7 +14,8 @@ from typing import Protocol
 
 from cmsf_core.adapters.memory import InMemoryPlatform
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.records import CrmCampaign, MemberStatus, Person
+from cmsf_core.domain.records.campaigns import CrmCampaign, MemberStatus
+from cmsf_core.domain.records.people import Person
 
 __all__ = ["START", "STATUSES", "build_platform", "seed_crm"]
 

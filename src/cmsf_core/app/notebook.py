@@ -27,7 +27,7 @@ from cmsf_core.domain.activity import Activity
 from cmsf_core.domain.diagnose import Finding
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.planner import SyncPlan
-from cmsf_core.domain.records import MemberRecord
+from cmsf_core.domain.records.members import MemberRecord
 from cmsf_core.shell.sync import SyncReport
 
 __all__ = [

@@ -30,24 +30,16 @@ from datetime import datetime, timedelta
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType, number_occurrences
-from cmsf_core.domain.emails import email_key
+from cmsf_core.domain.emails import email_key, normalise_email
 from cmsf_core.domain.engagement import rollup
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
 from cmsf_core.domain.member import CampaignMember
-from cmsf_core.domain.records import (
-    CampaignLink,
-    CampaignSummary,
-    Checkpoint,
-    CrmCampaign,
-    MemberRecord,
-    MemberRef,
-    MemberStatus,
-    Person,
-    PlatformCampaign,
-    TrackingEvent,
-    normalise_email,
-)
+from cmsf_core.domain.records.campaigns import CampaignLink, CrmCampaign, MemberStatus
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
+from cmsf_core.domain.records.people import Person
+from cmsf_core.domain.records.platform import CampaignSummary, PlatformCampaign, TrackingEvent
+from cmsf_core.domain.records.sync_state import Checkpoint
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
 from cmsf_core.domain.timeutil import START_OF_TIME, UTC, ensure_utc

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.field_mappings import PlatformField, PlatformSubscriber
-from cmsf_core.domain.records import (
+from cmsf_core.domain.records.platform import (
     CampaignSummary,
     PlatformCampaign,
     PlatformClient,

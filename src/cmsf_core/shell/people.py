@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from cmsf_core.domain import records
 from cmsf_core.domain.errors import InvalidTypeError
-from cmsf_core.domain.records import PersonKind
+from cmsf_core.domain.records.people import PersonKind
 from cmsf_core.domain.subscribers import Person, RecordKind
 from cmsf_core.ports.crm import CrmStore
 

@@ -18,9 +18,9 @@ from cmsf_core.domain.planner import (
     campaign_selected,
     read_window_start,
 )
-from cmsf_core.domain.records import (
-    CampaignLink,
-    MemberRef,
+from cmsf_core.domain.records.campaigns import CampaignLink
+from cmsf_core.domain.records.members import MemberRef
+from cmsf_core.domain.records.platform import (
     PlatformCampaign,
     PlatformClient,
     SkippedRow,

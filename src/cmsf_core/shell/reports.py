@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
-from cmsf_core.domain.records import WriteResult
+from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.domain.subscribers import CommandResult
 
 __all__ = ["PlatformAnswers", "refusal_messages"]

@@ -52,7 +52,7 @@ from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.timeutil import ensure_utc
 
 if TYPE_CHECKING:
-    from cmsf_core.domain.records import PlatformClient
+    from cmsf_core.domain.records.platform import PlatformClient
     from cmsf_core.ports.crm import CrmStore
     from cmsf_core.ports.platform import EmailPlatform
     from cmsf_core.shell.sync import SyncReport

@@ -38,12 +38,9 @@ from cmsf_core.domain.planner import (
     SyncPlan,
     plan_sync,
 )
-from cmsf_core.domain.records import (
-    MemberRecord,
-    MemberRef,
-    SkippedRow,
-    WriteResult,
-)
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
+from cmsf_core.domain.records.platform import SkippedRow
+from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
 from cmsf_core.domain.timeutil import ensure_utc

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NoReturn, TypeVar
 
-from cmsf_core.domain.records import MemberStatus
+from cmsf_core.domain.records.campaigns import MemberStatus
 
 F = TypeVar("F", bound=Callable[..., None])
 

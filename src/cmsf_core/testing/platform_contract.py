@@ -11,14 +11,14 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, ClassVar
 
 from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import CmsfError
 from cmsf_core.domain.field_mappings import PlatformField
-from cmsf_core.domain.records import (
+from cmsf_core.domain.records.platform import (
     PlatformCampaign,
     PlatformClient,
     TrackingEvent,
     TrackingPage,
-    normalise_email,
 )
 from cmsf_core.domain.subscribers import (
     ImportSubscribers,

@@ -12,7 +12,7 @@ import attrs
 
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import InvalidValueError
-from cmsf_core.domain.records import (
+from cmsf_core.domain.records.platform import (
     CampaignSummary,
     PlatformCampaign,
     PlatformClient,

@@ -16,7 +16,12 @@ from typing import Any
 
 from cmsf_core.adapters.campaign_monitor.rows import value
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.records import SkippedRow, TrackingEvent, TrackingPage, check_page_request
+from cmsf_core.domain.records.platform import (
+    SkippedRow,
+    TrackingEvent,
+    TrackingPage,
+    check_page_request,
+)
 from cmsf_core.domain.timeutil import ensure_utc
 
 __all__ = ["every_row", "rows_of", "serve_page", "tracking_request"]

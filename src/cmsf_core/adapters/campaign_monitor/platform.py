@@ -41,7 +41,7 @@ from cmsf_core.adapters.errors import BadRequestError, NotFoundError, PlatformEr
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import InvalidTypeError
 from cmsf_core.domain.field_mappings import PlatformField, PlatformSubscriber, platform_key
-from cmsf_core.domain.records import (
+from cmsf_core.domain.records.platform import (
     CampaignSummary,
     PlatformCampaign,
     PlatformClient,

@@ -35,7 +35,7 @@ from cmsf_core.adapters.files.json_files import MAX_FILE_BYTES, JsonFiles, page_
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
 from cmsf_core.domain.field_mappings import PlatformField, PlatformSubscriber, platform_key
-from cmsf_core.domain.records import (
+from cmsf_core.domain.records.platform import (
     CampaignSummary,
     PlatformCampaign,
     PlatformClient,

@@ -19,7 +19,7 @@ from cmsf_core.domain.field_mappings import (
     PlatformSubscriber,
     platform_key,
 )
-from cmsf_core.domain.records import (
+from cmsf_core.domain.records.platform import (
     CampaignSummary,
     PlatformCampaign,
     PlatformClient,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cmsf_core.adapters._store_rules import refuse_older_watermark
 from cmsf_core.adapters.errors import CrmError
 from cmsf_core.adapters.salesforce.codec import _checkpoint, _checkpoint_json, _row_id
-from cmsf_core.domain.records import Checkpoint, WriteResult
+from cmsf_core.domain.records.sync_state import Checkpoint, WriteResult
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.salesforce.crm import SalesforceCrm

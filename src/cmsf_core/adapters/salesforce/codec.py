@@ -17,13 +17,10 @@ from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
-from cmsf_core.domain.records import (
-    Checkpoint,
-    MemberRecord,
-    MemberRef,
-    MemberStatus,
-    PlatformCampaign,
-)
+from cmsf_core.domain.records.campaigns import MemberStatus
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
+from cmsf_core.domain.records.platform import PlatformCampaign
+from cmsf_core.domain.records.sync_state import Checkpoint
 
 __all__ = ["MAX_EXTERNAL_ID"]
 

@@ -49,18 +49,11 @@ from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.field_mappings import CreatePerson, FieldUpdate
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
-from cmsf_core.domain.records import (
-    CampaignLink,
-    CampaignSummary,
-    Checkpoint,
-    CrmCampaign,
-    MemberRecord,
-    MemberRef,
-    MemberStatus,
-    Person,
-    PlatformCampaign,
-    WriteResult,
-)
+from cmsf_core.domain.records.campaigns import CampaignLink, CrmCampaign, MemberStatus
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
+from cmsf_core.domain.records.people import Person
+from cmsf_core.domain.records.platform import CampaignSummary, PlatformCampaign
+from cmsf_core.domain.records.sync_state import Checkpoint, WriteResult
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
     OptOutChange,

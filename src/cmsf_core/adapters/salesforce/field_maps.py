@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
-from cmsf_core.domain.records import MemberStatus
+from cmsf_core.domain.records.campaigns import MemberStatus
 
 __all__ = [
     "AUTO_STATUSES",

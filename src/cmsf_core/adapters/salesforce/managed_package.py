@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from cmsf_core.adapters.salesforce.codec import _parse_time
 from cmsf_core.adapters.salesforce.field_maps import WbsenditFieldMap
 from cmsf_core.domain.activity import Activity, ActivityType, number_occurrences
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError
-from cmsf_core.domain.records import PlatformCampaign, normalise_email
+from cmsf_core.domain.records.platform import PlatformCampaign
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.salesforce.crm import SalesforceCrm

@@ -23,7 +23,8 @@ from cmsf_core.adapters.salesforce.codec import (
     _sf_time,
 )
 from cmsf_core.adapters.salesforce.field_maps import NULL
-from cmsf_core.domain.records import MemberRecord, MemberRef, WriteResult
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
+from cmsf_core.domain.records.sync_state import WriteResult
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.salesforce.crm import SalesforceCrm

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from cmsf_core.adapters.salesforce.codec import _cell, _ids, _parse_time
 from cmsf_core.adapters.salesforce.field_maps import LEAD_PREFIX, FieldMap
-from cmsf_core.domain.records import Person, PersonKind, WriteResult, normalise_email
+from cmsf_core.domain.emails import normalise_email
+from cmsf_core.domain.records.people import Person, PersonKind
+from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.domain.subscribers import OptOutChange
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from cmsf_core.adapters.crm_fields import field_problem
 from cmsf_core.adapters.salesforce.codec import _cell, _ids, _row_id, _sf_time
 from cmsf_core.domain.errors import InvalidValueError
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
-from cmsf_core.domain.records import WriteResult
+from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.domain.subscribers import RecordKind
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from cmsf_core.adapters.salesforce.codec import _cell, _status_differs
-from cmsf_core.domain.records import CrmCampaign, MemberStatus
+from cmsf_core.domain.records.campaigns import CrmCampaign, MemberStatus
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.salesforce.crm import SalesforceCrm

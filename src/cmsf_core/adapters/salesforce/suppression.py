@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cmsf_core.adapters.salesforce.codec import _parse_time, _row_id, _soql_time
-from cmsf_core.domain.records import WriteResult
+from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
     RemoveSuppressionRecord,

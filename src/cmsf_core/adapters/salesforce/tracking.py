@@ -26,7 +26,8 @@ from cmsf_core.adapters.salesforce.codec import (
     _soql_time,
 )
 from cmsf_core.domain.activity import Activity, ActivityKey
-from cmsf_core.domain.records import MemberRef, WriteResult
+from cmsf_core.domain.records.members import MemberRef
+from cmsf_core.domain.records.sync_state import WriteResult
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.salesforce.crm import SalesforceCrm

@@ -15,7 +15,8 @@ import attrs
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.errors import CmsfError
-from cmsf_core.domain.records import CampaignSummary, MemberStatus
+from cmsf_core.domain.records.campaigns import MemberStatus
+from cmsf_core.domain.records.platform import CampaignSummary
 from cmsf_core.domain.status import RefreshCause
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -21,7 +21,8 @@ from cmsf_core.adapters.sqlite.rows import (
 )
 from cmsf_core.domain.activity import Activity
 from cmsf_core.domain.engagement import rollup
-from cmsf_core.domain.records import CrmCampaign, MemberRecord, MemberRef
+from cmsf_core.domain.records.campaigns import CrmCampaign
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
 from cmsf_core.ports.crm import StoreCorruptError
 
 

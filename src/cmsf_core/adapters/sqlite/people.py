@@ -30,8 +30,10 @@ from cmsf_core.adapters.sqlite.schema import (
     _PERSON_FIELDS_TABLE,
     _SUPPRESSION_COLUMNS,
 )
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate
-from cmsf_core.domain.records import Person, PersonKind, WriteResult, normalise_email
+from cmsf_core.domain.records.people import Person, PersonKind
+from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
     OptOutChange,

@@ -47,15 +47,11 @@ from cmsf_core.domain.activity import Activity
 from cmsf_core.domain.errors import shown
 from cmsf_core.domain.maintenance import MaintenanceMessage
 from cmsf_core.domain.member import CampaignMember
-from cmsf_core.domain.records import (
-    CampaignLink,
-    Checkpoint,
-    CrmCampaign,
-    MemberRecord,
-    Person,
-    PersonKind,
-    PlatformCampaign,
-)
+from cmsf_core.domain.records.campaigns import CampaignLink, CrmCampaign
+from cmsf_core.domain.records.members import MemberRecord
+from cmsf_core.domain.records.people import Person, PersonKind
+from cmsf_core.domain.records.platform import PlatformCampaign
+from cmsf_core.domain.records.sync_state import Checkpoint
 from cmsf_core.domain.settings import parse_label
 from cmsf_core.domain.subscribers import SuppressionRecord
 from cmsf_core.ports.crm import StoreCorruptError

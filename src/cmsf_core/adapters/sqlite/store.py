@@ -57,19 +57,12 @@ from cmsf_core.adapters.sqlite.schema import (
     _RECORD_COLUMNS,
 )
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.maintenance import MaintenanceMessage
-from cmsf_core.domain.records import (
-    CampaignLink,
-    CampaignSummary,
-    Checkpoint,
-    CrmCampaign,
-    MemberRecord,
-    MemberRef,
-    MemberStatus,
-    PlatformCampaign,
-    WriteResult,
-    normalise_email,
-)
+from cmsf_core.domain.records.campaigns import CampaignLink, CrmCampaign, MemberStatus
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
+from cmsf_core.domain.records.platform import CampaignSummary, PlatformCampaign
+from cmsf_core.domain.records.sync_state import Checkpoint, WriteResult
 from cmsf_core.domain.settings import Settings
 from cmsf_core.ports.crm import StoreError
 

@@ -16,7 +16,7 @@ from cmsf_core.app.cli.exits import UsageError
 if TYPE_CHECKING:
     from cmsf_core.adapters.sqlite import SqliteCrm
     from cmsf_core.domain.diagnose import Finding
-    from cmsf_core.domain.records import MemberRecord
+    from cmsf_core.domain.records.members import MemberRecord
     from cmsf_core.domain.settings import Settings
 
 

@@ -17,7 +17,7 @@ from cmsf_core.app.cli.store import _open_store, _progress, _removed_on_failure
 if TYPE_CHECKING:
     from cmsf_core.adapters.sqlite import SqliteCrm
     from cmsf_core.domain.planner import SyncPlan
-    from cmsf_core.domain.records import PlatformCampaign
+    from cmsf_core.domain.records.platform import PlatformCampaign
     from cmsf_core.domain.settings import Settings
     from cmsf_core.ports.platform import EmailPlatform
     from cmsf_core.shell.sync import SyncReport

@@ -13,20 +13,15 @@ from typing import TYPE_CHECKING, ClassVar
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityType
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.planner import event_records
-from cmsf_core.domain.records import (
-    CampaignLink,
-    CrmCampaign,
-    MemberRecord,
-    MemberRef,
-    Person,
-    PersonKind,
-    TrackingEvent,
-    WriteResult,
-    normalise_email,
-)
+from cmsf_core.domain.records.campaigns import CampaignLink, CrmCampaign
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
+from cmsf_core.domain.records.people import Person, PersonKind
+from cmsf_core.domain.records.platform import TrackingEvent
+from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.testing._support import (
     ANN,
     BOB,

@@ -8,13 +8,8 @@ from datetime import timedelta
 
 import attrs
 
-from cmsf_core.domain.records import (
-    CampaignLink,
-    CampaignSummary,
-    CrmCampaign,
-    MemberStatus,
-    PlatformCampaign,
-)
+from cmsf_core.domain.records.campaigns import CampaignLink, CrmCampaign, MemberStatus
+from cmsf_core.domain.records.platform import CampaignSummary, PlatformCampaign
 from cmsf_core.testing._support import (
     CAMPAIGN,
     CLIENT,

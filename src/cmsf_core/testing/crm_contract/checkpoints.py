@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from cmsf_core.domain.maintenance import MaintenanceMessage
-from cmsf_core.domain.records import Checkpoint, MemberRef
+from cmsf_core.domain.records.members import MemberRef
+from cmsf_core.domain.records.sync_state import Checkpoint
 from cmsf_core.domain.status import RefreshCause
 from cmsf_core.testing._support import ANN, BOB, CAMPAIGN, CLIENT, OTHER_CLIENT, T0, _skip
 from cmsf_core.testing.crm_contract._base import CrmContractBase, _check, _refused

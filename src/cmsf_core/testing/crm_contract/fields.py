@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.field_mappings import CreatePerson, CrmValue, FieldUpdate, same_crm_value
-from cmsf_core.domain.records import PersonKind, normalise_email
+from cmsf_core.domain.records.people import PersonKind
 from cmsf_core.domain.subscribers import RecordKind
 from cmsf_core.testing._support import ANN, BOB, CAROL, T0
 from cmsf_core.testing.crm_contract._base import CrmContractBase

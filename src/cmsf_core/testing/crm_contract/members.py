@@ -8,14 +8,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from cmsf_core.domain.activity import ActivityType
+from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.engagement import Engagement
-from cmsf_core.domain.records import (
-    CampaignLink,
-    CrmCampaign,
-    MemberRecord,
-    MemberRef,
-    normalise_email,
-)
+from cmsf_core.domain.records.campaigns import CampaignLink, CrmCampaign
+from cmsf_core.domain.records.members import MemberRecord, MemberRef
 from cmsf_core.testing._support import (
     ANN,
     BOB,

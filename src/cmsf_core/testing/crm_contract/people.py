@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from cmsf_core.domain.records import PersonKind
+from cmsf_core.domain.records.people import PersonKind
 from cmsf_core.domain.subscribers import (
     CreateSuppressionRecord,
     OptOutChange,

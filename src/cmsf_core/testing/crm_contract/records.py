@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
-from cmsf_core.domain.records import MemberRef
+from cmsf_core.domain.records.members import MemberRef
 from cmsf_core.testing._support import (
     ANN,
     BOB,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from hypothesis import strategies as st
 
 from cmsf_core.domain.activity import ActivityType
-from cmsf_core.domain.records import PlatformCampaign, PlatformClient, TrackingEvent
+from cmsf_core.domain.records.platform import PlatformCampaign, PlatformClient, TrackingEvent
 from cmsf_core.testing.strategies.config import _TAGS
 from cmsf_core.testing.strategies.instants import _MINUTE, DST_ZONES, dst_transitions, time_zones
 from cmsf_core.testing.strategies.records import _DETAILS, _LISTS, EMAILS, activity_types
