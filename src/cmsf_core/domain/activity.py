@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import NamedTuple
 
 import attrs
@@ -129,9 +130,48 @@ class Activity:
     )
     occurrence: int = attrs.field(default=0, kw_only=True, validator=check_count)
 
-    @property
+    @classmethod
+    def _trusted(
+        cls,
+        campaign_id: str,
+        member_id: str,
+        type: ActivityType,
+        occurred_at: datetime,
+        client_id: str = "",
+        email: str | None = None,
+        list_id: str | None = None,
+        detail: str | None = None,
+        occurrence: int = 0,
+    ) -> Activity:
+        """Internal: the record built from values its caller has already checked.
+
+        No validator or converter runs: ``type`` must be an :class:`ActivityType` member,
+        ``occurred_at`` a stdlib datetime whose ``tzinfo`` is ``UTC``, the ids non-empty
+        text (``client_id`` may be ``""``), the optional fields ``None`` or non-empty
+        text, ``occurrence`` an ``int >= 0``.  For those values the result equals (and
+        hashes, prints, pickles and evolves like) ``Activity(...)`` of the same values.
+        Anything else must use the public, validated constructor.
+        """
+        self = _new(cls)
+        _set(self, "campaign_id", campaign_id)
+        _set(self, "member_id", member_id)
+        _set(self, "type", type)
+        _set(self, "occurred_at", occurred_at)
+        _set(self, "client_id", client_id)
+        _set(self, "email", email)
+        _set(self, "list_id", list_id)
+        _set(self, "detail", detail)
+        _set(self, "occurrence", occurrence)
+        _set(self, "_attrs_cached_hash", None)
+        return self
+
+    @cached_property
     def key(self) -> ActivityKey:
-        """The record's stable identity: equal keys are the same platform event."""
+        """The record's stable identity: equal keys are the same platform event.
+
+        Computed on first use and kept (the record is immutable); the kept key takes no
+        part in equality, hashing or the repr.
+        """
         return ActivityKey(
             self.client_id,
             self.campaign_id,
@@ -142,6 +182,10 @@ class Activity:
             self.detail,
             self.occurrence,
         )
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 def number_occurrences(activities: Iterable[Activity]) -> tuple[Activity, ...]:
@@ -157,7 +201,20 @@ def number_occurrences(activities: Iterable[Activity]) -> tuple[Activity, ...]:
         base = activity.key._replace(occurrence=0)
         n = seen.get(base, 0)
         seen[base] = n + 1
-        numbered.append(
-            activity if activity.occurrence == n else attrs.evolve(activity, occurrence=n)
-        )
+        numbered.append(activity if activity.occurrence == n else _renumbered(activity, n))
     return tuple(numbered)
+
+
+def _renumbered(activity: Activity, occurrence: int) -> Activity:
+    """``attrs.evolve(activity, occurrence=occurrence)`` of a record already checked."""
+    return Activity._trusted(
+        activity.campaign_id,
+        activity.member_id,
+        activity.type,
+        activity.occurred_at,
+        client_id=activity.client_id,
+        email=activity.email,
+        list_id=activity.list_id,
+        detail=activity.detail,
+        occurrence=occurrence,
+    )
