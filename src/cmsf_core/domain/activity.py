@@ -130,9 +130,8 @@ class Activity:
     )
     occurrence: int = attrs.field(default=0, kw_only=True, validator=check_count)
 
-    @classmethod
+    @staticmethod
     def _trusted(
-        cls,
         campaign_id: str,
         member_id: str,
         type: ActivityType,
@@ -152,17 +151,17 @@ class Activity:
         hashes, prints, pickles and evolves like) ``Activity(...)`` of the same values.
         Anything else must use the public, validated constructor.
         """
-        self = _new(cls)
-        _set(self, "campaign_id", campaign_id)
-        _set(self, "member_id", member_id)
-        _set(self, "type", type)
-        _set(self, "occurred_at", occurred_at)
-        _set(self, "client_id", client_id)
-        _set(self, "email", email)
-        _set(self, "list_id", list_id)
-        _set(self, "detail", detail)
-        _set(self, "occurrence", occurrence)
-        _set(self, "_attrs_cached_hash", None)
+        self = _new(Activity)
+        _campaign_id(self, campaign_id)
+        _member_id(self, member_id)
+        _type(self, type)
+        _occurred_at(self, occurred_at)
+        _client_id(self, client_id)
+        _email(self, email)
+        _list_id(self, list_id)
+        _detail(self, detail)
+        _occurrence(self, occurrence)
+        _cached_hash(self, None)
         return self
 
     @cached_property
@@ -185,7 +184,19 @@ class Activity:
 
 
 _new = object.__new__
-_set = object.__setattr__
+# The slots' own setters (what the attrs ``__init__`` calls once its checks have passed).
+(
+    _campaign_id,
+    _member_id,
+    _type,
+    _occurred_at,
+    _client_id,
+    _email,
+    _list_id,
+    _detail,
+    _occurrence,
+    _cached_hash,
+) = (vars(Activity)[name].__set__ for name in (*attrs.fields_dict(Activity), "_attrs_cached_hash"))
 
 
 def number_occurrences(activities: Iterable[Activity]) -> tuple[Activity, ...]:
