@@ -135,6 +135,11 @@ class _Rows:
             raise self.fail("", str(error)) from None
 
 
+def _filled(value: object) -> bool:
+    """Text that an activity's id or optional field accepts: a string, not blank."""
+    return isinstance(value, str) and bool(value.strip())
+
+
 def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
     client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
     if (
@@ -145,25 +150,26 @@ def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
         and type_name in _TYPES
         and isinstance(client_id, str)
         and client_id
-        and email != ""
-        and list_id != ""
-        and detail != ""
+        and _filled(campaign_id)
+        and _filled(member_id)
+        and (email is None or _filled(email))
+        and (list_id is None or _filled(list_id))
+        and (detail is None or _filled(detail))
     ):
-        # The common case, read at once: the record's own validators check the rest.
-        try:
-            return Activity(
-                campaign_id,
-                member_id,
-                _TYPES[type_name],
-                _to_dt(at),
-                client_id=client_id,
-                email=email,
-                list_id=list_id,
-                detail=detail,
-                occurrence=occurrence,
-            )
-        except _READ_ERRORS:
-            pass  # the column by column read below names what is wrong
+        # The common case, read at once: every value is checked above, as the record's
+        # own validators would check it, so the record is built without checking again.
+        return Activity._trusted(
+            campaign_id,
+            member_id,
+            _TYPES[type_name],
+            _to_dt(at),
+            client_id,
+            email,
+            list_id,
+            detail,
+            occurrence,
+        )
+    # Otherwise the column by column read below names what is wrong.
     values = rows.read(
         row,
         _RECORD_COLUMNS,
