@@ -1252,7 +1252,7 @@ def section_import(report: Report) -> None:
             "pass",
             "import cmsf_core",
             "from cmsf_core import refresh_member, apply_retention",
-            "from cmsf_core.shell.sync import run_sync",
+            "from cmsf_core.sync import run_sync",
         ],
         runs=21,
     )
@@ -1273,14 +1273,14 @@ def section_import(report: Report) -> None:
     )
     report.add(
         "import_sync",
-        "from cmsf_core.shell.sync import run_sync",
+        "from cmsf_core.sync import run_sync",
         Stat([p - bare.median for p in shell.values]),
         unit="ms",
         note="the sync shell and planner; subscriber sync and field mappings load on first use",
     )
     heavy = ("pandas", "polars", "phonenumbers", "createsend", "simple_salesforce", "pendulum")
     code = (
-        "import sys, cmsf_core; from cmsf_core.shell.sync import run_sync; "
+        "import sys, cmsf_core; from cmsf_core.sync import run_sync; "
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
@@ -1711,7 +1711,7 @@ def add_targets(report: Report, n: int) -> None:
             "from cmsf_core import refresh_member, apply_retention",
             TARGET_IMPORT_RULES_MS,
         ),
-        ("import_sync", "from cmsf_core.shell.sync import run_sync", TARGET_IMPORT_SYNC_MS),
+        ("import_sync", "from cmsf_core.sync import run_sync", TARGET_IMPORT_SYNC_MS),
     ):
         if key in f:
             value = f[key].median

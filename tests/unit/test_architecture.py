@@ -338,14 +338,16 @@ def test_importing_the_status_and_retention_rules_loads_only_what_they_use() -> 
     assert not offending, f"the status and retention rules loaded: {offending}"
 
 
-def test_importing_run_sync_defers_the_subscriber_and_field_mapping_modules() -> None:
-    """``from cmsf_core.shell.sync import run_sync`` loads the planner, not the subscriber sync,
-    field mappings, rules, ports, notebook helpers or any optional dependency."""
-    loaded = modules_loaded_by("from cmsf_core.shell.sync import run_sync")
+@pytest.mark.parametrize("path", ["cmsf_core.sync", "cmsf_core.shell.sync"])
+def test_importing_run_sync_defers_the_subscriber_and_field_mapping_modules(path: str) -> None:
+    """``from cmsf_core.sync import run_sync`` (and from the shell's own module) loads the
+    planner, not the subscriber sync, field mappings, rules, ports, notebook helpers or any
+    optional dependency."""
+    loaded = modules_loaded_by(f"from {path} import run_sync")
 
     assert {"cmsf_core.shell.sync", "cmsf_core.domain.planner"} <= loaded
     offending = loaded_from(loaded, NOT_FOR_THE_SYNC_IMPORT)
-    assert not offending, f"from cmsf_core.shell.sync import run_sync loaded: {offending}"
+    assert not offending, f"from {path} import run_sync loaded: {offending}"
 
 
 def test_building_default_settings_loads_the_schedule_and_limits_on_demand() -> None:
