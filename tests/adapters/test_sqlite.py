@@ -414,7 +414,7 @@ def test_only_the_store_that_created_the_file_says_it_made_it(tmp_path: Path) ->
 def test_a_sync_that_loses_the_race_to_create_a_store_never_removes_it(tmp_path: Path) -> None:
     """Two first syncs of a missing store: the one refused because the other created the
     file meanwhile leaves that file in place (it removes only a store it made itself)."""
-    from cmsf_core.app import cli  # noqa: PLC0415 - the command's own clean-up is under test
+    from cmsf_core.app.cli import store as cli  # noqa: PLC0415 - the command's own clean-up
 
     path = tmp_path / "cmsf.db"
     with SqliteCrm(path, lazy=True) as loser, SqliteCrm(path, lazy=True) as winner:

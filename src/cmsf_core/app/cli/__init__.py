@@ -41,7 +41,6 @@ from cmsf_core.app.cli.options import MAX_SETTINGS_BYTES, load_settings
 from cmsf_core.app.cli.parser import build_parser
 from cmsf_core.app.cli.run import cmd_run
 from cmsf_core.app.cli.simulate import cmd_simulate
-from cmsf_core.app.cli.store import _removed_on_failure  # noqa: F401 - tests reach it here
 from cmsf_core.app.cli.sync import cmd_sync
 
 __all__ = [
