@@ -42,6 +42,11 @@ class ActivityType(Choice):
     UNSUBSCRIBED = "Unsubscribed"
     SPAM_COMPLAINT = "Spam complaint"
 
+    # Members are singletons and equal only to themselves, so the identity hash is sound;
+    # it runs in C, where ``Enum.__hash__`` (``hash(self._name_)``) is Python code paid by
+    # every dict or set keyed by a type.
+    __hash__ = object.__hash__
+
 
 def _type_key(text: str) -> str:
     return " ".join(text.split()).casefold()
