@@ -90,4 +90,7 @@ def rollup(activities: Iterable[Activity]) -> Engagement:
 
     Rollups are never kept incrementally, so they cannot drift from the records.
     """
-    return Engagement.from_counts(Counter(a.type for a in activities))
+    counts = Counter(a.type for a in activities)
+    if counts.keys() <= _FIELD_OF_TYPE.keys():
+        return Engagement._trusted(*(counts[t] for t in _FIELD_OF_TYPE))  # counts are >= 0
+    return Engagement.from_counts(counts)  # not activity types: from_counts says which

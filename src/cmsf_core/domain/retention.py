@@ -82,4 +82,11 @@ def apply_retention(
             purge(activity)
         else:
             keep(activity)
-    return Retention(tuple(kept), tuple(purged))
+    outcome = _new(Retention)  # Retention(kept, purged) without attrs' frozen-setattr path
+    _kept(outcome, tuple(kept))
+    _purged(outcome, tuple(purged))
+    return outcome
+
+
+_new = object.__new__
+_kept, _purged = (vars(Retention)[name].__set__ for name in ("kept", "purged"))

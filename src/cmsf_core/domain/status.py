@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityType
-from cmsf_core.domain.checks import of_type
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.frozen import FrozenMap
@@ -117,6 +116,21 @@ def _tables(
     return plain, ranks
 
 
+#: The last ``default_status`` text read and its label: a sync passes the same text for
+#: every member of a campaign, and text is immutable, so identity means the same label.
+_LAST_DEFAULT: list[tuple[str, str] | None] = [None]
+
+
+def _default_status(value: str) -> str:
+    """``parse_label(value, "default_status")``, kept for the text last asked about."""
+    last = _LAST_DEFAULT[0]
+    if last is not None and last[0] is value:
+        return last[1]
+    label = parse_label(value, "default_status")
+    _LAST_DEFAULT[0] = (value, label)
+    return label
+
+
 def candidate(stored: Iterable[Activity], settings: Settings) -> Activity | None:
     """The stored, mapped record a member's status should follow, or ``None``.
 
@@ -162,11 +176,14 @@ def refresh_member(
     >>> refresh_member(m, [opened], Settings()).status
     'Opened'
     """
-    of_type(member, CampaignMember, "member", "a CampaignMember")
-    of_type(settings, Settings, "settings", "a Settings")
-    of_type(cause, RefreshCause, "cause", "a RefreshCause")
+    if not isinstance(member, CampaignMember):
+        raise InvalidTypeError("member", "a CampaignMember", member)
+    if not isinstance(settings, Settings):
+        raise InvalidTypeError("settings", "a Settings", settings)
+    if not isinstance(cause, RefreshCause):
+        raise InvalidTypeError("cause", "a RefreshCause", cause)
     if default_status is not None:
-        default_status = parse_label(default_status, "default_status")
+        default_status = _default_status(default_status)
     labels, ranks = _tables(settings.status_mapping.labels)
     latest_wins = settings.status_policy is StatusPolicy.LATEST_WINS
     member_id, campaign_id = member.member_id, member.campaign_id
