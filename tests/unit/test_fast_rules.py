@@ -159,3 +159,17 @@ def _records() -> Iterator[Activity]:
 def test_a_record_of_another_member_is_refused_from_a_generator_too() -> None:
     with pytest.raises(Exception, match="this one is of member 'other'"):
         refresh_member(CampaignMember("c", "m"), _records(), Settings())
+
+
+def test_kept_counters_are_bounded_and_equal_fresh_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cmsf_core.domain import status  # noqa: PLC0415 - the module's own table
+
+    monkeypatch.setattr(status, "_MAX_ENGAGEMENTS", 2)
+    monkeypatch.setattr(status, "_ENGAGEMENTS", {})
+    member = CampaignMember("c", "m")
+    for n in range(1, 6):
+        records = [Activity("c", "m", ActivityType.SENT, NOW, occurrence=i) for i in range(n)]
+        assert refresh_member(member, records, Settings()).engagement == Engagement(sent=n)
+        assert len(status._ENGAGEMENTS) <= 2
+    again = refresh_member(member, [Activity("c", "m", ActivityType.SENT, NOW)], Settings())
+    assert again.engagement == Engagement(sent=1)

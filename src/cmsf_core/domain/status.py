@@ -116,6 +116,21 @@ def _tables(
     return plain, ranks
 
 
+#: Counters already built, by their six counts: values are immutable, so members with the
+#: same counts share one (a history of ten records per member has few distinct counts).
+#: Bounded: emptied when it reaches _MAX_ENGAGEMENTS entries.
+_ENGAGEMENTS: dict[tuple[int, ...], Engagement] = {}
+_MAX_ENGAGEMENTS = 4096
+
+
+def _engagement(totals: tuple[int, ...]) -> Engagement:
+    """The counters of ``totals`` (six counts ``>= 0``, in ActivityType order), kept."""
+    if len(_ENGAGEMENTS) >= _MAX_ENGAGEMENTS:
+        _ENGAGEMENTS.clear()
+    engagement = _ENGAGEMENTS[totals] = Engagement._trusted(*totals)
+    return engagement
+
+
 #: The last ``default_status`` text read and its label: a sync passes the same text for
 #: every member of a campaign, and text is immutable, so identity means the same label.
 _LAST_DEFAULT: list[tuple[str, str] | None] = [None]
@@ -226,7 +241,7 @@ def refresh_member(
         engagement.unsubscribes,
         engagement.spam_complaints,
     ):
-        engagement = Engagement._trusted(*totals)
+        engagement = _ENGAGEMENTS.get(totals) or _engagement(totals)
 
     status, activity, activity_date = member.status, member.activity, member.activity_date
     action = _RULES[(settings.refresh_mode, cause)]
