@@ -42,6 +42,11 @@ class ActivityType(Choice):
     UNSUBSCRIBED = "Unsubscribed"
     SPAM_COMPLAINT = "Spam complaint"
 
+    # Members are singletons and equal only to themselves, so the identity hash is sound;
+    # it runs in C, where ``Enum.__hash__`` (``hash(self._name_)``) is Python code paid by
+    # every dict or set keyed by a type.
+    __hash__ = object.__hash__
+
 
 def _type_key(text: str) -> str:
     return " ".join(text.split()).casefold()
@@ -171,19 +176,25 @@ class Activity:
         Computed on first use and kept (the record is immutable); the kept key takes no
         part in equality, hashing or the repr.
         """
-        return ActivityKey(
-            self.client_id,
-            self.campaign_id,
-            self.type,
-            email_key(self.email) if self.email is not None else self.member_id,
-            self.list_id,
-            (self.occurred_at - _EPOCH) // _MINUTE,
-            self.detail,
-            self.occurrence,
+        email = self.email
+        # What ActivityKey(...) does, without its Python-level __new__.
+        return _tuple_new(
+            ActivityKey,
+            (
+                self.client_id,
+                self.campaign_id,
+                self.type,
+                email_key(email) if email is not None else self.member_id,
+                self.list_id,
+                (self.occurred_at - _EPOCH) // _MINUTE,
+                self.detail,
+                self.occurrence,
+            ),
         )
 
 
 _new = object.__new__
+_tuple_new = tuple.__new__
 # The slots' own setters (what the attrs ``__init__`` calls once its checks have passed).
 (
     _campaign_id,

@@ -75,6 +75,10 @@ def email_key(email: str) -> str:
     >>> email_key("Stra\u00dfe@example.com") == email_key("strasse@example.com")
     False
     """
+    if email.isascii():
+        # The common case, with the same result: the only ASCII space separator (Zs) is
+        # " ", ASCII text is already NFC, and lower-casing keeps it ASCII.
+        return email.strip(" ").lower()
     text = unicodedata.normalize("NFC", _trim(email))
     return unicodedata.normalize("NFC", text.lower())
 

@@ -59,3 +59,41 @@ class CampaignMember:
                 self.activity_date,
                 detail=f"activity is {self.activity!r}",
             )
+
+    @staticmethod
+    def _trusted(
+        campaign_id: str,
+        member_id: str,
+        status: str | None,
+        activity: ActivityType | None,
+        activity_date: datetime | None,
+        engagement: Engagement,
+    ) -> CampaignMember:
+        """Internal: the member built from values its caller has already checked.
+
+        No converter or validator runs: the ids non-empty text, ``status`` ``None`` or a
+        label :func:`parse_label` returns unchanged, ``activity`` and ``activity_date``
+        both ``None`` or an :class:`ActivityType` and a stdlib datetime whose ``tzinfo``
+        is ``UTC``, ``engagement`` an :class:`Engagement`.  For those values the result
+        equals ``CampaignMember(...)`` of them.
+        """
+        self = _new(CampaignMember)
+        _campaign_id(self, campaign_id)
+        _member_id(self, member_id)
+        _status_slot(self, status)
+        _activity_slot(self, activity)
+        _activity_date_slot(self, activity_date)
+        _engagement_slot(self, engagement)
+        return self
+
+
+_new = object.__new__
+# The slots' own setters (what the attrs ``__init__`` calls once its checks have passed).
+(
+    _campaign_id,
+    _member_id,
+    _status_slot,
+    _activity_slot,
+    _activity_date_slot,
+    _engagement_slot,
+) = (vars(CampaignMember)[name].__set__ for name in attrs.fields_dict(CampaignMember))

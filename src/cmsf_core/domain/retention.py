@@ -8,7 +8,7 @@ ever deleted.  Purged records stay on the platform and a full sync can re-import
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 
@@ -30,8 +30,32 @@ class Retention:
 
 def retention_cutoffs(settings: Settings, *, as_of: datetime) -> dict[ActivityType, datetime]:
     """The cutoff instant of every type at ``as_of`` (see :meth:`Settings.retention_cutoff`)."""
+    return dict(_cutoffs(settings, as_of))
+
+
+#: The last (settings, as_of, cutoffs) computed: a sync applies one settings object at one
+#: ``as_of`` to every member, so the six cutoffs are computed once, not once per member.
+#: One tuple in a one-item list, replaced whole, so concurrent callers see either the old
+#: entry or the new.
+_LAST: list[tuple[Settings, datetime, dict[ActivityType, datetime]] | None] = [None]
+
+
+def _cutoffs(settings: Settings, as_of: datetime) -> dict[ActivityType, datetime]:
+    """:func:`retention_cutoffs`, kept for the settings object and the stdlib UTC ``as_of``
+    last asked about (the caller must not change the dict it gets)."""
+    last = _LAST[0]
+    if (
+        last is not None
+        and last[0] is settings
+        and type(as_of) is datetime
+        and as_of.tzinfo is UTC
+        and as_of == last[1]
+    ):
+        return last[2]
     as_of = ensure_utc(as_of, "as_of")
-    return {t: settings.retention_cutoff(t, as_of) for t in ActivityType}
+    cutoffs = {t: settings.retention_cutoff(t, as_of) for t in ActivityType}
+    _LAST[0] = (settings, as_of, cutoffs)
+    return cutoffs
 
 
 def apply_retention(
@@ -47,11 +71,22 @@ def apply_retention(
     """
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
-    cutoffs = retention_cutoffs(settings, as_of=as_of)
+    cutoffs = _cutoffs(settings, as_of)
     kept: list[Activity] = []
     purged: list[Activity] = []
+    keep, purge = kept.append, purged.append
     for activity in activities:
         if not isinstance(activity, Activity):
             raise InvalidTypeError("activities", "Activity records", activity)
-        (purged if activity.occurred_at < cutoffs[activity.type] else kept).append(activity)
-    return Retention(tuple(kept), tuple(purged))
+        if activity.occurred_at < cutoffs[activity.type]:
+            purge(activity)
+        else:
+            keep(activity)
+    outcome = _new(Retention)  # Retention(kept, purged) without attrs' frozen-setattr path
+    _kept(outcome, tuple(kept))
+    _purged(outcome, tuple(purged))
+    return outcome
+
+
+_new = object.__new__
+_kept, _purged = (vars(Retention)[name].__set__ for name in ("kept", "purged"))

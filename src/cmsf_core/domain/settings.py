@@ -66,6 +66,8 @@ class RefreshMode(Choice):
     ONCE_ONLY = "Once Only"
     NEVER = "Never"
 
+    __hash__ = object.__hash__  # identity, in C (see ActivityType)
+
 
 _REFRESH_ACCEPTED = ("Always", "Always Update", "Once Only", "Update Once", "Never", "Never Update")
 _REFRESH_SPELLINGS = spellings(
@@ -97,6 +99,8 @@ class StatusPolicy(Choice):
 
     LATEST_WINS = "Latest Wins"
     MOST_ENGAGED = "Most Engaged"
+
+    __hash__ = object.__hash__  # identity, in C (see ActivityType)
 
 
 def _policy_key(text: str) -> str:
