@@ -20,7 +20,14 @@ from cmsf_core.adapters.files.errors import PlatformFileError
 from cmsf_core.adapters.files.fields import json_object, kind_of
 from cmsf_core.domain.errors import shown
 
-__all__ = ["MAX_FILE_BYTES", "MAX_NUMBER_DIGITS", "JsonFiles", "page_files", "paged_rows"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_NUMBER_DIGITS",
+    "JsonFiles",
+    "page_files",
+    "paged_results",
+    "paged_rows",
+]
 
 #: The largest file read (256 MiB; a 1,000-row page of the API is about 200 KB).
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -93,12 +100,16 @@ class JsonFiles:
         except OSError as error:
             raise PlatformFileError(folder, "folder", None, f"cannot be read ({error})") from None
 
-    def load(self, path: Path) -> Any:
-        """The parsed JSON of ``path``; every way of failing is a :class:`PlatformFileError`."""
+    def load(self, path: Path, *, keep: bool = True) -> Any:
+        """The parsed JSON of ``path``; every way of failing is a :class:`PlatformFileError`.
+
+        ``keep=False`` reads a file that is not kept (a tracking stream's page, read
+        once into events): a kept one is still served from memory."""
         if path in self._cache:
             return self._cache[path]
         data = self._parse(path, self._read(path))
-        self._cache[path] = data
+        if keep:
+            self._cache[path] = data
         return data
 
     def load_list(self, path: Path, what: str, *, optional: bool = False) -> list[Any]:
@@ -197,9 +208,20 @@ def page_files(json_files: JsonFiles, folder: Path, stem: str) -> list[Path]:
 def paged_rows(json_files: JsonFiles, files: Sequence[Path]) -> Iterator[tuple[Path, int, Any]]:
     """Every row of a paged stream, with its file and index, after checking each envelope
     against its neighbours: page numbers, page count, records on the page and the total."""
+    for path, results in paged_results(json_files, files):
+        for index, row in enumerate(results):
+            yield path, index, row
+
+
+def paged_results(
+    json_files: JsonFiles, files: Sequence[Path], *, keep: bool = True
+) -> list[tuple[Path, list[Any]]]:
+    """Each file of a paged stream and its ``Results``, after checking each envelope
+    against its neighbours (as :func:`paged_rows`); ``keep=False``: the files are not
+    kept once read (:meth:`JsonFiles.load`)."""
     pages = []
     for number, path in enumerate(files, 1):
-        envelope = json_object(path, "envelope", json_files.load(path))
+        envelope = json_object(path, "envelope", json_files.load(path, keep=keep))
         results = envelope.get("Results")
         if not isinstance(results, list):
             raise PlatformFileError(
@@ -238,6 +260,4 @@ def paged_rows(json_files: JsonFiles, files: Sequence[Path]) -> Iterator[tuple[P
                 "TotalNumberOfRecords",
                 f"must be {total}, the rows in the page files (got {shown(stated)})",
             )
-    for path, _envelope, results in pages:
-        for index, row in enumerate(results):
-            yield path, index, row
+    return [(path, results) for path, _envelope, results in pages]
