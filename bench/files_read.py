@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import resource
 import subprocess
@@ -48,13 +49,15 @@ def write(n: int, folder: Path) -> None:
     marker.write_text("ok", encoding="utf-8")
 
 
-def read(folder: Path) -> tuple[int, int, float]:
-    """Every page of the export, as the sync reads it: (records, skipped rows, seconds)."""
+def read(folder: Path) -> tuple[int, int, float, float]:
+    """Every page of the export, as the sync reads it: (records, skipped rows, seconds,
+    CPU seconds: the machine may be shared)."""
     from cmsf_core.adapters.files import FilePlatform  # noqa: PLC0415
     from cmsf_core.domain.activity import ActivityType  # noqa: PLC0415
     from cmsf_core.shell.reads import PAGE_SIZE  # noqa: PLC0415
 
     start = time.perf_counter()  # the modules are loaded: the read only is timed
+    cpu = time.process_time()
     platform = FilePlatform(folder)
     records = skipped = 0
     for client in platform.clients():
@@ -70,7 +73,7 @@ def read(folder: Path) -> tuple[int, int, float]:
                     if page >= result.number_of_pages:
                         break
                     page += 1
-    return records, skipped, time.perf_counter() - start
+    return records, skipped, time.perf_counter() - start, time.process_time() - cpu
 
 
 def child(folder: Path, profile: bool) -> None:
@@ -78,12 +81,13 @@ def child(folder: Path, profile: bool) -> None:
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
-    records, skipped, seconds = read(folder)
+    records, skipped, seconds, cpu = read(folder)
     if profiler is not None:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    emit(json.dumps({"records": records, "skipped": skipped, "s": seconds, "rss_kib": peak_kib}))
+    found = {"records": records, "skipped": skipped, "s": seconds, "cpu": cpu, "rss_kib": peak_kib}
+    emit(json.dumps(found))
 
 
 def main() -> None:
@@ -110,8 +114,10 @@ def main() -> None:
     found = json.loads(out.stdout.strip().splitlines()[-1])
     rate = found["records"] / found["s"]
     emit(
-        f"read {found['records']:,} records ({found['skipped']} skipped) in {found['s']:.2f} s: "
-        f"{rate:,.0f} records/s; peak RSS {found['rss_kib'] / 1024:,.0f} MiB"
+        f"read {found['records']:,} records ({found['skipped']} skipped) in {found['s']:.2f} s "
+        f"({found['cpu']:.2f} s of CPU): {rate:,.0f} records/s "
+        f"({found['records'] / found['cpu']:,.0f} per CPU second); "
+        f"peak RSS {found['rss_kib'] / 1024:,.0f} MiB; load {os.getloadavg()[0]:.1f}"
     )
 
 
