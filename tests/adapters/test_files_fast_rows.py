@@ -9,6 +9,7 @@ URLs, list ids and bounce types of every kind, rows that are not objects, page f
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,11 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmsf_core.adapters.campaign_monitor.local_times import localise
-from cmsf_core.adapters.files import STREAM_FILES, FilePlatform
+from cmsf_core.adapters.files import STREAM_FILES, FilePlatform, PlatformFileError
 from cmsf_core.adapters.files.tracking import _hour_start
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.records import TrackingPage
@@ -313,3 +315,53 @@ def test_every_hour_of_the_zones_changes_is_read_as_localise_reads_it() -> None:
                             assert start + timedelta(minutes=minute) == localise(moment, zone)
             previous = offset
             day += timedelta(days=1)
+
+
+# ----------------------------------------------------------------------------- memory
+
+EXPORT = Path(__file__).parent.parent / "data" / "platform"
+APRIL = "b41c7e2d9f0a4b6c8d1e3f5a7b9c0d2e"
+SPRING = "5d2e8f1a3b4c4d6e9f0a1b2c3d4e5f60"
+
+
+def test_one_campaigns_streams_are_held_and_no_page_file(tmp_path: Path) -> None:
+    folder = tmp_path / "platform"
+    shutil.copytree(EXPORT, folder)
+    platform = FilePlatform(folder)
+    first = read_whole_stream(platform, APRIL, ActivityType.OPENED)[0]
+    read_whole_stream(platform, APRIL, ActivityType.SENT)  # two page files
+    assert {campaign for campaign, _stream in platform._streams} == {APRIL}
+    assert not any("campaigns" in path.parts for path in platform._json._cache)
+
+    read_whole_stream(platform, SPRING, ActivityType.OPENED)
+    assert {campaign for campaign, _stream in platform._streams} == {SPRING}
+
+    # A campaign read again after another is read from its files again.
+    opens = folder / "campaigns" / APRIL / "opens.json"
+    envelope = json.loads(opens.read_text(encoding="utf-8"))
+    envelope["Results"] = envelope["Results"][:1]
+    envelope["RecordsOnThisPage"] = envelope["TotalNumberOfRecords"] = 1
+    opens.write_text(json.dumps(envelope), encoding="utf-8")
+    again = read_whole_stream(platform, APRIL, ActivityType.OPENED)[0]
+    assert len(first) > 1
+    assert len(again) == 1
+
+
+def test_a_bad_later_page_file_fails_the_stream_as_before(tmp_path: Path) -> None:
+    """Page files are read one at a time: a bad second file still fails the whole stream,
+    naming that file, and no event of the first is served."""
+    folder = tmp_path / "platform"
+    shutil.copytree(EXPORT, folder)
+    second = folder / "campaigns" / APRIL / "recipients.2.json"
+    envelope = json.loads(second.read_text(encoding="utf-8"))
+    envelope["TotalNumberOfRecords"] += 1
+    second.write_text(json.dumps(envelope), encoding="utf-8")
+    platform = FilePlatform(folder)
+    with pytest.raises(PlatformFileError) as error:
+        platform.tracking_page(APRIL, ActivityType.SENT, since=None, page=1, page_size=1000)
+    assert error.value.field == "TotalNumberOfRecords"
+    assert platform._streams == {}
+    second.write_text("{", encoding="utf-8")
+    with pytest.raises(PlatformFileError) as error:
+        platform.tracking_page(APRIL, ActivityType.SENT, since=None, page=1, page_size=1000)
+    assert error.value.path == second

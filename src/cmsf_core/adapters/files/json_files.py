@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "page_files",
     "paged_results",
     "paged_rows",
+    "streamed_results",
 ]
 
 #: The largest file read (256 MiB; a 1,000-row page of the API is about 200 KB).
@@ -219,29 +220,62 @@ def paged_results(
     """Each file of a paged stream and its ``Results``, after checking each envelope
     against its neighbours (as :func:`paged_rows`); ``keep=False``: the files are not
     kept once read (:meth:`JsonFiles.load`)."""
-    pages = []
+    pages = [_page(json_files, path, number, keep) for number, path in enumerate(files, 1)]
+    _check_across(pages, sum(len(results) for _path, _envelope, results in pages))
+    return [(path, results) for path, _envelope, results in pages]
+
+
+def streamed_results(
+    json_files: JsonFiles, files: Sequence[Path]
+) -> Iterator[tuple[Path, list[Any]]]:
+    """:func:`paged_results` a file at a time, none kept: each file and its ``Results``
+    once its envelope is checked; the checks across the files after the last.  Read to its
+    end, it raises the error :func:`paged_results` raises, having yielded the files before
+    it: a reader that raises no error of its own while reading them ends as it would."""
+    envelopes = []
+    total = 0
     for number, path in enumerate(files, 1):
-        envelope = json_object(path, "envelope", json_files.load(path, keep=keep))
-        results = envelope.get("Results")
-        if not isinstance(results, list):
+        page, envelope, results = _page(json_files, path, number, keep=False)
+        envelopes.append((page, _counts(envelope), results[:0]))
+        total += len(results)
+        del envelope  # only its counts are kept
+        yield page, results
+    _check_across(envelopes, total)
+
+
+def _counts(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an envelope checked across the files."""
+    return {k: envelope[k] for k in ("NumberOfPages", "TotalNumberOfRecords") if k in envelope}
+
+
+def _page(
+    json_files: JsonFiles, path: Path, number: int, keep: bool
+) -> tuple[Path, Mapping[str, Any], list[Any]]:
+    """Page file ``number`` of a stream: its envelope and ``Results``, checked alone."""
+    envelope = json_object(path, "envelope", json_files.load(path, keep=keep))
+    results = envelope.get("Results")
+    if not isinstance(results, list):
+        raise PlatformFileError(
+            path,
+            "envelope",
+            "Results",
+            "must be a list of rows (a paged envelope: Results, PageNumber, PageSize, "
+            f"RecordsOnThisPage, TotalNumberOfRecords, NumberOfPages; got {kind_of(results)})",
+        )
+    checks = {
+        "PageNumber": number,
+        "RecordsOnThisPage": len(results),
+    }
+    for field, expected in checks.items():
+        if field in envelope and envelope[field] != expected:
             raise PlatformFileError(
-                path,
-                "envelope",
-                "Results",
-                "must be a list of rows (a paged envelope: Results, PageNumber, PageSize, "
-                f"RecordsOnThisPage, TotalNumberOfRecords, NumberOfPages; got {kind_of(results)})",
+                path, "envelope", field, f"must be {expected} (got {shown(envelope[field])})"
             )
-        checks = {
-            "PageNumber": number,
-            "RecordsOnThisPage": len(results),
-        }
-        for field, expected in checks.items():
-            if field in envelope and envelope[field] != expected:
-                raise PlatformFileError(
-                    path, "envelope", field, f"must be {expected} (got {shown(envelope[field])})"
-                )
-        pages.append((path, envelope, results))
-    total = sum(len(results) for _p, _e, results in pages)
+    return path, envelope, results
+
+
+def _check_across(pages: Sequence[tuple[Path, Mapping[str, Any], list[Any]]], total: int) -> None:
+    """The envelopes' page count and total, against the page files and their rows."""
     for path, envelope, _results in pages:
         count = envelope.get("NumberOfPages")
         if count is not None and count != len(pages) and not (count == 0 and total == 0):
@@ -260,4 +294,3 @@ def paged_results(
                 "TotalNumberOfRecords",
                 f"must be {total}, the rows in the page files (got {shown(stated)})",
             )
-    return [(path, results) for path, _envelope, results in pages]

@@ -37,8 +37,8 @@ from cmsf_core.adapters.files.json_files import (
     MAX_FILE_BYTES,
     JsonFiles,
     page_files,
-    paged_results,
     paged_rows,
+    streamed_results,
 )
 from cmsf_core.adapters.files.tracking import TrackingRows
 from cmsf_core.domain.activity import ActivityType
@@ -270,7 +270,7 @@ class FilePlatform(EmailPlatform):
                 self._streams.clear()
             events: list[TrackingEvent] = []
             skipped: list[SkippedRow] = []
-            for path, results in paged_results(self._json, files, keep=False):
+            for path, results in streamed_results(self._json, files):
                 if self._fast_rows:
                     fast, left = self._rows.read(results, stream, zone, campaign.sent_at)
                 else:  # every row through the checking reader (the reference)
