@@ -263,7 +263,7 @@ def _read(platform: FilePlatform, since: datetime | None, page_size: int) -> lis
     return found
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(
     export=_exports(),
     since=st.none() | st.sampled_from((datetime(2024, 3, 31, 0, 45, tzinfo=UTC),)),

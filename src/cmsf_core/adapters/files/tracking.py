@@ -125,9 +125,10 @@ class TrackingRows:
         ``Date``."""
         events: list[TrackingEvent] = []
         left: list[int] = []
-        emails = self._emails
+        email_of = self._emails.get
         hours = self._hours_in(zone)
-        tails = _tails()
+        hour_of = hours.get
+        tail_of = _tails().get
         trusted = TrackingEvent._trusted
         dated = stream is not ActivityType.SENT
         bounced = stream is ActivityType.BOUNCED
@@ -137,11 +138,11 @@ class TrackingRows:
             if type(row) is not dict or type(raw := row.get("EmailAddress")) is not str:
                 left.append(index)
                 continue
-            email = emails.get(raw) or self._email(raw)
+            email = email_of(raw) or self._email(raw)
             date = row.get("Date")
             if type(date) is str:  # "YYYY-MM-DD HH" and ":MM:SS" (or ":MM")
-                start = hours.get(date[:13])
-                tail = tails.get(date[13:])
+                start = hour_of(date[:13])
+                tail = tail_of(date[13:])
                 if start is None and tail is not None:
                     start = self._hour(hours, date[:13], zone)
                 at = None if start is None or tail is None else start + tail
