@@ -3,6 +3,7 @@
     python bench/files_read.py                  # 100,000 records
     python bench/files_read.py --n 1000000      # 1,000,000 records
     python bench/files_read.py --profile        # and the 25 costliest functions
+    python bench/files_read.py --reference      # every row read by the checking reader
 
 The export is the one ``bench/run.py`` writes for ``cmsf sync --full`` (one UTC client,
 20 campaigns, page files of 100,000 rows), kept in ``--folder`` (default: a folder under
@@ -49,7 +50,7 @@ def write(n: int, folder: Path) -> None:
     marker.write_text("ok", encoding="utf-8")
 
 
-def read(folder: Path) -> tuple[int, int, float, float]:
+def read(folder: Path, reference: bool = False) -> tuple[int, int, float, float]:
     """Every page of the export, as the sync reads it: (records, skipped rows, seconds,
     CPU seconds: the machine may be shared)."""
     from cmsf_core.adapters.files import FilePlatform  # noqa: PLC0415
@@ -59,6 +60,7 @@ def read(folder: Path) -> tuple[int, int, float, float]:
     start = time.perf_counter()  # the modules are loaded: the read only is timed
     cpu = time.process_time()
     platform = FilePlatform(folder)
+    platform._fast_rows = not reference  # the checking reader on every row
     records = skipped = 0
     for client in platform.clients():
         for campaign in platform.sent_campaigns(client.client_id):
@@ -76,12 +78,12 @@ def read(folder: Path) -> tuple[int, int, float, float]:
     return records, skipped, time.perf_counter() - start, time.process_time() - cpu
 
 
-def child(folder: Path, profile: bool) -> None:
+def child(folder: Path, profile: bool, reference: bool) -> None:
     """Run in the fresh interpreter: read, print one JSON line."""
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
-    records, skipped, seconds, cpu = read(folder)
+    records, skipped, seconds, cpu = read(folder, reference)
     if profiler is not None:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
@@ -96,18 +98,20 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--reference", action="store_true", help="every row through the checking reader"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.profile)
+        child(args.child, args.profile, args.reference)
         return
     folder = args.folder or Path(tempfile.gettempdir()) / f"cmsf-files-read-{args.n}"
     started = time.perf_counter()
     write(args.n, folder)
     emit(f"export of {args.n:,} records in {folder} ({time.perf_counter() - started:.0f} s)")
     command = [sys.executable, __file__, "--child", str(folder)]
-    if args.profile:
-        command.append("--profile")
+    command += ["--profile"] * args.profile + ["--reference"] * args.reference
     out = subprocess.run(command, check=True, capture_output=True, text=True)
     if out.stderr:
         sys.stderr.write(out.stderr)
