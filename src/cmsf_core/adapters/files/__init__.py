@@ -16,7 +16,9 @@ link).  A bad file raises :class:`PlatformFileError`, naming the file, the recor
 field, whatever is wrong with it (not UTF-8, not JSON, nested too deep, a number too
 long, a date at the edge of the calendar, a folder where a file belongs, too large).
 A malformed row of a tracking stream is skipped instead and handed back on the page
-(:class:`~cmsf_core.domain.records.SkippedRow`).  Each file is read and parsed once.
+(:class:`~cmsf_core.domain.records.SkippedRow`).  Each file is read and parsed once,
+but for the tracking streams: the streams of the campaign being read are kept, not their
+files (``docs/file-platform.md``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,15 @@ from cmsf_core.adapters.files.errors import PlatformFileError
 from cmsf_core.adapters.files.fields import json_object, kind_of
 from cmsf_core.domain.errors import shown
 
-__all__ = ["MAX_FILE_BYTES", "MAX_NUMBER_DIGITS", "JsonFiles", "page_files", "paged_rows"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_NUMBER_DIGITS",
+    "JsonFiles",
+    "page_files",
+    "paged_results",
+    "paged_rows",
+    "streamed_results",
+]
 
 #: The largest file read (256 MiB; a 1,000-row page of the API is about 200 KB).
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -93,12 +101,16 @@ class JsonFiles:
         except OSError as error:
             raise PlatformFileError(folder, "folder", None, f"cannot be read ({error})") from None
 
-    def load(self, path: Path) -> Any:
-        """The parsed JSON of ``path``; every way of failing is a :class:`PlatformFileError`."""
+    def load(self, path: Path, *, keep: bool = True) -> Any:
+        """The parsed JSON of ``path``; every way of failing is a :class:`PlatformFileError`.
+
+        ``keep=False`` reads a file that is not kept (a tracking stream's page, read
+        once into events): a kept one is still served from memory."""
         if path in self._cache:
             return self._cache[path]
         data = self._parse(path, self._read(path))
-        self._cache[path] = data
+        if keep:
+            self._cache[path] = data
         return data
 
     def load_list(self, path: Path, what: str, *, optional: bool = False) -> list[Any]:
@@ -197,29 +209,73 @@ def page_files(json_files: JsonFiles, folder: Path, stem: str) -> list[Path]:
 def paged_rows(json_files: JsonFiles, files: Sequence[Path]) -> Iterator[tuple[Path, int, Any]]:
     """Every row of a paged stream, with its file and index, after checking each envelope
     against its neighbours: page numbers, page count, records on the page and the total."""
-    pages = []
+    for path, results in paged_results(json_files, files):
+        for index, row in enumerate(results):
+            yield path, index, row
+
+
+def paged_results(
+    json_files: JsonFiles, files: Sequence[Path], *, keep: bool = True
+) -> list[tuple[Path, list[Any]]]:
+    """Each file of a paged stream and its ``Results``, after checking each envelope
+    against its neighbours (as :func:`paged_rows`); ``keep=False``: the files are not
+    kept once read (:meth:`JsonFiles.load`)."""
+    pages = [_page(json_files, path, number, keep) for number, path in enumerate(files, 1)]
+    _check_across(pages, sum(len(results) for _path, _envelope, results in pages))
+    return [(path, results) for path, _envelope, results in pages]
+
+
+def streamed_results(
+    json_files: JsonFiles, files: Sequence[Path]
+) -> Iterator[tuple[Path, list[Any]]]:
+    """:func:`paged_results` a file at a time, none kept: each file and its ``Results``
+    once its envelope is checked; the checks across the files after the last.  Read to its
+    end, it raises the error :func:`paged_results` raises, having yielded the files before
+    it: a reader that raises no error of its own while reading them ends as it would."""
+    envelopes = []
+    total = 0
     for number, path in enumerate(files, 1):
-        envelope = json_object(path, "envelope", json_files.load(path))
-        results = envelope.get("Results")
-        if not isinstance(results, list):
+        page, envelope, results = _page(json_files, path, number, keep=False)
+        envelopes.append((page, _counts(envelope), results[:0]))
+        total += len(results)
+        del envelope  # only its counts are kept
+        yield page, results
+    _check_across(envelopes, total)
+
+
+def _counts(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an envelope checked across the files."""
+    return {k: envelope[k] for k in ("NumberOfPages", "TotalNumberOfRecords") if k in envelope}
+
+
+def _page(
+    json_files: JsonFiles, path: Path, number: int, keep: bool
+) -> tuple[Path, Mapping[str, Any], list[Any]]:
+    """Page file ``number`` of a stream: its envelope and ``Results``, checked alone."""
+    envelope = json_object(path, "envelope", json_files.load(path, keep=keep))
+    results = envelope.get("Results")
+    if not isinstance(results, list):
+        raise PlatformFileError(
+            path,
+            "envelope",
+            "Results",
+            "must be a list of rows (a paged envelope: Results, PageNumber, PageSize, "
+            f"RecordsOnThisPage, TotalNumberOfRecords, NumberOfPages; got {kind_of(results)})",
+        )
+    checks = {
+        "PageNumber": number,
+        "RecordsOnThisPage": len(results),
+    }
+    for field, expected in checks.items():
+        if field in envelope and envelope[field] != expected:
             raise PlatformFileError(
-                path,
-                "envelope",
-                "Results",
-                "must be a list of rows (a paged envelope: Results, PageNumber, PageSize, "
-                f"RecordsOnThisPage, TotalNumberOfRecords, NumberOfPages; got {kind_of(results)})",
+                path, "envelope", field, f"must be {expected} (got {shown(envelope[field])})"
             )
-        checks = {
-            "PageNumber": number,
-            "RecordsOnThisPage": len(results),
-        }
-        for field, expected in checks.items():
-            if field in envelope and envelope[field] != expected:
-                raise PlatformFileError(
-                    path, "envelope", field, f"must be {expected} (got {shown(envelope[field])})"
-                )
-        pages.append((path, envelope, results))
-    total = sum(len(results) for _p, _e, results in pages)
+    return path, envelope, results
+
+
+def _check_across(pages: Sequence[tuple[Path, Mapping[str, Any], list[Any]]], total: int) -> None:
+    """The envelopes' page count and total, against the page files and their rows."""
     for path, envelope, _results in pages:
         count = envelope.get("NumberOfPages")
         if count is not None and count != len(pages) and not (count == 0 and total == 0):
@@ -238,6 +294,3 @@ def paged_rows(json_files: JsonFiles, files: Sequence[Path]) -> Iterator[tuple[P
                 "TotalNumberOfRecords",
                 f"must be {total}, the rows in the page files (got {shown(stated)})",
             )
-    for path, _envelope, results in pages:
-        for index, row in enumerate(results):
-            yield path, index, row

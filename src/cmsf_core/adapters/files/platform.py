@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
+from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +33,14 @@ from cmsf_core.adapters.files.fields import (
     refused_row,
     required_text,
 )
-from cmsf_core.adapters.files.json_files import MAX_FILE_BYTES, JsonFiles, page_files, paged_rows
+from cmsf_core.adapters.files.json_files import (
+    MAX_FILE_BYTES,
+    JsonFiles,
+    page_files,
+    paged_rows,
+    streamed_results,
+)
+from cmsf_core.adapters.files.tracking import TrackingRows
 from cmsf_core.domain.activity import ActivityType
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError, InvalidValueError, shown
 from cmsf_core.domain.field_mappings import PlatformField, PlatformSubscriber, platform_key
@@ -71,6 +80,7 @@ _SUMMARY_REQUIRED = frozenset(
 _Member = tuple[str, SubscriberState, datetime, datetime | None]
 #: A tracking stream as read: its events (oldest first) and the rows skipped.
 _Stream = tuple[tuple[TrackingEvent, ...], tuple[SkippedRow, ...]]
+_occurred_at = attrgetter("occurred_at")
 
 
 # ----------------------------------------------------------------------------- the adapter
@@ -85,6 +95,10 @@ class FilePlatform(EmailPlatform):
     the files are never written.  Only files inside ``folder`` are read, each of at most
     ``max_file_bytes`` (:data:`MAX_FILE_BYTES`).
     """
+
+    #: Whether tracking rows are read by :class:`TrackingRows` (the checking reader reads
+    #: the rows it leaves); ``False`` reads every row with every check (the reference).
+    _fast_rows = True
 
     def __init__(
         self,
@@ -106,7 +120,8 @@ class FilePlatform(EmailPlatform):
         self._clients: dict[str, PlatformClient] | None = None
         self._campaigns: dict[str, tuple[PlatformCampaign, ...]] = {}
         self._campaign_owner: dict[str, PlatformCampaign] | None = None
-        self._streams: dict[tuple[str, ActivityType], _Stream] = {}
+        self._streams: dict[tuple[str, ActivityType], _Stream] = {}  # one campaign's
+        self._rows = TrackingRows()
         self._summaries: dict[str, CampaignSummary] = {}
         self._lists: dict[str, dict[str, dict[str, _Member]]] = {}
         self._list_names: dict[str, dict[str, str]] = {}
@@ -239,7 +254,11 @@ class FilePlatform(EmailPlatform):
 
     def _stream(self, campaign_id: str, stream: ActivityType) -> _Stream:
         """The stream's events, oldest first, and its malformed rows, skipped: a bad row
-        is reported and left out; a bad file (its envelope, its JSON) is an error."""
+        is reported and left out; a bad file (its envelope, its JSON) is an error.
+
+        The streams of one campaign are kept while it is read (its pages are served from
+        them); reading another campaign's drops them, and the page files are not kept:
+        the platform holds one campaign's events, not the export's."""
         key = (campaign_id, stream)
         if key not in self._streams:
             campaign = self._campaign(campaign_id)
@@ -247,30 +266,61 @@ class FilePlatform(EmailPlatform):
             files = page_files(
                 self._json, self.folder / "campaigns" / campaign_id, STREAM_FILES[stream]
             )
-            events = []
-            skipped = []
-            for path, index, raw in paged_rows(self._json, files):
-                record = envelope_record(index)
-                try:
-                    events.append(self._event(path, record, raw, stream, campaign, zone))
-                except PlatformFileError as error:
-                    try:  # the skipped row's instant, when its date can be read
-                        row = json_object(path, record, raw)
-                        when = self._occurred_at(path, record, row, stream, campaign, zone)
-                    except PlatformFileError:
-                        when = None
-                    skipped.append(
-                        SkippedRow(
-                            self._source(path),
-                            record,
-                            error.field,
-                            error.problem,
-                            occurred_at=when,
-                        )
+            if any(read != campaign_id for read, _stream in self._streams):
+                self._streams.clear()
+            events: list[TrackingEvent] = []
+            skipped: list[SkippedRow] = []
+            for path, results in streamed_results(self._json, files):
+                if self._fast_rows:
+                    fast, left = self._rows.read(results, stream, zone, campaign.sent_at)
+                else:  # every row through the checking reader (the reference)
+                    fast, left = [], list(range(len(results)))
+                if not left:
+                    events.extend(fast)
+                    continue
+                read = iter(fast)  # the rows read fast come in order between the others
+                done = 0
+                for index in left:
+                    events.extend(islice(read, index - done))
+                    done = index + 1
+                    self._read_row(
+                        path, index, results[index], stream, campaign, zone, events, skipped
                     )
-            events.sort(key=lambda e: e.occurred_at)  # stable: file order within a minute
+                events.extend(read)
+            events.sort(key=_occurred_at)  # stable: file order within a minute
             self._streams[key] = (tuple(events), tuple(skipped))
         return self._streams[key]
+
+    def _read_row(
+        self,
+        path: Path,
+        index: int,
+        raw: object,
+        stream: ActivityType,
+        campaign: PlatformCampaign,
+        zone: tzinfo,
+        events: list[TrackingEvent],
+        skipped: list[SkippedRow],
+    ) -> None:
+        """Read one row with every check: its event, or the row skipped and why."""
+        record = envelope_record(index)
+        try:
+            events.append(self._event(path, record, raw, stream, campaign, zone))
+        except PlatformFileError as error:
+            try:  # the skipped row's instant, when its date can be read
+                row = json_object(path, record, raw)
+                when = self._occurred_at(path, record, row, stream, campaign, zone)
+            except PlatformFileError:
+                when = None
+            skipped.append(
+                SkippedRow(
+                    self._source(path),
+                    record,
+                    error.field,
+                    error.problem,
+                    occurred_at=when,
+                )
+            )
 
     def _source(self, path: Path) -> str:
         """``path`` relative to the export folder, with ``/`` separators."""
@@ -333,11 +383,15 @@ class FilePlatform(EmailPlatform):
         events, skipped = self._stream(campaign_id, stream)
         # The skipped rows of the read ride on its first page: those dated in the window
         # read, and those whose date could not be read (at every read, until corrected).
-        reported = [
-            row
-            for row in skipped
-            if page == 1 and (start is None or row.occurred_at is None or row.occurred_at >= start)
-        ]
+        reported = (
+            [
+                row
+                for row in skipped
+                if start is None or row.occurred_at is None or row.occurred_at >= start
+            ]
+            if page == 1 and skipped
+            else []
+        )
         return serve_page(events, since=start, page=page, page_size=page_size, skipped=reported)
 
     def campaign_summary(self, campaign_id: str) -> CampaignSummary:

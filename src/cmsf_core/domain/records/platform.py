@@ -88,6 +88,37 @@ class TrackingEvent:
         default=None, kw_only=True, validator=require_text("detail", optional=True)
     )
 
+    @staticmethod
+    def _trusted(
+        type: ActivityType,
+        email: str,
+        occurred_at: datetime,
+        list_id: str | None = None,
+        detail: str | None = None,
+    ) -> TrackingEvent:
+        """Internal: the event built from values its caller has already checked.
+
+        No validator or converter runs: ``type`` must be an :class:`ActivityType` member,
+        ``occurred_at`` a stdlib datetime whose ``tzinfo`` is ``UTC``, ``email`` non-empty
+        text, ``list_id`` and ``detail`` ``None`` or non-empty text.  For those values the
+        result equals (and hashes, prints and pickles like) ``TrackingEvent(...)`` of the
+        same values.  Anything else must use the public, validated constructor.
+        """
+        self = _new(TrackingEvent)
+        _event_type(self, type)
+        _event_email(self, email)
+        _event_occurred_at(self, occurred_at)
+        _event_list_id(self, list_id)
+        _event_detail(self, detail)
+        return self
+
+
+_new = object.__new__
+# The slots' own setters (what the attrs ``__init__`` calls once its checks have passed).
+(_event_type, _event_email, _event_occurred_at, _event_list_id, _event_detail) = (
+    vars(TrackingEvent)[name].__set__ for name in attrs.fields_dict(TrackingEvent)
+)
+
 
 def check_page_request(page: object, page_size: object, limit: int) -> None:
     """Refuse a page number below 1 or a page size outside 1..``limit``, naming the field."""
