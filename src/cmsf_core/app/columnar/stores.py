@@ -30,6 +30,7 @@ from cmsf_core.app.columnar import (
     COUNT_COLUMNS,
     ID_COLUMNS,
     _candidate_key,
+    _collect,
     _decoded,
 )
 from cmsf_core.domain.activity import Activity
@@ -227,7 +228,7 @@ def _flags(members: pl.DataFrame, records: pl.DataFrame, settings: Settings) -> 
             & label.ne_missing(status)
         )
         flagged = flagged | behind.fill_null(False)
-    return joined.select(without.alias("without"), flagged.alias("flagged")).collect()
+    return _collect(joined.select(without.alias("without"), flagged.alias("flagged")))
 
 
 def _check(settings: object, as_of: object) -> tuple[Settings, datetime]:
