@@ -256,3 +256,32 @@ def test_status_without_activity_answers_none_for_a_damaged_store(
     db.close()
     with SqliteCrm(path, create=False) as crm:
         assert status_without_activity(crm, [], Settings()) is None
+
+
+def test_a_notebook_turns_a_whole_store_into_the_columnar_frames(demo_store: Path) -> None:
+    """to_polars(store): its records (read from the SQLite columns) and members as the
+    columnar path's frames, the same as those built from the store's values."""
+    from cmsf_core.app import columnar  # noqa: PLC0415
+    from cmsf_core.app.columnar.stores import StoreFrames  # noqa: PLC0415
+    from cmsf_core.app.notebook import to_polars  # noqa: PLC0415
+
+    with SqliteCrm(demo_store, create=False) as crm:
+        frames = to_polars(crm)
+        records, members = crm.all_records(), crm.all_members()
+    assert isinstance(frames, StoreFrames)
+    assert frames.records.equals(columnar.records_frame(records).select(frames.records.columns))
+    ordered = sorted(members, key=lambda m: (m.crm_campaign_id, m.email))
+    assert frames.members.equals(to_polars(ordered))
+    assert columnar.members_from(frames.members) == [m.member for m in ordered]
+    assert frames.members.columns[-3:] == ["crm_campaign_id", "email", "person_id"]
+    out = columnar.refresh(frames.members, frames.records, Settings())
+    assert out.columns[-3:] == ["crm_campaign_id", "email", "person_id"]
+
+
+def test_member_records_frame_refuses_other_values() -> None:
+    """Only MemberRecord values: anything else is named."""
+    from cmsf_core.app import columnar  # noqa: PLC0415
+    from cmsf_core.domain.errors import InvalidTypeError  # noqa: PLC0415
+
+    with pytest.raises(InvalidTypeError, match="'members' must be MemberRecord values"):
+        columnar.member_records_frame(["x"])  # type: ignore[list-item]

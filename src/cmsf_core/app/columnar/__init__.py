@@ -60,6 +60,7 @@ from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.member import CampaignMember
+from cmsf_core.domain.records.members import MemberRecord
 from cmsf_core.domain.settings import Settings, StatusPolicy, parse_label
 from cmsf_core.domain.status import STATUS_RULES, TIE_RANK, RefreshCause, StatusAction
 from cmsf_core.domain.timeutil import ensure_utc
@@ -73,6 +74,7 @@ __all__ = [
     "RetentionFrames",
     "activities_from",
     "apply_retention",
+    "member_records_frame",
     "members_frame",
     "members_from",
     "recompute",
@@ -628,6 +630,23 @@ def members_frame(members: Iterable[CampaignMember]) -> pl.DataFrame:
     )
 
 
+def member_records_frame(members: Iterable[MemberRecord]) -> pl.DataFrame:
+    """A members frame of CRM campaign members: their members' columns
+    (:func:`~cmsf_core.app.columnar.members_frame`), then ``crm_campaign_id``, ``email``
+    and ``person_id``."""
+    import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    members = list(members)
+    for row in members:
+        if not isinstance(row, MemberRecord):
+            raise InvalidTypeError("members", "MemberRecord values", row)
+    return members_frame([r.member for r in members]).with_columns(
+        pl.Series("crm_campaign_id", [r.crm_campaign_id for r in members], dtype=pl.String),
+        pl.Series("email", [r.email for r in members], dtype=pl.String),
+        pl.Series("person_id", [r.person_id for r in members], dtype=pl.String),
+    )
+
+
 def activities_from(records: pl.DataFrame | pl.LazyFrame) -> list[Activity]:
     """The :class:`~cmsf_core.domain.activity.Activity` values of a records frame, in row
     order (a missing or null optional column defaults as the constructor does)."""
@@ -689,9 +708,12 @@ def members_from(members: pl.DataFrame | pl.LazyFrame) -> list[CampaignMember]:
     ]
 
 
-def to_polars(values: Iterable[Activity] | Iterable[CampaignMember]) -> pl.DataFrame:
-    """A polars frame of tracking records (:func:`records_frame`) or of campaign members
-    (:func:`members_frame`), whichever ``values`` holds."""
+def to_polars(
+    values: Iterable[Activity] | Iterable[CampaignMember] | Iterable[MemberRecord],
+) -> pl.DataFrame:
+    """A polars frame of tracking records (:func:`records_frame`), of campaign members
+    (:func:`members_frame`) or of CRM campaign members (:func:`member_records_frame`),
+    whichever ``values`` holds."""
     items = list(values)
     if not items:
         raise InvalidValueError(
@@ -704,5 +726,7 @@ def to_polars(values: Iterable[Activity] | Iterable[CampaignMember]) -> pl.DataF
         return records_frame(items)  # type: ignore[arg-type]
     if all(isinstance(v, CampaignMember) for v in items):
         return members_frame(items)  # type: ignore[arg-type]
+    if all(isinstance(v, MemberRecord) for v in items):
+        return member_records_frame(items)  # type: ignore[arg-type]
     odd = next(v for v in items if not isinstance(v, type(items[0])))
     raise InvalidTypeError("values", f"only {type(items[0]).__name__} values", odd)

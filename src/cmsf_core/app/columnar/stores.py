@@ -21,17 +21,21 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
 
 from cmsf_core.app.columnar import (
     _CODE,
     _EPOCH,
+    _TYPE_VALUES,
     _US,
     COUNT_COLUMNS,
     ID_COLUMNS,
     _candidate_key,
     _collect,
     _decoded,
+    member_records_frame,
 )
 from cmsf_core.domain.activity import Activity
 from cmsf_core.domain.diagnose import Finding, diagnose
@@ -50,9 +54,11 @@ __all__ = [
     "COLUMNAR_THRESHOLD",
     "ENGINES",
     "Flagged",
+    "StoreFrames",
     "WholeStore",
     "diagnose_store",
     "status_without_activity",
+    "store_frames",
     "use_columnar",
 ]
 
@@ -171,6 +177,46 @@ def _members_frame(
             ),
         }
     )
+
+
+@attrs.frozen
+class StoreFrames:
+    """A whole store as the columnar path's frames (see :mod:`cmsf_core.app.columnar`)."""
+
+    records: Any
+    """One row per stored record: ``campaign_id``, ``member_id``, ``type`` (``Enum`` of
+    labels) and ``occurred_at`` (``Datetime('us', 'UTC')``)."""
+    members: Any
+    """One row per campaign member (by CRM campaign, then email): the columns of
+    :func:`~cmsf_core.app.columnar.members_frame`, then ``crm_campaign_id``, ``email`` and
+    ``person_id`` (carried through :func:`~cmsf_core.app.columnar.refresh`)."""
+
+
+def store_frames(crm: WholeStore) -> StoreFrames:
+    """Every record and every member of ``crm`` as frames, ready for
+    :func:`~cmsf_core.app.columnar.recompute` and friends.
+
+    A SQLite store's records are read from its columns, without building a record value
+    each; a row the store's reader would look at closely is read the usual way (which
+    names what is wrong).
+    """
+    import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    rows = _record_rows(crm)
+    if rows is None:
+        rows = [
+            (a.campaign_id, a.member_id, _CODE[a.type], (a.occurred_at - _EPOCH) // _US)
+            for a in crm.all_records()
+        ]
+    types = pl.lit(pl.Series(_TYPE_VALUES, dtype=pl.Enum(_TYPE_VALUES)))
+    records = _records_frame(rows).select(
+        "campaign_id",
+        "member_id",
+        types.gather(pl.col("_code")).alias("type"),
+        pl.col("_at").cast(pl.Datetime("us", "UTC")).alias("occurred_at"),
+    )
+    members = sorted(crm.all_members(), key=lambda m: (m.crm_campaign_id, m.email))
+    return StoreFrames(records, member_records_frame(members))
 
 
 # ----------------------------------------------------------------------------- findings
