@@ -22,8 +22,9 @@ def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     check_engine(args.engine)
     with _open_store(args.store, create=False) as crm:
         settings, as_of, source = _diagnose_inputs(crm, args)
-        flagged = diagnose_store(crm, settings, as_of=as_of, engine=args.engine)
-        total = len(crm.all_members())
+        members = crm.all_members()
+        flagged = diagnose_store(crm, settings, as_of=as_of, engine=args.engine, members=members)
+        total = len(members)
     attention = _needs_attention(flagged)
     out.write(f"{len(attention):,} of {total:,} campaign members flagged.\n")
     out.write(source)

@@ -315,18 +315,25 @@ def _by_rules(
 
 
 def diagnose_store(
-    crm: WholeStore, settings: Settings, *, as_of: datetime, engine: str = "auto"
+    crm: WholeStore,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    engine: str = "auto",
+    members: Sequence[MemberRecord] | None = None,
 ) -> Flagged:
     """Every member of ``crm`` whose status or counters disagree with its stored records,
     with the findings of :func:`~cmsf_core.domain.diagnose.diagnose`, by CRM campaign
     then email (what ``cmsf diagnose`` prints).
 
     ``engine`` (``"auto"``, ``"rules"`` or ``"columnar"``, see the module) chooses how the
-    members to explain are found; the result is the same.
+    members to explain are found; the result is the same.  ``members``: every member of
+    the store, when the caller has read them already (read here otherwise).
     """
     settings, as_of = _check(settings, as_of)
     columnar = use_columnar(engine, records=crm.record_count())
-    members = sorted(crm.all_members(), key=lambda m: (m.crm_campaign_id, m.email))
+    everyone = crm.all_members() if members is None else members
+    members = sorted(everyone, key=lambda m: (m.crm_campaign_id, m.email))
     rows = _record_rows(crm) if columnar and members else None
     if rows is None:
         return _by_rules(crm, members, settings, as_of)
