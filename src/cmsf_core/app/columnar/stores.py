@@ -118,36 +118,42 @@ def use_columnar(engine: str, *, records: int) -> bool:
 # ----------------------------------------------------------------------------- frames
 
 
-def _record_rows(crm: WholeStore) -> Sequence[tuple[str, str, int, int]] | None:
-    """Every stored record as (campaign id, member id, type code, µs): read as columns
-    from a SQLite store, else from the records the store holds; ``None`` when a SQLite
-    row needs the reader's closer look (the rules path then names what is wrong)."""
-    from cmsf_core.adapters.sqlite import SqliteCrm  # noqa: PLC0415 - only for this check
-
-    if isinstance(crm, SqliteCrm):
-        from cmsf_core.adapters.sqlite.frames import record_rows  # noqa: PLC0415
-
-        return record_rows(crm)
-    code, epoch, us = _CODE, _EPOCH, _US
-    return [
-        (a.campaign_id, a.member_id, code[a.type], (a.occurred_at - epoch) // us)
-        for a in crm.all_records()
-    ]
+_SCHEMA = ("campaign_id", "member_id", "_code", "_at")
 
 
-def _records_frame(rows: Sequence[tuple[str, str, int, int]]) -> pl.DataFrame:
+def _values_frame(records: Sequence[Activity]) -> pl.DataFrame:
+    """The ids, type codes and instants (µs) of record values, column by column."""
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
+    code, epoch, us = _CODE, _EPOCH, _US
     return pl.DataFrame(
-        rows,
-        schema={
-            "campaign_id": pl.String,
-            "member_id": pl.String,
-            "_code": pl.Int8,
-            "_at": pl.Int64,
-        },
-        orient="row",
+        {
+            "campaign_id": pl.Series([a.campaign_id for a in records], dtype=pl.String),
+            "member_id": pl.Series([a.member_id for a in records], dtype=pl.String),
+            "_code": pl.Series([code[a.type] for a in records], dtype=pl.Int8),
+            "_at": pl.Series([(a.occurred_at - epoch) // us for a in records], dtype=pl.Int64),
+        }
     )
+
+
+def _records_of(crm: WholeStore) -> pl.DataFrame | None:
+    """Every stored record's ids, type code (``_code``) and instant in µs (``_at``): read
+    as columns from a SQLite store, else from the records the store holds; ``None`` when
+    a SQLite row needs the reader's closer look (the rules path then names what is
+    wrong)."""
+    import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    from cmsf_core.adapters.sqlite import SqliteCrm  # noqa: PLC0415 - only for this check
+
+    if not isinstance(crm, SqliteCrm):
+        return _values_frame(crm.all_records())
+    from cmsf_core.adapters.sqlite.frames import record_rows  # noqa: PLC0415
+
+    rows = record_rows(crm)
+    if rows is None:
+        return None
+    schema = dict(zip(_SCHEMA, (pl.String, pl.String, pl.Int8, pl.Int64), strict=True))
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _members_frame(
@@ -202,14 +208,11 @@ def store_frames(crm: WholeStore) -> StoreFrames:
     """
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
-    rows = _record_rows(crm)
-    if rows is None:
-        rows = [
-            (a.campaign_id, a.member_id, _CODE[a.type], (a.occurred_at - _EPOCH) // _US)
-            for a in crm.all_records()
-        ]
+    frame = _records_of(crm)
+    if frame is None:
+        frame = _values_frame(crm.all_records())
     types = pl.lit(pl.Series(_TYPE_VALUES, dtype=pl.Enum(_TYPE_VALUES)))
-    records = _records_frame(rows).select(
+    records = frame.select(
         "campaign_id",
         "member_id",
         types.gather(pl.col("_code")).alias("type"),
@@ -291,11 +294,11 @@ def status_without_activity(
     frames; ``None`` when the store's rows need the rules path."""
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
-    rows = _record_rows(crm)
-    if rows is None:
+    records = _records_of(crm)
+    if records is None:
         return None
     defaults = {key: c.default_status for key, c in crm.campaigns().items()}
-    flags = _flags(_members_frame(members, defaults), _records_frame(rows), settings)
+    flags = _flags(_members_frame(members, defaults), records, settings)
     return flags["without"].to_list()
 
 
@@ -334,12 +337,12 @@ def diagnose_store(
     columnar = use_columnar(engine, records=crm.record_count())
     everyone = crm.all_members() if members is None else members
     members = sorted(everyone, key=lambda m: (m.crm_campaign_id, m.email))
-    rows = _record_rows(crm) if columnar and members else None
-    if rows is None:
+    records = _records_of(crm) if columnar and members else None
+    if records is None:
         return _by_rules(crm, members, settings, as_of)
     campaigns = crm.campaigns()
     defaults = {key: c.default_status for key, c in campaigns.items()}
-    flags = _flags(_members_frame(members, defaults), _records_frame(rows), settings)
+    flags = _flags(_members_frame(members, defaults), records, settings)
     chosen = [members[i] for i in flags["flagged"].arg_true().to_list()]
     stored = crm.records_for([m.ref for m in chosen])
     flagged: Flagged = []
