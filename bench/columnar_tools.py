@@ -5,6 +5,12 @@ by member, and the columnar path over polars frames.
     python bench/columnar_tools.py --records 100000     # one size only
     python bench/columnar_tools.py --simulate-run 2000  # + a whole simulate() of that many
                                                         #   recipients per campaign, both engines
+    python bench/columnar_tools.py --recompute 100000   # only columnar.recompute, CPU time
+
+``--recompute N`` times ``cmsf_core.app.columnar.recompute`` on the frames of
+``bench/run.py --only columnar`` (N records), 30 runs, in CPU seconds of the process
+(all its threads): on a shared machine that moves less than the wall clock.  Set
+``POLARS_MAX_THREADS=1`` to compare with pandas, which computes on one thread.
 
 For each size, a SQLite store is built once with the store's public API (the workload of
 ``bench/run.py``: N records over N/10 members of 20 campaigns, the members as earlier syncs
@@ -150,6 +156,24 @@ def simulate_both(recipients: int) -> None:
         raise SystemExit("simulate: the engines disagree")
 
 
+def recompute_cpu(n: int) -> None:
+    """CPU time of ``columnar.recompute`` on the workload of ``bench/run.py``."""
+    work = bench.generate(n, span_days=365, end_minute=bench.AS_OF_MINUTE, seed=bench.SEED)
+    previous = bench.prior_state(work, bench.SEED + 2)
+    cutoffs = bench.cutoff_minutes(bench.AS_OF_MINUTE)
+    frames = bench.columnar_build(work.rows, work.n_members, previous)
+    seconds = []
+    for _ in range(30):
+        started = time.process_time()
+        bench.columnar_compute(frames, work.n_members, cutoffs, previous)
+        seconds.append(time.process_time() - started)
+    seconds.sort()
+    say(
+        f"columnar.recompute, {n:,} records: CPU {statistics.median(seconds) * 1000:.1f} ms "
+        f"median, {seconds[0] * 1000:.1f} ms min (30 runs)"
+    )
+
+
 def main() -> None:
     """Parse the options and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -157,9 +181,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--simulate-run", type=int, metavar="RECIPIENTS")
+    parser.add_argument("--recompute", type=int, metavar="RECORDS")
     args = parser.parse_args()
     with open("/proc/loadavg") as file:
         say(f"load average at start: {' '.join(file.read().split()[:3])}")
+    if args.recompute:
+        recompute_cpu(args.recompute)
+        return
     for n in args.records or (100_000, 1_000_000):
         say(f"{n:,} records")
         diagnose_both(sqlite_store(n, args.rebuild), args.repeat)
