@@ -263,9 +263,15 @@ def _members_plan(members: object) -> pl.LazyFrame:
     _require(frame, "members", (*ID_COLUMNS, "status", "activity", "activity_date"))
     status = frame.schema["status"]
     labels_known = status in (pl.String, pl.Null) or isinstance(status, pl.Categorical)
+    ids_known = all(
+        frame.schema[c] == pl.String
+        or frame.schema[c].is_integer()
+        or isinstance(frame.schema[c], pl.Categorical | pl.Enum)
+        for c in ID_COLUMNS
+    )  # otherwise _ids refuses them before the duplicates are looked at
     stats = _stats(frame, ID_COLUMNS, "activity") | frame.select(
         half=(pl.col("activity").is_null() != pl.col("activity_date").is_null()).any(),
-        duplicated=pl.struct(ID_COLUMNS).is_duplicated().any(),
+        duplicated=pl.struct(ID_COLUMNS).is_duplicated().any() if ids_known else pl.lit(None),
         labels=(
             pl.col("status").cast(pl.String).drop_nulls().unique().implode()
             if labels_known
