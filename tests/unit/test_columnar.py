@@ -330,3 +330,18 @@ def test_an_empty_default_status_mapping_falls_back_to_no_status() -> None:
         default_statuses={},
     )
     assert out["status"].to_list() == [None]
+
+
+@pytest.mark.parametrize("frame", ["members", "records"])
+def test_ids_of_a_python_object_column_are_refused_naming_the_column(frame: str) -> None:
+    """An Object column of ids is refused as any other wrong dtype, before the data is
+    looked at (the checks read each frame's data in one pass)."""
+    ids = pl.Series([object()], dtype=pl.Object)
+    members = columnar.members_frame([CampaignMember("cmp-1", "m-1")])
+    records = columnar.records_frame([opened()])
+    if frame == "members":
+        members = members.with_columns(member_id=ids)
+    else:
+        records = records.with_columns(member_id=ids)
+    with pytest.raises(InvalidTypeError, match=rf"'{frame}.member_id' must be a String or integer"):
+        columnar.refresh(members, records, Settings())

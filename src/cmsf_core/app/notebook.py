@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cmsf_core.domain.activity import Activity
 from cmsf_core.domain.diagnose import Finding
@@ -29,6 +29,9 @@ from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.planner import SyncPlan
 from cmsf_core.domain.records.members import MemberRecord
 from cmsf_core.shell.sync import SyncReport
+
+if TYPE_CHECKING:
+    from cmsf_core.app.columnar.stores import WholeStore
 
 __all__ = [
     "HTML_VIEWS",
@@ -212,10 +215,20 @@ def to_pandas(rows: Sequence[Mapping[str, object]] | SyncReport) -> Any:
     return pd.DataFrame(list(rows))
 
 
-def to_polars(values: Iterable[Activity] | Iterable[CampaignMember]) -> Any:
-    """A ``polars.DataFrame`` of tracking records or of campaign members, in the schema of
-    :mod:`cmsf_core.app.columnar` (polars is imported on first use: ``pip install
-    'cmsf_core[polars]'``)."""
+def to_polars(
+    values: Iterable[Activity] | Iterable[CampaignMember] | Iterable[MemberRecord] | WholeStore,
+) -> Any:
+    """The columnar path's frames (:mod:`cmsf_core.app.columnar`): a ``polars.DataFrame``
+    of tracking records, of campaign members or of CRM campaign members; or, given a whole
+    store (:class:`~cmsf_core.adapters.sqlite.SqliteCrm`,
+    :class:`~cmsf_core.adapters.memory.InMemoryCrm`), its records and members as
+    :class:`~cmsf_core.app.columnar.stores.StoreFrames` (a SQLite store's records read
+    from its columns).  polars is imported on first use: ``pip install
+    'cmsf_core[polars]'``."""
+    if not isinstance(values, Iterable):
+        from cmsf_core.app.columnar.stores import store_frames  # noqa: PLC0415 - polars
+
+        return store_frames(values)
     from cmsf_core.app.columnar import to_polars as convert  # noqa: PLC0415 - imports polars
 
     return convert(values)

@@ -4,7 +4,9 @@ Each variant syncs a freshly generated history (:mod:`cmsf_core.app.demo`) once 
 in-memory adapters and records, day by day, how many members hold a status their stored
 records do not support (the FAQ's "Clicked but Clicks = 0"), how many records are stored
 and the storage they take.  :func:`plot` draws it (matplotlib, behind the ``[plot]``
-extra).
+extra).  ``engine`` chooses how the day's figures are found: member by member through
+the pure rules, or over polars frames once the store is large (see
+:mod:`cmsf_core.app.columnar.stores`); the figures are the same.
 
     >>> from cmsf_core import Settings, RefreshMode
     >>> once = Variant("Update Once / 7 days", Settings(refresh_mode=RefreshMode.ONCE_ONLY,
@@ -23,6 +25,7 @@ from pathlib import Path
 import attrs
 
 from cmsf_core.adapters.memory import InMemoryCrm
+from cmsf_core.app.columnar.stores import status_without_activity, use_columnar
 from cmsf_core.app.demo import START, build_platform, seed_crm
 from cmsf_core.domain.diagnose import FindingCode, diagnose
 from cmsf_core.domain.settings import Settings
@@ -72,11 +75,22 @@ class SimulationResult:
         return (self.final.records + self.final.members) * RECORD_SIZE_BYTES
 
 
-def _figures(crm: InMemoryCrm, settings: Settings, day: int) -> DayFigures:
+def _figures(crm: InMemoryCrm, settings: Settings, day: int, engine: str) -> DayFigures:
+    members = crm.all_members()
+    if use_columnar(engine, records=crm.record_count()):
+        without = status_without_activity(crm, members, settings)
+        if without is not None:
+            return DayFigures(
+                day,
+                crm.record_count(),
+                len(members),
+                sum(without),
+                sum(r.member.status == "Clicked" for r in members),
+                sum(r.member.engagement.clicks > 0 for r in members),
+            )
     as_of = START + timedelta(days=day)
     campaigns = crm.campaigns()
     unsupported = clicked = with_clicks = 0
-    members = crm.all_members()
     stored = crm.records_for([m.ref for m in members])
     for record in members:
         member = record.member
@@ -97,8 +111,15 @@ def simulate(
     days: int = 30,
     recipients: int = 1000,
     campaigns: int = 4,
+    engine: str = "auto",
 ) -> list[SimulationResult]:
-    """Sync the generated history once a day under each variant; collect the figures."""
+    """Sync the generated history once a day under each variant; collect the figures.
+
+    ``engine``: ``"rules"``, ``"columnar"`` (needs polars) or ``"auto"`` (columnar once
+    the store holds :data:`~cmsf_core.app.columnar.stores.COLUMNAR_THRESHOLD` records and
+    polars is installed); the results are the same.
+    """
+    use_columnar(engine, records=0)  # an unknown engine, or columnar without polars: refused
     results = []
     for variant in variants:
         platform = build_platform(recipients=recipients, campaigns=campaigns)
@@ -110,7 +131,7 @@ def simulate(
             report = run_sync(crm, platform, variant.settings, as_of=START + timedelta(days=day))
             imported += len(report.plan.records_to_insert)
             purged += report.plan.purged
-            figures.append(_figures(crm, variant.settings, day))
+            figures.append(_figures(crm, variant.settings, day, engine))
         results.append(SimulationResult(variant, imported, purged, tuple(figures)))
     return results
 

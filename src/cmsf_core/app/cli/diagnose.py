@@ -6,9 +6,9 @@ import argparse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
-from cmsf_core.app.cli.exits import EXIT_ATTENTION, EXIT_OK
+from cmsf_core.app.cli.exits import EXIT_ATTENTION, EXIT_OK, UsageError
 from cmsf_core.app.cli.options import _parse_as_of, load_settings
-from cmsf_core.app.cli.store import _findings, _needs_attention, _open_store, _print_findings
+from cmsf_core.app.cli.store import _needs_attention, _open_store, _print_findings
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.sqlite import SqliteCrm
@@ -17,15 +17,41 @@ if TYPE_CHECKING:
 
 def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     """List members whose status and rollups disagree, with explanations and remedies."""
+    from cmsf_core.app.columnar.stores import diagnose_store  # noqa: PLC0415
+
+    check_engine(args.engine)
     with _open_store(args.store, create=False) as crm:
         settings, as_of, source = _diagnose_inputs(crm, args)
-        flagged = _findings(crm, settings, as_of)
-        total = len(crm.all_members())
+        members = crm.all_members()
+        flagged = diagnose_store(crm, settings, as_of=as_of, engine=args.engine, members=members)
+        total = len(members)
     attention = _needs_attention(flagged)
     out.write(f"{len(attention):,} of {total:,} campaign members flagged.\n")
     out.write(source)
     _print_findings(flagged, args.limit, out)
     return EXIT_ATTENTION if attention else EXIT_OK
+
+
+_ENGINE_HELP = (
+    "how members are checked: 'rules' (member by member), 'columnar' (over polars frames: "
+    "pip install 'cmsf_core[polars]'), or 'auto' (columnar from 50,000 stored records when "
+    "polars is installed); the output is the same (default auto)"
+)
+
+
+def add_engine_option(parser: argparse.ArgumentParser) -> None:
+    """``--engine auto|rules|columnar`` (``diagnose`` and ``simulate``)."""
+    parser.add_argument(
+        "--engine", choices=("auto", "rules", "columnar"), default="auto", help=_ENGINE_HELP
+    )
+
+
+def check_engine(engine: str) -> None:
+    """Refuse ``--engine columnar`` before any work when polars is not installed."""
+    import importlib.util  # noqa: PLC0415
+
+    if engine == "columnar" and importlib.util.find_spec("polars") is None:
+        raise UsageError("--engine columnar needs polars: pip install 'cmsf_core[polars]'")
 
 
 def _ago(instant: datetime) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cmsf_core.app.cli.demo import cmd_demo
-from cmsf_core.app.cli.diagnose import cmd_check, cmd_diagnose
+from cmsf_core.app.cli.diagnose import add_engine_option, cmd_check, cmd_diagnose
 from cmsf_core.app.cli.exits import _Parser
 from cmsf_core.app.cli.options import (
     _CAMPAIGNS,
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--plot", help="write a PNG of status vs. rollups over time (the folder must exist)"
     )
+    add_engine_option(simulate)
     simulate.set_defaults(run=cmd_simulate)
 
     diagnose = commands.add_parser(
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     diagnose.add_argument("--limit", type=_LIMIT, default=50, help="members shown (0: all; 50)")
+    add_engine_option(diagnose)
     diagnose.set_defaults(run=cmd_diagnose)
 
     check = commands.add_parser(

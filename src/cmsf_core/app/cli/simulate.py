@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from cmsf_core.app.cli.diagnose import check_engine
 from cmsf_core.app.cli.exits import EXIT_OK, UsageError, _shown
 from cmsf_core.app.cli.options import load_settings
 
@@ -18,6 +19,7 @@ def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     """The same platform history under several settings, side by side."""
     from cmsf_core.app.simulate import format_comparison, simulate  # noqa: PLC0415
 
+    check_engine(args.engine)
     variants = _variants(args.settings, args.refresh, args.days_to_keep)
     plot_path = _plot_target(args.plot) if args.plot else None
     out.write(
@@ -26,7 +28,11 @@ def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     )
     out.flush()  # the header shows before the work starts, also through a pipe
     results = simulate(
-        variants, days=args.days, recipients=args.recipients, campaigns=args.campaigns
+        variants,
+        days=args.days,
+        recipients=args.recipients,
+        campaigns=args.campaigns,
+        engine=args.engine,
     )
     out.write(format_comparison(results) + "\n")
     if plot_path is not None:

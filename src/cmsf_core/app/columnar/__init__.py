@@ -60,6 +60,7 @@ from cmsf_core.domain.activity import Activity, ActivityType
 from cmsf_core.domain.engagement import Engagement
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.member import CampaignMember
+from cmsf_core.domain.records.members import MemberRecord
 from cmsf_core.domain.settings import Settings, StatusPolicy, parse_label
 from cmsf_core.domain.status import STATUS_RULES, TIE_RANK, RefreshCause, StatusAction
 from cmsf_core.domain.timeutil import ensure_utc
@@ -73,6 +74,7 @@ __all__ = [
     "RetentionFrames",
     "activities_from",
     "apply_retention",
+    "member_records_frame",
     "members_frame",
     "members_from",
     "recompute",
@@ -108,6 +110,16 @@ def _polars() -> None:
         raise RuntimeError("cmsf_core.columnar needs polars: pip install 'cmsf_core[polars]'")
 
 
+def _collect(plan: pl.LazyFrame) -> pl.DataFrame:
+    """``plan`` run on polars' in-memory engine: a store's frames fit in memory, and for
+    them it is the leaner engine (polars 2 runs the streaming one by default)."""
+    import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    if int(pl.__version__.split(".", 1)[0]) >= 2:
+        return plan.collect(engine="in-memory")
+    return plan.collect()  # pragma: no cover - polars 1 runs the in-memory engine
+
+
 def _us(at: datetime) -> int:
     return (at - _EPOCH) // _US
 
@@ -124,7 +136,7 @@ def _frame(value: object, field: str) -> pl.DataFrame:
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
     if isinstance(value, pl.LazyFrame):
-        value = value.collect()
+        value = _collect(value)
     if not isinstance(value, pl.DataFrame):
         raise InvalidTypeError(field, "a polars DataFrame or LazyFrame", value)
     return value
@@ -141,12 +153,27 @@ def _require(frame: pl.DataFrame, field: str, columns: Iterable[str]) -> None:
         )
 
 
-def _first_null(frame: pl.DataFrame, column: str, field: str) -> None:
-    if frame[column].null_count():
+def _first_null(stats: Mapping[str, Any], column: str, field: str) -> None:
+    if stats[f"null:{column}"]:
         raise InvalidValueError(f"{field}.{column}", "set on every row", None)
 
 
-def _ids(frame: pl.DataFrame, field: str) -> pl.DataFrame:
+def _stats(frame: pl.DataFrame, columns: Iterable[str], codes: str) -> dict[str, Any]:
+    """What the checks need to know of the data, in one pass: the null count of each of
+    ``columns`` and, for the type column ``codes``, its range (integer codes) or its
+    distinct names (text)."""
+    import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    exprs = {f"null:{c}": pl.col(c).null_count() for c in columns}
+    dtype = frame.schema[codes]
+    if dtype.is_integer():
+        exprs["low"], exprs["high"] = pl.col(codes).min(), pl.col(codes).max()
+    elif dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum):
+        exprs["names"] = pl.col(codes).cast(pl.String).drop_nulls().unique().implode()
+    return frame.select(**exprs).row(0, named=True)
+
+
+def _ids(frame: pl.DataFrame, field: str, stats: Mapping[str, Any]) -> list[pl.Expr]:
     """The id columns as compared: categoricals as text, text and integers unchanged."""
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
@@ -157,11 +184,11 @@ def _ids(frame: pl.DataFrame, field: str) -> pl.DataFrame:
             casts.append(pl.col(column).cast(pl.String))
         elif not (dtype == pl.String or dtype.is_integer()):
             raise InvalidTypeError(f"{field}.{column}", "a String or integer column", dtype)
-        _first_null(frame, column, field)
-    return frame.with_columns(casts) if casts else frame
+        _first_null(stats, column, field)
+    return casts
 
 
-def _codes(frame: pl.DataFrame, column: str, field: str) -> pl.Expr:
+def _codes(frame: pl.DataFrame, column: str, field: str, stats: Mapping[str, Any]) -> pl.Expr:
     """An ``Int8`` expression of the type codes of ``column`` (nulls stay null)."""
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
@@ -170,10 +197,7 @@ def _codes(frame: pl.DataFrame, column: str, field: str) -> pl.Expr:
     if dtype == pl.Null:
         return pl.lit(None, dtype=pl.Int8)
     if dtype.is_integer():
-        low, high = frame.select(
-            pl.col(column).min().alias("low"), pl.col(column).max().alias("high")
-        ).row(0)
-        for value in (low, high):
+        for value in (stats["low"], stats["high"]):
             if value is not None and not 0 <= value < len(_TYPES):
                 raise InvalidValueError(where, f"a type code from 0 to {len(_TYPES) - 1}", value)
         return pl.col(column).cast(pl.Int8)
@@ -181,8 +205,7 @@ def _codes(frame: pl.DataFrame, column: str, field: str) -> pl.Expr:
         return pl.col(column).to_physical().cast(pl.Int8)  # as records_frame builds it
     if not (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)):
         raise InvalidTypeError(where, "activity type names or integer codes", dtype)
-    names = frame.select(pl.col(column).cast(pl.String).unique().drop_nulls()).to_series()
-    mapping = {name: _CODE[ActivityType.parse(name, where)] for name in names.to_list()}
+    mapping = {name: _CODE[ActivityType.parse(name, where)] for name in stats["names"]}
     return (
         pl.col(column).cast(pl.String).replace_strict(mapping, default=None, return_dtype=pl.Int8)
     )
@@ -210,53 +233,84 @@ def _instants(frame: pl.DataFrame, column: str, field: str) -> pl.Expr:
     raise InvalidTypeError(where, "a zoned Datetime or integer minutes since the epoch", dtype)
 
 
-def _prepared_records(records: object) -> pl.DataFrame:
-    """The records with ``_code`` (Int8) and ``_at`` (Int64 microseconds) added."""
+def _records_plan(records: object) -> pl.LazyFrame:
+    """The records, checked, with ``_code`` (Int8) and ``_at`` (Int64 microseconds) to be
+    added: a plan, so that a caller's filter and group-by run in the same pass."""
     frame = _frame(records, "records")
     _require(frame, "records", (*ID_COLUMNS, "type", "occurred_at"))
-    frame = _ids(frame, "records")
-    _first_null(frame, "type", "records")
-    _first_null(frame, "occurred_at", "records")
-    return frame.with_columns(
-        _codes(frame, "type", "records").alias("_code"),
+    stats = _stats(frame, (*ID_COLUMNS, "type", "occurred_at"), "type")
+    casts = _ids(frame, "records", stats)
+    _first_null(stats, "type", "records")
+    _first_null(stats, "occurred_at", "records")
+    return frame.lazy().with_columns(
+        *casts,
+        _codes(frame, "type", "records", stats).alias("_code"),
         _instants(frame, "occurred_at", "records").alias("_at"),
     )
 
 
-def _prepared_members(members: object) -> pl.DataFrame:
+def _prepared_records(records: object) -> pl.DataFrame:
+    """The records with ``_code`` (Int8) and ``_at`` (Int64 microseconds) added."""
+    return _collect(_records_plan(records))
+
+
+def _members_plan(members: object) -> pl.LazyFrame:
+    """The members, checked, with ``_activity`` (Int8) and ``_date`` (Int64 microseconds)
+    to be added (a plan, as :func:`_records_plan`)."""
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
     frame = _frame(members, "members")
     _require(frame, "members", (*ID_COLUMNS, "status", "activity", "activity_date"))
-    frame = _ids(frame, "members")
     status = frame.schema["status"]
-    if not (status in (pl.String, pl.Null) or isinstance(status, pl.Categorical)):
+    labels_known = status in (pl.String, pl.Null) or isinstance(status, pl.Categorical)
+    ids_known = all(
+        frame.schema[c] == pl.String
+        or frame.schema[c].is_integer()
+        or isinstance(frame.schema[c], pl.Categorical | pl.Enum)
+        for c in ID_COLUMNS
+    )  # otherwise _ids refuses them before the duplicates are looked at
+    stats = _stats(frame, ID_COLUMNS, "activity") | frame.select(
+        half=(pl.col("activity").is_null() != pl.col("activity_date").is_null()).any(),
+        duplicated=pl.struct(ID_COLUMNS).is_duplicated().any() if ids_known else pl.lit(None),
+        labels=(
+            pl.col("status").cast(pl.String).drop_nulls().unique().implode()
+            if labels_known
+            else pl.lit(None)
+        ),
+    ).row(0, named=True)
+    casts = _ids(frame, "members", stats)
+    if not labels_known:
         raise InvalidTypeError("members.status", "a String column of status labels", status)
-    frame = frame.with_columns(
+    plan = frame.lazy().with_columns(
+        *casts,
         pl.col("status").cast(pl.String),
-        _codes(frame, "activity", "members").alias("_activity"),
+        _codes(frame, "activity", "members", stats).alias("_activity"),
         _instants(frame, "activity_date", "members").alias("_date"),
     )
     # Each distinct label is checked once, by the rule CampaignMember applies.
-    for label in frame["status"].drop_nulls().unique().to_list():
+    for label in stats["labels"]:
         if parse_label(label, "members.status") != label:
             raise InvalidValueError("members.status", "labels without surrounding spaces", label)
-    half = frame.filter(pl.col("_activity").is_null() != pl.col("_date").is_null())
-    if half.height:
+    if stats["half"]:
+        half = plan.filter(pl.col("_activity").is_null() != pl.col("_date").is_null()).collect()
         raise InvalidValueError(
             "members.activity_date",
             "set together with 'activity' (both or neither)",
             half.row(0, named=True)["activity_date"],
             detail=f"member {half['member_id'][0]!r} of campaign {half['campaign_id'][0]!r}",
         )
-    duplicated = frame.filter(pl.struct(ID_COLUMNS).is_duplicated())
-    if duplicated.height:
+    if stats["duplicated"]:
+        duplicated = plan.filter(pl.struct(ID_COLUMNS).is_duplicated()).collect()
         raise InvalidValueError(
             "members",
             "one row per (campaign_id, member_id)",
             duplicated.select(ID_COLUMNS).row(0),
         )
-    return frame
+    return plan
+
+
+def _prepared_members(members: object) -> pl.DataFrame:
+    return _collect(_members_plan(members))
 
 
 def _check_settings(settings: object) -> Settings:
@@ -265,9 +319,9 @@ def _check_settings(settings: object) -> Settings:
     return settings
 
 
-def _same_ids(members: pl.DataFrame, records: pl.DataFrame) -> None:
+def _same_ids(members: pl.Schema, records: pl.Schema) -> None:
     for column in ID_COLUMNS:
-        left, right = members.schema[column], records.schema[column]
+        left, right = members[column], records[column]
         if left != right and not (left.is_integer() and right.is_integer()):
             raise InvalidTypeError(
                 f"records.{column}", f"the dtype of members.{column} ({left})", right
@@ -353,37 +407,30 @@ def _defaults(default_statuses: str | Mapping[Any, str | None] | None) -> pl.Exp
 
 
 def _refreshed(
-    members: pl.DataFrame,
-    records: pl.DataFrame,
+    members: pl.LazyFrame,
+    records: pl.LazyFrame,
     settings: Settings,
     cause: RefreshCause,
     default_statuses: str | Mapping[Any, str | None] | None,
 ) -> pl.DataFrame:
     import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
 
-    _same_ids(members, records)
+    member_schema, record_schema = members.collect_schema(), records.collect_schema()
+    _same_ids(member_schema, record_schema)
     default = _defaults(default_statuses)
     action = STATUS_RULES[(settings.refresh_mode, cause)]
     needs_candidate = action is not StatusAction.KEEP
     aggregates = _count_exprs()
     if needs_candidate:
         aggregates.append(pl.col("_key").max())
-    rows = records.lazy()
+    rows = records
     if needs_candidate:
         rows = rows.with_columns(_candidate_key(settings))
     grouped = rows.group_by(ID_COLUMNS).agg(aggregates)
-    if any(records.schema[c] != members.schema[c] for c in ID_COLUMNS):
-        grouped = grouped.with_columns(pl.col(c).cast(members.schema[c]) for c in ID_COLUMNS)
-    stale = [c for c in COUNT_COLUMNS if c in members.columns]
-    # The members' order is restored by sorting on a row index: cheaper than asking the
-    # join to keep the left order.
-    joined = (
-        members.lazy()
-        .drop(stale)
-        .with_row_index("_row")
-        .join(grouped, on=ID_COLUMNS, how="left")
-        .sort("_row")
-    )
+    if any(record_schema[c] != member_schema[c] for c in ID_COLUMNS):
+        grouped = grouped.with_columns(pl.col(c).cast(member_schema[c]) for c in ID_COLUMNS)
+    stale = [c for c in COUNT_COLUMNS if c in member_schema]
+    joined = members.drop(stale).join(grouped, on=ID_COLUMNS, how="left", maintain_order="left")
     joined = joined.with_columns(pl.col(c).fill_null(0) for c in COUNT_COLUMNS)
     status, activity, date = pl.col("status"), pl.col("_activity"), pl.col("_date")
     if needs_candidate:
@@ -411,21 +458,21 @@ def _refreshed(
             date = pl.when(sets).then(at).otherwise(date)
     extras = [
         c
-        for c in members.columns
+        for c in member_schema
         if c not in {*ID_COLUMNS, "status", "activity", "activity_date", *COUNT_COLUMNS}
         and not c.startswith("_")
     ]
-    enum = pl.Enum(_TYPE_VALUES)
-    return joined.select(
+    # The type of each code: a gather from the six labels (nulls stay null).
+    types = pl.lit(pl.Series(_TYPE_VALUES, dtype=pl.Enum(_TYPE_VALUES)))
+    out = joined.select(
         *ID_COLUMNS,
         status.alias("status"),
-        activity.replace_strict(
-            dict(enumerate(_TYPE_VALUES)), default=None, return_dtype=enum
-        ).alias("activity"),
+        types.gather(activity).alias("activity"),
         date.cast(pl.Datetime("us", "UTC")).alias("activity_date"),
         *COUNT_COLUMNS,
         *extras,
-    ).collect()
+    )
+    return _collect(out)
 
 
 # ----------------------------------------------------------------------------- public rules
@@ -438,8 +485,8 @@ def rollups(records: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     One row per (``campaign_id``, ``member_id``) that has records, in order of first
     appearance, with the six :data:`COUNT_COLUMNS`.
     """
-    prepared = _prepared_records(records)
-    return prepared.lazy().group_by(ID_COLUMNS, maintain_order=True).agg(_count_exprs()).collect()
+    plan = _records_plan(records)
+    return _collect(plan.group_by(ID_COLUMNS, maintain_order=True).agg(_count_exprs()))
 
 
 @attrs.frozen
@@ -496,8 +543,8 @@ def refresh(
     settings = _check_settings(settings)
     if not isinstance(cause, RefreshCause):
         raise InvalidTypeError("cause", "a RefreshCause", cause)
-    prepared_members = _prepared_members(members)
-    prepared_records = _prepared_records(records)
+    prepared_members = _members_plan(members)
+    prepared_records = _records_plan(records)
     return _refreshed(prepared_members, prepared_records, settings, cause, default_statuses)
 
 
@@ -519,8 +566,8 @@ def recompute(
     as_of = ensure_utc(as_of, "as_of")
     if not isinstance(cause, RefreshCause):
         raise InvalidTypeError("cause", "a RefreshCause", cause)
-    prepared_members = _prepared_members(members)
-    prepared_records = _prepared_records(records)
+    prepared_members = _members_plan(members)
+    prepared_records = _records_plan(records)
     kept = prepared_records.filter(~_retention_mask(settings, as_of))
     return _refreshed(prepared_members, kept, settings, cause, default_statuses)
 
@@ -589,6 +636,23 @@ def members_frame(members: Iterable[CampaignMember]) -> pl.DataFrame:
     )
 
 
+def member_records_frame(members: Iterable[MemberRecord]) -> pl.DataFrame:
+    """A members frame of CRM campaign members: their members' columns
+    (:func:`~cmsf_core.app.columnar.members_frame`), then ``crm_campaign_id``, ``email``
+    and ``person_id``."""
+    import polars as pl  # noqa: PLC0415 - optional, behind the [polars] extra
+
+    members = list(members)
+    for row in members:
+        if not isinstance(row, MemberRecord):
+            raise InvalidTypeError("members", "MemberRecord values", row)
+    return members_frame([r.member for r in members]).with_columns(
+        pl.Series("crm_campaign_id", [r.crm_campaign_id for r in members], dtype=pl.String),
+        pl.Series("email", [r.email for r in members], dtype=pl.String),
+        pl.Series("person_id", [r.person_id for r in members], dtype=pl.String),
+    )
+
+
 def activities_from(records: pl.DataFrame | pl.LazyFrame) -> list[Activity]:
     """The :class:`~cmsf_core.domain.activity.Activity` values of a records frame, in row
     order (a missing or null optional column defaults as the constructor does)."""
@@ -650,9 +714,12 @@ def members_from(members: pl.DataFrame | pl.LazyFrame) -> list[CampaignMember]:
     ]
 
 
-def to_polars(values: Iterable[Activity] | Iterable[CampaignMember]) -> pl.DataFrame:
-    """A polars frame of tracking records (:func:`records_frame`) or of campaign members
-    (:func:`members_frame`), whichever ``values`` holds."""
+def to_polars(
+    values: Iterable[Activity] | Iterable[CampaignMember] | Iterable[MemberRecord],
+) -> pl.DataFrame:
+    """A polars frame of tracking records (:func:`records_frame`), of campaign members
+    (:func:`members_frame`) or of CRM campaign members (:func:`member_records_frame`),
+    whichever ``values`` holds."""
     items = list(values)
     if not items:
         raise InvalidValueError(
@@ -665,5 +732,7 @@ def to_polars(values: Iterable[Activity] | Iterable[CampaignMember]) -> pl.DataF
         return records_frame(items)  # type: ignore[arg-type]
     if all(isinstance(v, CampaignMember) for v in items):
         return members_frame(items)  # type: ignore[arg-type]
+    if all(isinstance(v, MemberRecord) for v in items):
+        return member_records_frame(items)  # type: ignore[arg-type]
     odd = next(v for v in items if not isinstance(v, type(items[0])))
     raise InvalidTypeError("values", f"only {type(items[0]).__name__} values", odd)
