@@ -52,6 +52,8 @@ _MAX_INT32 = 2**31 - 1
 _TYPES = tuple(ActivityType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
 _PAIR_SHIFT = 32
+#: The expiry index is rebuilt once it holds this many entries more than twice the records.
+_REINDEX_SLACK = 4096
 _LOW = (1 << _PAIR_SHIFT) - 1
 _trusted = Activity._trusted
 _unpack_row = _ROW.unpack_from
@@ -236,7 +238,7 @@ class RecordTable:
         campaigns.add(campaign)
         self._count += 1
         self._index_day(type_code, minute // _MINUTES_PER_DAY, campaign << _PAIR_SHIFT | member)
-        if self._pairs > 2 * self._count + 4096:
+        if self._pairs > 2 * self._count + _REINDEX_SLACK:
             self._reindex_days()
 
     def _index_day(self, type_code: int, day: int, pair: int) -> None:
