@@ -221,7 +221,7 @@ def test_records_of_campaigns_lists_each_campaigns_records_linked_or_not() -> No
     crm.insert_records([a, b, c])
 
     assert Counter(crm.records_of_campaigns(["cmp-1"])) == Counter([a, c])
-    assert list(crm.records_of_campaigns(["cmp-2", "cmp-3"])) == [b]
+    assert list(crm.records_of_campaigns(["cmp-2", "cmp-3", "cmp-2"])) == [b]
     assert list(crm.records_of_campaigns([])) == []
 
 

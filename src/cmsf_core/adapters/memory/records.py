@@ -311,8 +311,8 @@ class RecordTable:
         return found
 
     def of_campaigns(self, campaign_ids: Iterable[str]) -> Iterator[Activity]:
-        """The records of these platform campaigns, member by member."""
-        for campaign_id in campaign_ids:
+        """The records of these platform campaigns (each named once), member by member."""
+        for campaign_id in dict.fromkeys(campaign_ids):
             campaign = self._ids.get(campaign_id)
             members = None if campaign is None else self._rows.get(campaign)
             if campaign is not None and members:
