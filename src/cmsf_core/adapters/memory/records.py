@@ -95,7 +95,7 @@ class RecordTable:
         #: string number -> string; number 0 is None (typed Any: read as str or None).
         self._strings: list[Any] = [None]
         self._ids: dict[str, int] = {}
-        #: campaign number -> member number -> that member's rows, sorted by time.
+        #: campaign number -> member number -> that member's rows, in insertion order.
         self._rows: dict[int, dict[int, bytes]] = {}
         #: client number -> campaign numbers that got a row of that client.
         self._client_campaigns: dict[int, set[int]] = {}
