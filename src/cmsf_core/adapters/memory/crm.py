@@ -4,7 +4,6 @@ recovery."""
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import threading
 from collections import Counter, defaultdict
@@ -31,6 +30,7 @@ from cmsf_core.adapters._store_rules import (
 )
 from cmsf_core.adapters._store_seeding import StoreSeeding
 from cmsf_core.adapters.crm_fields import creation_problem
+from cmsf_core.adapters.memory.records import RecordTable
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.emails import normalise_email
 from cmsf_core.domain.errors import CmsfError
@@ -74,17 +74,8 @@ class InMemoryCrm(StoreSeeding, CrmStore):
 
     fail_after: int | None = None
     refuse: RefusalRule | None = None
-    _records: dict[ActivityKey, Activity] = attrs.field(factory=dict, init=False)
-    _by_member: defaultdict[MemberRef, set[ActivityKey]] = attrs.field(
-        factory=lambda: defaultdict(set), init=False
-    )
-    _by_client: defaultdict[str, set[ActivityKey]] = attrs.field(
-        factory=lambda: defaultdict(set), init=False
-    )
-    _expiry: dict[ActivityType, list[tuple[datetime, int, ActivityKey]]] = attrs.field(
-        factory=lambda: {t: [] for t in ActivityType}, init=False
-    )
-    _sequence: itertools.count[int] = attrs.field(factory=itertools.count, init=False)
+    #: The tracking records, as compact rows (see :mod:`cmsf_core.adapters.memory.records`).
+    _records: RecordTable = attrs.field(factory=RecordTable, init=False, repr=False)
     _members: dict[MemberRef, MemberRecord] = attrs.field(factory=dict, init=False)
     _members_by_campaign: defaultdict[str, set[MemberRef]] = attrs.field(
         factory=lambda: defaultdict(set), init=False
@@ -160,7 +151,7 @@ class InMemoryCrm(StoreSeeding, CrmStore):
 
     def all_records(self) -> tuple[Activity, ...]:
         """Every stored tracking record."""
-        return tuple(self._records.values())
+        return tuple(self._records)
 
     def all_members(self) -> tuple[MemberRecord, ...]:
         """Every campaign member."""
@@ -245,38 +236,28 @@ class InMemoryCrm(StoreSeeding, CrmStore):
         return tuple(self._members[ref] for ref in self._unmatched)
 
     def records_for(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, tuple[Activity, ...]]:
-        records = self._records
-        return {
-            ref: tuple(records[k] for k in self._by_member[ref])
-            for ref in refs
-            if ref in self._by_member
-        }
+        found = {}
+        for ref in refs:
+            records = self._records.of_member(ref.campaign_id, ref.member_id)
+            if records:
+                found[ref] = records
+        return found
 
     def records_of_clients(self, client_ids: Collection[str]) -> Iterable[Activity]:
-        records = self._records
-        return [records[k] for cid in client_ids for k in self._by_client.get(cid, ())]
+        return list(self._records.of_clients(client_ids))
+
+    def records_of_campaigns(self, campaign_ids: Collection[str]) -> Iterable[Activity]:
+        """Every tracking record the integration loaded for these platform campaigns
+        (linked or not), read member by member as the caller iterates (each member's rows
+        as they were when the iteration reached its campaign)."""
+        return self._records.of_campaigns(campaign_ids)
 
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
-        records = self._records
-        return {k for k in keys if k in records}
+        holds = self._records.holds
+        return {k for k in keys if holds(k)}
 
     def expired_records(self, cutoffs: Mapping[ActivityType, datetime]) -> Sequence[Activity]:
-        expired = []
-        for activity_type, cutoff in cutoffs.items():
-            heap = self._expiry[activity_type]
-            due = []
-            listed: set[ActivityKey] = set()
-            while heap and heap[0][0] < cutoff:
-                entry = heapq.heappop(heap)
-                record = self._records.get(entry[2])
-                # A key deleted and inserted again has a stale entry too: list it once.
-                if record is not None and record.occurred_at == entry[0] and entry[2] not in listed:
-                    listed.add(entry[2])
-                    due.append(entry)
-                    expired.append(record)
-            for entry in due:  # still stored until a delete commits
-                heapq.heappush(heap, entry)
-        return expired
+        return self._records.expired(cutoffs)
 
     def find_people(self, emails: Collection[str]) -> Mapping[str, tuple[Person, ...]]:
         found = {}
@@ -401,31 +382,18 @@ class InMemoryCrm(StoreSeeding, CrmStore):
         return WriteResult(len(items) - len(failures), tuple(failures))
 
     def insert_records(self, records: Sequence[Activity]) -> WriteResult:
-        def insert(record: Activity) -> None:
-            key = record.key
-            self._records[key] = record
-            self._by_member[MemberRef(record.campaign_id, record.member_id)].add(key)
-            self._by_client[record.client_id].add(key)
-            heapq.heappush(
-                self._expiry[record.type], (record.occurred_at, next(self._sequence), key)
-            )
-
+        table = self._records
         # Read as it goes: a key met twice is stored once.
-        fresh = (record for record in records if record.key not in self._records)
-        return self._bulk("record", fresh, lambda record: record.key, insert)
+        fresh = (record for record in records if not table.holds(record.key))
+        return self._bulk("record", fresh, lambda record: record.key, table.insert)
 
     def delete_records(self, keys: Sequence[ActivityKey]) -> WriteResult:
-        def delete(record: Activity) -> None:
-            key = record.key
-            del self._records[key]
-            ref = MemberRef(record.campaign_id, record.member_id)
-            self._by_member[ref].discard(key)
-            if not self._by_member[ref]:
-                del self._by_member[ref]
-            self._by_client[record.client_id].discard(key)
-
-        held = (self._records[key] for key in keys if key in self._records)  # read as it goes
-        return self._bulk("delete", held, lambda record: record.key, delete)
+        table = self._records
+        # Read as it goes; the refusal rule sees the stored record.
+        held = (record for record in map(table.get, keys) if record is not None)
+        return self._bulk(
+            "delete", held, lambda record: record.key, lambda record: table.delete(record.key)
+        )
 
     def save_members(self, members: Sequence[MemberRecord]) -> WriteResult:
         def save(record: MemberRecord) -> None:
