@@ -244,3 +244,27 @@ def test_a_damaged_row_of_a_schema_2_store_is_still_named_after_the_migration(
 
     assert [(p.table, p.column) for p in problems] == [("records", "type")]
     assert problems[0].row == f"id={_record_id(_history()[3].key)}"
+
+
+def test_a_damaged_member_row_is_named_and_replaced_when_its_records_are_reloaded(
+    tmp_path: Path,
+) -> None:
+    """A member id damaged in ``record_members`` is reported on the records using it;
+    the full sync's clean-up drops those records and the member row, and the records
+    loaded again read back whole."""
+    path = tmp_path / "crm.db"
+    records = _history()
+    with SqliteCrm(path) as crm:
+        crm.insert_records(records)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE record_members SET member_id = ' ' WHERE member_id = 'm-42'")
+        db.commit()
+
+    with SqliteCrm(path) as crm:
+        assert [p.table for p in crm.problems()] == ["records"]
+        assert crm._drop_unreadable_loaded_rows() == 1
+        assert crm.insert_records(records).written == 1
+        assert Counter(crm.all_records()) == Counter(records)
+        assert crm.problems() == []
+        (members,) = crm._db.execute("SELECT count(*) FROM record_members").fetchone()
+    assert members == 2

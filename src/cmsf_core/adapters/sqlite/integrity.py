@@ -127,4 +127,11 @@ class _Integrity(_SqliteConnection):
             for table, names, key in doomed:
                 clause = " AND ".join(f"{name} = ?" for name in names)
                 db.execute(f"DELETE FROM {table} WHERE {clause}", key)
+            if any(table == "records" for table, _names, _key in doomed):
+                # A member row left without records may be the damaged one: the records
+                # reloaded get a sound one.
+                db.execute(
+                    "DELETE FROM record_members "
+                    "WHERE NOT EXISTS (SELECT 1 FROM records WHERE member = record_members.id)"
+                )
         return len(doomed)

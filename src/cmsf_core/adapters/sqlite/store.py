@@ -418,7 +418,7 @@ class SqliteCrm(_People, _SyncLock):
                     r.occurrence,
                 )
             )
-        rows.sort(key=_member_and_id)
+        rows.sort()  # by (member, id): ids are unique
         before = db.total_changes
         db.executemany(
             "INSERT OR IGNORE INTO records "
@@ -508,10 +508,6 @@ class SqliteCrm(_People, _SyncLock):
     def delete_messages(self) -> int:
         """The maintenance page's "delete messages": clear the log; returns how many went."""
         return self._write("DELETE FROM messages", [()])
-
-
-def _member_and_id(row: tuple[Any, ...]) -> tuple[int, int]:
-    return row[0], row[1]
 
 
 def _member_ids(
