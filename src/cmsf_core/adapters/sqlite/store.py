@@ -170,13 +170,22 @@ class SqliteCrm(_People, _SyncLock):
         """Every stored tracking record."""
         return tuple(self._records())
 
-    def _members(self, where: str = "", params: Sequence[object] = ()) -> Iterator[MemberRecord]:
-        campaigns: Mapping[str, CrmCampaign] | None = None
+    def _members(
+        self,
+        where: str = "",
+        params: Sequence[object] = (),
+        read: list[Mapping[str, CrmCampaign]] | None = None,
+    ) -> Iterator[MemberRecord]:
+        """The members that match, each checked against its campaign: the store's
+        campaigns are read with the first member found, once for all the reads that share
+        ``read`` (which keeps them)."""
+        read = [] if read is None else read
         for row in self._db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members {where}", params):
             rows = self._rows("members", campaign_id=row[0], member_id=row[1])
             record = _member(rows, row)
-            campaigns = self.campaigns() if campaigns is None else campaigns
-            problem = _member_problem(record, campaigns)
+            if not read:
+                read.append(self.campaigns())
+            problem = _member_problem(record, read[0])
             if problem is not None:
                 raise rows.fail(*problem)
             yield record
@@ -222,16 +231,18 @@ class SqliteCrm(_People, _SyncLock):
 
     def members(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, MemberRecord]:
         found: dict[MemberRef, MemberRecord] = {}
+        campaigns: list[Mapping[str, CrmCampaign]] = []
         for campaign_id, marks, chunk in _by_campaign(refs):
             where = f"WHERE campaign_id = ? AND member_id IN ({marks})"
-            for record in self._members(where, [campaign_id, *chunk]):
+            for record in self._members(where, [campaign_id, *chunk], campaigns):
                 found[record.ref] = record
         return found
 
     def members_of(self, campaign_ids: Collection[str]) -> Sequence[MemberRecord]:
         found: list[MemberRecord] = []
+        campaigns: list[Mapping[str, CrmCampaign]] = []
         for marks, chunk in _marked(campaign_ids):
-            found.extend(self._members(f"WHERE campaign_id IN ({marks})", chunk))
+            found.extend(self._members(f"WHERE campaign_id IN ({marks})", chunk, campaigns))
         return found
 
     def unmatched_members(self) -> Sequence[MemberRecord]:
