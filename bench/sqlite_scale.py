@@ -8,9 +8,10 @@ Each size runs in a fresh interpreter (so that its peak RSS is its own) and prin
 block: the time ``insert_records`` takes to store the N records (the workload of
 ``bench/run.py``, one call per campaign, each one transaction), the time the whole seed
 takes (records, members, checkpoint), the file's bytes per stored record after a WAL
-checkpoint (and the records table and its indexes alone, from SQLite's ``dbstat`` when
-the library has it), the median of 3 incremental ``run_sync`` of 1,000 new events
-against the N records (after one warm-up), and the process's peak RSS.  With
+checkpoint (and the records' tables and their indexes alone - ``records``,
+``record_members`` - from SQLite's ``dbstat`` when the library has it), the median of 3
+incremental ``run_sync`` of 1,000 new events against the N records (after one warm-up),
+and the process's peak RSS.  With
 ``--full-sync``: the time of one ``run_sync(full=True)`` of the N events into a new store
 holding only the CRM campaigns and people, and the peak RSS.
 """
@@ -52,6 +53,12 @@ def table_bytes(path: Path) -> dict[str, int]:
     return {str(name): int(size) for name, size in rows}
 
 
+def _of_records(name: str) -> bool:
+    """Whether a table or index holds tracking records: the records, their members
+    (``record_members``, schema 3) and their indexes."""
+    return name.startswith(("records", "record_members", "sqlite_autoindex_record_members"))
+
+
 def one_size(n: int) -> None:
     from cmsf_core.adapters.sqlite import SqliteCrm  # noqa: PLC0415
 
@@ -86,7 +93,7 @@ def one_size(n: int) -> None:
         db.close()
         size = path.stat().st_size
         parts = table_bytes(path)
-    records_part = sum(v for k, v in parts.items() if k == "records" or k.startswith("records_"))
+    records_part = sum(v for k, v in parts.items() if _of_records(k))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     say(f"records stored                       {stored:>12,}")
     say(f"insert_records, all {n:,} records {inserted:>10.1f} s")
@@ -94,9 +101,7 @@ def one_size(n: int) -> None:
     say(f"file bytes per record                {size / stored:>10.0f} B")
     if parts:
         detail = ", ".join(
-            f"{k} {v / stored:.0f}"
-            for k, v in sorted(parts.items())
-            if k == "records" or k.startswith("records_")
+            f"{k} {v / stored:.0f}" for k, v in sorted(parts.items()) if _of_records(k)
         )
         say(f"records table + indexes per record   {records_part / stored:>10.0f} B ({detail})")
     say(

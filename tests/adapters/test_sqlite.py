@@ -477,7 +477,7 @@ def _history() -> list[Activity]:
 
 def test_a_store_of_schema_1_is_migrated_and_reads_the_same_records(tmp_path: Path) -> None:
     """A marked store of schema 1 (records keyed by JSON text, an index by client) opens
-    as schema 2 in one step: the same records are read back, found and deleted by key,
+    as the current schema in one step: the same records are read back, found and deleted by key,
     and inserting them again writes nothing."""
     path = tmp_path / "v1.db"
     records = _history()
@@ -516,9 +516,9 @@ def test_a_store_of_schema_1_is_migrated_and_reads_the_same_records(tmp_path: Pa
         columns = [row[1] for row in db.execute("PRAGMA table_info(records)")]
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         version = db.execute("PRAGMA user_version").fetchone()[0]
-    assert (columns[0], version) == ("id", SCHEMA_VERSION)
-    assert "records_by_client" not in names
-    assert {"records_by_member", "records_by_time"} <= names
+    assert (columns[:2], version) == (["member", "id"], SCHEMA_VERSION)
+    assert not {"records_by_client", "records_by_member", "records_schema_1"} & names
+    assert {"records_by_id", "records_by_time", "record_members"} <= names
 
 
 def test_two_keys_of_one_digest_are_refused_and_never_confused(

@@ -50,8 +50,12 @@ def test_records_read_back_equal_the_validated_records(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE records SET member_id = '   '",
-        "UPDATE records SET campaign_id = x'41'",
+        "UPDATE record_members SET member_id = '   ' WHERE id = 1",
+        "UPDATE record_members SET campaign_id = x'41'",
+        "DELETE FROM record_members",
+        "UPDATE records SET micro = 1000000",
+        "UPDATE records SET type = 6",
+        "UPDATE records SET occurred_at = 253402300799, micro = 1",
         "UPDATE records SET email = ' ' WHERE email IS NOT NULL",
         "UPDATE records SET list_id = x'00' WHERE list_id IS NOT NULL",
         "UPDATE records SET detail = '  ' WHERE detail IS NOT NULL",

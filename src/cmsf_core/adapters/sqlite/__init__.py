@@ -5,9 +5,11 @@ bulk write either wholly applied or not at all; the sync's journal covers the ga
 between writes.  A sync holds the store's write lock (:meth:`SqliteCrm.sync_lock`) for
 its whole read-plan-apply, so two syncs never interleave and a killed sync leaves the
 store as it was before it.  Instants are stored as integer microseconds since the Unix
-epoch (UTC).  A tracking record's row id is a 64-bit digest of its key (every part of the
-key is a column of the row, so a lookup by key checks the row it finds); the indexes
-follow the port's reads: records by member, and by (type, time) for the retention purge.
+epoch (UTC); a tracking record's as seconds and microseconds.  A tracking record's id is
+a 64-bit digest of its key (every part of the key is stored with it, so a lookup by key
+checks the record it finds); the records are clustered by member, whose ids are interned
+(``record_members``), and the indexes follow the port's reads: by id, by (type, time) for
+the retention purge, and the members' by campaign and by client.
 
 The file marks itself as a cmsf store (``PRAGMA application_id``) with its schema version
 (``PRAGMA user_version``); any other file is refused before a byte of it is written

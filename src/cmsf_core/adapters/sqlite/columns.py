@@ -24,6 +24,9 @@ _MICRO = timedelta(microseconds=1)
 _MAX_INSTANT = (datetime(9999, 12, 31, 23, 59, tzinfo=UTC) - _EPOCH) // _MICRO
 _MIN_INSTANT = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICRO
 _MAX_INT = 2**62
+#: The bounds of a record's ``occurred_at`` (whole seconds; ``micro`` holds the rest).
+_MIN_SECOND = _MIN_INSTANT // 1_000_000
+_MAX_SECOND = _MAX_INSTANT // 1_000_000
 _CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
 _WRITE_BATCH = 50_000  # records held as rows at once by insert_records
 
@@ -52,12 +55,16 @@ def _marked(items: Iterable[T]) -> Iterator[tuple[str, list[T]]]:
         yield ",".join("?" * len(chunk)), list(chunk)
 
 
-def _refs_in(refs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
-    """The clause matching members by (campaign_id, member_id) and its parameters, a
-    chunk of ``refs`` at a time."""
-    for chunk in _chunks(list(refs)):
-        clause = " OR ".join(["(campaign_id = ? AND member_id = ?)"] * len(chunk))
-        yield clause, [part for ref in chunk for part in ref]
+def _by_campaign(refs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str, list[str]]]:
+    """The members of ``refs`` (campaign_id, member_id) a campaign and a chunk at a time:
+    (campaign_id, the ``?, ?, ...`` of an ``IN (...)``, member ids), for a search by the
+    index on (campaign_id, member_id)."""
+    grouped: dict[str, dict[str, None]] = {}
+    for campaign_id, member_id in refs:
+        grouped.setdefault(campaign_id, {})[member_id] = None
+    for campaign_id, members in grouped.items():
+        for marks, chunk in _marked(members):
+            yield campaign_id, marks, chunk
 
 
 # ----------------------------------------------------------------------------- reading values
@@ -103,6 +110,29 @@ def _type_name(value: object) -> ActivityType:
     if not isinstance(value, str) or value not in ActivityType.__members__:
         raise _BadValueError("an activity type name (" + ", ".join(ActivityType.__members__) + ")")
     return ActivityType[value]
+
+
+def _type_code(value: object) -> ActivityType:
+    if type(value) is not int or not 0 <= value < len(_CODE_TYPES):
+        raise _BadValueError(
+            "an activity type code ("
+            + ", ".join(f"{code} {t.name}" for code, t in enumerate(_CODE_TYPES))
+            + ")"
+        )
+    return _CODE_TYPES[value]
+
+
+def _second(value: object) -> int:
+    return _integer(value, _MIN_SECOND, _MAX_SECOND, "an instant (integer seconds)")
+
+
+def _micro(value: object) -> int:
+    return _integer(value, 0, 999_999, "microseconds within a second (0 to 999999)")
+
+
+def _record_email(value: object) -> str | None:
+    """A record's ``email``: None, ``''`` (its member id, filled in by the reader) or text."""
+    return None if value is None or value == "" else _text(value)
 
 
 def _json(value: object) -> Any:
@@ -195,3 +225,15 @@ def _engagement_json(engagement: Engagement) -> str:
 
 _READ_ERRORS = (CmsfError, KeyError, ValueError, TypeError, OverflowError, IndexError)
 _TYPES = ActivityType.__members__
+#: The integer code of each activity type in ``records.type`` (fixed: never renumbered).
+TYPE_CODES = {
+    "SENT": 0,
+    "OPENED": 1,
+    "CLICKED": 2,
+    "BOUNCED": 3,
+    "UNSUBSCRIBED": 4,
+    "SPAM_COMPLAINT": 5,
+}
+_CODE_TYPES = tuple(ActivityType[name] for name in sorted(TYPE_CODES, key=TYPE_CODES.__getitem__))
+#: The code of each activity type, by the type itself.
+_CODE_OF = {ActivityType[name]: code for name, code in TYPE_CODES.items()}

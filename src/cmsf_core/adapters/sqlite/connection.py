@@ -27,6 +27,7 @@ from cmsf_core.adapters.sqlite.schema import (
     _EMAIL_KEY_META,
     SCHEMA_VERSION,
     _columns,
+    _compact_records,
     _create,
     _ddl,
     _mark,
@@ -213,6 +214,8 @@ class _SqliteConnection(CrmStore):
         with _immediate(db):
             if "key" in _columns(db, "records"):
                 _rebuild_records(db)
+            if "member" not in _columns(db, "records"):
+                _compact_records(db)
             _ddl(db)
             for table, column, declaration in _ADDED_COLUMNS:
                 if column not in _columns(db, table):

@@ -19,6 +19,7 @@ from cmsf_core.adapters.sqlite.rows import (
     _row_name,
     _Rows,
 )
+from cmsf_core.adapters.sqlite.schema import _RECORDS_FROM
 from cmsf_core.domain.activity import Activity
 from cmsf_core.domain.engagement import rollup
 from cmsf_core.domain.records.campaigns import CrmCampaign
@@ -36,9 +37,10 @@ class _Integrity(_SqliteConnection):
     ) -> Iterator[tuple[StoreProblem | None, str, tuple[str, ...], tuple[Any, ...], object]]:
         """Every row, read: (problem or None, table, key names, key, value read)."""
         for table, columns, key_count, read in _SCANS:
-            names = tuple(name.strip() for name in columns.split(",")[:key_count])
+            names = tuple(name.strip().split(".")[-1] for name in columns.split(",")[:key_count])
+            source = _RECORDS_FROM if table == "records" else table
             try:
-                rows_read = self._db.execute(f"SELECT {columns} FROM {table}").fetchall()
+                rows_read = self._db.execute(f"SELECT {columns} FROM {source}").fetchall()
             except sqlite3.DatabaseError as error:
                 problem = StoreProblem(table, "", "", f"cannot be read ({error})")
                 yield problem, table, (), (), None
@@ -125,4 +127,11 @@ class _Integrity(_SqliteConnection):
             for table, names, key in doomed:
                 clause = " AND ".join(f"{name} = ?" for name in names)
                 db.execute(f"DELETE FROM {table} WHERE {clause}", key)
+            if any(table == "records" for table, _names, _key in doomed):
+                # A member row left without records may be the damaged one: the records
+                # reloaded get a sound one.
+                db.execute(
+                    "DELETE FROM record_members "
+                    "WHERE NOT EXISTS (SELECT 1 FROM records WHERE member = record_members.id)"
+                )
         return len(doomed)

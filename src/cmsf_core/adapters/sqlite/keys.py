@@ -1,5 +1,5 @@
-"""A tracking record's row id: a 64-bit digest of its key (every part of the key is also a
-column of the row, so a lookup by key checks the row it finds)."""
+"""A tracking record's id: a 64-bit digest of its key (every part of the key is stored with
+the record, in its row or its member's, so a lookup by key checks the record it finds)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def _key_digest(
 
 
 def _stored_record_id(*row: object) -> int | None:
-    """:func:`_record_id` of a stored row (``_RECORD_COLUMNS``), for the migration of a
+    """:func:`_record_id` of a stored row (``_RECORD_COLUMNS_2``), for the migration of a
     schema 1 store; a row that cannot be read gets a fresh id from SQLite."""
     client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
     if not (

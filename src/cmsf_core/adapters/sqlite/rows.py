@@ -10,11 +10,13 @@ from typing import Any
 import attrs
 
 from cmsf_core.adapters.sqlite.columns import (
+    _CODE_TYPES,
     _MAX_INSTANT,
     _MAX_INT,
+    _MAX_SECOND,
     _MIN_INSTANT,
+    _MIN_SECOND,
     _READ_ERRORS,
-    _TYPES,
     T,
     _any_text,
     _BadValueError,
@@ -22,14 +24,18 @@ from cmsf_core.adapters.sqlite.columns import (
     _flag,
     _instant,
     _integer,
+    _micro,
     _opt_instant,
     _opt_text,
     _pending,
+    _record_email,
+    _second,
     _statistics,
     _statuses,
     _tags,
     _text,
     _to_dt,
+    _type_code,
     _type_name,
 )
 from cmsf_core.adapters.sqlite.schema import (
@@ -41,6 +47,7 @@ from cmsf_core.adapters.sqlite.schema import (
     _PEOPLE_COLUMNS,
     _PLATFORM_COLUMNS,
     _RECORD_COLUMNS,
+    _RECORD_NAMES,
     _SUPPRESSION_COLUMNS,
 )
 from cmsf_core.domain.activity import Activity
@@ -141,18 +148,22 @@ def _filled(value: object) -> bool:
 
 
 def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
-    client_id, campaign_id, member_id, type_name, at, email, list_id, detail, occurrence = row
+    """A record read from its row (``_RECORD_COLUMNS`` after the id)."""
+    client_id, campaign_id, member_id, code, at, micro, email, list_id, detail, occurrence = row
     if (
         type(at) is int
-        and _MIN_INSTANT <= at <= _MAX_INSTANT
+        and _MIN_SECOND <= at < _MAX_SECOND
+        and type(micro) is int
+        and 0 <= micro <= 999_999
+        and type(code) is int
+        and 0 <= code < len(_CODE_TYPES)
         and type(occurrence) is int
         and 0 <= occurrence <= _MAX_INT
-        and type_name in _TYPES
         and isinstance(client_id, str)
         and client_id
         and _filled(campaign_id)
         and _filled(member_id)
-        and (email is None or _filled(email))
+        and (email is None or email == "" or _filled(email))
         and (list_id is None or _filled(list_id))
         and (detail is None or _filled(detail))
     ):
@@ -161,10 +172,10 @@ def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
         return Activity._trusted(
             campaign_id,
             member_id,
-            _TYPES[type_name],
-            _to_dt(at),
+            _CODE_TYPES[code],
+            _to_dt(at * 1_000_000 + micro),
             client_id,
-            email,
+            member_id if email == "" else email,
             list_id,
             detail,
             occurrence,
@@ -172,28 +183,35 @@ def _activity(rows: _Rows, row: Sequence[Any]) -> Activity:
     # Otherwise the column by column read below names what is wrong.
     values = rows.read(
         row,
-        _RECORD_COLUMNS,
+        _RECORD_NAMES,
         _text,
         _text,
         _text,
-        _type_name,
-        _instant,
-        _opt_text,
+        _type_code,
+        _second,
+        _micro,
+        _record_email,
         _opt_text,
         _opt_text,
         lambda v: _integer(v, 0, _MAX_INT, "a count >= 0"),
+    )
+    seconds, micros = values[4], values[5]
+    when = rows.get(
+        "occurred_at",
+        seconds * 1_000_000 + micros,
+        lambda v: _to_dt(_integer(v, _MIN_INSTANT, _MAX_INSTANT, "an instant (integer µs)")),
     )
     return rows.build(
         lambda: Activity(
             values[1],
             values[2],
             values[3],
-            values[4],
+            when,
             client_id=values[0],
-            email=values[5],
-            list_id=values[6],
-            detail=values[7],
-            occurrence=values[8],
+            email=values[2] if row[6] == "" else values[6],
+            list_id=values[7],
+            detail=values[8],
+            occurrence=values[9],
         )
     )
 
@@ -336,7 +354,7 @@ def _meta(rows: _Rows, row: Sequence[Any]) -> str:
 #: What a scan reads: table, columns (the key columns first), how many are the key, and
 #: how a row is read.  The integration's own tables are the ones a full sync reloads.
 _SCANS: tuple[tuple[str, str, int, Callable[[_Rows, Sequence[Any]], object]], ...] = (
-    ("records", f"id, {_RECORD_COLUMNS}", 1, lambda rows, row: _activity(rows, row[1:])),
+    ("records", _RECORD_COLUMNS, 1, lambda rows, row: _activity(rows, row[1:])),
     ("members", _MEMBER_COLUMNS, 2, _member),
     ("people", _PEOPLE_COLUMNS, 1, _person),
     ("campaigns", _CAMPAIGN_COLUMNS, 1, _campaign),

@@ -21,13 +21,14 @@ from cmsf_core.adapters._store_rules import (
     with_status,
 )
 from cmsf_core.adapters.sqlite.columns import (
+    _CODE_OF,
     _WRITE_BATCH,
     T,
     _BadValueError,
+    _by_campaign,
     _engagement_json,
     _json,
     _marked,
-    _refs_in,
     _text,
     _to_int,
 )
@@ -52,9 +53,11 @@ from cmsf_core.adapters.sqlite.schema import (
     _LAST_SETTINGS,
     _LINK_COLUMNS,
     _MEMBER_COLUMNS,
+    _MEMBERS_RECORDS,
     _MESSAGE_COLUMNS,
     _PLATFORM_COLUMNS,
     _RECORD_COLUMNS,
+    _RECORDS_FROM,
 )
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.emails import normalise_email
@@ -144,9 +147,12 @@ class SqliteCrm(_People, _SyncLock):
         (count,) = self._db.execute("SELECT count(*) FROM records").fetchone()
         return int(count)
 
-    def _records(self, where: str = "", params: Sequence[object] = ()) -> Iterator[Activity]:
+    def _records(
+        self, where: str = "", params: Sequence[object] = (), source: str = _RECORDS_FROM
+    ) -> Iterator[Activity]:
+        """The records of ``source`` (from the records, or from their members) that match."""
         for record_id, *row in self._db.execute(
-            f"SELECT id, {_RECORD_COLUMNS} FROM records {where}", params
+            f"SELECT {_RECORD_COLUMNS} FROM {source} {where}", params
         ):
             yield _activity(self._rows("records", id=record_id), row)
 
@@ -155,7 +161,7 @@ class SqliteCrm(_People, _SyncLock):
         held: dict[int, ActivityKey] = {}
         for marks, chunk in _marked(sorted(set(ids))):
             for record_id, *row in db.execute(
-                f"SELECT id, {_RECORD_COLUMNS} FROM records WHERE id IN ({marks})", chunk
+                f"SELECT {_RECORD_COLUMNS} FROM {_RECORDS_FROM} WHERE r.id IN ({marks})", chunk
             ):
                 held[record_id] = _activity(self._rows("records", id=record_id), row).key
         return held
@@ -164,13 +170,22 @@ class SqliteCrm(_People, _SyncLock):
         """Every stored tracking record."""
         return tuple(self._records())
 
-    def _members(self, where: str = "", params: Sequence[object] = ()) -> Iterator[MemberRecord]:
-        campaigns: Mapping[str, CrmCampaign] | None = None
+    def _members(
+        self,
+        where: str = "",
+        params: Sequence[object] = (),
+        read: list[Mapping[str, CrmCampaign]] | None = None,
+    ) -> Iterator[MemberRecord]:
+        """The members that match, each checked against its campaign: the store's
+        campaigns are read with the first member found, once for all the reads that share
+        ``read`` (which keeps them)."""
+        read = [] if read is None else read
         for row in self._db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members {where}", params):
             rows = self._rows("members", campaign_id=row[0], member_id=row[1])
             record = _member(rows, row)
-            campaigns = self.campaigns() if campaigns is None else campaigns
-            problem = _member_problem(record, campaigns)
+            if not read:
+                read.append(self.campaigns())
+            problem = _member_problem(record, read[0])
             if problem is not None:
                 raise rows.fail(*problem)
             yield record
@@ -216,15 +231,18 @@ class SqliteCrm(_People, _SyncLock):
 
     def members(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, MemberRecord]:
         found: dict[MemberRef, MemberRecord] = {}
-        for clause, params in _refs_in(refs):
-            for record in self._members(f"WHERE {clause}", params):
+        campaigns: list[Mapping[str, CrmCampaign]] = []
+        for campaign_id, marks, chunk in _by_campaign(refs):
+            where = f"WHERE campaign_id = ? AND member_id IN ({marks})"
+            for record in self._members(where, [campaign_id, *chunk], campaigns):
                 found[record.ref] = record
         return found
 
     def members_of(self, campaign_ids: Collection[str]) -> Sequence[MemberRecord]:
         found: list[MemberRecord] = []
+        campaigns: list[Mapping[str, CrmCampaign]] = []
         for marks, chunk in _marked(campaign_ids):
-            found.extend(self._members(f"WHERE campaign_id IN ({marks})", chunk))
+            found.extend(self._members(f"WHERE campaign_id IN ({marks})", chunk, campaigns))
         return found
 
     def unmatched_members(self) -> Sequence[MemberRecord]:
@@ -232,15 +250,26 @@ class SqliteCrm(_People, _SyncLock):
 
     def records_for(self, refs: Collection[MemberRef]) -> Mapping[MemberRef, tuple[Activity, ...]]:
         grouped: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
-        for clause, params in _refs_in(refs):
-            for activity in self._records(f"WHERE {clause}", params):
+        for campaign_id, marks, chunk in _by_campaign(refs):
+            where = f"WHERE m.campaign_id = ? AND m.member_id IN ({marks})"
+            for activity in self._records(where, [campaign_id, *chunk], _MEMBERS_RECORDS):
                 grouped[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
         return {ref: tuple(found) for ref, found in grouped.items()}
 
     def records_of_clients(self, client_ids: Collection[str]) -> Iterable[Activity]:
         found: list[Activity] = []
-        for marks, chunk in _marked(client_ids):
-            found.extend(self._records(f"WHERE client_id IN ({marks})", chunk))
+        for marks, chunk in _marked(dict.fromkeys(client_ids)):
+            found.extend(self._records(f"WHERE m.client_id IN ({marks})", chunk, _MEMBERS_RECORDS))
+        return found
+
+    def records_of_campaigns(self, campaign_ids: Collection[str]) -> Iterable[Activity]:
+        """Every tracking record the integration loaded for these platform campaigns
+        (linked or not), read by the members' index on campaign, a member's records
+        together."""
+        found: list[Activity] = []
+        for marks, chunk in _marked(dict.fromkeys(campaign_ids)):
+            where = f"WHERE m.campaign_id IN ({marks})"
+            found.extend(self._records(where, chunk, _MEMBERS_RECORDS))
         return found
 
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
@@ -254,8 +283,13 @@ class SqliteCrm(_People, _SyncLock):
         found: list[Activity] = []
         for activity_type, cutoff in cutoffs.items():
             limit = _to_int(cutoff) if cutoff.year < 9999 else 2**62
+            second, micro = divmod(limit, 1_000_000)
             found.extend(
-                self._records("WHERE type = ? AND occurred_at < ?", (activity_type.name, limit))
+                self._records(
+                    "WHERE r.type = ? AND r.occurred_at <= ? "
+                    "AND (r.occurred_at < ? OR r.micro < ?)",
+                    (_CODE_OF[activity_type], second, second, micro),
+                )
             )
         return found
 
@@ -364,43 +398,52 @@ class SqliteCrm(_People, _SyncLock):
         return WriteResult(written)
 
     def _insert_batch(self, db: sqlite3.Connection, records: Sequence[Activity]) -> int:
-        """Insert one batch in row id order (each page of the table written once), holding
-        one row tuple per record; return how many rows were new."""
-        first: dict[int, int] = {}  # row id -> the batch's first record of that id
-        rows: dict[int, tuple[object, ...]] = {}
-        for index, r in enumerate(records):
+        """Insert one batch in (member, id) order (each page of the table written once),
+        holding one row tuple per record; return how many rows were new."""
+        first: dict[int, Activity] = {}  # row id -> the batch's first record of that id
+        for r in records:
             key = r.key
             record_id = _record_id(key)
-            if record_id in first:
-                if records[first[record_id]].key != key:
-                    raise self._collision(record_id)
-                continue  # the same key twice: the first one is stored
-            first[record_id] = index
-            rows[record_id] = (
-                record_id,
-                r.client_id,
-                r.campaign_id,
-                r.member_id,
-                r.type.name,
-                _to_int(r.occurred_at),
-                r.email,
-                r.list_id,
-                r.detail,
-                r.occurrence,
+            held = first.get(record_id)
+            if held is None:
+                first[record_id] = r
+            elif held.key != key:
+                raise self._collision(record_id)
+            # else the same key twice: the first one is stored
+        members = _member_ids(
+            db, {(r.client_id, r.campaign_id, r.member_id) for r in first.values()}
+        )
+        rows = []
+        for record_id, r in first.items():
+            second, micro = divmod(_to_int(r.occurred_at), 1_000_000)
+            rows.append(
+                (
+                    members[r.client_id, r.campaign_id, r.member_id],
+                    record_id,
+                    _CODE_OF[r.type],
+                    second,
+                    micro,
+                    "" if r.email == r.member_id else r.email,
+                    r.list_id,
+                    r.detail,
+                    r.occurrence,
+                )
             )
-        ordered = sorted(rows)
+        rows.sort()  # by (member, id): ids are unique
         before = db.total_changes
         db.executemany(
-            "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (rows[record_id] for record_id in ordered),
+            "INSERT OR IGNORE INTO records "
+            "(member, id, type, occurred_at, micro, email, list_id, detail, occurrence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
         written = db.total_changes - before
-        if written < len(ordered):
+        if written < len(rows):
             # Some row ids were taken: by the same key (kept as it is), or by another key
             # of the same digest, which this store cannot hold: nothing is written.
-            held = self._keys_at(db, ordered)
-            for record_id in ordered:
-                if held.get(record_id) != records[first[record_id]].key:
+            held_keys = self._keys_at(db, first)
+            for record_id, r in first.items():
+                if held_keys.get(record_id) != r.key:
                     raise self._collision(record_id)
         return written
 
@@ -476,6 +519,32 @@ class SqliteCrm(_People, _SyncLock):
     def delete_messages(self) -> int:
         """The maintenance page's "delete messages": clear the log; returns how many went."""
         return self._write("DELETE FROM messages", [()])
+
+
+def _member_ids(
+    db: sqlite3.Connection, members: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], int]:
+    """The ``record_members`` id of each (client_id, campaign_id, member_id), those not
+    yet stored added (numbered on from the highest, in campaign and member order)."""
+    found: dict[tuple[str, str, str], int] = {}
+    for campaign_id, marks, chunk in _by_campaign((c, m) for _client, c, m in members):
+        for member_row, client_id, member_id in db.execute(
+            "SELECT id, client_id, member_id FROM record_members "
+            f"WHERE campaign_id = ? AND member_id IN ({marks})",
+            [campaign_id, *chunk],
+        ):
+            found[client_id, campaign_id, member_id] = member_row
+    missing = sorted((c, m, k) for k, c, m in members if (k, c, m) not in found)
+    if missing:
+        (top,) = db.execute("SELECT coalesce(max(id), 0) FROM record_members").fetchone()
+        new = {(k, c, m): top + n for n, (c, m, k) in enumerate(missing, start=1)}
+        db.executemany(
+            "INSERT INTO record_members (id, client_id, campaign_id, member_id) "
+            "VALUES (?, ?, ?, ?)",
+            [(member_row, *member) for member, member_row in new.items()],
+        )
+        found.update(new)
+    return found
 
 
 #: The store's own classes (the class and its parts), whose public methods are guarded:
