@@ -161,6 +161,16 @@ def test_the_blank_characters_are_those_str_strip_removes() -> None:
     assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == BLANK
 
 
+#: The row of each damaged column (schema 3: a record's ids are its member row's).
+_FIRST_RECORD = "(SELECT min(id) FROM records)"
+_ROW_OF = {
+    "type": f"records WHERE id = {_FIRST_RECORD}",
+    "occurred_at": f"records WHERE id = {_FIRST_RECORD}",
+    "member_id": "record_members WHERE id = "
+    f"(SELECT member FROM records WHERE id = {_FIRST_RECORD})",
+}
+
+
 @pytest.mark.parametrize(
     ("column", "value"),
     [("type", "'NOT_A_TYPE'"), ("member_id", "char(12288)"), ("occurred_at", "'noon'")],
@@ -173,9 +183,8 @@ def test_a_damaged_record_gets_the_rules_error_through_every_engine(
     path = tmp_path / "damaged.db"
     path.write_bytes(demo_store.read_bytes())
     with sqlite3.connect(path) as db:
-        db.execute(
-            f"UPDATE records SET {column} = {value} WHERE id = (SELECT min(id) FROM records)"
-        )
+        table, where = _ROW_OF[column].split(" WHERE ", 1)
+        db.execute(f"UPDATE {table} SET {column} = {value} WHERE {where}")
     db.close()
     errors = {}
     with SqliteCrm(path, create=False) as crm:

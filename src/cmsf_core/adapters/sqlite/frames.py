@@ -10,19 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmsf_core.adapters.sqlite.columns import _MAX_INSTANT, _MAX_INT, _MIN_INSTANT
-from cmsf_core.domain.activity import ActivityType
+from cmsf_core.adapters.sqlite.columns import _MAX_INT, _MAX_SECOND, _MIN_SECOND, TYPE_CODES
+from cmsf_core.adapters.sqlite.schema import _RECORDS_FROM
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.sqlite.store import SqliteCrm
 
 __all__ = ["BLANK", "record_rows"]
-
-#: A type name's code: its position in ``ActivityType``.
-_CODES = " ".join(
-    f"WHEN '{name}' THEN {code}" for code, name in enumerate(ActivityType.__members__)
-)
-_NAMES = ", ".join(f"'{name}'" for name in ActivityType.__members__)
 
 
 #: Every character ``str.strip`` removes (``str.isspace``), bound as ``:blank``.
@@ -41,19 +35,21 @@ def _optional(column: str) -> str:
     return f"({column} IS NULL OR {_filled(column)})"
 
 
-#: A row the reader builds at once: every value passes its column's check.
+#: A row the reader builds at once: every value passes its column's check (schema 3: the
+#: record's ids come from its ``record_members`` row).
 _READABLE = " AND ".join(
     [
-        "typeof(occurred_at) = 'integer'",
-        f"occurred_at BETWEEN {_MIN_INSTANT} AND {_MAX_INSTANT}",
-        f"typeof(occurrence) = 'integer' AND occurrence BETWEEN 0 AND {_MAX_INT}",
-        f"typeof(type) = 'text' AND type IN ({_NAMES})",
-        "typeof(client_id) = 'text' AND client_id != ''",
-        _filled("campaign_id"),
-        _filled("member_id"),
-        _optional("email"),
-        _optional("list_id"),
-        _optional("detail"),
+        "typeof(r.occurred_at) = 'integer'",
+        f"r.occurred_at BETWEEN {_MIN_SECOND} AND {_MAX_SECOND}",
+        "typeof(r.micro) = 'integer' AND r.micro BETWEEN 0 AND 999999",
+        f"typeof(r.occurrence) = 'integer' AND r.occurrence BETWEEN 0 AND {_MAX_INT}",
+        f"typeof(r.type) = 'integer' AND r.type BETWEEN 0 AND {len(TYPE_CODES) - 1}",
+        "typeof(m.client_id) = 'text' AND m.client_id != ''",
+        _filled("m.campaign_id"),
+        _filled("m.member_id"),
+        f"(r.email = '' OR {_optional('r.email')})",
+        _optional("r.list_id"),
+        _optional("r.detail"),
     ]
 )
 
@@ -67,10 +63,11 @@ def record_rows(crm: SqliteCrm) -> list[tuple[str, str, int, int]] | None:
     """
     db = crm._db
     odd = db.execute(
-        f"SELECT 1 FROM records WHERE NOT ({_READABLE}) LIMIT 1", {"blank": BLANK}
+        f"SELECT 1 FROM {_RECORDS_FROM} WHERE NOT ({_READABLE}) LIMIT 1", {"blank": BLANK}
     ).fetchone()
     if odd is not None:
         return None
     return db.execute(
-        f"SELECT campaign_id, member_id, CASE type {_CODES} END, occurred_at FROM records"
+        f"SELECT m.campaign_id, m.member_id, r.type, r.occurred_at * 1000000 + r.micro "
+        f"FROM {_RECORDS_FROM}"
     ).fetchall()
