@@ -256,6 +256,15 @@ class InMemoryCrm(StoreSeeding, CrmStore):
         records = self._records
         return [records[k] for cid in client_ids for k in self._by_client.get(cid, ())]
 
+    def records_of_campaigns(self, campaign_ids: Collection[str]) -> Iterable[Activity]:
+        records, wanted = self._records, set(campaign_ids)
+        return [
+            records[k]
+            for ref, keys in self._by_member.items()
+            if ref.campaign_id in wanted
+            for k in keys
+        ]
+
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
         records = self._records
         return {k for k in keys if k in records}

@@ -243,6 +243,12 @@ class SqliteCrm(_People, _SyncLock):
             found.extend(self._records(f"WHERE client_id IN ({marks})", chunk))
         return found
 
+    def records_of_campaigns(self, campaign_ids: Collection[str]) -> Iterable[Activity]:
+        found: list[Activity] = []
+        for marks, chunk in _marked(campaign_ids):
+            found.extend(self._records(f"WHERE campaign_id IN ({marks})", chunk))
+        return found
+
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
         if not keys or self._db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:
             return set()  # an empty store (a first import): no key to look for
