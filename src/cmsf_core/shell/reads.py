@@ -223,7 +223,9 @@ def read_crm(
     else:
         stored = crm.records_for(touched)
     members = dict(crm.members(touched))
-    missing = {email_key(m.email) for m in members.values() if m.person_id is None} - emails
+    missing = {email_key(m.email) for m in members.values() if m.person_id is None}
+    missing.update(email_key(ref.member_id) for ref in touched if ref not in members)
+    missing -= emails  # a member created by this sync is matched whatever created it
     if missing:
         people = {**people, **crm.find_people(missing)}
     read_keys = _keys_read(reads)

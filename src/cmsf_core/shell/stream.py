@@ -309,11 +309,9 @@ def _sync_leftovers(s: _Stream) -> None:
 
 
 def _leftover_batch(s: _Stream, campaign_ids: list[str], by_client: Mapping[str, _Client]) -> None:
-    reads = [
-        _client_read(client, campaign_ids)
-        for client in by_client.values()
-        if any(cid in client.pending for cid in campaign_ids)
-    ]
+    # Every client read: a member refreshed here is journaled in its campaign's client's
+    # checkpoint (as one plan of everything would), pending there or not.
+    reads = [_client_read(client, campaign_ids) for client in by_client.values()]
     _batch(s, reads, campaign_ids, whole=False, managed=False)
 
 
@@ -396,7 +394,9 @@ def _view(
     else:
         stored = crm.records_for(touched) if touched else {}
     members = dict(crm.members(touched)) if touched else {}
-    missing = {email_key(m.email) for m in members.values() if m.person_id is None} - emails
+    missing = {email_key(m.email) for m in members.values() if m.person_id is None}
+    missing.update(email_key(ref.member_id) for ref in touched if ref not in members)
+    missing -= emails  # a member created here is matched whatever created it
     if missing:
         people.update(crm.find_people(missing))
     copies = {cid: s.copies[cid] for cid in campaign_ids if selected and cid in s.copies}
