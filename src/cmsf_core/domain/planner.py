@@ -1,10 +1,12 @@
 """The sync planner: from what was read and the settings at ``as_of``, every change.
 
-:func:`plan_sync` is pure.  The shell (:mod:`cmsf_core.shell.sync`) reads through the ports into
-a :class:`ClientRead` per platform client and one :class:`CrmView`, calls the planner, and
-applies the returned :class:`SyncPlan`.  The planner's cost grows with what it touches
-(the events read, the members they concern, the expired records), never with the history
-stored.
+:func:`plan_sync` is pure: from a :class:`ClientRead` per platform client and one
+:class:`CrmView`, the :class:`SyncPlan` of a whole sync.  The shell
+(:mod:`cmsf_core.shell.sync`) streams: it reads one platform campaign at a time, plans that
+batch with :func:`plan_batch` (the same rules, on the campaign's reads and what they touch),
+applies it, and ends each client with :func:`client_checkpoint`.  The planner's cost grows
+with what it touches (the events read, the members they concern, the expired records),
+never with the history stored.
 
 Order of the rules inside one sync, per client:
 
