@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 from hypothesis import note
@@ -41,6 +42,7 @@ from cmsf_core import (
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform, SimulatedCrashError
 from cmsf_core.domain.planner import event_records
 from cmsf_core.domain.records import MemberRef, TrackingEvent
+from cmsf_core.shell import stream
 from cmsf_core.shell.sync import delete_records_by_hand, run_sync
 
 START = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # the weekend Europe moves its clocks
@@ -248,6 +250,36 @@ class SyncMachine(RuleBasedStateMachine):
             self.crashed = False
         finally:
             self.main.crm.fail_after = None
+        self._sync(self.steady)
+        self.lazy_comparable = False
+        if not self.crashed:
+            self._expect_after_sync()
+
+    @rule(batch=st.integers(min_value=2, max_value=5))
+    def crash_between_batches(self, batch: int) -> None:
+        """The sync stops between two campaigns' batches (before the ``batch``-th reads
+        anything); the steady system syncs normally."""
+        started = 0
+        view = stream._view
+
+        def crash_at_batch(*args: Any, **kwargs: Any) -> Any:
+            nonlocal started
+            started += 1
+            if started == batch:
+                raise SimulatedCrashError(f"simulated crash before batch {batch}")
+            return view(*args, **kwargs)
+
+        stream._view = crash_at_batch
+        try:
+            run_sync(self.main.crm, self.main.platform, self.settings, as_of=self.now)
+        except SimulatedCrashError:
+            RULES_FIRED["crash between batches"] += 1
+            self.crashed = self.ever_crashed = True
+        else:
+            RULES_FIRED["crash point between batches not reached"] += 1
+            self.crashed = False
+        finally:
+            stream._view = view
         self._sync(self.steady)
         self.lazy_comparable = False
         if not self.crashed:

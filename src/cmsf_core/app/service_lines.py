@@ -37,7 +37,7 @@ def run_line(run: ServiceRun, tz: tzinfo | str) -> str:
     if run.report is None:
         return f"{head}: FAILED: {run.error}; retried at the next scheduled run"
     plan = run.report.plan
-    counts = f"{len(plan.records_to_insert):,} records imported, {plan.purged:,} purged"
+    counts = f"{plan.counts()['records inserted']:,} records imported, {plan.purged:,} purged"
     if run.report.ok:
         return f"{head}: ok, {counts}"
     return f"{head}: done with something to look at, {counts} (see the maintenance messages)"

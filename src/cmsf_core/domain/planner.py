@@ -1,10 +1,12 @@
 """The sync planner: from what was read and the settings at ``as_of``, every change.
 
-:func:`plan_sync` is pure.  The shell (:mod:`cmsf_core.shell.sync`) reads through the ports into
-a :class:`ClientRead` per platform client and one :class:`CrmView`, calls the planner, and
-applies the returned :class:`SyncPlan`.  The planner's cost grows with what it touches
-(the events read, the members they concern, the expired records), never with the history
-stored.
+:func:`plan_sync` is pure: from a :class:`ClientRead` per platform client and one
+:class:`CrmView`, the :class:`SyncPlan` of a whole sync.  The shell
+(:mod:`cmsf_core.shell.sync`) streams: it reads one platform campaign at a time, plans that
+batch with :func:`plan_batch` (the same rules, on the campaign's reads and what they touch),
+applies it, and ends each client with :func:`client_checkpoint`.  The planner's cost grows
+with what it touches (the events read, the members they concern, the expired records),
+never with the history stored.
 
 Order of the rules inside one sync, per client:
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
 import attrs
@@ -54,9 +56,12 @@ __all__ = [
     "SyncPlan",
     "auto_campaign_id",
     "campaign_selected",
+    "client_checkpoint",
     "event_records",
+    "plan_batch",
     "plan_sync",
     "read_window_start",
+    "stale_platform_campaigns",
 ]
 
 #: Auto-created CRM campaigns get the id ``AUTO_CAMPAIGN_PREFIX + platform campaign id``
@@ -212,6 +217,9 @@ class SyncPlan:
     checkpoints: tuple[Checkpoint, ...] = ()
     events_read: int = 0
     skipped: Mapping[str, int] = attrs.field(factory=dict)
+    #: Changes applied but not kept in this plan, counted by :meth:`counts` name (a sync
+    #: run with ``keep_changes=False`` keeps the counts of its records and members only).
+    omitted: Mapping[str, int] = attrs.field(factory=dict)
 
     @property
     def messages(self) -> tuple[MaintenanceMessage, ...]:
@@ -219,8 +227,8 @@ class SyncPlan:
         return tuple(refusal.message(self.as_of) for refusal in self.refusals)
 
     def counts(self) -> dict[str, int]:
-        """How many changes of each kind the plan holds."""
-        return {
+        """How many changes of each kind the plan holds (with those it counts but omits)."""
+        counts = {
             "events read": self.events_read,
             "records inserted": len(self.records_to_insert),
             "records deleted": len(self.records_to_delete),
@@ -234,6 +242,9 @@ class SyncPlan:
             "platform campaigns deleted": len(self.platform_campaigns_to_delete),
             "refused writes": len(self.refusals),
         }
+        for name, n in self.omitted.items():
+            counts[name] = counts.get(name, 0) + n
+        return counts
 
     def summary(self) -> str:
         """A readable, one-line-per-kind summary of the plan."""
@@ -397,6 +408,75 @@ def plan_sync(
     plan leaves them out, reports them, and holds each client's watermark so that they
     are retried at the next sync.
     """
+    return _plan(reads, crm, settings, as_of=as_of, full=full, refused=refused)[0]
+
+
+def plan_batch(
+    reads: Iterable[ClientRead],
+    crm: CrmView,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool = False,
+    refused: Refusals | None = None,
+) -> tuple[SyncPlan, Mapping[str, datetime]]:
+    """One batch of a streaming sync: :func:`plan_sync`'s plan of these reads, and the
+    latest event time read per client (for :func:`client_checkpoint`).  Pure.
+
+    The shell plans one platform campaign at a time: the reads carry that campaign's events
+    and each client's pending members of that campaign only, the view what they touch.  A
+    member belongs to one campaign, so the batches together make the changes one
+    :func:`plan_sync` of everything would; the batches' checkpoints are only a part of the
+    client's final one, which :func:`client_checkpoint` builds.
+    """
+    plan, p = _plan(reads, crm, settings, as_of=as_of, full=full, refused=refused)
+    return plan, dict(p.latest_read)
+
+
+def client_checkpoint(
+    old: Checkpoint,
+    latest: datetime | None,
+    refused_inserts: Iterable[ActivityKey],
+    pending: Iterable[tuple[MemberRef, RefreshCause]],
+) -> Checkpoint:
+    """A client's checkpoint after every batch of a sync: the latest event read, held at
+    the earliest of its refused records, never backwards; ``pending`` the members whose
+    save the CRM refused (refreshed again at the next sync)."""
+    held = [key for key in refused_inserts if key.client_id == old.client_id]
+    return Checkpoint(old.client_id, _watermark(old, latest, held), frozenset(pending))
+
+
+def stale_platform_campaigns(
+    copies: Mapping[str, PlatformCampaign],
+    client_ids: Collection[str],
+    selected: Collection[str],
+    held: Collection[str] = (),
+) -> tuple[str, ...]:
+    """A full sync's stored platform-campaign copies to delete: those of the clients read
+    (``client_ids``) that are not among the ``selected`` campaigns (the platform no longer
+    reports them, or the campaign filter now leaves them out).  A client not read keeps its
+    copies, and so does a campaign in ``held`` (one whose record deletions the CRM refused:
+    its records stay, so does it; the next full sync retries both)."""
+    return tuple(
+        sorted(
+            campaign_id
+            for campaign_id, copy in copies.items()
+            if copy.client_id in client_ids
+            and campaign_id not in selected
+            and campaign_id not in held
+        )
+    )
+
+
+def _plan(
+    reads: Iterable[ClientRead],
+    crm: CrmView,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool,
+    refused: Refusals | None,
+) -> tuple[SyncPlan, _Planning]:
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
     if not isinstance(crm, CrmView):
@@ -430,7 +510,7 @@ def plan_sync(
         watermark = _next_watermark(p, old, p.latest_read.get(old.client_id))
         checkpoints.append(Checkpoint(old.client_id, watermark, keep))
 
-    return SyncPlan(
+    plan = SyncPlan(
         as_of=as_of,
         full=full,
         journal=tuple(journal),
@@ -449,6 +529,7 @@ def plan_sync(
         events_read=p.events_read,
         skipped=dict(p.skipped),
     )
+    return plan, p
 
 
 def _plan_client(p: _Planning, read: ClientRead) -> None:
@@ -479,22 +560,14 @@ def _plan_client(p: _Planning, read: ClientRead) -> None:
 
 
 def _stale_platform_campaigns(p: _Planning, reads: tuple[ClientRead, ...]) -> tuple[str, ...]:
-    """A full sync's stored platform-campaign copies to delete: those of the clients read
-    that are not among the selected campaigns (the platform no longer reports them, or the
-    campaign filter now leaves them out).  A client not read keeps its copies, and so does
-    a campaign whose record deletions the CRM refused (the next full sync retries both)."""
+    """A full sync's stored platform-campaign copies to delete (see
+    :func:`stale_platform_campaigns`); a campaign whose record deletions the CRM refused is
+    held."""
     if not p.full:
         return ()
-    clients = {r.client_id for r in reads}
     held = {key.campaign_id for key in p.refused.deletes}  # its records stay: so does it
-    return tuple(
-        sorted(
-            campaign_id
-            for campaign_id, copy in p.view.platform_campaigns.items()
-            if copy.client_id in clients
-            and campaign_id not in p.client_of_campaign
-            and campaign_id not in held
-        )
+    return stale_platform_campaigns(
+        p.view.platform_campaigns, {r.client_id for r in reads}, p.client_of_campaign, held
     )
 
 
@@ -716,12 +789,17 @@ def _refresh_incremental(
 
 def _next_watermark(p: _Planning, old: Checkpoint, latest: datetime | None) -> datetime | None:
     """The latest event read, held at the earliest refused record; never backwards."""
+    held = [key for key in p.refused.inserts if key.client_id == old.client_id]
+    return _watermark(old, latest, held)
+
+
+def _watermark(
+    old: Checkpoint, latest: datetime | None, held: Iterable[ActivityKey]
+) -> datetime | None:
     candidate = latest
-    held = [
-        _minute_start(key.minute) for key in p.refused.inserts if key.client_id == old.client_id
-    ]
-    if held and candidate is not None:
-        candidate = min(candidate, *held)
+    starts = [_minute_start(key.minute) for key in held]
+    if starts and candidate is not None:
+        candidate = min(candidate, *starts)
     if old.watermark is None:
         return candidate
     if candidate is None or candidate < old.watermark:

@@ -123,6 +123,11 @@ class CrmStore(Protocol):
         """Every tracking record loaded for these clients (for a full sync)."""
         ...
 
+    def records_of_campaigns(self, campaign_ids: Collection[str]) -> Iterable[Activity]:
+        """Every tracking record the integration loaded for these platform campaigns (linked
+        or not): a streaming full sync reads one campaign's at a time."""
+        ...
+
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
         """Which of ``keys`` are stored."""
         ...

@@ -39,7 +39,9 @@ __all__ = [
     "PAGE_SIZE",
     "Progress",
     "read_crm",
+    "read_events",
     "read_platform",
+    "skipped_client",
 ]
 
 #: ``progress(stage, done, total)``: called as the sync advances; ``total`` may be None.
@@ -81,13 +83,31 @@ def _streams_for(
     return streams
 
 
+def read_events(
+    platform: EmailPlatform,
+    campaign: PlatformCampaign,
+    settings: Settings,
+    linked: bool,
+    since: datetime | None,
+    skipped: list[SkippedRow],
+) -> tuple[TrackingEvent, ...]:
+    """A selected campaign's events since ``since`` (None: its whole history), stream by
+    stream (the recipients first when members may be created), page by page; malformed
+    rows the platform left out are added to ``skipped``."""
+    return tuple(
+        event
+        for stream in _streams_for(campaign, settings, linked)
+        for event in _read_stream(platform, campaign.campaign_id, stream, since, skipped)
+    )
+
+
 #: The support code of a client the sync could not read and skipped.
 CLIENT_SKIPPED = "SYNC-CLIENT-SKIPPED"
 #: The support code of a client skipped because its time zone maps to no IANA zone.
 CLIENT_TIME_ZONE = "SYNC-CLIENT-TIME-ZONE"
 
 
-def _skipped(client_id: str, error: Exception, at: datetime) -> MaintenanceMessage:
+def skipped_client(client_id: str, error: Exception, at: datetime) -> MaintenanceMessage:
     """The maintenance message of a client the sync could not read (and skipped)."""
     from cmsf_core.ports.errors import UnmappableTimeZoneError  # noqa: PLC0415 - when a sync runs
 
@@ -126,7 +146,7 @@ def read_platform(
         try:
             reads.append(_read_client(crm, platform, settings, client, links, full, progress, rows))
         except (UnmappableTimeZoneError, PlatformError) as error:
-            skipped_clients.append(_skipped(client.client_id, error, at))
+            skipped_clients.append(skipped_client(client.client_id, error, at))
         else:
             skipped.extend(rows)
         progress("reading clients", n, len(clients))
@@ -153,10 +173,8 @@ def _read_client(
     selected = [c for c in campaigns if campaign_selected(c, settings)]
     for m, campaign in enumerate(selected, 1):
         linked = campaign.campaign_id in links
-        events[campaign.campaign_id] = tuple(
-            event
-            for stream in _streams_for(campaign, settings, linked)
-            for event in _read_stream(platform, campaign.campaign_id, stream, since, skipped)
+        events[campaign.campaign_id] = read_events(
+            platform, campaign, settings, linked, since, skipped
         )
         if settings.update_campaign_statistics:
             summaries[campaign.campaign_id] = platform.campaign_summary(campaign.campaign_id)
@@ -205,7 +223,9 @@ def read_crm(
     else:
         stored = crm.records_for(touched)
     members = dict(crm.members(touched))
-    missing = {email_key(m.email) for m in members.values() if m.person_id is None} - emails
+    missing = {email_key(m.email) for m in members.values() if m.person_id is None}
+    missing.update(email_key(ref.member_id) for ref in touched if ref not in members)
+    missing -= emails  # a member created by this sync is matched whatever created it
     if missing:
         people = {**people, **crm.find_people(missing)}
     read_keys = _keys_read(reads)

@@ -417,8 +417,13 @@ def _run_once(
     what = _what(decision)
     try:
         rows = _refresh_clients(rows, platform.clients())
-        report = run_sync(
-            crm, platform, settings, as_of=started, full=decision.kind is RunKind.FULL
+        report = run_sync(  # the run's message needs the counts only
+            crm,
+            platform,
+            settings,
+            as_of=started,
+            full=decision.kind is RunKind.FULL,
+            keep_changes=False,
         )
     except Exception as error:  # reported and retried at the next scheduled run
         finished = ensure_utc(clock(), "clock()")
@@ -451,7 +456,7 @@ def _run_once(
         RUN_FINISHED,
         Severity.INFO if report.ok else Severity.WARNING,
         _RECORD,
-        f"{what} ran at {started.isoformat()}: {len(plan.records_to_insert):,} records "
+        f"{what} ran at {started.isoformat()}: {plan.counts()['records inserted']:,} records "
         f"imported, {plan.purged:,} purged, {len(report.skipped_clients):,} clients skipped; "
         f"{outcome}.",
         finished,

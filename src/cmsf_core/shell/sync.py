@@ -1,27 +1,33 @@
 """The imperative shell: read through the ports, plan, apply, report.
 
 :func:`run_sync` is the primary sync.  It never decides anything itself: every change comes
-from :func:`~cmsf_core.domain.planner.plan_sync`.  The apply order makes a crash at any
-point safe:
+from the pure planner (:func:`~cmsf_core.domain.planner.plan_batch`, the batch form of
+:func:`~cmsf_core.domain.planner.plan_sync`).  It streams (:mod:`cmsf_core.shell.stream`):
+one platform campaign at a time is read, planned and applied, so its memory grows with the
+largest campaign read and the member count, never with the stored history.  The apply order
+makes a crash at any point safe:
 
-1. the journal (members about to be refreshed) is saved first;
-2. campaigns, links, statuses, records inserted, records deleted, members, then (a full
-   sync) the platform-campaign copies no longer selected, last of the campaign's data, and
-   statistics;
-3. the checkpoint with the advanced watermark is saved last;
-4. then the subscriber part (:func:`~cmsf_core.shell.subscriber_sync.sync_subscribers`): the
-   Email Opt Out of the emails whose list state changed in the window read, and the
-   suppression records, as the settings ask (a full sync with the suppression list off
-   removes them).
+1. per batch, the client's journal (members about to be refreshed, accumulated over its
+   batches) is saved first;
+2. then the batch's campaigns, links, statuses, records inserted, records deleted,
+   members and statistics; at a client's end (a full sync) the platform-campaign copies
+   no longer selected, after their records;
+3. the checkpoints with the advanced watermarks are saved last, after every batch and
+   the subscriber part;
+4. the subscriber part runs just before them
+   (:func:`~cmsf_core.shell.subscriber_sync.sync_subscribers`): the Email Opt Out of
+   the emails whose list state changed in the window read, and the suppression records,
+   as the settings ask (a full sync with the suppression list off removes them).
 
-A write the CRM refuses is fed back to the planner, which leaves it out, reports it as a
+A write the CRM refuses is fed back to the planner (the batch is planned again), which
+leaves it out, reports it as a
 maintenance message and holds the watermark so that it is retried at the next sync; the
 rest of the sync goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -31,16 +37,9 @@ import attrs
 from cmsf_core.domain.activity import ActivityKey
 from cmsf_core.domain.errors import CmsfError, InvalidTypeError
 from cmsf_core.domain.maintenance import MaintenanceMessage, Severity
-from cmsf_core.domain.planner import (
-    Refusal,
-    RefusalKind,
-    Refusals,
-    SyncPlan,
-    plan_sync,
-)
+from cmsf_core.domain.planner import SyncPlan
 from cmsf_core.domain.records.members import MemberRecord, MemberRef
 from cmsf_core.domain.records.platform import SkippedRow
-from cmsf_core.domain.records.sync_state import WriteResult
 from cmsf_core.domain.settings import Settings
 from cmsf_core.domain.status import RefreshCause, refresh_member
 from cmsf_core.domain.timeutil import ensure_utc
@@ -49,9 +48,8 @@ from cmsf_core.shell.reads import (
     CLIENT_TIME_ZONE,  # noqa: F401 - public here too
     PAGE_SIZE,  # noqa: F401 - public here too
     Progress,
-    read_crm,
-    read_platform,
 )
+from cmsf_core.shell.stream import JournalRefusedError, stream_sync
 
 if TYPE_CHECKING:
     from cmsf_core.domain.field_mappings import CrmFieldPlan
@@ -109,9 +107,6 @@ def _no_field_changes() -> CrmFieldPlan:
     from cmsf_core.domain.field_mappings.plan import CrmFieldPlan  # noqa: PLC0415
 
     return CrmFieldPlan()
-
-
-_MAX_ATTEMPTS = 50
 
 
 #: The support code of a client whose advanced checkpoint the CRM refused to save.
@@ -197,6 +192,7 @@ def run_sync(
     progress: Progress | None = None,
     wait: float | None = None,
     field_mappings: FieldMappingConfig | None = None,
+    keep_changes: bool = True,
 ) -> SyncReport:
     """Run the primary sync at ``as_of``: incremental by default, ``full`` to realign.
 
@@ -213,6 +209,12 @@ def run_sync(
     window read for it (:func:`~cmsf_core.shell.subscriber_sync.sync_subscribers`), then, with
     ``field_mappings``, the platform -> CRM field mappings and the new subscriber rule
     (:func:`~cmsf_core.shell.field_sync.sync_field_mappings`).
+
+    The sync streams one platform campaign at a time.  ``keep_changes`` (the default) keeps
+    every record inserted and deleted and every member saved in ``report.plan``, as one
+    plan of the whole sync would hold them; ``keep_changes=False`` keeps only their counts
+    (``report.plan.counts()`` and ``summary()`` stay right), so that the report does not
+    grow with what a large sync changes.
     """
     if not isinstance(settings, Settings):
         raise InvalidTypeError("settings", "a Settings", settings)
@@ -227,6 +229,7 @@ def run_sync(
             dry_run=dry_run,
             report=progress,
             field_mappings=field_mappings,
+            keep_changes=keep_changes,
         )
 
 
@@ -250,18 +253,27 @@ def _run_sync(
     dry_run: bool,
     report: Progress | None,
     field_mappings: FieldMappingConfig | None,
+    keep_changes: bool,
 ) -> SyncReport:
     from cmsf_core.shell.field_sync import sync_field_mappings  # noqa: PLC0415 - see above
     from cmsf_core.shell.subscriber_sync import sync_subscribers  # noqa: PLC0415 - see above
 
     report = report or _noop
-    skipped_rows: list[SkippedRow] = []  # malformed platform rows left out, reported below
-    reads, skipped_clients = read_platform(
-        crm, platform, settings, full=full, progress=report, at=as_of, skipped=skipped_rows
-    )
-    view = read_crm(crm, reads, settings, as_of=as_of, full=full)
-    plan = plan_sync(reads, view, settings, as_of=as_of, full=full)
-    windows = {read.client_id: read.read_since for read in reads}
+    try:
+        streamed = stream_sync(
+            crm,
+            platform,
+            settings,
+            as_of=as_of,
+            full=full,
+            dry_run=dry_run,
+            progress=report,
+            keep_changes=keep_changes,
+        )
+    except JournalRefusedError as error:
+        raise SyncAbortedError(error.message) from None
+    plan = streamed.plan
+    windows = streamed.windows
     fields: list[CrmFieldPlan] = [_no_field_changes()]
 
     def sync_fields(dry: bool) -> None:
@@ -281,43 +293,30 @@ def _run_sync(
             plan,
             subscribers,
             applied=False,
-            skipped_clients=skipped_clients,
-            skipped_rows=skipped_rows,
+            skipped_clients=streamed.skipped_clients,
+            skipped_rows=streamed.skipped_rows,
             field_changes=fields[-1],
         )
-    if skipped_clients:
-        crm.add_messages(skipped_clients)
-    refused = Refusals()
-    done: list[SubscriberSyncReport] = []
-
-    def subscribers_then_commit() -> None:
-        # Before the watermark moves: a crash here re-reads the same window next time.
-        crm.add_messages(tuple(row.message(plan.as_of) for row in skipped_rows))
-        done.append(sync_subscribers(crm, platform, settings, windows, as_of=as_of, full=full))
-        sync_fields(False)
-
+    # Before the watermarks move: a crash here re-reads the same windows next time.
+    crm.add_messages(tuple(row.message(plan.as_of) for row in streamed.skipped_rows))
+    subscribers = sync_subscribers(crm, platform, settings, windows, as_of=as_of, full=full)
+    sync_fields(False)
     unsaved: list[MaintenanceMessage] = []
-    for attempt in range(1, _MAX_ATTEMPTS + 1):
-        more = _apply(crm, plan, report, before_commit=subscribers_then_commit, unsaved=unsaved)
-        if not more:
-            report("applied", 1, 1)
-            return _report(
-                plan,
-                done[-1],
-                applied=True,
-                attempts=attempt,
-                skipped_clients=skipped_clients,
-                skipped_rows=skipped_rows,
-                unsaved_checkpoints=tuple(unsaved),
-                field_changes=fields[-1],
-            )
-        refused = Refusals(
-            {**refused.inserts, **more.inserts},
-            {**refused.deletes, **more.deletes},
-            {**refused.members, **more.members},
-        )
-        plan = plan_sync(reads, view, settings, as_of=as_of, full=full, refused=refused)
-    raise RuntimeError(f"the CRM kept refusing new writes after {_MAX_ATTEMPTS} attempts")
+    saved = crm.save_checkpoints(plan.checkpoints)
+    if saved.failures:
+        unsaved = [_unsaved(item, reason, plan.as_of) for item, reason in saved.failures]
+        crm.add_messages(unsaved)
+    report("applied", 1, 1)
+    return _report(
+        plan,
+        subscribers,
+        applied=True,
+        attempts=streamed.attempts,
+        skipped_clients=streamed.skipped_clients,
+        skipped_rows=streamed.skipped_rows,
+        unsaved_checkpoints=tuple(unsaved),
+        field_changes=fields[-1],
+    )
 
 
 def _report(
@@ -346,78 +345,6 @@ def _report(
 
 
 # ----------------------------------------------------------------------------- applying
-
-
-def _failures(result: WriteResult) -> dict[object, str]:
-    return dict(result.failures)
-
-
-def _other_refusals(kind: RefusalKind, result: WriteResult, what: str) -> list[Refusal]:
-    return [Refusal(kind, f"{what} {item}", reason) for item, reason in result.failures]
-
-
-def _apply(
-    crm: CrmStore,
-    plan: SyncPlan,
-    progress: Progress,
-    *,
-    before_commit: Callable[[], None] = lambda: None,
-    unsaved: list[MaintenanceMessage] | None = None,
-) -> Refusals | None:
-    """Apply a plan in the crash-safe order; return new refusals to re-plan with, if any.
-
-    Refused records and members are fed back to the planner; refused campaigns, statuses
-    and statistics are only reported (nothing else depends on them within this sync).  A
-    refused journal stops the sync before anything else is written
-    (:class:`SyncAbortedError`): without it a crash could lose a pending refresh.  A
-    refused final checkpoint is reported in ``unsaved`` (and as a maintenance message).
-    """
-    journal = crm.save_checkpoints(plan.journal)
-    if journal.failures:
-        refused = "; ".join(f"client {item}: {reason}" for item, reason in journal.failures)
-        raise SyncAbortedError(
-            f"the CRM refused to save the sync journal ({refused}); no tracking data was "
-            "applied, and the next sync reads the same window again"
-        )
-    crm.save_platform_campaigns(plan.platform_campaigns)
-    others = _other_refusals(
-        RefusalKind.CREATE_CAMPAIGN,
-        crm.create_campaigns(plan.campaigns_to_create, plan.links_to_create),
-        "campaign",
-    )
-    others += _other_refusals(
-        RefusalKind.ADD_STATUS, crm.add_statuses(plan.statuses_to_add), "status of campaign"
-    )
-    progress("writing records", 0, len(plan.records_to_insert))
-    inserts = _failures(crm.insert_records(plan.records_to_insert))
-    progress("writing records", len(plan.records_to_insert), len(plan.records_to_insert))
-    deletes = _failures(crm.delete_records([a.key for a in plan.records_to_delete]))
-    if inserts or deletes:
-        return Refusals(
-            {cast(ActivityKey, k): v for k, v in inserts.items()},
-            {cast(ActivityKey, k): v for k, v in deletes.items()},
-        )
-    members = _failures(crm.save_members(plan.members_to_save))
-    if members:
-        return Refusals(members={cast(MemberRef, k): v for k, v in members.items()})
-    if plan.platform_campaigns_to_delete:  # after their records: a crash leaves no orphan
-        others += _other_refusals(
-            RefusalKind.DELETE_PLATFORM_CAMPAIGN,
-            crm.delete_platform_campaigns(plan.platform_campaigns_to_delete),
-            "platform campaign",
-        )
-    others += _other_refusals(
-        RefusalKind.SAVE_STATISTICS, crm.save_statistics(plan.statistics), "statistics of"
-    )
-    crm.add_messages(plan.messages + tuple(r.message(plan.as_of) for r in others))
-    before_commit()
-    saved = crm.save_checkpoints(plan.checkpoints)
-    if saved.failures:
-        messages = [_unsaved(item, reason, plan.as_of) for item, reason in saved.failures]
-        crm.add_messages(messages)
-        if unsaved is not None:
-            unsaved.extend(messages)
-    return None
 
 
 def _unsaved(client_id: object, reason: str, at: datetime) -> MaintenanceMessage:

@@ -293,6 +293,26 @@ class SalesforceCrm(_Connection, CrmStore):
         )
         return [_activity(r[own.data]) for r in rows]
 
+    def records_of_campaigns(self, campaign_ids: Collection[str]) -> Iterable[Activity]:
+        """Every tracking record of these platform campaigns.  The tracking record has no
+        campaign field to query by: the records of the campaigns' clients (from the stored
+        platform-campaign copies) are read and kept by campaign, or every record when a
+        campaign has no copy."""
+        wanted = set(campaign_ids)
+        if not wanted:
+            return []
+        own = self.field_map.tracking_record
+        copies = self.platform_campaigns()
+        if wanted <= copies.keys():
+            clients = {copies[c].client_id for c in wanted}
+            rows = self._own_rows(
+                "records_of_campaigns", own, f"{own.field('client')} IN {{values}}", clients
+            )
+        else:
+            rows = self._own_rows("records_of_campaigns", own)
+        found = (_activity(r[own.data]) for r in rows)
+        return [record for record in found if record.campaign_id in wanted]
+
     def existing_keys(self, keys: Collection[ActivityKey]) -> Collection[ActivityKey]:
         """Which of ``keys`` are stored, looked up by their digest (see
         :meth:`insert_records`); a digest stored with another full key raises

@@ -48,6 +48,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
             full=args.full,
             dry_run=args.dry_run,
             progress=_progress(sys.stderr),
+            keep_changes=False,  # the summary and the notes need the counts only
         )
         if report.applied:
             crm.remember_run(settings, as_of)
@@ -62,8 +63,9 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
 def _why_nothing(crm: SqliteCrm, report: SyncReport, settings: Settings) -> list[str]:
     """Why a sync imported no records or left the store without members, from its plan."""
     plan = report.plan
-    members = bool(plan.members_to_save) or bool(crm.all_members())
-    if plan.records_to_insert and members:
+    counts = plan.counts()
+    members = bool(counts["members saved"]) or bool(crm.all_members())
+    if counts["records inserted"] and members:
         return []
     notes: list[str] = []
     skipped = plan.skipped
@@ -78,7 +80,7 @@ def _why_nothing(crm: SqliteCrm, report: SyncReport, settings: Settings) -> list
         )
     if not campaigns and not filtered:
         notes.append("the export holds no sent campaigns")
-    if not plan.records_to_insert:
+    if not counts["records inserted"]:
         notes.extend(_why_no_records(plan, settings, applied=report.applied))
     links = bool(crm.links()) or bool(plan.links_to_create)
     if campaigns and not links and not members:

@@ -10,6 +10,7 @@ import attrs
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
 from cmsf_core.domain.records.members import MemberRef
+from cmsf_core.domain.records.platform import PlatformCampaign
 from cmsf_core.testing._support import (
     ANN,
     BOB,
@@ -63,6 +64,33 @@ class RecordContract(CrmContractBase):
         assert Counter(crm.records_of_clients([CLIENT, OTHER_CLIENT])) == Counter(
             [opened, clicked, bob, other]
         )
+
+    def test_records_of_campaigns_are_every_record_of_those_campaigns(self) -> None:
+        """records_of_campaigns reads the records of the campaigns asked for, linked or not,
+        whatever the client, with or without a stored copy of the platform campaign."""
+        crm = self.make_crm()
+        opened = _record(ActivityType.OPENED, ANN, T0)
+        bob = _record(ActivityType.SENT, BOB, T0, list_id="list-1")
+        other = _record(ActivityType.BOUNCED, ANN, T0, client_id=OTHER_CLIENT, detail="Hard")
+        other = attrs.evolve(other, campaign_id=OTHER_CAMPAIGN)
+        third = attrs.evolve(_record(ActivityType.OPENED, CAROL, T0), campaign_id="third")
+        _check(crm.insert_records([opened, bob, other, third]), written=4)
+
+        for stage in ("no copies", "copies"):
+            assert Counter(crm.records_of_campaigns([CAMPAIGN])) == Counter([opened, bob]), stage
+            assert Counter(crm.records_of_campaigns([CAMPAIGN, OTHER_CAMPAIGN])) == Counter(
+                [opened, bob, other]
+            ), stage
+            assert list(crm.records_of_campaigns([])) == [], stage
+            assert list(crm.records_of_campaigns(["never-sent"])) == [], stage
+            crm.save_platform_campaigns(
+                [
+                    PlatformCampaign(CLIENT, CAMPAIGN, "Spring", T0),
+                    PlatformCampaign(OTHER_CLIENT, OTHER_CAMPAIGN, "Summer", T0),
+                ]
+            )
+        _check(crm.delete_records([bob.key]), written=1)
+        assert list(crm.records_of_campaigns([CAMPAIGN])) == [opened]
 
     def test_inserting_an_existing_key_leaves_the_stored_record_as_it_is(self) -> None:
         """Idempotent import: a record whose key is stored is not changed, nor duplicated."""
