@@ -173,7 +173,7 @@ class _Stream:
     unmatched: defaultdict[str, list[MemberRecord]] = attrs.field(factory=lambda: defaultdict(list))
     clients: dict[str, _Client] = attrs.field(factory=dict)  # the clients being read
     done: list[_Client] = attrs.field(factory=list)  # the clients read in full, in order
-    journals: dict[str, Checkpoint] = attrs.field(factory=dict)
+    journaled: set[str] = attrs.field(factory=set)  # clients whose batches journaled members
     held: set[str] = attrs.field(factory=set)  # campaigns whose record deletions were refused
     skipped_clients: list[MaintenanceMessage] = attrs.field(factory=list)
     skipped_rows: list[SkippedRow] = attrs.field(factory=list)
@@ -211,7 +211,7 @@ def stream_sync(
             _sync_client(s, client)
         except (UnmappableTimeZoneError, PlatformError) as error:
             s.clients.pop(client.client_id, None)
-            s.journals.pop(client.client_id, None)
+            s.journaled.discard(client.client_id)
             message = skipped_client(client.client_id, error, as_of)
             s.skipped_clients.append(message)
             if not dry_run:
@@ -470,11 +470,13 @@ def _apply(s: _Stream, plan: SyncPlan) -> Refusals | None:
 
 def _journals(s: _Stream, plan: SyncPlan) -> list[Checkpoint]:
     """The journal to save before a batch's writes: per client, its checkpoint as read
-    with the pending members of its batches so far and of this one."""
+    with the members this batch is about to refresh and those an earlier batch could not
+    save (refused: pending again).  The members an earlier batch saved are done: they are
+    not journaled again, so the journal stays the size of a batch, not of the history."""
     journals = []
     for batch_journal in plan.journal:
         client = s.clients[batch_journal.client_id]
-        pending = client.checkpoint.pending | client.journal | batch_journal.pending
+        pending = client.checkpoint.pending | client.keep | batch_journal.pending
         journals.append(attrs.evolve(client.checkpoint, pending=pending))
     return journals
 
@@ -494,8 +496,7 @@ def _done(s: _Stream, plan: SyncPlan, latest: Mapping[str, datetime], refused: R
     for batch_journal in plan.journal:
         client = clients[batch_journal.client_id]
         client.journal |= batch_journal.pending
-        pending = client.checkpoint.pending | client.journal
-        s.journals[client.client_id] = attrs.evolve(client.checkpoint, pending=pending)
+        s.journaled.add(client.client_id)
     for checkpoint in plan.checkpoints:
         client = clients[checkpoint.client_id]
         client.keep |= checkpoint.pending
@@ -530,7 +531,11 @@ def _result(s: _Stream) -> StreamedSync:
     checkpoints = tuple(
         client_checkpoint(c.checkpoint, c.latest, c.refused_inserts, c.keep) for c in s.done
     )
-    journal = tuple(s.journals[c.client_id] for c in s.done if c.client_id in s.journals)
+    journal = tuple(
+        attrs.evolve(c.checkpoint, pending=c.checkpoint.pending | c.journal)
+        for c in s.done
+        if c.client_id in s.journaled
+    )
     plan = SyncPlan(
         as_of=s.as_of,
         full=s.full,
