@@ -217,10 +217,10 @@ def number_occurrences(activities: Iterable[Activity]) -> tuple[Activity, ...]:
     to tell them apart.  Numbering them in read order gives each its own key, and reading
     the same minute again gives the same keys.  Incoming ``occurrence`` values are replaced.
     """
-    seen: dict[ActivityKey, int] = {}
+    seen: dict[tuple[object, ...], int] = {}
     numbered = []
     for activity in activities:
-        base = activity.key._replace(occurrence=0)
+        base = activity.key[:-1]  # every field of the key but the occurrence, its last
         n = seen.get(base, 0)
         seen[base] = n + 1
         numbered.append(activity if activity.occurrence == n else _renumbered(activity, n))

@@ -90,6 +90,8 @@ def email_problem(email: str) -> str | None:
     >>> email_problem("jane\u200b@example.com")
     'contains U+200B ZERO WIDTH SPACE at position 4'
     """
+    if email.isascii() and email.isprintable():
+        return None  # the only forbidden ASCII characters are the controls (Cc)
     for position, char in enumerate(email):
         if unicodedata.category(char) in _FORBIDDEN:
             name = unicodedata.name(char, "a control character")
@@ -108,7 +110,8 @@ def check_email_text(value: object, field: str = "email") -> str:
     problem = email_problem(value)
     if problem is not None:
         raise InvalidValueError(field, _EXPECTED, value, detail=problem)
-    return _trim(value)
+    # The only ASCII space separator (Zs) is " ": ASCII text is trimmed of it alone.
+    return value.strip(" ") if value.isascii() else _trim(value)
 
 
 def check_nonempty_email(value: object, field: str = "email") -> str:
@@ -133,7 +136,9 @@ def normalise_email(email: object, field: str = "email") -> str:
     text = check_email_text(email, field)
     key = email_key(text)
     local, at, domain = key.partition("@")
-    if not at or not local or not domain or any(c.isspace() for c in key):
+    # Printable ASCII (what passed email_problem) holds one space character: " ".
+    spaced = " " in key if key.isascii() else any(c.isspace() for c in key)
+    if not at or not local or not domain or spaced:
         raise InvalidValueError(field, _EXPECTED, email)
     if len(key) > MAX_EMAIL_KEY_LENGTH:
         raise InvalidValueError(

@@ -336,8 +336,11 @@ def event_records(
     activities = []
     # The first record checks the ids (once); the events checked their own fields.
     build: Callable[..., Activity] = Activity
+    emails: dict[str, str] = {}  # each distinct address is checked once per call
     for event in events:
-        email = normalise_email(event.email, "event.email")
+        email = emails.get(event.email)
+        if email is None:
+            email = emails[event.email] = normalise_email(event.email, "event.email")
         activities.append(
             build(
                 campaign_id,
