@@ -7,7 +7,7 @@ reading the same minute again yields the same keys, which makes an import idempo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import NamedTuple
@@ -208,6 +208,51 @@ _tuple_new = tuple.__new__
     _occurrence,
     _cached_hash,
 ) = (vars(Activity)[name].__set__ for name in (*attrs.fields_dict(Activity), "_attrs_cached_hash"))
+
+
+#: Fill the record's kept key (the slot ``key`` computes into on first use).
+_keep_key = vars(Activity)["key"].__set__
+
+
+def _numbered(
+    client_id: str,
+    campaign_id: str,
+    rows: Iterable[tuple[str, ActivityType, datetime, str | None, str | None]],
+) -> tuple[Activity, ...]:
+    """Internal: the records of a campaign's events, numbered as :func:`number_occurrences`
+    numbers them, each with its key already kept.
+
+    A row is ``(address key, type, instant, list id, detail)`` of an event whose values are
+    checked (the address is its comparison key, so it is the record's member id, email and
+    key subject at once).  The first record goes through the validated constructor, which
+    checks the two ids; the others are built trusted.
+    """
+    seen: dict[tuple[object, ...], int] = {}
+    minutes: dict[datetime, int] = {}
+    numbered = []
+    build: Callable[..., Activity] = Activity
+    for email, activity_type, at, list_id, detail in rows:
+        minute = minutes.get(at)
+        if minute is None:
+            minute = minutes[at] = (at - _EPOCH) // _MINUTE
+        base = (client_id, campaign_id, activity_type, email, list_id, minute, detail)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        record = build(
+            campaign_id,
+            email,
+            activity_type,
+            at,
+            client_id=client_id,
+            email=email,
+            list_id=list_id,
+            detail=detail,
+            occurrence=n,
+        )
+        _keep_key(record, _tuple_new(ActivityKey, (*base, n)))
+        numbered.append(record)
+        build = Activity._trusted
+    return tuple(numbered)
 
 
 def number_occurrences(activities: Iterable[Activity]) -> tuple[Activity, ...]:

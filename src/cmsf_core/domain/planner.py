@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import enum
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 
 import attrs
 
-from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType, number_occurrences
+from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType, _numbered
 from cmsf_core.domain.emails import email_key, normalise_email
 from cmsf_core.domain.engagement import rollup
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
@@ -333,28 +333,16 @@ def event_records(
 ) -> tuple[Activity, ...]:
     """The records a campaign's events become: emails normalised, identical events of one
     minute numbered in read order."""
-    activities = []
-    # The first record checks the ids (once); the events checked their own fields.
-    build: Callable[..., Activity] = Activity
     emails: dict[str, str] = {}  # each distinct address is checked once per call
-    for event in events:
-        email = emails.get(event.email)
-        if email is None:
-            email = emails[event.email] = normalise_email(event.email, "event.email")
-        activities.append(
-            build(
-                campaign_id,
-                email,
-                event.type,
-                event.occurred_at,
-                client_id=client_id,
-                email=email,
-                list_id=event.list_id,
-                detail=event.detail,
-            )
-        )
-        build = Activity._trusted
-    return number_occurrences(activities)
+
+    def rows() -> Iterator[tuple[str, ActivityType, datetime, str | None, str | None]]:
+        for event in events:
+            email = emails.get(event.email)
+            if email is None:
+                email = emails[event.email] = normalise_email(event.email, "event.email")
+            yield email, event.type, event.occurred_at, event.list_id, event.detail
+
+    return _numbered(client_id, campaign_id, rows())
 
 
 # ----------------------------------------------------------------------------- planner
@@ -629,6 +617,7 @@ def _import_events(
     linked = campaign.campaign_id in p.links
     existing = p.view.existing_keys
     latest: datetime | None = None
+    refs: dict[str, MemberRef] = {}  # each member's ref built (and noted) once
     for activity in records:
         at = activity.occurred_at
         if at > as_of:
@@ -636,10 +625,12 @@ def _import_events(
             continue
         if latest is None or at > latest:
             latest = at
-        ref = MemberRef(activity.campaign_id, activity.member_id)
-        if linked:
-            p.emails.setdefault(ref, activity.email or activity.member_id)
-            p.causes.setdefault(ref, set())
+        ref = refs.get(activity.member_id)
+        if ref is None:
+            ref = refs[activity.member_id] = MemberRef(activity.campaign_id, activity.member_id)
+            if linked:
+                p.emails.setdefault(ref, activity.email or activity.member_id)
+                p.causes.setdefault(ref, set())
         if not imports[activity.type]:
             p.skipped["types not imported"] += 1
             continue

@@ -362,12 +362,11 @@ def _view(
     keys: set[ActivityKey] = set()
     for read in reads:
         touched.update(ref for ref, _cause in read.checkpoint.pending)
-        for campaign_id, events in read.events.items():
-            for event in events:
-                email = email_key(event.email)
-                touched.add(MemberRef(campaign_id, email))
-                emails.add(email)
-        for records in read.records.values():
+        # A record's member id is its event's address key: each member is named once.
+        for campaign_id, records in read.records.items():
+            ids = {a.member_id for a in records}
+            touched.update(MemberRef(campaign_id, member_id) for member_id in ids)
+            emails |= ids
             keys.update(a.key for a in records)
     expired: list[Activity] = []
     unmatched: list[MemberRecord] = []
