@@ -11,7 +11,8 @@ records, pending and newly matched members of campaigns no client batch covered 
 planned last, in bounded batches of a few campaigns.
 
 Crash safety is the one-shot sync's: each batch saves the client's journal (the members
-about to be refreshed, accumulated over its batches) before its writes; the watermark
+about to be refreshed, with those still pending from the checkpoint or refused by an
+earlier batch) before its writes; the watermark
 moves only in the client's final checkpoint, which the caller saves after every batch
 (and after the subscriber part).  A crash mid-client re-reads the same window, imports
 nothing twice and refreshes the pending members.

@@ -7,8 +7,8 @@ one platform campaign at a time is read, planned and applied, so its memory grow
 largest campaign read and the member count, never with the stored history.  The apply order
 makes a crash at any point safe:
 
-1. per batch, the client's journal (members about to be refreshed, accumulated over its
-   batches) is saved first;
+1. per batch, the client's journal (the members it is about to refresh, with those still
+   pending from the checkpoint or refused by an earlier batch) is saved first;
 2. then the batch's campaigns, links, statuses, records inserted, records deleted,
    members and statistics; at a client's end (a full sync) the platform-campaign copies
    no longer selected, after their records;
