@@ -1399,7 +1399,7 @@ def sqlite_cli_row(report: Report, sqlite_crm: Any, size: int, runs: int, key: s
     )
     report.add(
         f"{key}_peak",
-        "  peak memory of the command (max RSS)",
+        "  peak memory of the command (its VmHWM)",
         Stat([v / 1024**2 for v in run.peaks]),
         unit="MiB",
         note=f"{min(run.peaks) / size:.0f} B per record at the least",
@@ -1562,18 +1562,38 @@ class CliRun:
     file_bytes: int
 
 
-def run_child(command: list[str], log: Path) -> tuple[float, int]:
-    """Run ``command``; return its wall seconds and its own peak RSS in bytes."""
+#: Runs ``python -m cmsf_core ARGS...`` and, as the interpreter exits, writes the process's
+#: own peak resident size (``VmHWM`` of /proc/self/status) to the file named first.  The
+#: child's ``ru_maxrss`` cannot be used: on Linux it starts from the parent's resident size
+#: at the fork (the harness holds the workload), whatever the child itself uses.
+_PEAK_WRAPPER = """
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+def peak():
+    with open("/proc/self/status", encoding="ascii") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    with open(out, "w", encoding="ascii") as sink:
+        sink.write(hwm.split()[1])
+atexit.register(peak)
+sys.argv[0] = "cmsf"
+runpy.run_module("cmsf_core", run_name="__main__", alter_sys=True)
+"""
+
+
+def run_child(arguments: list[str], log: Path) -> tuple[float, int]:
+    """Run ``python -m cmsf_core ARGUMENTS``; return its wall seconds and its own peak
+    resident size in bytes."""
+    peak_file = log.with_suffix(".peak")
+    peak_file.unlink(missing_ok=True)
+    command = [sys.executable, "-c", _PEAK_WRAPPER, str(peak_file), *arguments]
     with open(log, "w", encoding="utf-8") as out:
         begun = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        _pid, status, usage = os.wait4(child.pid, 0)
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
         seconds = time.perf_counter() - begun
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+    if done.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-500:]
-        raise RuntimeError(f"cmsf sync exited {child.returncode}: {tail}")
-    return seconds, usage.ru_maxrss * 1024  # kilobytes on Linux
+        raise RuntimeError(f"cmsf sync exited {done.returncode}: {tail}")
+    return seconds, int(peak_file.read_text(encoding="ascii")) * 1024  # kB in /proc
 
 
 def record_bytes_on_disk(path: Path) -> tuple[int, int, int]:
@@ -1619,9 +1639,6 @@ def sqlite_cli_full_sync(sqlite_crm: Any, folder: Path, n: int, repeat: int) -> 
     prepared = time.perf_counter() - started
     store = folder / "store.db"
     command = [
-        sys.executable,
-        "-m",
-        "cmsf_core",
         "sync",
         "--store",
         str(store),
