@@ -503,3 +503,19 @@ def test_a_bad_lock_wait_in_the_environment_is_refused_in_one_line(tmp_path: Pat
     assert result.returncode == 2
     assert "CMSF_LOCK_WAIT" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_campaign_row_read_before_is_read_again_once_it_changes(tmp_path: Path) -> None:
+    """The store keeps the campaigns it read while their rows stay the same; a row damaged
+    (or changed) behind its back is read again, and its damage named."""
+    path = _synced_store(tmp_path)
+    with SqliteCrm(path, create=False) as crm:
+        first = crm.campaigns()
+        assert crm.campaigns() == first
+        crm._db.execute("UPDATE campaigns SET name = 'Renamed'")
+        renamed = crm.campaigns()
+        assert {c.name for c in renamed.values()} == {"Renamed"}
+        assert renamed.keys() == first.keys()
+        crm._db.execute("UPDATE campaigns SET statuses = 'nonsense'")
+        with pytest.raises(StoreCorruptError, match="campaigns"):
+            crm.campaigns()

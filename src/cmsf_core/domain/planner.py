@@ -721,7 +721,9 @@ def _refresh_members(
             )
             causes.add(RefreshCause.IMPORT)  # a new member is refreshed as after an import
         deleted = {a.key for a in p.deleted_by_member.get(ref, ())}
-        stored = [a for a in view.stored.get(ref, ()) if a.key not in deleted]
+        held = view.stored.get(ref, ())
+        # Keys are computed only where a record of the member is deleted.
+        stored = [a for a in held if a.key not in deleted] if deleted else list(held)
         stored += p.new_by_member.get(ref, ())
         member = before.member
         if p.full:

@@ -88,6 +88,11 @@ class SqliteCrm(_People, _SyncLock):
     with :meth:`close` (or use it as a context manager).
     """
 
+    #: The values of the keyed tables' rows as last read, by table and row (``_keyed``).
+    _known_rows: dict[str, dict[tuple[Any, ...], Any]] = attrs.field(
+        init=False, factory=dict, repr=False, eq=False
+    )
+
     # -- seeding: where StoreSeeding keeps what it builds -----------------------------
 
     def _put_campaign(self, campaign: CrmCampaign) -> None:
@@ -213,12 +218,23 @@ class SqliteCrm(_People, _SyncLock):
     def _keyed(
         self, table: str, columns: str, read: Callable[[_Rows, Sequence[Any]], T]
     ) -> dict[str, T]:
-        """Every row of ``table`` read, by its key (the first of ``columns``)."""
+        """Every row of ``table`` read, by its key (the first of ``columns``).
+
+        A row read before with the very same values gives the value read then (the values
+        are immutable, and a sync asks for the campaigns several times); a row that
+        changed, or that failed its checks, is read again."""
         key = columns.split(",", 1)[0]
-        return {
-            str(row[0]): read(self._rows(table, **{key: row[0]}), row)
-            for row in self._db.execute(f"SELECT {columns} FROM {table}")
-        }
+        known = self._known_rows
+        before = known.get(table, {})
+        seen: dict[tuple[Any, ...], Any] = {}
+        found: dict[str, T] = {}
+        for row in self._db.execute(f"SELECT {columns} FROM {table}"):
+            value = before.get(row)
+            if value is None:
+                value = read(self._rows(table, **{key: row[0]}), row)
+            seen[row] = found[str(row[0])] = value
+        known[table] = seen  # only the rows the table holds now are kept
+        return found
 
     def campaigns(self) -> Mapping[str, CrmCampaign]:
         return self._keyed("campaigns", _CAMPAIGN_COLUMNS, _campaign)
@@ -381,6 +397,8 @@ class SqliteCrm(_People, _SyncLock):
     ) -> WriteResult:
         """Apply ``change`` to the campaign each item names (see ``change_campaigns``) and
         write the changed campaigns' ``column`` back."""
+        if not items:
+            return WriteResult(0)
         current = dict(self.campaigns())
         changed, failures = change_campaigns(current, items, change)
         index = _CAMPAIGN_COLUMNS.split(", ").index(column)
