@@ -13,7 +13,7 @@ import attrs
 
 from cmsf_core.app.cli.exits import EXIT_OK, UsageError
 from cmsf_core.app.cli.options import load_settings
-from cmsf_core.app.cli.store import _findings, _needs_attention, _print_findings, _progress
+from cmsf_core.app.cli.store import _needs_attention, _print_findings, _progress
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.sqlite import SqliteCrm
@@ -25,6 +25,7 @@ _DEMO_MARK = "created by cmsf demo"
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Generate a platform history, sync it day by day into the store, report."""
     from cmsf_core.adapters.sqlite import SqliteCrm  # noqa: PLC0415
+    from cmsf_core.app.columnar.stores import diagnose_store  # noqa: PLC0415
     from cmsf_core.app.demo import START, build_platform, seed_crm  # noqa: PLC0415
     from cmsf_core.shell.sync import run_sync  # noqa: PLC0415
 
@@ -64,7 +65,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         as_of = START + timedelta(days=args.days)
         crm.remember_run(settings, as_of)
         _report_store(crm, as_of, out, imported=imported, purged=purged)
-        flagged = _findings(crm, settings, as_of)
+        flagged = diagnose_store(crm, settings, as_of=as_of)
         out.write(f"\nMembers that diagnose flags: {len(_needs_attention(flagged)):,}\n")
         _print_findings(flagged, args.limit, out)
     out.write(

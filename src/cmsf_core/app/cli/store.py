@@ -7,7 +7,6 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
     from cmsf_core.adapters.sqlite import SqliteCrm
     from cmsf_core.domain.diagnose import Finding
     from cmsf_core.domain.records.members import MemberRecord
-    from cmsf_core.domain.settings import Settings
 
 
 def _progress(stream: TextIO) -> Callable[[str, int, int | None], None] | None:
@@ -75,21 +73,6 @@ def _removed_on_failure(crm: SqliteCrm) -> Iterator[None]:
 
 
 Flagged = list[tuple["MemberRecord", tuple["Finding", ...]]]
-
-
-def _findings(crm: SqliteCrm, settings: Settings, as_of: datetime) -> Flagged:
-    from cmsf_core.domain.diagnose import diagnose  # noqa: PLC0415
-
-    campaigns = crm.campaigns()
-    flagged: Flagged = []
-    for record in sorted(crm.all_members(), key=lambda m: (m.crm_campaign_id, m.email)):
-        stored = crm.records_for([record.ref]).get(record.ref, ())
-        campaign = campaigns.get(record.crm_campaign_id)
-        default = campaign.default_status if campaign is not None else None
-        found = diagnose(record.member, stored, settings, as_of=as_of, default_status=default)
-        if found:
-            flagged.append((record, found))
-    return flagged
 
 
 def _needs_attention(flagged: Flagged) -> Flagged:
