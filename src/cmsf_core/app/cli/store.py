@@ -14,8 +14,7 @@ from cmsf_core.app.cli.exits import UsageError
 
 if TYPE_CHECKING:
     from cmsf_core.adapters.sqlite import SqliteCrm
-    from cmsf_core.domain.diagnose import Finding
-    from cmsf_core.domain.records.members import MemberRecord
+    from cmsf_core.app.columnar.stores import Flagged
 
 
 def _progress(stream: TextIO) -> Callable[[str, int, int | None], None] | None:
@@ -70,9 +69,6 @@ def _removed_on_failure(crm: SqliteCrm) -> Iterator[None]:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{crm.path}{suffix}").unlink(missing_ok=True)
         raise
-
-
-Flagged = list[tuple["MemberRecord", tuple["Finding", ...]]]
 
 
 def _needs_attention(flagged: Flagged) -> Flagged:
