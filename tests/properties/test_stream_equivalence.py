@@ -11,7 +11,8 @@ and so must the plans' counts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -22,11 +23,25 @@ from hypothesis import strategies as st
 from cmsf_core import ActivityType, RefreshMode, Settings
 from cmsf_core.adapters.memory import InMemoryCrm, InMemoryPlatform
 from cmsf_core.domain.activity import Activity, ActivityKey
-from cmsf_core.domain.planner import Refusals, SyncPlan, plan_sync
+from cmsf_core.domain.emails import email_key
+from cmsf_core.domain.maintenance import MaintenanceMessage
+from cmsf_core.domain.planner import (
+    ClientRead,
+    CrmView,
+    Refusals,
+    SyncPlan,
+    campaign_selected,
+    plan_sync,
+    read_window_start,
+)
 from cmsf_core.domain.records import MemberRef, TrackingEvent
-from cmsf_core.domain.records.platform import SkippedRow
+from cmsf_core.domain.records.campaigns import CampaignLink
+from cmsf_core.domain.records.platform import PlatformClient, SkippedRow
+from cmsf_core.domain.retention import retention_cutoffs
 from cmsf_core.ports.crm import CrmStore
-from cmsf_core.shell.reads import read_crm, read_platform
+from cmsf_core.ports.errors import PlatformError, UnmappableTimeZoneError
+from cmsf_core.ports.platform import EmailPlatform
+from cmsf_core.shell.reads import Progress, read_events, skipped_client
 from cmsf_core.shell.subscriber_sync import sync_subscribers
 from cmsf_core.shell.sync import run_sync
 
@@ -41,6 +56,138 @@ CAMPAIGNS = {
     "cmp-y": ("c2", "news", False),
 }
 STATUSES = ("Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Marked as Spam")
+
+
+# ----------------------------------------------------------------------------- the reference
+# The one-shot sync's reads: every client's every selected campaign read at once, then
+# from the CRM what all of it touches.
+
+
+def read_platform(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    *,
+    full: bool,
+    progress: Progress,
+    at: datetime,
+    skipped: list[SkippedRow],
+) -> tuple[tuple[ClientRead, ...], tuple[MaintenanceMessage, ...]]:
+    """What each client holds; a client that cannot be read (an unmappable time zone, a
+    platform error) is skipped with a maintenance message, and the others are read.
+    Malformed rows the platform left out are added to ``skipped`` (for the clients read)."""
+    links = crm.links()
+    reads = []
+    skipped_clients: list[MaintenanceMessage] = []
+    clients = platform.clients()
+    for n, client in enumerate(clients, 1):
+        rows: list[SkippedRow] = []
+        try:
+            reads.append(_read_client(crm, platform, settings, client, links, full, progress, rows))
+        except (UnmappableTimeZoneError, PlatformError) as error:
+            skipped_clients.append(skipped_client(client.client_id, error, at))
+        else:
+            skipped.extend(rows)
+        progress("reading clients", n, len(clients))
+    return tuple(reads), tuple(skipped_clients)
+
+
+def _read_client(
+    crm: CrmStore,
+    platform: EmailPlatform,
+    settings: Settings,
+    client: PlatformClient,
+    links: Mapping[str, CampaignLink],
+    full: bool,
+    progress: Progress,
+    skipped: list[SkippedRow],
+) -> ClientRead:
+    """One client's campaigns, the events of the selected ones since its read window, and
+    their summaries (when statistics are pushed)."""
+    checkpoint = crm.checkpoint(client.client_id)
+    since = None if full else read_window_start(checkpoint, settings)
+    campaigns = tuple(platform.sent_campaigns(client.client_id))
+    events: dict[str, tuple[TrackingEvent, ...]] = {}
+    summaries = {}
+    selected = [c for c in campaigns if campaign_selected(c, settings)]
+    for m, campaign in enumerate(selected, 1):
+        linked = campaign.campaign_id in links
+        events[campaign.campaign_id] = read_events(
+            platform, campaign, settings, linked, since, skipped
+        )
+        if settings.update_campaign_statistics:
+            summaries[campaign.campaign_id] = platform.campaign_summary(campaign.campaign_id)
+        progress(f"reading {client.name}", m, len(selected))
+    return ClientRead(checkpoint, campaigns, events, since, summaries)
+
+
+def read_crm(
+    crm: CrmStore,
+    reads: Sequence[ClientRead],
+    settings: Settings,
+    *,
+    as_of: datetime,
+    full: bool,
+) -> CrmView:
+    """Read from the CRM only what the events, the expired records and the journal touch."""
+    links = crm.links()
+    touched: set[MemberRef] = set()
+    emails: set[str] = set()
+    for read in reads:
+        touched.update(ref for ref, _cause in read.checkpoint.pending)
+        for campaign_id, events in read.events.items():
+            for event in events:
+                email = email_key(event.email)
+                touched.add(MemberRef(campaign_id, email))
+                emails.add(email)
+    expired = tuple(crm.expired_records(retention_cutoffs(settings, as_of=as_of)))
+    touched.update(MemberRef(a.campaign_id, a.member_id) for a in expired)
+    # Unmatched members whose email now has a contact or lead are matched (and so
+    # refreshed) by this sync: they are touched like the others.
+    unmatched = tuple(crm.unmatched_members())
+    emails.update(email_key(m.email) for m in unmatched)
+    people = crm.find_people(emails)
+    touched.update(m.ref for m in unmatched if email_key(m.email) in people)
+    stored: Mapping[MemberRef, tuple[Activity, ...]]
+    if full:
+        client_ids = [r.client_id for r in reads]
+        grouped: defaultdict[MemberRef, list[Activity]] = defaultdict(list)
+        for activity in crm.records_of_clients(client_ids):
+            grouped[MemberRef(activity.campaign_id, activity.member_id)].append(activity)
+        campaign_ids = [c.campaign_id for r in reads for c in r.campaigns]
+        managed = {m.ref: m for m in crm.members_of(campaign_ids)}
+        touched.update(managed)
+        touched.update(grouped)
+        stored = {ref: tuple(records) for ref, records in grouped.items()}
+    else:
+        stored = crm.records_for(touched)
+    members = dict(crm.members(touched))
+    missing = {email_key(m.email) for m in members.values() if m.person_id is None}
+    missing.update(email_key(ref.member_id) for ref in touched if ref not in members)
+    missing -= emails  # a member created by this sync is matched whatever created it
+    if missing:
+        people = {**people, **crm.find_people(missing)}
+    read_keys = _keys_read(reads)
+    return CrmView(
+        campaigns=crm.campaigns(),
+        links=links,
+        members=members,
+        stored=stored,
+        expired=expired,
+        existing_keys=frozenset(crm.existing_keys(read_keys)),
+        people=people,
+        unmatched=unmatched,
+        platform_campaigns=crm.platform_campaigns(),
+    )
+
+
+def _keys_read(reads: Sequence[ClientRead]) -> set[ActivityKey]:
+    """The keys the planner will derive for the events read (to ask which are stored)."""
+    keys: set[ActivityKey] = set()
+    for read in reads:
+        for records in read.records.values():
+            keys.update(a.key for a in records)
+    return keys
 
 
 def _noop(_stage: str, _done: int, _total: int | None) -> None:
