@@ -8,7 +8,7 @@ reading the same minute again yields the same keys, which makes an import idempo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import NamedTuple
 
@@ -17,6 +17,7 @@ import attrs
 from cmsf_core.domain.checks import check_count, require_text
 from cmsf_core.domain.choices import Choice, read_as, spellings
 from cmsf_core.domain.emails import email_key
+from cmsf_core.domain.timeutil import UNIX_EPOCH as _EPOCH
 from cmsf_core.domain.timeutil import ensure_utc
 
 __all__ = ["Activity", "ActivityKey", "ActivityType", "number_occurrences"]
@@ -73,7 +74,6 @@ read_as(
 )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MINUTE = timedelta(minutes=1)
 
 

@@ -11,13 +11,22 @@ from datetime import UTC, datetime, timedelta
 
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
 
-__all__ = ["END_OF_TIME", "START_OF_TIME", "UTC", "ensure_utc", "ensure_utc_or_none"]
+__all__ = [
+    "END_OF_TIME",
+    "START_OF_TIME",
+    "UNIX_EPOCH",
+    "UTC",
+    "ensure_utc",
+    "ensure_utc_or_none",
+]
 
 #: An instant after every real one: the retention cutoff of a type kept for 0 days.
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 #: An instant before every real one: the retention cutoff when the window reaches back
 #: past the first instant a datetime can hold.
 START_OF_TIME = datetime.min.replace(tzinfo=UTC)
+#: 1970-01-01 UTC: the origin of the whole minutes and seconds that keys and stores count.
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _ZERO = timedelta(0)
 

@@ -32,17 +32,17 @@ import struct
 from array import array
 from bisect import bisect_right, insort
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cmsf_core.domain.activity import Activity, ActivityKey, ActivityType
+from cmsf_core.domain.timeutil import UNIX_EPOCH as _EPOCH
 
 __all__ = ["RecordTable"]
 
 _ROW = struct.Struct("=8i")
 _WIDTH = _ROW.size
 _KEY = struct.Struct("=6i")  # the first six fields of a row
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _US_PER_MINUTE = 60_000_000
 _US_PER_SECOND = 1_000_000

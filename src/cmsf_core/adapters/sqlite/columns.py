@@ -18,8 +18,8 @@ from cmsf_core.domain.errors import CmsfError
 from cmsf_core.domain.records.campaigns import MemberStatus
 from cmsf_core.domain.records.platform import CampaignSummary
 from cmsf_core.domain.status import RefreshCause
+from cmsf_core.domain.timeutil import UNIX_EPOCH as _EPOCH
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 _MAX_INSTANT = (datetime(9999, 12, 31, 23, 59, tzinfo=UTC) - _EPOCH) // _MICRO
 _MIN_INSTANT = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICRO

@@ -63,6 +63,7 @@ from cmsf_core.domain.member import CampaignMember
 from cmsf_core.domain.records.members import MemberRecord
 from cmsf_core.domain.settings import Settings, StatusPolicy, parse_label
 from cmsf_core.domain.status import STATUS_RULES, TIE_RANK, RefreshCause, StatusAction
+from cmsf_core.domain.timeutil import UNIX_EPOCH as _EPOCH
 from cmsf_core.domain.timeutil import ensure_utc
 
 if TYPE_CHECKING:
@@ -92,7 +93,6 @@ COUNT_COLUMNS = ("sent", "opens", "clicks", "bounces", "unsubscribes", "spam_com
 _TYPES = tuple(ActivityType)
 _CODE = {t: i for i, t in enumerate(_TYPES)}
 _TYPE_VALUES = [t.value for t in _TYPES]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _US_PER_MINUTE = 60_000_000
 #: Instants are shifted by this (datetime.min, in microseconds since the epoch) so that

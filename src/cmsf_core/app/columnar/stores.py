@@ -27,7 +27,6 @@ import attrs
 
 from cmsf_core.app.columnar import (
     _CODE,
-    _EPOCH,
     _TYPE_VALUES,
     _US,
     COUNT_COLUMNS,
@@ -42,6 +41,7 @@ from cmsf_core.domain.diagnose import Finding, diagnose
 from cmsf_core.domain.errors import InvalidTypeError, InvalidValueError
 from cmsf_core.domain.records.members import MemberRecord
 from cmsf_core.domain.settings import RefreshMode, Settings
+from cmsf_core.domain.timeutil import UNIX_EPOCH as _EPOCH
 from cmsf_core.domain.timeutil import ensure_utc
 
 if TYPE_CHECKING:
