@@ -57,8 +57,14 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         seed_crm(crm, platform, args.recipients)
         progress = _progress(sys.stderr)
         for day in range(1, args.days + 1):
-            report = run_sync(crm, platform, settings, as_of=START + timedelta(days=day))
-            imported += len(report.plan.records_to_insert)
+            report = run_sync(
+                crm,
+                platform,
+                settings,
+                as_of=START + timedelta(days=day),
+                keep_changes=False,  # the report needs the counts only
+            )
+            imported += report.plan.counts()["records inserted"]
             purged += report.plan.purged
             if progress:
                 progress("syncing day by day", day, args.days)
